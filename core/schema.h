@@ -1,0 +1,108 @@
+/*
+ * Parsed Avro schemas and the schema store.
+ *
+ * A schema is parsed once into a tree of evbus__schema_t nodes that the codec walks
+ * directly (no avro-c value objects on the hot path).  Named types are resolved at
+ * parse time, so a node tree may contain cycles only through named references;
+ * nodes are owned by their evbus__schema_doc_t.
+ */
+#ifndef EVBUS_CORE_SCHEMA_H
+#define EVBUS_CORE_SCHEMA_H
+
+#include <stdint.h>
+
+#include "common.h"
+
+typedef enum evbus__avro_kind_e {
+    EVBUS__AVRO_NULL,
+    EVBUS__AVRO_BOOLEAN,
+    EVBUS__AVRO_INT,
+    EVBUS__AVRO_LONG,
+    EVBUS__AVRO_FLOAT,
+    EVBUS__AVRO_DOUBLE,
+    EVBUS__AVRO_STRING,
+    EVBUS__AVRO_BYTES,
+    EVBUS__AVRO_RECORD,
+    EVBUS__AVRO_ENUM,
+    EVBUS__AVRO_ARRAY,
+    EVBUS__AVRO_MAP,
+    EVBUS__AVRO_FIXED,
+    EVBUS__AVRO_UNION
+} evbus__avro_kind_t;
+
+typedef struct evbus__schema_s evbus__schema_t;
+
+typedef struct evbus__field_s {
+    char *name;
+    evbus__schema_t *type;
+    int has_default;
+    /* The default pre-encoded as Avro binary for `type`, so a missing field costs a memcpy. */
+    unsigned char *default_avro;
+    size_t default_avro_len;
+    /* The default as JSON text (as written in the schema), for tools and decoding checks. */
+    char *default_json;
+} evbus__field_t;
+
+struct evbus__schema_s {
+    evbus__avro_kind_t kind;
+    char *fullname;            /* record, enum, fixed: namespace-qualified name; else NULL */
+    evbus__field_t *fields;    /* record */
+    size_t nfields;
+    char **symbols;            /* enum */
+    size_t nsymbols;
+    evbus__schema_t **branches; /* union */
+    size_t nbranches;
+    int null_branch;           /* union: index of the "null" branch, or -1 */
+    evbus__schema_t *items;    /* array items, map values */
+    size_t fixed_size;         /* fixed */
+    char *logical_type;        /* "logicalType" when present (informational) */
+};
+
+/** A parsed schema document: the root node plus everything it owns. */
+typedef struct evbus__schema_doc_s {
+    evbus__schema_t *root;
+    char *canonical;           /* Parsing Canonical Form of root */
+    uint64_t fingerprint;      /* CRC-64-AVRO of canonical */
+    char *json;                /* the schema text as loaded */
+    void *priv;                /* allocation bookkeeping */
+} evbus__schema_doc_t;
+
+/** Parse an Avro schema from JSON text.  NULL + errstr ("what is wrong") on failure. */
+evbus__schema_doc_t *evbus__schema_parse(const char *json, size_t len, char *errstr,
+                                         size_t errstr_size);
+void evbus__schema_doc_destroy(evbus__schema_doc_t *doc);
+
+/** Parsing Canonical Form of any node (malloc'd), NULL when out of memory. */
+char *evbus__schema_canonical(const evbus__schema_t *node);
+/** CRC-64-AVRO (Rabin) fingerprint of bytes, as the Avro spec defines it. */
+uint64_t evbus__crc64_avro(const void *data, size_t len);
+/** Human name of a kind: "int", "record", ... */
+const char *evbus__avro_kind_name(evbus__avro_kind_t kind);
+
+/*
+ * The schema store: <event_type>.avsc files from a directory.
+ * Search order when dir is NULL: $EVENT_BUS_SCHEMA_DIR, ./schemas, the installed schemas.
+ * Read-only after creation, so lookups are thread safe.
+ */
+typedef struct evbus__schema_store_s evbus__schema_store_t;
+
+typedef struct evbus__schema_entry_s {
+    const char *event_type;          /* the record's namespace == the file name */
+    const char *path;                /* file it came from */
+    const evbus__schema_doc_t *doc;
+} evbus__schema_entry_t;
+
+/** Load every *.avsc of dir. A bad file is an error naming the file and the problem. */
+evbus__schema_store_t *evbus__schema_store_new(const char *dir, char *errstr, size_t errstr_size);
+void evbus__schema_store_destroy(evbus__schema_store_t *store);
+/** The directory the store was loaded from (owned by the store). */
+const char *evbus__schema_store_dir(const evbus__schema_store_t *store);
+const evbus__schema_entry_t *evbus__schema_store_get(const evbus__schema_store_t *store,
+                                                     const char *event_type);
+const evbus__schema_entry_t *evbus__schema_store_by_fingerprint(const evbus__schema_store_t *store,
+                                                                uint64_t fingerprint);
+size_t evbus__schema_store_count(const evbus__schema_store_t *store);
+/** Entries sorted by event type; i < count. */
+const evbus__schema_entry_t *evbus__schema_store_at(const evbus__schema_store_t *store, size_t i);
+
+#endif

@@ -1,0 +1,170 @@
+/*
+ * evbus - a Kafka event bus toolkit, wire-compatible with the Open edX event bus.
+ *
+ * This header holds what libevbus-producer and libevbus-consumer share:
+ * version, the error enum, the configuration object and the event accessors.
+ *
+ * Conventions (as in librdkafka and jansson):
+ *  - Every fallible call returns evbus_err_t (EVBUS_OK == 0) or NULL and, where
+ *    the reason is richer than the code, writes a NUL-terminated message into
+ *    the caller's `errstr` buffer of `errstr_size` bytes (errstr may be NULL).
+ *  - Objects are opaque and created by *_new(), released by *_destroy();
+ *    *_destroy(NULL) is a no-op.
+ *  - Strings returned as `const char *` are borrowed: their lifetime is stated
+ *    on each function.
+ */
+#ifndef EVBUS_H
+#define EVBUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(EVBUS_STATIC)
+#define EVBUS_EXPORT
+#elif defined(__GNUC__)
+#define EVBUS_EXPORT __attribute__((visibility("default")))
+#else
+#define EVBUS_EXPORT
+#endif
+
+#if defined(__GNUC__)
+#define EVBUS_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define EVBUS_WARN_UNUSED
+#endif
+
+/* Version: same major number means ABI compatible.  CMake reads these. */
+#define EVBUS_VERSION_MAJOR 0
+#define EVBUS_VERSION_MINOR 1
+#define EVBUS_VERSION_PATCH 0
+#define EVBUS_VERSION_STR "0.1.0"
+/** 0xMMmmpp: compare at compile time; use evbus_version() at run time. */
+#define EVBUS_VERSION_HEX \
+    ((EVBUS_VERSION_MAJOR << 16) | (EVBUS_VERSION_MINOR << 8) | EVBUS_VERSION_PATCH)
+
+/** Runtime version as EVBUS_VERSION_HEX of the linked library. */
+EVBUS_EXPORT int evbus_version(void);
+/** Runtime version string "X.Y.Z"; static storage. */
+EVBUS_EXPORT const char *evbus_version_str(void);
+
+/*
+ * Errors.  One X-macro holds code, name and message so they cannot drift.
+ */
+#define EVBUS_ERRNO_MAP(XX)                                                        \
+    XX(OK, 0, "Success")                                                           \
+    XX(ERR_CONFIG, -1, "Invalid configuration")                                    \
+    XX(ERR_SCHEMA, -2, "Schema error or event does not match its schema")          \
+    XX(ERR_KEY, -3, "Event key missing or null")                                   \
+    XX(ERR_UNKNOWN_TYPE, -4, "Event type not configured")                          \
+    XX(ERR_ENCODE, -5, "Could not encode event")                                   \
+    XX(ERR_DECODE, -6, "Could not decode message")                                 \
+    XX(ERR_HANDLER, -7, "Handler failed")                                          \
+    XX(ERR_TRANSPORT, -8, "Kafka transport error")                                 \
+    XX(ERR_TIMEOUT, -9, "Timed out")                                               \
+    XX(ERR_QUEUE_FULL, -10, "Local queue full")                                    \
+    XX(ERR_NOMEM, -11, "Out of memory")                                            \
+    XX(ERR_INVALID_ARG, -12, "Invalid argument")                                   \
+    XX(ERR_IO, -13, "I/O error")                                                   \
+    XX(ERR_REGISTRY, -14, "Schema registry error")                                 \
+    XX(ERR_PLUGIN, -15, "Plugin could not be loaded")                              \
+    XX(ERR_STATE, -16, "Operation not valid in this state")
+
+typedef enum evbus_err_e {
+#define EVBUS__ERR_ENUM(name, code, msg) EVBUS_##name = code,
+    EVBUS_ERRNO_MAP(EVBUS__ERR_ENUM)
+#undef EVBUS__ERR_ENUM
+    EVBUS_ERR__END = -17 /* one past the last code; not an error */
+} evbus_err_t;
+
+/** Human-readable message for err; never NULL (unknown codes get a generic text). Static storage. */
+EVBUS_EXPORT const char *evbus_strerror(evbus_err_t err);
+/** The enum name without its prefix, e.g. "ERR_KEY"; never NULL. Static storage. */
+EVBUS_EXPORT const char *evbus_err_name(evbus_err_t err);
+
+/*
+ * Configuration: string name/value pairs, validated at set time.
+ *
+ * evbus names: producer.config (JSON text or file path), topic.prefix, schema.dir,
+ * schema.registry.url, schema.registry.api.key, schema.registry.api.secret,
+ * source (ce_source), service (used in the default ce_source), consumer.group,
+ * dlq.topic.suffix, retry.max, retry.backoff.ms, queue.full.timeout.ms,
+ * handler.timeout.ms, plugin.isolate, workers, sasl.username, sasl.password.
+ * "kafka.<name>" passes <name> to librdkafka unchanged (checked by librdkafka).
+ */
+typedef struct evbus_conf_s evbus_conf_t;
+
+typedef enum evbus_conf_res_e {
+    EVBUS_CONF_UNKNOWN = -2, /* no such name */
+    EVBUS_CONF_INVALID = -1, /* bad value; errstr says why */
+    EVBUS_CONF_OK = 0
+} evbus_conf_res_t;
+
+/** New empty configuration. Returns NULL only when out of memory. Caller owns it. */
+EVBUS_EXPORT evbus_conf_t *evbus_conf_new(void) EVBUS_WARN_UNUSED;
+
+/** Copy of conf (NULL when out of memory); the caller owns the copy. */
+EVBUS_EXPORT evbus_conf_t *evbus_conf_dup(const evbus_conf_t *conf) EVBUS_WARN_UNUSED;
+
+/**
+ * Set name to value (both copied).  Not thread safe with other calls on the same conf.
+ * @returns EVBUS_CONF_OK, EVBUS_CONF_INVALID (errstr says why) or EVBUS_CONF_UNKNOWN.
+ */
+EVBUS_EXPORT evbus_conf_res_t evbus_conf_set(evbus_conf_t *conf, const char *name,
+                                             const char *value, char *errstr,
+                                             size_t errstr_size);
+
+/**
+ * Value of name, or NULL when unset.  The pointer is owned by conf and lives until
+ * the next evbus_conf_set() of that name or evbus_conf_destroy().
+ */
+EVBUS_EXPORT const char *evbus_conf_get(const evbus_conf_t *conf, const char *name);
+
+/**
+ * Fill conf from the EVENT_BUS_* environment variables (EVENT_BUS_PRODUCER_CONFIG,
+ * EVENT_BUS_TOPIC_PREFIX, EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS, EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL,
+ * ..._API_KEY/_API_SECRET, EVENT_BUS_KAFKA_API_KEY/_API_SECRET, EVENT_BUS_SCHEMA_DIR).
+ * A name already set on conf is kept: explicit settings beat the environment.
+ */
+EVBUS_EXPORT evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr,
+                                            size_t errstr_size);
+
+/** Release conf; NULL is a no-op. */
+EVBUS_EXPORT void evbus_conf_destroy(evbus_conf_t *conf);
+
+/*
+ * Events as delivered to consumers.  An evbus_event_t is owned by the library;
+ * handlers borrow it for the duration of the call.  All strings are owned by the
+ * event and live as long as it.  Accessors are safe to call from the handler's thread.
+ */
+typedef struct evbus_event_s evbus_event_t;
+
+EVBUS_EXPORT const char *evbus_event_type(const evbus_event_t *ev);
+EVBUS_EXPORT const char *evbus_event_id(const evbus_event_t *ev);
+/** Key as text (decoded from Avro); NULL when the message has no key. */
+EVBUS_EXPORT const char *evbus_event_key(const evbus_event_t *ev);
+EVBUS_EXPORT const char *evbus_event_topic(const evbus_event_t *ev);
+EVBUS_EXPORT int32_t evbus_event_partition(const evbus_event_t *ev);
+EVBUS_EXPORT int64_t evbus_event_offset(const evbus_event_t *ev);
+/** Message timestamp in milliseconds since the epoch, or -1 when unknown. */
+EVBUS_EXPORT int64_t evbus_event_timestamp(const evbus_event_t *ev);
+/** Value of the header name (first occurrence), NUL-terminated; NULL if absent. */
+EVBUS_EXPORT const char *evbus_event_header(const evbus_event_t *ev, const char *name);
+/**
+ * Event data as JSON text, decoded lazily on first call (then cached);
+ * NUL-terminated; *lenp (if not NULL) gets its length.  NULL when the data cannot
+ * be decoded: evbus_event_error() then says why.
+ */
+EVBUS_EXPORT const char *evbus_event_json(const evbus_event_t *ev, size_t *lenp);
+/** Why the last evbus_event_json() failed, or NULL. */
+EVBUS_EXPORT const char *evbus_event_error(const evbus_event_t *ev);
+/** Raw message value (framing included) and its length. */
+EVBUS_EXPORT const void *evbus_event_value(const evbus_event_t *ev, size_t *lenp);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EVBUS_H */

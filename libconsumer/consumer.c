@@ -1,0 +1,1 @@
+#include "evbus/consumer.h"

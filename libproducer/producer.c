@@ -1,0 +1,1 @@
+#include "evbus/producer.h"

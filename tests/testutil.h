@@ -1,0 +1,36 @@
+/* Small helpers shared by the C tests (not part of any library). */
+#ifndef EVBUS_TESTUTIL_H
+#define EVBUS_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <librdkafka/rdkafka.h>
+
+/* Path of a file in the source tree (static buffer per call slot; valid until 8 more calls). */
+const char *tu_src_path(const char *rel);
+/* Create a unique temp dir (removed by tu_rm_rf); returns malloc'd path. */
+char *tu_mkdtemp(void);
+void tu_rm_rf(const char *path);
+/* Write text to dir/name; returns malloc'd full path. */
+char *tu_write_file(const char *dir, const char *name, const char *text);
+
+/* Embedded broker: a librdkafka mock cluster with nbrokers; bootstrap servers string
+ * is owned by the returned handle. */
+typedef struct tu_mock_s tu_mock_t;
+tu_mock_t *tu_mock_new(int nbrokers);
+const char *tu_mock_bootstrap(const tu_mock_t *m);
+rd_kafka_t *tu_mock_rk(const tu_mock_t *m);
+void tu_mock_destroy(tu_mock_t *m);
+
+/* Unique topic name with a prefix, malloc'd. */
+char *tu_unique_name(const char *prefix);
+/* Environment variable or NULL when unset or empty. */
+const char *tu_env(const char *name);
+/* Microseconds, monotonic. */
+int64_t tu_now_us(void);
+
+#endif
