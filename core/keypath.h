@@ -9,7 +9,7 @@
 
 /**
  * Find the value at path in the JSON object text, without building a DOM.
- * *valp/*vlenp point at the value's JSON text inside json.
+ * valp and vlenp point at the value's JSON text inside json.
  * EVBUS_ERR_KEY naming the path when a segment is missing or the value is null;
  * EVBUS_ERR_SCHEMA when json is not valid JSON along the way.
  */

@@ -13,6 +13,9 @@
 
 #include "common.h"
 
+/* Type definitions nested deeper than this are rejected. */
+#define EVBUS__SCHEMA_MAX_DEPTH 64
+
 typedef enum evbus__avro_kind_e {
     EVBUS__AVRO_NULL,
     EVBUS__AVRO_BOOLEAN,

@@ -1,0 +1,360 @@
+/*
+ * evbus_conf_t: name/value pairs validated at set time.  evbus's own names are in one
+ * table with their kind and default; "kafka.<name>" (and, for convenience, any bare
+ * librdkafka property) is checked against librdkafka itself on a scratch configuration,
+ * so a typo fails at set time instead of at producer creation.
+ */
+#include "conf.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { K_STR, K_INT, K_BOOL } conf_kind_t;
+
+typedef struct conf_prop_s {
+    const char *name;
+    conf_kind_t kind;
+    const char *def;
+    int64_t min, max;
+    int secret;
+} conf_prop_t;
+
+static const conf_prop_t props[] = {
+    {"producer.config", K_STR, NULL, 0, 0, 0},
+    {"topic.prefix", K_STR, NULL, 0, 0, 0},
+    {"schema.dir", K_STR, NULL, 0, 0, 0},
+    {"schema.registry.url", K_STR, NULL, 0, 0, 0},
+    {"schema.registry.api.key", K_STR, NULL, 0, 0, 0},
+    {"schema.registry.api.secret", K_STR, NULL, 0, 0, 1},
+    {"schema.registry.timeout.ms", K_INT, "10000", 1, 600000, 0},
+    {"source", K_STR, NULL, 0, 0, 0},
+    {"service", K_STR, "evbus", 0, 0, 0},
+    {"consumer.group", K_STR, NULL, 0, 0, 0},
+    {"dlq.topic.suffix", K_STR, ".dlq", 0, 0, 0},
+    {"retry.max", K_INT, "3", 0, 1000, 0},
+    {"retry.backoff.ms", K_INT, "100", 0, 3600000, 0},
+    {"retry.backoff.max.ms", K_INT, "10000", 0, 3600000, 0},
+    {"queue.full.timeout.ms", K_INT, "1000", 0, 3600000, 0},
+    {"handler.timeout.ms", K_INT, "30000", 1, 86400000, 0},
+    {"plugin.isolate", K_BOOL, "false", 0, 0, 0},
+    {"workers", K_INT, "4", 1, 256, 0},
+    {"sasl.username", K_STR, NULL, 0, 0, 0},
+    {"sasl.password", K_STR, NULL, 0, 0, 1},
+};
+#define NPROPS (sizeof(props) / sizeof(props[0]))
+
+typedef struct conf_kv_s {
+    char *name;
+    char *value;
+} conf_kv_t;
+
+#define CONF_MAX_CBS 8
+
+struct evbus_conf_s {
+    conf_kv_t *kv; /* insertion order: librdkafka sees properties in the order they were set */
+    size_t n, cap;
+    struct {
+        const char *slot; /* static string */
+        evbus__fn_t fn;
+        void *opaque;
+    } cbs[CONF_MAX_CBS];
+};
+
+static const conf_prop_t *prop_find(const char *name) {
+    for (size_t i = 0; i < NPROPS; i++)
+        if (strcmp(props[i].name, name) == 0)
+            return &props[i];
+    return NULL;
+}
+
+int evbus__conf_is_secret(const char *name) {
+    const conf_prop_t *p = prop_find(name);
+    if (p)
+        return p->secret;
+    /* librdkafka's secrets: sasl.password, ssl.key.password, ssl.keystore.password,
+     * sasl.oauthbearer.client.secret, ssl.key.pem ... */
+    return strstr(name, "password") || strstr(name, "secret") || strstr(name, "key.pem") ||
+           strstr(name, "sasl.oauthbearer.config");
+}
+
+evbus_conf_t *evbus_conf_new(void) {
+    return calloc(1, sizeof(evbus_conf_t));
+}
+
+void evbus_conf_destroy(evbus_conf_t *conf) {
+    if (!conf)
+        return;
+    for (size_t i = 0; i < conf->n; i++) {
+        free(conf->kv[i].name);
+        if (conf->kv[i].value) /* scrub secrets before they go back to the allocator */
+            memset(conf->kv[i].value, 0, strlen(conf->kv[i].value));
+        free(conf->kv[i].value);
+    }
+    free(conf->kv);
+    free(conf);
+}
+
+static conf_kv_t *kv_find(const evbus_conf_t *conf, const char *name) {
+    for (size_t i = 0; i < conf->n; i++)
+        if (strcmp(conf->kv[i].name, name) == 0)
+            return &conf->kv[i];
+    return NULL;
+}
+
+static int kv_put(evbus_conf_t *conf, const char *name, const char *value) {
+    char *v = strdup(value);
+    if (!v)
+        return -1;
+    conf_kv_t *kv = kv_find(conf, name);
+    if (kv) {
+        free(kv->value);
+        kv->value = v;
+        return 0;
+    }
+    if (conf->n == conf->cap) {
+        size_t cap = conf->cap ? conf->cap * 2 : 16;
+        conf_kv_t *p = realloc(conf->kv, cap * sizeof(*p));
+        if (!p) {
+            free(v);
+            return -1;
+        }
+        conf->kv = p;
+        conf->cap = cap;
+    }
+    char *nm = strdup(name);
+    if (!nm) {
+        free(v);
+        return -1;
+    }
+    conf->kv[conf->n].name = nm;
+    conf->kv[conf->n].value = v;
+    conf->n++;
+    return 0;
+}
+
+evbus_conf_t *evbus_conf_dup(const evbus_conf_t *conf) {
+    evbus_conf_t *c = evbus_conf_new();
+    if (!c || !conf)
+        return c;
+    memcpy(c->cbs, conf->cbs, sizeof(c->cbs));
+    for (size_t i = 0; i < conf->n; i++) {
+        if (kv_put(c, conf->kv[i].name, conf->kv[i].value) != 0) {
+            evbus_conf_destroy(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+int evbus__conf_set_cb(evbus_conf_t *conf, const char *slot, evbus__fn_t fn, void *opaque) {
+    for (size_t i = 0; i < CONF_MAX_CBS; i++) {
+        if (!conf->cbs[i].slot || !strcmp(conf->cbs[i].slot, slot)) {
+            conf->cbs[i].slot = slot;
+            conf->cbs[i].fn = fn;
+            conf->cbs[i].opaque = opaque;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+evbus__fn_t evbus__conf_get_cb(const evbus_conf_t *conf, const char *slot, void **opaquep) {
+    for (size_t i = 0; conf && i < CONF_MAX_CBS && conf->cbs[i].slot; i++) {
+        if (!strcmp(conf->cbs[i].slot, slot)) {
+            if (opaquep)
+                *opaquep = conf->cbs[i].opaque;
+            return conf->cbs[i].fn;
+        }
+    }
+    if (opaquep)
+        *opaquep = NULL;
+    return NULL;
+}
+
+static int parse_int(const char *s, int64_t *out) {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *s, int *out) {
+    if (!strcmp(s, "true") || !strcmp(s, "1") || !strcmp(s, "yes"))
+        *out = 1;
+    else if (!strcmp(s, "false") || !strcmp(s, "0") || !strcmp(s, "no"))
+        *out = 0;
+    else
+        return -1;
+    return 0;
+}
+
+/* Ask librdkafka whether it knows name and accepts value, on a throwaway conf. */
+static evbus_conf_res_t kafka_check(const char *name, const char *value, char *errstr,
+                                    size_t errstr_size) {
+    char kerr[512];
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    if (!kc) {
+        evbus__seterr(errstr, errstr_size, "out of memory");
+        return EVBUS_CONF_INVALID;
+    }
+    rd_kafka_conf_res_t r = rd_kafka_conf_set(kc, name, value, kerr, sizeof(kerr));
+    rd_kafka_conf_destroy(kc);
+    if (r == RD_KAFKA_CONF_OK)
+        return EVBUS_CONF_OK;
+    if (r == RD_KAFKA_CONF_UNKNOWN) {
+        evbus__seterr(errstr, errstr_size, "unknown configuration name \"%s\"", name);
+        return EVBUS_CONF_UNKNOWN;
+    }
+    if (evbus__conf_is_secret(name))
+        evbus__seterr(errstr, errstr_size, "invalid value for \"%s\" (value not shown)", name);
+    else
+        evbus__seterr(errstr, errstr_size, "%s", kerr);
+    return EVBUS_CONF_INVALID;
+}
+
+evbus_conf_res_t evbus_conf_set(evbus_conf_t *conf, const char *name, const char *value,
+                                char *errstr, size_t errstr_size) {
+    if (!conf || !name || !value) {
+        evbus__seterr(errstr, errstr_size, "conf, name and value must not be NULL");
+        return EVBUS_CONF_INVALID;
+    }
+    const conf_prop_t *p = prop_find(name);
+    char kname[512];
+    if (p) {
+        int64_t iv;
+        int bv;
+        if (p->kind == K_INT &&
+            (parse_int(value, &iv) != 0 || iv < p->min || iv > p->max)) {
+            evbus__seterr(errstr, errstr_size,
+                          "invalid value \"%s\" for \"%s\", expected an integer %lld..%lld", value,
+                          name, (long long)p->min, (long long)p->max);
+            return EVBUS_CONF_INVALID;
+        }
+        if (p->kind == K_BOOL && parse_bool(value, &bv) != 0) {
+            evbus__seterr(errstr, errstr_size,
+                          "invalid value \"%s\" for \"%s\", expected true or false", value, name);
+            return EVBUS_CONF_INVALID;
+        }
+    } else {
+        /* kafka.<name>, or a bare librdkafka name which is stored as kafka.<name>. */
+        const char *kprop = strncmp(name, "kafka.", 6) == 0 ? name + 6 : name;
+        evbus_conf_res_t r = kafka_check(kprop, value, errstr, errstr_size);
+        if (r != EVBUS_CONF_OK)
+            return r;
+        if ((size_t)snprintf(kname, sizeof(kname), "kafka.%s", kprop) >= sizeof(kname)) {
+            evbus__seterr(errstr, errstr_size, "configuration name too long");
+            return EVBUS_CONF_INVALID;
+        }
+        name = kname;
+    }
+    if (kv_put(conf, name, value) != 0) {
+        evbus__seterr(errstr, errstr_size, "out of memory");
+        return EVBUS_CONF_INVALID;
+    }
+    return EVBUS_CONF_OK;
+}
+
+const char *evbus_conf_get(const evbus_conf_t *conf, const char *name) {
+    if (!conf || !name)
+        return NULL;
+    conf_kv_t *kv = kv_find(conf, name);
+    return kv ? kv->value : NULL;
+}
+
+const char *evbus__conf_str(const evbus_conf_t *conf, const char *name) {
+    const char *v = evbus_conf_get(conf, name);
+    if (v)
+        return v;
+    const conf_prop_t *p = prop_find(name);
+    return p ? p->def : NULL;
+}
+
+int64_t evbus__conf_int(const evbus_conf_t *conf, const char *name) {
+    const char *v = evbus__conf_str(conf, name);
+    int64_t iv = 0;
+    if (v && parse_int(v, &iv) == 0)
+        return iv;
+    return 0;
+}
+
+int evbus__conf_bool(const evbus_conf_t *conf, const char *name) {
+    const char *v = evbus__conf_str(conf, name);
+    int bv = 0;
+    if (v && parse_bool(v, &bv) == 0)
+        return bv;
+    return 0;
+}
+
+/* The Python event bus's environment names, mapped onto evbus names. */
+static const struct {
+    const char *env;
+    const char *name;
+} env_map[] = {
+    {"EVENT_BUS_PRODUCER_CONFIG", "producer.config"},
+    {"EVENT_BUS_TOPIC_PREFIX", "topic.prefix"},
+    {"EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS", "kafka.bootstrap.servers"},
+    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL", "schema.registry.url"},
+    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY", "schema.registry.api.key"},
+    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET", "schema.registry.api.secret"},
+    {"EVENT_BUS_KAFKA_API_KEY", "sasl.username"},
+    {"EVENT_BUS_KAFKA_API_SECRET", "sasl.password"},
+    {"EVENT_BUS_SCHEMA_DIR", "schema.dir"},
+};
+
+evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr, size_t errstr_size) {
+    char err[512];
+    if (!conf)
+        return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size, "conf is NULL");
+    for (size_t i = 0; i < sizeof(env_map) / sizeof(env_map[0]); i++) {
+        const char *v = getenv(env_map[i].env);
+        if (!v || evbus_conf_get(conf, env_map[i].name))
+            continue;
+        if (evbus_conf_set(conf, env_map[i].name, v, err, sizeof(err)) != EVBUS_CONF_OK)
+            return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size, "%s: %s", env_map[i].env,
+                               err);
+    }
+    return EVBUS_OK;
+}
+
+rd_kafka_conf_t *evbus__conf_to_kafka(const evbus_conf_t *conf, char *errstr, size_t errstr_size) {
+    char kerr[512];
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    if (!kc) {
+        evbus__seterr(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    const char *user = evbus_conf_get(conf, "sasl.username");
+    const char *pass = evbus_conf_get(conf, "sasl.password");
+    if (user && pass) {
+        /* As the Python bus does: SASL_SSL + PLAIN unless the caller chose otherwise below. */
+        if (rd_kafka_conf_set(kc, "security.protocol", "SASL_SSL", kerr, sizeof(kerr)) != 0 ||
+            rd_kafka_conf_set(kc, "sasl.mechanism", "PLAIN", kerr, sizeof(kerr)) != 0 ||
+            rd_kafka_conf_set(kc, "sasl.username", user, kerr, sizeof(kerr)) != 0 ||
+            rd_kafka_conf_set(kc, "sasl.password", pass, kerr, sizeof(kerr)) != 0) {
+            evbus__seterr(errstr, errstr_size, "SASL settings rejected by librdkafka (%s)",
+                          strstr(kerr, pass) ? "details withheld" : kerr);
+            rd_kafka_conf_destroy(kc);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; conf && i < conf->n; i++) {
+        const char *name = conf->kv[i].name;
+        if (strncmp(name, "kafka.", 6) != 0)
+            continue;
+        if (rd_kafka_conf_set(kc, name + 6, conf->kv[i].value, kerr, sizeof(kerr)) !=
+            RD_KAFKA_CONF_OK) {
+            if (evbus__conf_is_secret(name + 6))
+                evbus__seterr(errstr, errstr_size, "%s: invalid value (not shown)", name);
+            else
+                evbus__seterr(errstr, errstr_size, "%s: %s", name, kerr);
+            rd_kafka_conf_destroy(kc);
+            return NULL;
+        }
+    }
+    return kc;
+}

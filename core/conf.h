@@ -1,0 +1,39 @@
+/*
+ * Internal view of evbus_conf_t: typed getters and the librdkafka configuration built
+ * from it.  Names and defaults live in one table in conf.c.
+ */
+#ifndef EVBUS_CORE_CONF_H
+#define EVBUS_CORE_CONF_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "common.h"
+
+/** Integer value of an evbus name (its table default when unset). */
+int64_t evbus__conf_int(const evbus_conf_t *conf, const char *name);
+/** Boolean value of an evbus name ("true"/"false"/"1"/"0"). */
+int evbus__conf_bool(const evbus_conf_t *conf, const char *name);
+/** String value, or the table default (may be NULL). */
+const char *evbus__conf_str(const evbus_conf_t *conf, const char *name);
+
+/**
+ * A librdkafka configuration holding every "kafka.<name>" and librdkafka property of conf,
+ * bootstrap servers and SASL credentials (EVENT_BUS_KAFKA_API_KEY/_SECRET: SASL_SSL + PLAIN
+ * as the Python bus sets them, unless kafka.security.protocol / kafka.sasl.mechanism say
+ * otherwise).  NULL + errstr when librdkafka rejects a property (the value of a secret is
+ * never echoed).  The caller owns the result.
+ */
+rd_kafka_conf_t *evbus__conf_to_kafka(const evbus_conf_t *conf, char *errstr, size_t errstr_size);
+
+/*
+ * Callback slots that evbus_conf_set_*_cb() fill (one per name, e.g. "delivery").
+ * A generic function pointer type keeps ISO C happy; the setter casts it back.
+ */
+typedef void (*evbus__fn_t)(void);
+int evbus__conf_set_cb(evbus_conf_t *conf, const char *slot, evbus__fn_t fn, void *opaque);
+evbus__fn_t evbus__conf_get_cb(const evbus_conf_t *conf, const char *slot, void **opaquep);
+
+/** 1 if name holds a secret whose value must never be printed. */
+int evbus__conf_is_secret(const char *name);
+
+#endif

@@ -1,0 +1,364 @@
+/*
+ * EVENT_BUS_PRODUCER_CONFIG loading and validation.
+ *
+ * The Python bus checks a key path only when an event is sent and then drops the
+ * event with a log line; here every problem is found at load time, all of them in
+ * one pass, so an operator fixes a config in one round trip and nothing is dropped later.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "keypath.h"
+#include "topic.h"
+
+/* ---- error collection ---- */
+
+static void errs_add(evbus__config_errors_t *errs, const char *path, const char *fmt, ...)
+    EVBUS__PRINTF(3, 4);
+
+static void errs_add(evbus__config_errors_t *errs, const char *path, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    evbus__config_error_t *p = realloc(errs->items, (errs->count + 1) * sizeof(*p));
+    if (!p)
+        return; /* out of memory: the load fails anyway (errs->count stays > 0 or NOMEM below) */
+    errs->items = p;
+    p[errs->count].path = strdup(path);
+    p[errs->count].message = strdup(msg);
+    if (!p[errs->count].path || !p[errs->count].message) {
+        free(p[errs->count].path);
+        free(p[errs->count].message);
+        return;
+    }
+    errs->count++;
+}
+
+void evbus__config_errors_clear(evbus__config_errors_t *errs) {
+    if (!errs)
+        return;
+    for (size_t i = 0; i < errs->count; i++) {
+        free(errs->items[i].path);
+        free(errs->items[i].message);
+    }
+    free(errs->items);
+    errs->items = NULL;
+    errs->count = 0;
+}
+
+char *evbus__config_errors_join(const evbus__config_errors_t *errs) {
+    evbus__buf_t b = EVBUS__BUF_INIT;
+    for (size_t i = 0; i < errs->count; i++) {
+        if (evbus__buf_printf(&b, "%s%s: %s", i ? "\n" : "", errs->items[i].path,
+                              errs->items[i].message) != 0) {
+            evbus__buf_free(&b);
+            return NULL;
+        }
+    }
+    return evbus__buf_steal(&b);
+}
+
+void evbus__config_errors_to_errstr(const evbus__config_errors_t *errs, char *errstr,
+                                    size_t errstr_size) {
+    if (!errstr || !errstr_size)
+        return;
+    errstr[0] = 0;
+    size_t used = 0;
+    for (size_t i = 0; i < errs->count; i++) {
+        char line[1200];
+        int n = snprintf(line, sizeof(line), "%s%s: %s", i ? "\n" : "", errs->items[i].path,
+                         errs->items[i].message);
+        char more[48];
+        int m = snprintf(more, sizeof(more), "\n... (%zu more)", errs->count - i);
+        if (n < 0 || m < 0)
+            return;
+        /* keep room to say how many were cut */
+        if (used + (size_t)n + (i + 1 < errs->count ? (size_t)m : 0) + 1 > errstr_size) {
+            if (used + (size_t)m + 1 <= errstr_size)
+                memcpy(errstr + used, more, (size_t)m + 1);
+            return;
+        }
+        memcpy(errstr + used, line, (size_t)n + 1);
+        used += (size_t)n;
+    }
+}
+
+/* $["<type>"] with the type JSON-escaped. */
+static void path_type(char *out, size_t size, const char *type) {
+    size_t o = 0;
+    o += (size_t)snprintf(out, size, "$[\"");
+    for (const char *p = type; *p && o + 8 < size; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"' || c == '\\')
+            o += (size_t)snprintf(out + o, size - o, "\\%c", c);
+        else if (c < 0x20)
+            o += (size_t)snprintf(out + o, size - o, "\\u%04x", c);
+        else
+            out[o++] = (char)c;
+    }
+    snprintf(out + o, size - o, "\"]");
+}
+
+static const char *json_kind(const json_t *v) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "a list";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+/* ---- the loaded config ---- */
+
+static void topic_free(evbus__topic_conf_t *t) {
+    free(t->topic);
+    free(t->full_topic);
+    free(t->key_field);
+}
+
+void evbus__config_destroy(evbus__config_t *cfg) {
+    if (!cfg)
+        return;
+    for (size_t i = 0; i < cfg->ntypes; i++) {
+        evbus__type_conf_t *tc = &cfg->types[i];
+        for (size_t j = 0; j < tc->ntopics; j++)
+            topic_free(&tc->topics[j]);
+        free(tc->topics);
+        free(tc->event_type);
+    }
+    free(cfg->types);
+    free(cfg);
+}
+
+typedef struct load_ctx_s {
+    const evbus__schema_store_t *store;
+    const char *prefix;
+    evbus__config_errors_t *errs;
+    int nomem;
+} load_ctx_t;
+
+/*
+ * Validate one topic entry (from either form) and fill *out.  ipath is the entry's path
+ * ($["t"][0] or $["t"]["topic"]); topic_name is NULL in the list form (read from the entry).
+ */
+static void load_entry(load_ctx_t *ctx, const evbus__schema_entry_t *schema, const char *ipath,
+                       const char *topic_name, json_t *entry, evbus__topic_conf_t *out) {
+    char path[1400], why[512];
+    const char *key;
+    json_t *v;
+    memset(out, 0, sizeof(*out));
+    out->enabled = 1;
+    if (!json_is_object(entry)) {
+        errs_add(ctx->errs, ipath, "got %s, expected an object with %sevent_key_field and enabled",
+                 json_kind(entry), topic_name ? "" : "topic, ");
+        return;
+    }
+    json_object_foreach(entry, key, v) {
+        snprintf(path, sizeof(path), "%s.%s", ipath, key);
+        if (!topic_name && !strcmp(key, "topic")) {
+            if (!json_is_string(v))
+                errs_add(ctx->errs, path, "got %s, expected a topic name string", json_kind(v));
+        } else if (!strcmp(key, "event_key_field")) {
+            if (!json_is_string(v) || json_string_length(v) == 0)
+                errs_add(ctx->errs, path, "got %s%s, expected a period-delimited field path",
+                         json_is_string(v) ? "an empty string" : json_kind(v), "");
+        } else if (!strcmp(key, "enabled")) {
+            if (!json_is_boolean(v))
+                errs_add(ctx->errs, path, "got %s, expected true or false", json_kind(v));
+            else
+                out->enabled = json_is_true(v);
+        } else {
+            errs_add(ctx->errs, path, "unknown key, expected one of %sevent_key_field, enabled",
+                     topic_name ? "" : "topic, ");
+        }
+    }
+    if (!topic_name) {
+        json_t *t = json_object_get(entry, "topic");
+        if (!t) {
+            snprintf(path, sizeof(path), "%s.topic", ipath);
+            errs_add(ctx->errs, path, "missing, expected a topic name string");
+        }
+        topic_name = json_is_string(t) ? json_string_value(t) : NULL;
+    }
+    if (topic_name) {
+        snprintf(path, sizeof(path), "%s.topic", ipath);
+        out->topic = strdup(topic_name);
+        out->full_topic = evbus__topic_full(ctx->prefix, topic_name);
+        if (!out->topic || !out->full_topic)
+            ctx->nomem = 1;
+        else if (evbus__topic_check(out->full_topic, why, sizeof(why)) != 0)
+            errs_add(ctx->errs, path, "%s%s, expected a Kafka topic name of [A-Za-z0-9._-], "
+                     "at most %d characters with the prefix",
+                     why, ctx->prefix && *ctx->prefix ? " (after the prefix)" : "", EVBUS__TOPIC_MAX);
+    }
+    json_t *k = json_object_get(entry, "event_key_field");
+    snprintf(path, sizeof(path), "%s.event_key_field", ipath);
+    if (!k) {
+        errs_add(ctx->errs, path, "missing, expected a period-delimited field path");
+    } else if (json_is_string(k) && json_string_length(k) > 0) {
+        out->key_field = strdup(json_string_value(k));
+        if (!out->key_field)
+            ctx->nomem = 1;
+        else if (schema) {
+            out->key_schema = evbus__keypath_resolve_schema(schema->doc->root, out->key_field, why,
+                                                            sizeof(why));
+            if (!out->key_schema)
+                errs_add(ctx->errs, path, "key path \"%s\" does not resolve in the schema of %s: %s, "
+                         "expected a path to a scalar field", out->key_field, schema->event_type, why);
+        }
+    }
+}
+
+static void load_type(load_ctx_t *ctx, const char *type, json_t *val, evbus__type_conf_t *tc) {
+    char tpath[600], ipath[1000];
+    path_type(tpath, sizeof(tpath), type);
+    memset(tc, 0, sizeof(*tc));
+    tc->event_type = strdup(type);
+    if (!tc->event_type) {
+        ctx->nomem = 1;
+        return;
+    }
+    if (ctx->store) {
+        tc->schema = evbus__schema_store_get(ctx->store, type);
+        if (!tc->schema)
+            errs_add(ctx->errs, tpath, "no schema for this event type in %s, expected a file %s.avsc",
+                     evbus__schema_store_dir(ctx->store), type);
+    }
+    size_t n = json_is_array(val) ? json_array_size(val) : json_is_object(val) ? json_object_size(val) : 0;
+    if (!json_is_array(val) && !json_is_object(val)) {
+        errs_add(ctx->errs, tpath, "got %s, expected a list of topic entries or an object of topics",
+                 json_kind(val));
+        return;
+    }
+    if (n == 0) {
+        errs_add(ctx->errs, tpath, "no topics, expected at least one topic entry");
+        return;
+    }
+    tc->topics = calloc(n, sizeof(*tc->topics));
+    if (!tc->topics) {
+        ctx->nomem = 1;
+        return;
+    }
+    if (json_is_array(val)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(val, i, e) {
+            snprintf(ipath, sizeof(ipath), "%s[%zu]", tpath, i);
+            load_entry(ctx, tc->schema, ipath, NULL, e, &tc->topics[tc->ntopics++]);
+        }
+    } else {
+        const char *topic;
+        json_t *e;
+        json_object_foreach(val, topic, e) {
+            char tp[600];
+            path_type(tp, sizeof(tp), topic); /* reuse the escaper: $["topic"] -> ["topic"] */
+            snprintf(ipath, sizeof(ipath), "%s%s", tpath, tp + 1);
+            load_entry(ctx, tc->schema, ipath, topic, e, &tc->topics[tc->ntopics++]);
+        }
+    }
+    /* The same topic twice for one type would publish every event twice. */
+    for (size_t i = 0; i < tc->ntopics; i++) {
+        for (size_t j = 0; j < i; j++) {
+            if (tc->topics[i].topic && tc->topics[j].topic &&
+                !strcmp(tc->topics[i].topic, tc->topics[j].topic)) {
+                snprintf(ipath, sizeof(ipath), "%s[%zu].topic", tpath, i);
+                errs_add(ctx->errs, ipath, "topic \"%s\" is listed twice for this event type "
+                         "(also at [%zu]), expected each topic once", tc->topics[i].topic, j);
+                break;
+            }
+        }
+    }
+}
+
+static int type_cmp(const void *a, const void *b) {
+    return strcmp(((const evbus__type_conf_t *)a)->event_type,
+                  ((const evbus__type_conf_t *)b)->event_type);
+}
+
+static json_t *parse_source(const char *text_or_path, evbus__config_errors_t *errs) {
+    json_error_t jerr;
+    const char *p = text_or_path;
+    while (p && isspace((unsigned char)*p))
+        p++;
+    if (!p || !*p) {
+        errs_add(errs, "$", "empty producer config, expected JSON text or a file path");
+        return NULL;
+    }
+    json_t *root;
+    char where[600];
+    if (*p == '{' || *p == '[') {
+        root = json_loads(p, JSON_REJECT_DUPLICATES, &jerr);
+        snprintf(where, sizeof(where), "$");
+    } else {
+        root = json_load_file(p, JSON_REJECT_DUPLICATES, &jerr);
+        snprintf(where, sizeof(where), "%s", p);
+    }
+    if (!root) {
+        if (jerr.line < 0)
+            errs_add(errs, where, "%s, expected a readable JSON file", jerr.text);
+        else
+            errs_add(errs, where, "JSON syntax error at line %d column %d: %s, expected valid JSON",
+                     jerr.line, jerr.column, jerr.text);
+    }
+    return root;
+}
+
+evbus__config_t *evbus__config_load(const char *text_or_path, const evbus__schema_store_t *store,
+                                    const char *prefix, evbus__config_errors_t *errs) {
+    load_ctx_t ctx = {store, prefix, errs, 0};
+    json_t *root = parse_source(text_or_path, errs);
+    if (!root)
+        return NULL;
+    evbus__config_t *cfg = calloc(1, sizeof(*cfg));
+    if (!cfg) {
+        json_decref(root);
+        errs_add(errs, "$", "out of memory");
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        errs_add(errs, "$", "got %s, expected an object mapping event types to topics",
+                 json_kind(root));
+    } else if (json_object_size(root) == 0) {
+        errs_add(errs, "$", "no event types, expected at least one event type");
+    } else {
+        cfg->types = calloc(json_object_size(root), sizeof(*cfg->types));
+        if (!cfg->types) {
+            ctx.nomem = 1;
+        } else {
+            const char *type;
+            json_t *val;
+            json_object_foreach(root, type, val) {
+                load_type(&ctx, type, val, &cfg->types[cfg->ntypes++]);
+            }
+            qsort(cfg->types, cfg->ntypes, sizeof(*cfg->types), type_cmp);
+        }
+    }
+    json_decref(root);
+    if (ctx.nomem)
+        errs_add(errs, "$", "out of memory");
+    if (errs->count > 0 || ctx.nomem) {
+        evbus__config_destroy(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+const evbus__type_conf_t *evbus__config_find(const evbus__config_t *cfg, const char *event_type) {
+    if (!cfg || !event_type)
+        return NULL;
+    evbus__type_conf_t k;
+    k.event_type = (char *)event_type;
+    return bsearch(&k, cfg->types, cfg->ntypes, sizeof(k), type_cmp);
+}

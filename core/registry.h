@@ -1,0 +1,43 @@
+/*
+ * Confluent-compatible schema-registry client (libcurl), limited to the documented REST API:
+ *   POST /subjects/{subject}/versions        {"schema": "..."} -> {"id": N}
+ *   GET  /schemas/ids/{id}                   -> {"schema": "..."}
+ * Subjects follow the record-name-per-topic strategy: "<full topic>-<record fullname>"
+ * for values ("<full topic>-<event_type>.CloudEvent") and "<full topic>-string" for string keys.
+ * Results are cached both ways; the client is thread safe (one mutex around the caches,
+ * HTTP done outside it).
+ */
+#ifndef EVBUS_CORE_REGISTRY_H
+#define EVBUS_CORE_REGISTRY_H
+
+#include "common.h"
+#include "schema.h"
+
+typedef struct evbus__registry_s evbus__registry_t;
+
+/** url: base URL; api_key/api_secret: basic auth or NULL; timeout_ms: per request. */
+evbus__registry_t *evbus__registry_new(const char *url, const char *api_key, const char *api_secret,
+                                       int timeout_ms, char *errstr, size_t errstr_size);
+void evbus__registry_destroy(evbus__registry_t *reg);
+
+/**
+ * Id of schema (canonical JSON text of doc) under subject, registering it when absent
+ * (POST is idempotent in the registry).  Cached per (subject, fingerprint).
+ * EVBUS_ERR_REGISTRY + errstr naming the HTTP status and the registry's message; EVBUS_ERR_TIMEOUT.
+ */
+evbus_err_t evbus__registry_id_for(evbus__registry_t *reg, const char *subject,
+                                   const evbus__schema_doc_t *doc, int32_t *idp, char *errstr,
+                                   size_t errstr_size);
+
+/**
+ * The parsed schema for id (fetched once, then cached; owned by reg, lives as long as it).
+ */
+evbus_err_t evbus__registry_schema_by_id(evbus__registry_t *reg, int32_t id,
+                                         const evbus__schema_doc_t **docp, char *errstr,
+                                         size_t errstr_size);
+
+/** Subject names of the record-name-per-topic strategy (malloc'd). */
+char *evbus__registry_value_subject(const char *full_topic, const char *event_type);
+char *evbus__registry_key_subject(const char *full_topic, const evbus__schema_t *key_schema);
+
+#endif
