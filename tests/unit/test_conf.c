@@ -1,0 +1,164 @@
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "evbus/evbus.h"
+#include "headers.h"
+#include "topic.h"
+
+static void test_set_get_validate(void **state) {
+    (void)state;
+    char err[256];
+    evbus_conf_t *c = evbus_conf_new();
+    assert_non_null(c);
+    assert_int_equal(evbus_conf_set(c, "topic.prefix", "dev", err, sizeof(err)), EVBUS_CONF_OK);
+    assert_string_equal(evbus_conf_get(c, "topic.prefix"), "dev");
+    assert_int_equal(evbus_conf_set(c, "retry.max", "7", err, sizeof(err)), EVBUS_CONF_OK);
+    assert_int_equal(evbus__conf_int(c, "retry.max"), 7);
+    assert_int_equal(evbus_conf_set(c, "retry.max", "seven", err, sizeof(err)), EVBUS_CONF_INVALID);
+    assert_non_null(strstr(err, "expected an integer"));
+    assert_int_equal(evbus__conf_int(c, "retry.max"), 7); /* a rejected value changes nothing */
+    assert_int_equal(evbus_conf_set(c, "plugin.isolate", "maybe", err, sizeof(err)), EVBUS_CONF_INVALID);
+    assert_int_equal(evbus_conf_set(c, "plugin.isolate", "true", err, sizeof(err)), EVBUS_CONF_OK);
+    assert_true(evbus__conf_bool(c, "plugin.isolate"));
+    /* defaults */
+    assert_string_equal(evbus__conf_str(c, "dlq.topic.suffix"), ".dlq");
+    assert_int_equal(evbus__conf_int(c, "retry.backoff.ms"), 100);
+    /* kafka.* checked by librdkafka; bare librdkafka names are stored as kafka.* */
+    assert_int_equal(evbus_conf_set(c, "kafka.linger.ms", "5", err, sizeof(err)), EVBUS_CONF_OK);
+    assert_int_equal(evbus_conf_set(c, "kafka.linger.ms", "-4", err, sizeof(err)), EVBUS_CONF_INVALID);
+    assert_int_equal(evbus_conf_set(c, "kafka.no.such.thing", "1", err, sizeof(err)), EVBUS_CONF_UNKNOWN);
+    assert_int_equal(evbus_conf_set(c, "no.such.thing", "1", err, sizeof(err)), EVBUS_CONF_UNKNOWN);
+    assert_non_null(strstr(err, "no.such.thing"));
+    assert_int_equal(evbus_conf_set(c, "batch.num.messages", "100", err, sizeof(err)), EVBUS_CONF_OK);
+    assert_string_equal(evbus_conf_get(c, "kafka.batch.num.messages"), "100");
+    evbus_conf_t *d = evbus_conf_dup(c);
+    assert_non_null(d);
+    assert_string_equal(evbus_conf_get(d, "kafka.linger.ms"), "5");
+    evbus_conf_destroy(c);
+    assert_string_equal(evbus_conf_get(d, "topic.prefix"), "dev");
+    evbus_conf_destroy(d);
+    evbus_conf_destroy(NULL);
+}
+
+static void test_from_env_explicit_wins(void **state) {
+    (void)state;
+    char err[256];
+    setenv("EVENT_BUS_TOPIC_PREFIX", "envprefix", 1);
+    setenv("EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:1", 1);
+    setenv("EVENT_BUS_SCHEMA_DIR", "/nonexistent", 1);
+    evbus_conf_t *c = evbus_conf_new();
+    assert_int_equal(evbus_conf_set(c, "schema.dir", "/explicit", err, sizeof(err)), EVBUS_CONF_OK);
+    assert_int_equal(evbus_conf_from_env(c, err, sizeof(err)), EVBUS_OK);
+    assert_string_equal(evbus_conf_get(c, "topic.prefix"), "envprefix");
+    assert_string_equal(evbus_conf_get(c, "kafka.bootstrap.servers"), "127.0.0.1:1");
+    assert_string_equal(evbus_conf_get(c, "schema.dir"), "/explicit");
+    evbus_conf_destroy(c);
+    unsetenv("EVENT_BUS_TOPIC_PREFIX");
+    unsetenv("EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS");
+    unsetenv("EVENT_BUS_SCHEMA_DIR");
+}
+
+static void test_kafka_conf_and_secrets(void **state) {
+    (void)state;
+    char err[512], val[64];
+    size_t vsz = sizeof(val);
+    evbus_conf_t *c = evbus_conf_new();
+    assert_int_equal(evbus_conf_set(c, "sasl.username", "alice", err, sizeof(err)), EVBUS_CONF_OK);
+    assert_int_equal(evbus_conf_set(c, "sasl.password", "s3cr3t-value", err, sizeof(err)), EVBUS_CONF_OK);
+    assert_int_equal(evbus_conf_set(c, "kafka.security.protocol", "SASL_PLAINTEXT", err, sizeof(err)), EVBUS_CONF_OK);
+    rd_kafka_conf_t *kc = evbus__conf_to_kafka(c, err, sizeof(err));
+    assert_non_null(kc);
+    assert_int_equal(rd_kafka_conf_get(kc, "security.protocol", val, &vsz), RD_KAFKA_CONF_OK);
+    assert_string_equal(val, "sasl_plaintext"); /* the caller's choice beats the SASL_SSL default */
+    vsz = sizeof(val);
+    assert_int_equal(rd_kafka_conf_get(kc, "sasl.mechanisms", val, &vsz), RD_KAFKA_CONF_OK);
+    assert_string_equal(val, "PLAIN");
+    rd_kafka_conf_destroy(kc);
+    assert_true(evbus__conf_is_secret("sasl.password"));
+    assert_true(evbus__conf_is_secret("schema.registry.api.secret"));
+    assert_true(evbus__conf_is_secret("ssl.key.password"));
+    assert_false(evbus__conf_is_secret("topic.prefix"));
+    /* an invalid secret value is never echoed back */
+    assert_int_equal(evbus_conf_set(c, "kafka.ssl.key.password", "", err, sizeof(err)), EVBUS_CONF_OK);
+    evbus_conf_destroy(c);
+}
+
+static void test_topic_names(void **state) {
+    (void)state;
+    char err[256];
+    char *t = evbus__topic_full("dev", "xblock");
+    assert_string_equal(t, "dev-xblock");
+    free(t);
+    t = evbus__topic_full("", "xblock");
+    assert_string_equal(t, "xblock");
+    free(t);
+    t = evbus__topic_full(NULL, "x");
+    assert_string_equal(t, "x");
+    free(t);
+    assert_int_equal(evbus__topic_check("a.B_c-9", err, sizeof(err)), 0);
+    assert_int_equal(evbus__topic_check("bad topic", err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "illegal character at 3"));
+    assert_int_equal(evbus__topic_check("", err, sizeof(err)), -1);
+    assert_int_equal(evbus__topic_check("..", err, sizeof(err)), -1);
+    char longname[300];
+    memset(longname, 'a', 250);
+    longname[250] = 0;
+    assert_int_equal(evbus__topic_check(longname, err, sizeof(err)), -1);
+    longname[249] = 0;
+    assert_int_equal(evbus__topic_check(longname, err, sizeof(err)), 0);
+}
+
+static void test_headers(void **state) {
+    (void)state;
+    char err[128];
+    evbus__header_values_t v = {"org.example.thing.v1", NULL, NULL, NULL, NULL};
+    rd_kafka_headers_t *h = evbus__headers_build(&v, "myhost");
+    assert_non_null(h);
+    assert_int_equal(rd_kafka_header_cnt(h), 10);
+    const void *val;
+    size_t len;
+    assert_int_equal(rd_kafka_header_get_last(h, "ce_id", &val, &len), 0);
+    assert_int_equal(len, 36);
+    assert_int_equal(((const char *)val)[14], '1'); /* version-1 (time-based) UUID */
+    assert_int_equal(rd_kafka_header_get_last(h, "ce_time", &val, &len), 0);
+    assert_int_equal(len, 32);
+    assert_memory_equal((const char *)val + 26, "+00:00", 6);
+    assert_int_equal(((const char *)val)[19], '.');
+    assert_int_equal(rd_kafka_header_get_last(h, "ce_specversion", &val, &len), 0);
+    assert_memory_equal(val, "1.0", 3);
+    assert_int_equal(rd_kafka_header_get_last(h, "sourcehost", &val, &len), 0);
+    assert_memory_equal(val, "myhost", 6);
+    assert_int_equal(rd_kafka_header_get_last(h, "content-type", &val, &len), 0);
+    assert_memory_equal(val, "application/avro", 16);
+    const char *type, *id;
+    size_t tl, il;
+    assert_int_equal(evbus__headers_check(h, &type, &tl, &id, &il, err, sizeof(err)), 0);
+    assert_int_equal(tl, strlen("org.example.thing.v1"));
+    rd_kafka_header_add(h, "ce_id", -1, "dup", -1);
+    assert_int_equal(evbus__headers_check(h, &type, &tl, &id, &il, err, sizeof(err)), -1);
+    assert_string_equal(err, "duplicated ce_id header");
+    rd_kafka_headers_destroy(h);
+    rd_kafka_headers_t *e = rd_kafka_headers_new(1);
+    assert_int_equal(evbus__headers_check(e, &type, &tl, &id, &il, err, sizeof(err)), -1);
+    assert_string_equal(err, "missing ce_type header");
+    rd_kafka_headers_destroy(e);
+    /* two fresh ids differ */
+    char a[EVBUS__UUID_LEN], b[EVBUS__UUID_LEN];
+    evbus__uuid1(a);
+    evbus__uuid1(b);
+    assert_string_not_equal(a, b);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_set_get_validate),
+        cmocka_unit_test(test_from_env_explicit_wins),
+        cmocka_unit_test(test_kafka_conf_and_secrets),
+        cmocka_unit_test(test_topic_names),
+        cmocka_unit_test(test_headers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
