@@ -9,6 +9,17 @@
  * strings, maps are objects.  Non-finite floats/doubles are not JSON and are rejected
  * when encoding; when decoding they are written as null with an error.
  *
+ * Encoding is strict JSON (RFC 8259, UTF-8 validated, nesting capped at 128); int/long
+ * take only integer literals (no fraction or exponent), parsed exactly, so INT64_MIN/MAX
+ * survive and anything out of range is an error; float/double take any number.
+ * Decoding checks every length against the bytes left, caps nesting, rejects trailing
+ * bytes, and treats invalid UTF-8 in an Avro string as an error (the Python peer cannot
+ * write it).  Doubles/floats are written in the shortest %g form that reads back as the
+ * same value, with ".0" added when that form looks like an integer ("1.0", "-0.0",
+ * "1e+300"), so decode(encode(json)) gives the same data and canonical input comes back
+ * byte for byte.  Output field order is schema order; strings keep UTF-8 as is and escape
+ * only '"', '\\' and control characters.
+ *
  * Errors name the field path, e.g. "invoice.lines[2].qty: expected int, got string".
  */
 #ifndef EVBUS_CORE_CODEC_H
@@ -17,11 +28,19 @@
 #include "common.h"
 #include "schema.h"
 
-/** Append the Avro binary encoding of json to out. EVBUS_ERR_SCHEMA (or _NOMEM) + errstr. */
+/**
+ * Append the Avro binary encoding of json to out. EVBUS_ERR_SCHEMA (or _NOMEM) + errstr;
+ * on error out is left as it was.  Thread safe (schema is read-only); no allocation
+ * beyond growing out, except for records of more than 48 fields.
+ */
 evbus_err_t evbus__avro_encode_json(const evbus__schema_t *schema, const char *json, size_t len,
                                     evbus__buf_t *out, char *errstr, size_t errstr_size);
 
-/** Append the JSON text of the Avro datum to out (compact, no spaces). EVBUS_ERR_DECODE + errstr. */
+/**
+ * Append the JSON text of the Avro datum to out (compact, no spaces). EVBUS_ERR_DECODE + errstr;
+ * on error out is left as it was, except for NaN/Infinity: then out holds the complete
+ * JSON with null in their place and EVBUS_ERR_DECODE is still returned.
+ */
 evbus_err_t evbus__avro_decode_json(const evbus__schema_t *schema, const void *data, size_t len,
                                     evbus__buf_t *out, char *errstr, size_t errstr_size);
 

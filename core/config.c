@@ -155,7 +155,7 @@ typedef struct load_ctx_s {
  */
 static void load_entry(load_ctx_t *ctx, const evbus__schema_entry_t *schema, const char *ipath,
                        const char *topic_name, json_t *entry, evbus__topic_conf_t *out) {
-    char path[1400], why[512];
+    char path[1600], why[512];
     const char *key;
     json_t *v;
     memset(out, 0, sizeof(*out));
@@ -222,7 +222,7 @@ static void load_entry(load_ctx_t *ctx, const evbus__schema_entry_t *schema, con
 }
 
 static void load_type(load_ctx_t *ctx, const char *type, json_t *val, evbus__type_conf_t *tc) {
-    char tpath[600], ipath[1000];
+    char tpath[600], ipath[1280];
     path_type(tpath, sizeof(tpath), type);
     memset(tc, 0, sizeof(*tc));
     tc->event_type = strdup(type);

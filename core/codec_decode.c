@@ -1,0 +1,419 @@
+/*
+ * Avro binary -> compact JSON text, in one pass.  The input is untrusted (it comes off
+ * a Kafka topic): every length is checked against the bytes left before it is used,
+ * recursion is capped, and an array of zero-size items (nulls) has an item budget, so
+ * garbage gives EVBUS_ERR_DECODE rather than a crash or a huge allocation.
+ *
+ * Choices (see codec.h): strings must be valid UTF-8 (else an error: the Python peer
+ * cannot produce anything else); doubles and floats are printed in the shortest form
+ * that reads back as the same value, with ".0" added to integral values so they still
+ * look like floating point numbers ("1.0", "-0.0", "1e+300" stays as is).
+ */
+#include "codec.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "codec_internal.h"
+
+typedef struct dec_s {
+    const unsigned char *p;
+    size_t len, pos;
+    evbus__buf_t *out;
+    char *errstr;
+    size_t errstr_size;
+    int failed;
+    int nonfinite;     /* a NaN/Infinity was written as null */
+    size_t zero_budget; /* items of zero encoded size we still accept */
+    evbus__path_t path;
+} dec_t;
+
+static int dec_fail(dec_t *d, const char *fmt, ...) EVBUS__PRINTF(2, 3);
+static int dec_fail(dec_t *d, const char *fmt, ...) {
+    char msg[200], path[256];
+    va_list ap;
+    if (d->failed)
+        return -1;
+    d->failed = 1;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (evbus__path_format(&d->path, path, sizeof(path)) > 0)
+        evbus__seterr(d->errstr, d->errstr_size, "%s: %s", path, msg);
+    else
+        evbus__seterr(d->errstr, d->errstr_size, "%s", msg);
+    return -1;
+}
+
+static int nomem(dec_t *d) { return dec_fail(d, "out of memory"); }
+
+static int truncated(dec_t *d) { return dec_fail(d, "truncated data at byte %zu", d->pos); }
+
+static int rd_long(dec_t *d, int64_t *v) {
+    uint64_t r = 0;
+    *v = 0;
+    for (int shift = 0;; shift += 7) {
+        if (d->pos >= d->len)
+            return truncated(d);
+        unsigned char b = d->p[d->pos++];
+        if (shift == 63 && (b & 0xfe))
+            return dec_fail(d, "varint too long at byte %zu", d->pos - 1);
+        r |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            break;
+    }
+    *v = (int64_t)((r >> 1) ^ (0 - (r & 1)));
+    return 0;
+}
+
+/* A length: 0 <= n <= bytes left. */
+static int rd_len(dec_t *d, size_t *n, const char *what) {
+    int64_t v = 0;
+    *n = 0;
+    if (rd_long(d, &v) != 0)
+        return -1;
+    if (v < 0 || (uint64_t)v > d->len - d->pos)
+        return dec_fail(d, "%s length %lld exceeds the %zu bytes left", what, (long long)v,
+                        d->len - d->pos);
+    *n = (size_t)v;
+    return 0;
+}
+
+static int put(dec_t *d, const char *s, size_t n) {
+    return evbus__buf_append(d->out, s, n) == 0 ? 0 : nomem(d);
+}
+
+static int putc_(dec_t *d, char c) {
+    return evbus__buf_putc(d->out, (unsigned char)c) == 0 ? 0 : nomem(d);
+}
+
+static int put_i64(dec_t *d, int64_t v) {
+    char tmp[24], *e = tmp + sizeof(tmp), *p = e;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return put(d, p, (size_t)(e - p));
+}
+
+/* Shortest "%.*g" (from prec_lo up) that reads back as the same value; ".0" when integral. */
+static int put_real(dec_t *d, double v, int is_float) {
+    char tmp[40];
+    int n = 0;
+    if (!isfinite(v)) {
+        if (!d->nonfinite) {
+            d->nonfinite = 1;
+            dec_fail(d, "%s is not finite: written as null", is_float ? "float" : "double");
+            d->failed = 0; /* keep decoding; the error is reported at the end */
+        }
+        return put(d, "null", 4);
+    }
+    for (int prec = is_float ? 6 : 15; prec <= (is_float ? 9 : 17); prec++) {
+        n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
+        if (is_float ? strtof(tmp, NULL) == (float)v : strtod(tmp, NULL) == v)
+            break;
+    }
+    if (n < 0 || (size_t)n >= sizeof(tmp) - 3)
+        return dec_fail(d, "cannot format number");
+    if (!strpbrk(tmp, ".eEn")) {
+        memcpy(tmp + n, ".0", 3);
+        n += 2;
+    }
+    return put(d, tmp, (size_t)n);
+}
+
+/* bytes/fixed as a JSON string of code points 0..255 (Avro's JSON encoding convention). */
+static int put_binary(dec_t *d, const unsigned char *s, size_t n) {
+    static const char hexd[] = "0123456789abcdef";
+    if (n > (SIZE_MAX - 3) / 6 || evbus__buf_reserve(d->out, n * 6 + 2) != 0)
+        return nomem(d);
+    unsigned char *o = d->out->data + d->out->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c >= 0x80) {
+            *o++ = (unsigned char)(0xC0 | (c >> 6));
+            *o++ = (unsigned char)(0x80 | (c & 0x3F));
+        } else if (c >= 0x20 && c != '"' && c != '\\') {
+            *o++ = c;
+        } else {
+            *o++ = '\\';
+            switch (c) {
+            case '"': *o++ = '"'; break;
+            case '\\': *o++ = '\\'; break;
+            case '\n': *o++ = 'n'; break;
+            case '\r': *o++ = 'r'; break;
+            case '\t': *o++ = 't'; break;
+            case '\b': *o++ = 'b'; break;
+            case '\f': *o++ = 'f'; break;
+            default:
+                *o++ = 'u';
+                *o++ = '0';
+                *o++ = '0';
+                *o++ = (unsigned char)hexd[c >> 4];
+                *o++ = (unsigned char)hexd[c & 15];
+            }
+        }
+    }
+    *o++ = '"';
+    d->out->len = (size_t)(o - d->out->data);
+    d->out->data[d->out->len] = 0;
+    return 0;
+}
+
+/* A string datum, checked to be UTF-8; on success it is at *sp, *np bytes (inside the input). */
+static int rd_string(dec_t *d, const unsigned char **sp, size_t *np) {
+    size_t n = 0;
+    *sp = NULL;
+    *np = 0;
+    if (rd_len(d, &n, "string") != 0)
+        return -1;
+    const unsigned char *s = d->p + d->pos;
+    size_t ok = evbus__utf8_valid_prefix(s, n);
+    if (ok != n)
+        return dec_fail(d, "invalid UTF-8 in string at byte %zu", d->pos + ok);
+    d->pos += n;
+    *sp = s;
+    *np = n;
+    return 0;
+}
+
+static int put_string(dec_t *d, const unsigned char *s, size_t n) {
+    return evbus__json_write_string(d->out, (const char *)s, n) == 0 ? 0 : nomem(d);
+}
+
+/* Can a datum of this type take zero bytes? (Only then may a block count exceed the bytes left.) */
+static int zero_size(const evbus__schema_t *n, int depth) {
+    if (depth > 8)
+        return 0;
+    switch (n->kind) {
+    case EVBUS__AVRO_NULL: return 1;
+    case EVBUS__AVRO_FIXED: return n->fixed_size == 0;
+    case EVBUS__AVRO_RECORD:
+        for (size_t i = 0; i < n->nfields; i++)
+            if (!zero_size(n->fields[i].type, depth + 1))
+                return 0;
+        return 1;
+    default: return 0;
+    }
+}
+
+/* Block header: item count (a negative count is followed by the block's byte size). */
+static int rd_block(dec_t *d, const evbus__schema_t *items, size_t *count) {
+    int64_t c = 0, bytes = 0;
+    *count = 0;
+    if (rd_long(d, &c) != 0)
+        return -1;
+    if (c < 0) {
+        if (c == INT64_MIN)
+            return dec_fail(d, "bad block count");
+        c = -c;
+        if (rd_long(d, &bytes) != 0)
+            return -1;
+        if (bytes < 0 || (uint64_t)bytes > d->len - d->pos)
+            return dec_fail(d, "block size %lld exceeds the %zu bytes left", (long long)bytes,
+                            d->len - d->pos);
+    }
+    if ((uint64_t)c > d->len - d->pos) {
+        if (!items || !zero_size(items, 0) || (uint64_t)c > d->zero_budget)
+            return dec_fail(d, "block count %lld exceeds the %zu bytes left", (long long)c,
+                            d->len - d->pos);
+        d->zero_budget -= (size_t)c;
+    }
+    *count = (size_t)c;
+    return 0;
+}
+
+static int dec_value(dec_t *d, const evbus__schema_t *n, int depth);
+
+static int dec_record(dec_t *d, const evbus__schema_t *n, int depth) {
+    if (putc_(d, '{') != 0)
+        return -1;
+    for (size_t i = 0; i < n->nfields; i++) {
+        const evbus__field_t *f = &n->fields[i];
+        if (i && putc_(d, ',') != 0)
+            return -1;
+        if (put_string(d, (const unsigned char *)f->name, strlen(f->name)) != 0 ||
+            putc_(d, ':') != 0)
+            return -1;
+        evbus__path_push(&d->path, SEG_FIELD, f->name, 0);
+        if (dec_value(d, f->type, depth + 1) != 0)
+            return -1;
+        evbus__path_pop(&d->path);
+    }
+    return putc_(d, '}');
+}
+
+static int dec_array(dec_t *d, const evbus__schema_t *n, int depth) {
+    size_t count = 0, idx = 0;
+    if (putc_(d, '[') != 0)
+        return -1;
+    for (;;) {
+        if (rd_block(d, n->items, &count) != 0)
+            return -1;
+        if (count == 0)
+            break;
+        for (size_t i = 0; i < count; i++, idx++) {
+            if (idx && putc_(d, ',') != 0)
+                return -1;
+            evbus__path_push(&d->path, SEG_INDEX, NULL, idx);
+            if (dec_value(d, n->items, depth + 1) != 0)
+                return -1;
+            evbus__path_pop(&d->path);
+        }
+    }
+    return putc_(d, ']');
+}
+
+static int dec_map(dec_t *d, const evbus__schema_t *n, int depth) {
+    size_t count = 0, idx = 0;
+    if (putc_(d, '{') != 0)
+        return -1;
+    for (;;) {
+        if (rd_block(d, NULL, &count) != 0) /* every entry has a key: at least one byte */
+            return -1;
+        if (count == 0)
+            break;
+        for (size_t i = 0; i < count; i++, idx++) {
+            const unsigned char *k = NULL;
+            size_t kn = 0;
+            if (idx && putc_(d, ',') != 0)
+                return -1;
+            if (rd_string(d, &k, &kn) != 0 || put_string(d, k, kn) != 0 || putc_(d, ':') != 0)
+                return -1;
+            evbus__path_push(&d->path, SEG_KEY, (const char *)k, kn);
+            if (dec_value(d, n->items, depth + 1) != 0)
+                return -1;
+            evbus__path_pop(&d->path);
+        }
+    }
+    return putc_(d, '}');
+}
+
+static int dec_union(dec_t *d, const evbus__schema_t *n, int depth) {
+    int64_t b = 0;
+    if (rd_long(d, &b) != 0)
+        return -1;
+    if (b < 0 || (uint64_t)b >= n->nbranches)
+        return dec_fail(d, "union branch %lld out of range (%zu branches)", (long long)b,
+                        n->nbranches);
+    const evbus__schema_t *br = n->branches[b];
+    size_t nonnull = n->nbranches - (n->null_branch >= 0 ? 1 : 0);
+    if (br->kind == EVBUS__AVRO_NULL)
+        return put(d, "null", 4);
+    if (nonnull == 1)
+        return dec_value(d, br, depth + 1);
+    const char *name = br->fullname ? br->fullname : evbus__avro_kind_name(br->kind);
+    if (putc_(d, '{') != 0 || put_string(d, (const unsigned char *)name, strlen(name)) != 0 ||
+        putc_(d, ':') != 0 || dec_value(d, br, depth + 1) != 0)
+        return -1;
+    return putc_(d, '}');
+}
+
+static int dec_value(dec_t *d, const evbus__schema_t *n, int depth) {
+    int64_t v = 0;
+    size_t len = 0;
+    const unsigned char *s = NULL;
+    if (depth > EVBUS__CODEC_MAX_DEPTH)
+        return dec_fail(d, "nesting too deep");
+    switch (n->kind) {
+    case EVBUS__AVRO_NULL: return put(d, "null", 4);
+    case EVBUS__AVRO_BOOLEAN:
+        if (d->pos >= d->len)
+            return truncated(d);
+        if (d->p[d->pos] > 1)
+            return dec_fail(d, "bad boolean byte 0x%02x", d->p[d->pos]);
+        return d->p[d->pos++] ? put(d, "true", 4) : put(d, "false", 5);
+    case EVBUS__AVRO_INT:
+    case EVBUS__AVRO_LONG:
+        if (rd_long(d, &v) != 0)
+            return -1;
+        if (n->kind == EVBUS__AVRO_INT && (v < INT32_MIN || v > INT32_MAX))
+            return dec_fail(d, "int %lld out of range", (long long)v);
+        return put_i64(d, v);
+    case EVBUS__AVRO_FLOAT:
+    case EVBUS__AVRO_DOUBLE: {
+        size_t k = n->kind == EVBUS__AVRO_FLOAT ? 4 : 8;
+        uint64_t u = 0;
+        if (d->len - d->pos < k)
+            return truncated(d);
+        for (size_t i = 0; i < k; i++)
+            u |= (uint64_t)d->p[d->pos + i] << (8 * i);
+        d->pos += k;
+        if (k == 4) {
+            uint32_t u32 = (uint32_t)u;
+            float f;
+            memcpy(&f, &u32, 4);
+            return put_real(d, f, 1);
+        }
+        double x;
+        memcpy(&x, &u, 8);
+        return put_real(d, x, 0);
+    }
+    case EVBUS__AVRO_STRING:
+        if (rd_string(d, &s, &len) != 0)
+            return -1;
+        return put_string(d, s, len);
+    case EVBUS__AVRO_BYTES:
+        if (rd_len(d, &len, "bytes") != 0)
+            return -1;
+        s = d->p + d->pos;
+        d->pos += len;
+        return put_binary(d, s, len);
+    case EVBUS__AVRO_FIXED:
+        if (d->len - d->pos < n->fixed_size)
+            return truncated(d);
+        s = d->p + d->pos;
+        d->pos += n->fixed_size;
+        return put_binary(d, s, n->fixed_size);
+    case EVBUS__AVRO_ENUM:
+        if (rd_long(d, &v) != 0)
+            return -1;
+        if (v < 0 || (uint64_t)v >= n->nsymbols)
+            return dec_fail(d, "enum index %lld out of range (%zu symbols)", (long long)v,
+                            n->nsymbols);
+        return put_string(d, (const unsigned char *)n->symbols[v], strlen(n->symbols[v]));
+    case EVBUS__AVRO_RECORD: return dec_record(d, n, depth);
+    case EVBUS__AVRO_ARRAY: return dec_array(d, n, depth);
+    case EVBUS__AVRO_MAP: return dec_map(d, n, depth);
+    case EVBUS__AVRO_UNION: return dec_union(d, n, depth);
+    }
+    return dec_fail(d, "bad schema node");
+}
+
+evbus_err_t evbus__avro_decode_json(const evbus__schema_t *schema, const void *data, size_t len,
+                                    evbus__buf_t *out, char *errstr, size_t errstr_size) {
+    dec_t d;
+    size_t start = out->len;
+    memset(&d, 0, sizeof(d));
+    d.p = data ? data : (const void *)"";
+    d.len = data ? len : 0;
+    d.out = out;
+    d.errstr = errstr;
+    d.errstr_size = errstr_size;
+    d.zero_budget = 65536 + 16 * (len < SIZE_MAX / 32 ? len : SIZE_MAX / 32);
+    /* snprintf/strtod must use '.' whatever locale the application set */
+    locale_t cl = evbus__c_locale(), old = cl ? uselocale(cl) : (locale_t)0;
+    int r = dec_value(&d, schema, 0);
+    if (cl)
+        uselocale(old);
+    if (r == 0 && d.pos != d.len)
+        r = dec_fail(&d, "%zu trailing bytes after the datum", d.len - d.pos);
+    if (r != 0) {
+        out->len = start;
+        if (out->data)
+            out->data[start] = 0;
+        return EVBUS_ERR_DECODE;
+    }
+    if (evbus__buf_reserve(out, 0) != 0) {
+        out->len = start;
+        return evbus__fail(EVBUS_ERR_DECODE, errstr, errstr_size, "out of memory");
+    }
+    out->data[out->len] = 0;
+    /* NaN/Infinity: the JSON (with null in their place) is complete, but it is not the data */
+    return d.nonfinite ? EVBUS_ERR_DECODE : EVBUS_OK;
+}

@@ -1,0 +1,486 @@
+/*
+ * Schema-registry client against tests/registry_double.py (a test double, not a registry):
+ * ids, caching, lookups, auth, HTTP failures, timeouts, unreachable hosts, subject names.
+ */
+#include "testutil.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "registry.h"
+#include "schema.h"
+
+#define SCHEMA_A "{\"type\":\"record\",\"name\":\"CloudEvent\",\"namespace\":\"t.a.v1\"," \
+                 "\"fields\":[{\"name\":\"x\",\"type\":\"string\"}]}"
+/* Same schema as A, written differently: the double must give it A's id. */
+#define SCHEMA_A2 "{ \"namespace\": \"t.a.v1\", \"name\": \"CloudEvent\", \"type\": \"record\",\n" \
+                  "  \"fields\": [ {\"type\": \"string\", \"name\": \"x\"} ] }"
+#define SCHEMA_B "{\"type\":\"record\",\"name\":\"CloudEvent\",\"namespace\":\"t.b.v1\"," \
+                 "\"fields\":[{\"name\":\"n\",\"type\":[\"null\",\"long\"],\"default\":null}]}"
+
+/* ---- the double ------------------------------------------------------------- */
+
+typedef struct dbl_s {
+    pid_t pid;
+    int out_fd;
+    char url[128];
+} dbl_t;
+
+static void dbl_stop(dbl_t *d);
+
+/* Start the double with extra arguments (NULL-terminated) and read its port. */
+static dbl_t *dbl_start(const char *arg, ...) {
+    const char *argv[16];
+    int n = 0;
+    argv[n++] = "python3";
+    argv[n++] = tu_src_path("tests/registry_double.py");
+    va_list ap;
+    va_start(ap, arg);
+    for (const char *a = arg; a && n < 15; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execvp("python3", (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    dbl_t *d = calloc(1, sizeof(*d));
+    assert_non_null(d);
+    d->pid = pid;
+    d->out_fd = fds[0];
+
+    /* First line: "listening on http://127.0.0.1:PORT", within 10 s.  On any failure the
+     * child is stopped before the test fails, so no double outlives its test. */
+    char line[128];
+    size_t len = 0;
+    int ok = 1;
+    int64_t deadline = tu_now_us() + 10 * 1000000;
+    while (ok && len < sizeof(line) - 1 && !memchr(line, '\n', len)) {
+        int left = (int)((deadline - tu_now_us()) / 1000);
+        struct pollfd pfd = {d->out_fd, POLLIN, 0};
+        int pr = left > 0 ? poll(&pfd, 1, left) : 0;
+        if (pr < 0 && errno == EINTR)
+            continue;
+        ssize_t r = pr > 0 ? read(d->out_fd, line + len, sizeof(line) - 1 - len) : -1;
+        if (r > 0)
+            len += (size_t)r;
+        else
+            ok = 0;
+    }
+    line[len] = '\0';
+    *strchrnul(line, '\n') = '\0';
+    if (!ok || strncmp(line, "listening on ", 13) != 0) {
+        print_error("registry double did not start: '%s'\n", line);
+        dbl_stop(d);
+        fail();
+    }
+    snprintf(d->url, sizeof(d->url), "%s", line + 13);
+    return d;
+}
+
+/* Stop the double and reap it (SIGKILL if SIGTERM is not enough within 5 s). */
+static void dbl_stop(dbl_t *d) {
+    if (!d)
+        return;
+    if (d->pid > 0) {
+        kill(d->pid, SIGTERM);
+        int64_t deadline = tu_now_us() + 5 * 1000000;
+        int st;
+        for (;;) {
+            pid_t w = waitpid(d->pid, &st, WNOHANG);
+            if (w == d->pid || (w < 0 && errno != EINTR))
+                break;
+            if (tu_now_us() > deadline) {
+                kill(d->pid, SIGKILL);
+                waitpid(d->pid, &st, 0);
+                break;
+            }
+            struct pollfd none = {-1, 0, 0};
+            poll(&none, 0, 10); /* wait for the child, not a fixed sleep: re-checked */
+        }
+        d->pid = 0;
+    }
+    if (d->out_fd >= 0)
+        close(d->out_fd);
+    free(d);
+}
+
+/* Per-test state: every double started is stopped in teardown, even when a test fails. */
+typedef struct fx_s {
+    dbl_t *dbl;
+    evbus__registry_t *reg;
+    evbus__schema_doc_t *docs[4];
+} fx_t;
+
+static int setup(void **state) {
+    fx_t *fx = calloc(1, sizeof(*fx));
+    if (!fx)
+        return -1;
+    *state = fx;
+    return 0;
+}
+
+static int teardown(void **state) {
+    fx_t *fx = *state;
+    evbus__registry_destroy(fx->reg);
+    dbl_stop(fx->dbl);
+    for (size_t i = 0; i < 4; i++)
+        evbus__schema_doc_destroy(fx->docs[i]);
+    free(fx);
+    return 0;
+}
+
+static evbus__schema_doc_t *parse(const char *text) {
+    char err[256] = "";
+    evbus__schema_doc_t *doc = evbus__schema_parse(text, strlen(text), err, sizeof(err));
+    if (!doc)
+        print_error("schema parse failed: %s\n", err);
+    assert_non_null(doc);
+    return doc;
+}
+
+static evbus__registry_t *reg_new(const char *url, const char *key, const char *secret,
+                                  int timeout_ms) {
+    char err[256] = "";
+    evbus__registry_t *reg = evbus__registry_new(url, key, secret, timeout_ms, err, sizeof(err));
+    if (!reg)
+        print_error("registry_new: %s\n", err);
+    assert_non_null(reg);
+    return reg;
+}
+
+/* GET url with libcurl; returns the malloc'd body (NUL-terminated), asserts HTTP 200. */
+static size_t collect(char *p, size_t s, size_t n, void *o) {
+    char **buf = o;
+    size_t have = *buf ? strlen(*buf) : 0;
+    char *nb = realloc(*buf, have + s * n + 1);
+    if (!nb)
+        return 0;
+    memcpy(nb + have, p, s * n);
+    nb[have + s * n] = '\0';
+    *buf = nb;
+    return s * n;
+}
+
+static char *http_get(const char *url) {
+    char *body = NULL;
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(c);
+    assert_int_equal(status, 200);
+    assert_non_null(body);
+    return body;
+}
+
+/* ---- tests ------------------------------------------------------------------- */
+
+static void test_register_same_id_and_cache(void **state) {
+    fx_t *fx = *state;
+    char err[512] = "";
+    int32_t id1 = -1, id2 = -1, id3 = -1, idb = -1;
+    fx->dbl = dbl_start(NULL);
+    fx->reg = reg_new(fx->dbl->url, NULL, NULL, 5000);
+    evbus__schema_doc_t *a = fx->docs[0] = parse(SCHEMA_A);
+    evbus__schema_doc_t *a2 = fx->docs[1] = parse(SCHEMA_A2);
+    evbus__schema_doc_t *b = fx->docs[2] = parse(SCHEMA_B);
+
+    assert_int_equal(evbus__registry_id_for(fx->reg, "topic-t.a.v1.CloudEvent", a, &id1, err,
+                                            sizeof(err)), EVBUS_OK);
+    assert_int_equal(id1, 1);
+    /* Same schema in other clothes, other subject: ids are global, same schema same id. */
+    assert_int_equal(evbus__registry_id_for(fx->reg, "other-t.a.v1.CloudEvent", a2, &id2, err,
+                                            sizeof(err)), EVBUS_OK);
+    assert_int_equal(id2, id1);
+    assert_int_equal(evbus__registry_id_for(fx->reg, "topic-t.b.v1.CloudEvent", b, &idb, err,
+                                            sizeof(err)), EVBUS_OK);
+    assert_int_equal(idb, 2);
+    const evbus__schema_doc_t *got = NULL, *got2 = NULL;
+    assert_int_equal(evbus__registry_schema_by_id(fx->reg, idb, &got, err, sizeof(err)),
+                     EVBUS_OK);
+
+    /* With the double gone, only the caches can answer. */
+    dbl_stop(fx->dbl);
+    fx->dbl = NULL;
+    assert_int_equal(evbus__registry_id_for(fx->reg, "topic-t.a.v1.CloudEvent", a, &id3, err,
+                                            sizeof(err)), EVBUS_OK);
+    assert_int_equal(id3, id1);
+    assert_int_equal(evbus__registry_schema_by_id(fx->reg, idb, &got2, err, sizeof(err)),
+                     EVBUS_OK);
+    assert_ptr_equal(got2, got);
+    /* ...and something not cached really needs the registry. */
+    int32_t idx = -1;
+    assert_int_not_equal(evbus__registry_id_for(fx->reg, "new-subject", a, &idx, err,
+                                                sizeof(err)), EVBUS_OK);
+    assert_int_equal(idx, -1);
+}
+
+static void test_lookup_roundtrip(void **state) {
+    fx_t *fx = *state;
+    char err[512] = "";
+    size_t len = 0;
+    char *text = evbus__read_file(tu_src_path("schemas/org.evbus.demo.order.placed.v1.avsc"), &len,
+                                  err, sizeof(err));
+    assert_non_null(text);
+    fx->docs[0] = parse(text);
+    free(text);
+    fx->dbl = dbl_start(NULL);
+    fx->reg = reg_new(fx->dbl->url, NULL, NULL, 5000);
+
+    int32_t id = -1;
+    assert_int_equal(evbus__registry_id_for(fx->reg, "t-org.evbus.demo.order.placed.v1.CloudEvent",
+                                            fx->docs[0], &id, err, sizeof(err)), EVBUS_OK);
+    /* A fresh client has nothing cached: the schema comes from the registry. */
+    evbus__registry_t *r2 = reg_new(fx->dbl->url, NULL, NULL, 5000);
+    const evbus__schema_doc_t *got = NULL;
+    evbus_err_t e = evbus__registry_schema_by_id(r2, id, &got, err, sizeof(err));
+    if (e)
+        print_error("%s\n", err);
+    assert_int_equal(e, EVBUS_OK);
+    assert_non_null(got);
+    assert_string_equal(got->canonical, fx->docs[0]->canonical);
+    assert_true(got->fingerprint == fx->docs[0]->fingerprint);
+    /* Defaults survive the trip (we register the schema as written, not its canonical form). */
+    assert_non_null(strstr(got->json, "\"default\""));
+
+    e = evbus__registry_schema_by_id(r2, id + 100, &got, err, sizeof(err));
+    assert_int_equal(e, EVBUS_ERR_REGISTRY);
+    assert_non_null(strstr(err, "HTTP 404"));
+    evbus__registry_destroy(r2);
+}
+
+static void test_subject_is_url_encoded(void **state) {
+    fx_t *fx = *state;
+    char err[512] = "", url[256];
+    int32_t id = -1;
+    fx->dbl = dbl_start(NULL);
+    fx->reg = reg_new(fx->dbl->url, NULL, NULL, 5000);
+    fx->docs[0] = parse(SCHEMA_A);
+    assert_int_equal(evbus__registry_id_for(fx->reg, "we?ird/sub ject%-t.a.v1.CloudEvent",
+                                            fx->docs[0], &id, err, sizeof(err)), EVBUS_OK);
+    snprintf(url, sizeof(url), "%s/subjects", fx->dbl->url);
+    char *body = http_get(url);
+    assert_string_equal(body, "[\"we?ird/sub ject%-t.a.v1.CloudEvent\"]");
+    free(body);
+}
+
+static void test_basic_auth(void **state) {
+    fx_t *fx = *state;
+    char err[512] = "";
+    int32_t id = -1;
+    fx->dbl = dbl_start("--user", "svc-key", "--password", "Right-Secret-42", NULL);
+    fx->docs[0] = parse(SCHEMA_A);
+
+    fx->reg = reg_new(fx->dbl->url, "svc-key", "Wrong-Secret-99", 5000);
+    evbus_err_t e = evbus__registry_id_for(fx->reg, "t-x", fx->docs[0], &id, err, sizeof(err));
+    assert_int_equal(e, EVBUS_ERR_REGISTRY);
+    assert_non_null(strstr(err, "HTTP 401 from POST /subjects/t-x/versions: Unauthorized"));
+    assert_null(strstr(err, "Wrong-Secret-99"));
+    assert_null(strstr(err, "Right-Secret-42"));
+    evbus__registry_destroy(fx->reg);
+    fx->reg = NULL;
+
+    fx->reg = reg_new(fx->dbl->url, "svc-key", "Right-Secret-42", 5000);
+    e = evbus__registry_id_for(fx->reg, "t-x", fx->docs[0], &id, err, sizeof(err));
+    if (e)
+        print_error("%s\n", err);
+    assert_int_equal(e, EVBUS_OK);
+    assert_int_equal(id, 1);
+    const evbus__schema_doc_t *got = NULL;
+    evbus__registry_t *r2 = reg_new(fx->dbl->url, "svc-key", "Right-Secret-42", 5000);
+    e = evbus__registry_schema_by_id(r2, id, &got, err, sizeof(err));
+    evbus__registry_destroy(r2);
+    assert_int_equal(e, EVBUS_OK);
+}
+
+static void test_http_500(void **state) {
+    fx_t *fx = *state;
+    char err[512] = "";
+    int32_t id = -1;
+    const evbus__schema_doc_t *got = NULL;
+    fx->dbl = dbl_start("--fail-status", "500", NULL);
+    fx->reg = reg_new(fx->dbl->url, NULL, NULL, 5000);
+    fx->docs[0] = parse(SCHEMA_A);
+    assert_int_equal(evbus__registry_id_for(fx->reg, "t-a", fx->docs[0], &id, err, sizeof(err)),
+                     EVBUS_ERR_REGISTRY);
+    assert_non_null(strstr(err, "HTTP 500"));
+    assert_non_null(strstr(err, "injected failure"));
+    assert_int_equal(evbus__registry_schema_by_id(fx->reg, 1, &got, err, sizeof(err)),
+                     EVBUS_ERR_REGISTRY);
+    assert_non_null(strstr(err, "HTTP 500 from GET /schemas/ids/1"));
+    assert_null(got);
+}
+
+static void test_timeout(void **state) {
+    fx_t *fx = *state;
+    char err[512] = "";
+    int32_t id = -1;
+    fx->dbl = dbl_start("--delay-ms", "4000", NULL);
+    fx->reg = reg_new(fx->dbl->url, NULL, NULL, 300);
+    fx->docs[0] = parse(SCHEMA_A);
+    int64_t t0 = tu_now_us();
+    evbus_err_t e = evbus__registry_id_for(fx->reg, "t-a", fx->docs[0], &id, err, sizeof(err));
+    int64_t took_ms = (tu_now_us() - t0) / 1000;
+    assert_int_equal(e, EVBUS_ERR_TIMEOUT);
+    assert_true(took_ms >= 250);
+    assert_true(took_ms < 3000);
+    assert_non_null(strstr(err, "schema registry"));
+}
+
+static void test_unreachable(void **state) {
+    fx_t *fx = *state;
+    char err[512] = "", url[64];
+    int32_t id = -1;
+    /* A port that was free a moment ago: bind, learn it, close. */
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(s >= 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof(sa);
+    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&sa, &sl), 0);
+    close(s);
+    snprintf(url, sizeof(url), "http://user:Url-Secret-7@127.0.0.1:%d/", ntohs(sa.sin_port));
+    fx->reg = reg_new(url, NULL, NULL, 2000);
+    fx->docs[0] = parse(SCHEMA_A);
+    evbus_err_t e = evbus__registry_id_for(fx->reg, "t-a", fx->docs[0], &id, err, sizeof(err));
+    assert_true(e == EVBUS_ERR_REGISTRY || e == EVBUS_ERR_TIMEOUT);
+    assert_non_null(strstr(err, "schema registry: POST"));
+    assert_null(strstr(err, "Url-Secret-7"));
+}
+
+typedef struct race_s {
+    evbus__registry_t *reg;
+    const evbus__schema_doc_t *doc;
+    int32_t id;
+    evbus_err_t err;
+    const evbus__schema_doc_t *got;
+} race_t;
+
+static void *race_main(void *p) {
+    race_t *r = p;
+    char err[256];
+    r->err = evbus__registry_id_for(r->reg, "race-t.a.v1.CloudEvent", r->doc, &r->id, err,
+                                    sizeof(err));
+    if (!r->err)
+        r->err = evbus__registry_schema_by_id(r->reg, r->id, &r->got, err, sizeof(err));
+    return NULL;
+}
+
+static void test_threads_share_caches(void **state) {
+    fx_t *fx = *state;
+    fx->dbl = dbl_start(NULL);
+    fx->reg = reg_new(fx->dbl->url, NULL, NULL, 5000);
+    fx->docs[0] = parse(SCHEMA_A);
+    pthread_t th[8];
+    race_t r[8];
+    for (int i = 0; i < 8; i++) {
+        r[i] = (race_t){fx->reg, fx->docs[0], -1, -1, NULL};
+        assert_int_equal(pthread_create(&th[i], NULL, race_main, &r[i]), 0);
+    }
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+    for (int i = 0; i < 8; i++) {
+        assert_int_equal(r[i].err, EVBUS_OK);
+        assert_int_equal(r[i].id, 1);
+        assert_non_null(r[i].got);
+        assert_string_equal(r[i].got->canonical, fx->docs[0]->canonical);
+    }
+    /* Racing misses may each have fetched a copy, but later calls all see one cached doc. */
+    const evbus__schema_doc_t *a = NULL, *b = NULL;
+    char err[256];
+    assert_int_equal(evbus__registry_schema_by_id(fx->reg, 1, &a, err, sizeof(err)), EVBUS_OK);
+    assert_int_equal(evbus__registry_schema_by_id(fx->reg, 1, &b, err, sizeof(err)), EVBUS_OK);
+    assert_ptr_equal(a, b);
+}
+
+static void test_bad_arguments(void **state) {
+    (void)state;
+    char err[256] = "";
+    assert_null(evbus__registry_new(NULL, NULL, NULL, 100, err, sizeof(err)));
+    assert_null(evbus__registry_new("", NULL, NULL, 100, err, sizeof(err)));
+    assert_null(evbus__registry_new("ftp://x", NULL, NULL, 100, err, sizeof(err)));
+    assert_non_null(strstr(err, "http://"));
+    evbus__registry_t *reg = reg_new("http://127.0.0.1:9", NULL, NULL, 100);
+    int32_t id = 7;
+    const evbus__schema_doc_t *doc = NULL;
+    assert_int_equal(evbus__registry_id_for(reg, NULL, NULL, &id, err, sizeof(err)),
+                     EVBUS_ERR_INVALID_ARG);
+    assert_int_equal(evbus__registry_schema_by_id(reg, -1, &doc, err, sizeof(err)),
+                     EVBUS_ERR_INVALID_ARG);
+    assert_int_equal(id, 7);
+    evbus__registry_destroy(reg);
+    evbus__registry_destroy(NULL);
+}
+
+static void test_subject_names(void **state) {
+    fx_t *fx = *state;
+    char *s = evbus__registry_value_subject("dev-content-authoring-xblock-lifecycle",
+                                            "org.openedx.content_authoring.xblock.published.v1");
+    assert_string_equal(s, "dev-content-authoring-xblock-lifecycle-"
+                           "org.openedx.content_authoring.xblock.published.v1.CloudEvent");
+    free(s);
+    assert_null(evbus__registry_value_subject(NULL, "x"));
+    assert_null(evbus__registry_value_subject("t", NULL));
+
+    fx->docs[0] = parse("\"string\"");
+    s = evbus__registry_key_subject("dev-topic", fx->docs[0]->root);
+    assert_string_equal(s, "dev-topic-string");
+    free(s);
+    fx->docs[1] = parse(SCHEMA_A);
+    s = evbus__registry_key_subject("dev-topic", fx->docs[1]->root);
+    assert_string_equal(s, "dev-topic-t.a.v1.CloudEvent");
+    free(s);
+    /* Key paths end on scalars, including fields inside records: still the type name. */
+    s = evbus__registry_key_subject("t", fx->docs[1]->root->fields[0].type);
+    assert_string_equal(s, "t-string");
+    free(s);
+    assert_null(evbus__registry_key_subject("t", NULL));
+}
+
+int main(void) {
+    /* The double's children must not turn a dead pipe into a dead test. */
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_register_same_id_and_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_lookup_roundtrip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subject_is_url_encoded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_basic_auth, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_500, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads_share_caches, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_subject_names, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
