@@ -80,6 +80,8 @@ void evbus__config_errors_to_errstr(const evbus__config_errors_t *errs, char *er
         int m = snprintf(more, sizeof(more), "\n... (%zu more)", errs->count - i);
         if (n < 0 || m < 0)
             return;
+        if ((size_t)n >= sizeof(line)) /* snprintf said what it would have written: use what fit */
+            n = (int)sizeof(line) - 1;
         /* keep room to say how many were cut */
         if (used + (size_t)n + (i + 1 < errs->count ? (size_t)m : 0) + 1 > errstr_size) {
             if (used + (size_t)m + 1 <= errstr_size)

@@ -125,7 +125,7 @@ static int valid_name(const char *s) {
 /* A fullname: dot-separated valid names. */
 static int valid_fullname(const char *s) {
     char buf[512];
-    if (strlen(s) >= sizeof(buf))
+    if (!*s || strlen(s) >= sizeof(buf)) /* "" has no last character to check below */
         return 0;
     strcpy(buf, s);
     for (char *save = NULL, *p = strtok_r(buf, ".", &save); p; p = strtok_r(NULL, ".", &save))

@@ -31,6 +31,8 @@ typedef struct ptopic_s {
     evbus__schema_doc_t *key_doc; /* the key field's sub-schema, as its own document */
     char *key_subject;            /* registry subject of the key */
     char *value_subject;          /* registry subject of the value */
+    /* Registry ids once known (-1 before): the send path then needs no registry lock. */
+    _Atomic int32_t key_id, value_id;
 } ptopic_t;
 
 typedef struct ptype_s {
@@ -213,6 +215,8 @@ static evbus_err_t prepare_types(evbus_producer_t *p, char *errstr, size_t errst
             free(canon);
             if (!t->key_doc)
                 return EVBUS_ERR_SCHEMA;
+            atomic_init(&t->key_id, -1);
+            atomic_init(&t->value_id, -1);
             if (p->reg) {
                 t->value_subject = evbus__registry_value_subject(t->tc->full_topic, tc->event_type);
                 t->key_subject = evbus__registry_key_subject(t->tc->full_topic, t->key_doc->root);
@@ -365,15 +369,18 @@ fail:
 
 /* ---- sending ---- */
 
-static evbus_err_t frame_for(evbus_producer_t *p, const char *subject,
+static evbus_err_t frame_for(evbus_producer_t *p, const char *subject, _Atomic int32_t *cached_id,
                              const evbus__schema_doc_t *doc, evbus__buf_t *b, size_t room,
                              const unsigned char **start, char *errstr, size_t errstr_size) {
     /* The payload sits at b->data + room; the framing goes right before it. */
     if (p->reg) {
-        int32_t id;
-        evbus_err_t e = evbus__registry_id_for(p->reg, subject, doc, &id, errstr, errstr_size);
-        if (e != EVBUS_OK)
-            return e;
+        int32_t id = atomic_load(cached_id);
+        if (id < 0) {
+            evbus_err_t e = evbus__registry_id_for(p->reg, subject, doc, &id, errstr, errstr_size);
+            if (e != EVBUS_OK)
+                return e;
+            atomic_store(cached_id, id);
+        }
         unsigned char *h = b->data + room - EVBUS__CONFLUENT_HDR_LEN;
         h[0] = 0;
         h[1] = (unsigned char)((uint32_t)id >> 24);
@@ -482,12 +489,12 @@ evbus_err_t evbus_producer_send_opts(evbus_producer_t *p, const char *event_type
     const evbus__schema_doc_t *vdoc = pt->tc->schema->doc;
     size_t done = 0;
     for (size_t i = 0; i < n; i++) {
-        const ptopic_t *t = &pt->topics[i];
+        ptopic_t *t = &pt->topics[i];
         const unsigned char *vstart, *kstart;
         evbus__buf_t kb = {s->key.data + koff[i] - FRAME_ROOM, 0, 0};
-        e = frame_for(p, t->value_subject, vdoc, &s->val, FRAME_ROOM, &vstart, errstr, errstr_size);
+        e = frame_for(p, t->value_subject, &t->value_id, vdoc, &s->val, FRAME_ROOM, &vstart, errstr, errstr_size);
         if (e == EVBUS_OK)
-            e = frame_for(p, t->key_subject, t->key_doc, &kb, FRAME_ROOM, &kstart, errstr,
+            e = frame_for(p, t->key_subject, &t->key_id, t->key_doc, &kb, FRAME_ROOM, &kstart, errstr,
                           errstr_size);
         if (e != EVBUS_OK)
             break;

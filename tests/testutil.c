@@ -1,6 +1,10 @@
 #include "testutil.h"
 
+#include <errno.h>
 #include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,3 +102,93 @@ int64_t tu_now_us(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+/* ---- the schema-registry test double (tests/registry_double.py) ---- */
+
+
+/* Start the double with extra arguments (NULL-terminated) and read its port. */
+tu_registry_t *tu_registry_start(const char *arg, ...) {
+    const char *argv[16];
+    int n = 0;
+    argv[n++] = "python3";
+    argv[n++] = tu_src_path("tests/registry_double.py");
+    va_list ap;
+    va_start(ap, arg);
+    for (const char *a = arg; a && n < 15; a = va_arg(ap, const char *))
+        argv[n++] = a;
+    va_end(ap);
+    argv[n] = NULL;
+
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 1);
+        close(fds[0]);
+        close(fds[1]);
+        execvp("python3", (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    tu_registry_t *d = calloc(1, sizeof(*d));
+    assert_non_null(d);
+    d->pid = pid;
+    d->out_fd = fds[0];
+
+    /* First line: "listening on http://127.0.0.1:PORT", within 10 s.  On any failure the
+     * child is stopped before the test fails, so no double outlives its test. */
+    char line[128];
+    size_t len = 0;
+    int ok = 1;
+    int64_t deadline = tu_now_us() + 10 * 1000000;
+    while (ok && len < sizeof(line) - 1 && !memchr(line, '\n', len)) {
+        int left = (int)((deadline - tu_now_us()) / 1000);
+        struct pollfd pfd = {d->out_fd, POLLIN, 0};
+        int pr = left > 0 ? poll(&pfd, 1, left) : 0;
+        if (pr < 0 && errno == EINTR)
+            continue;
+        ssize_t r = pr > 0 ? read(d->out_fd, line + len, sizeof(line) - 1 - len) : -1;
+        if (r > 0)
+            len += (size_t)r;
+        else
+            ok = 0;
+    }
+    line[len] = '\0';
+    *strchrnul(line, '\n') = '\0';
+    if (!ok || strncmp(line, "listening on ", 13) != 0) {
+        print_error("registry double did not start: '%s'\n", line);
+        tu_registry_stop(d);
+        fail();
+    }
+    snprintf(d->url, sizeof(d->url), "%s", line + 13);
+    return d;
+}
+
+/* Stop the double and reap it (SIGKILL if SIGTERM is not enough within 5 s). */
+void tu_registry_stop(tu_registry_t *d) {
+    if (!d)
+        return;
+    if (d->pid > 0) {
+        kill(d->pid, SIGTERM);
+        int64_t deadline = tu_now_us() + 5 * 1000000;
+        int st;
+        for (;;) {
+            pid_t w = waitpid(d->pid, &st, WNOHANG);
+            if (w == d->pid || (w < 0 && errno != EINTR))
+                break;
+            if (tu_now_us() > deadline) {
+                kill(d->pid, SIGKILL);
+                waitpid(d->pid, &st, 0);
+                break;
+            }
+            struct pollfd none = {-1, 0, 0};
+            poll(&none, 0, 10); /* wait for the child, not a fixed sleep: re-checked */
+        }
+        d->pid = 0;
+    }
+    if (d->out_fd >= 0)
+        close(d->out_fd);
+    free(d);
+}
+

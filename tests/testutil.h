@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <cmocka.h>
 
 #include <librdkafka/rdkafka.h>
@@ -32,5 +33,16 @@ char *tu_unique_name(const char *prefix);
 const char *tu_env(const char *name);
 /* Microseconds, monotonic. */
 int64_t tu_now_us(void);
+
+/* The schema-registry test double (tests/registry_double.py), started with extra arguments
+ * (NULL-terminated, e.g. "--user", "u", "--password", "p", NULL); fails the test if it does not
+ * come up within 10 s.  tu_registry_stop() stops and reaps it (NULL is a no-op). */
+typedef struct tu_registry_s {
+    pid_t pid;
+    int out_fd;
+    char url[128];
+} tu_registry_t;
+tu_registry_t *tu_registry_start(const char *arg, ...);
+void tu_registry_stop(tu_registry_t *d);
 
 #endif

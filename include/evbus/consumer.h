@@ -1,5 +1,18 @@
 /*
- * libevbus-consumer: dispatch events to local handlers and plugins.
+ * libevbus-consumer: dispatch events to local handlers and plugins, with or without Kafka.
+ *
+ *  - evbus_dispatcher_t routes events by type (exact, list or glob) to handlers.  It needs no
+ *    broker: evbus_dispatcher_process_json() feeds it a JSON list of {type, data} events.
+ *  - evbus_consumer_t is a Kafka consumer group member that feeds a dispatcher, with
+ *    at-least-once delivery, retries, a dead-letter topic and per-partition ordering.
+ *  - Plugins are shared objects exporting evbus_plugin_v1() (ABI below), loaded in-process
+ *    or in a supervised child process ("plugin.isolate").
+ *
+ * Lifecycle events (EVBUS_LC_*) are published into the same dispatcher and can be subscribed
+ * to like any type.  Their JSON data: {"type","id","topic","partition","offset","key"} of the
+ * original event plus "handler", "duration_us", "error", "error_code", "attempts" where they
+ * apply.  Lifecycle events never produce lifecycle events, and a lifecycle handler's failure
+ * never fails the original event.
  */
 #ifndef EVBUS_CONSUMER_H
 #define EVBUS_CONSUMER_H
@@ -12,6 +25,243 @@ extern "C" {
 
 typedef struct evbus_consumer_s evbus_consumer_t;
 typedef struct evbus_dispatcher_s evbus_dispatcher_t;
+
+/* Lifecycle event types. */
+#define EVBUS_LC_EVENT_RECEIVED "evbus.event.received"
+#define EVBUS_LC_HANDLER_INVOKING "evbus.handler.invoking"
+#define EVBUS_LC_HANDLER_INVOKED "evbus.handler.invoked"       /* + duration_us */
+#define EVBUS_LC_HANDLER_FAILED "evbus.handler.failed"         /* + duration_us, error */
+#define EVBUS_LC_EVENT_DEAD_LETTERED "evbus.event.dead_lettered" /* + error, handler, attempts */
+
+/**
+ * A handler.  ev is borrowed for the duration of the call (all its strings too).
+ * Return EVBUS_OK, or an error code (EVBUS_ERR_HANDLER when nothing fits better) and a
+ * message in errstr.  Called from a consumer worker thread (sync handlers) or from the
+ * dispatcher's async pool (EVBUS_HANDLER_ASYNC): a handler used by several partitions may run
+ * concurrently with itself.
+ */
+typedef evbus_err_t (*evbus_handler_fn)(const evbus_event_t *ev, void *opaque, char *errstr,
+                                        size_t errstr_size);
+
+/** Handler flag: run on the async pool after the sync handlers succeeded; its failure is
+ *  reported (lifecycle event, stats) but never fails, retries or blocks the event. */
+#define EVBUS_HANDLER_ASYNC 0x1
+
+/* ------------------------------------------------------------------------------------------
+ * Dispatcher
+ * ------------------------------------------------------------------------------------------ */
+
+/** New dispatcher with no handlers.  NULL when out of memory.  Caller owns it. */
+EVBUS_EXPORT evbus_dispatcher_t *evbus_dispatcher_new(void) EVBUS_WARN_UNUSED;
+
+/**
+ * Wait for queued async handlers, stop the pool, call every opaque_free and plugin fini,
+ * then free d.  NULL is a no-op.  Must not race with any other call on d; destroy the
+ * consumers that use d first.
+ */
+EVBUS_EXPORT void evbus_dispatcher_destroy(evbus_dispatcher_t *d);
+
+/** Number of async pool threads (default 2).  Only before the first dispatch.
+ *  EVBUS_ERR_INVALID_ARG (n < 1 or > 256) or EVBUS_ERR_STATE (pool already running). */
+EVBUS_EXPORT evbus_err_t evbus_dispatcher_set_async_workers(evbus_dispatcher_t *d, int n);
+
+/**
+ * Register fn for events whose type matches pattern: an exact type or a glob with '*' and
+ * '?' ('*' also matches '.').  Several handlers may match one type; they run in registration
+ * order.  name (copied; NULL = "<pattern>") names the handler in lifecycle events, DLQ
+ * headers and errors.  flags: 0 or EVBUS_HANDLER_ASYNC.
+ * On success the dispatcher owns opaque and calls opaque_free(opaque) (if not NULL) when d is
+ * destroyed; on failure the caller keeps it.
+ * Thread safe, but handlers added while events are being dispatched may miss those events;
+ * subscribe before starting a consumer.
+ * @returns EVBUS_OK, EVBUS_ERR_INVALID_ARG (NULL/empty pattern, NULL fn), EVBUS_ERR_NOMEM.
+ */
+EVBUS_EXPORT evbus_err_t evbus_dispatcher_subscribe(evbus_dispatcher_t *d, const char *pattern,
+                                                    evbus_handler_fn fn, void *opaque,
+                                                    void (*opaque_free)(void *), int flags,
+                                                    const char *name);
+
+/** Like evbus_dispatcher_subscribe() for a list of n patterns: one handler (called at most
+ *  once per event), one opaque freed once.  n must be >= 1. */
+EVBUS_EXPORT evbus_err_t evbus_dispatcher_subscribe_list(evbus_dispatcher_t *d,
+                                                         const char *const *patterns, size_t n,
+                                                         evbus_handler_fn fn, void *opaque,
+                                                         void (*opaque_free)(void *), int flags,
+                                                         const char *name);
+
+/**
+ * Dispatch ev (borrowed) once: emit evbus.event.received, run the matching sync handlers in
+ * order, stopping at the first failure, then queue the async ones (only when every sync
+ * handler succeeded).  Does not retry.  Thread safe (concurrent calls run concurrently).
+ * @returns EVBUS_OK (also when no handler matched) or the failing handler's code, with
+ *          "<handler>: <message>" in errstr.
+ */
+EVBUS_EXPORT evbus_err_t evbus_dispatcher_dispatch(evbus_dispatcher_t *d, const evbus_event_t *ev,
+                                                   char *errstr, size_t errstr_size);
+
+/** Per-event result of evbus_dispatcher_process_json(); ev and errstr are borrowed for the call. */
+typedef void (*evbus_result_cb)(size_t index, const evbus_event_t *ev, evbus_err_t err,
+                                const char *errstr, void *opaque);
+
+/**
+ * Broker-less dispatch: json is a JSON array of objects {"type": T, "data": {...}} with
+ * optional "id" (default: a fresh uuid1) and "key" (string).  Each element is dispatched as by
+ * evbus_dispatcher_dispatch() (evbus_event_json() returns "data" as compact JSON); cb (may be
+ * NULL) gets every element's result, in order, including elements that are malformed
+ * (EVBUS_ERR_INVALID_ARG, ev NULL).  *nfailed (may be NULL) gets the count of failures.
+ * @returns EVBUS_OK when every element succeeded, EVBUS_ERR_HANDLER when one failed, or
+ *          EVBUS_ERR_INVALID_ARG + errstr when json is not an array (nothing dispatched).
+ */
+EVBUS_EXPORT evbus_err_t evbus_dispatcher_process_json(evbus_dispatcher_t *d, const char *json,
+                                                       size_t len, evbus_result_cb cb,
+                                                       void *opaque, size_t *nfailed,
+                                                       char *errstr, size_t errstr_size);
+
+/** Wait up to timeout_ms (-1: forever) for queued async handlers.  Returns how many are
+ *  still queued or running (0 = idle).  Thread safe. */
+EVBUS_EXPORT int evbus_dispatcher_drain(evbus_dispatcher_t *d, int timeout_ms);
+
+typedef struct evbus_dispatcher_stats_s {
+    uint64_t dispatched;     /* events given to evbus_dispatcher_dispatch() (not lifecycle) */
+    uint64_t handler_ok;     /* handler calls that succeeded */
+    uint64_t handler_failed; /* handler calls that failed (sync and async) */
+    uint64_t async_failed;   /* of which async */
+    uint64_t async_pending;  /* queued or running now */
+} evbus_dispatcher_stats_t;
+
+/** Snapshot of d's counters.  Thread safe. */
+EVBUS_EXPORT void evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats_t *st);
+
+/* ------------------------------------------------------------------------------------------
+ * Plugins
+ * ------------------------------------------------------------------------------------------ */
+
+#define EVBUS_PLUGIN_ABI_VERSION 1
+#define EVBUS_PLUGIN_ASYNC 0x1 /* failures never block the event */
+
+/** What a plugin's evbus_plugin_v1() returns (static storage in the plugin). */
+typedef struct evbus_plugin_s {
+    int abi_version;                   /* EVBUS_PLUGIN_ABI_VERSION, 1 */
+    const char *name;
+    const char *const *subscriptions;  /* NULL-terminated event types or globs ("org.openedx.*") */
+    int  (*enabled)(void);             /* optional: 0 = skip this plugin (e.g. reads an env var) */
+    evbus_err_t (*init)(void **state, char *errstr, size_t errstr_size);   /* optional */
+    evbus_err_t (*handle)(void *state, const evbus_event_t *ev, char *errstr, size_t errstr_size);
+    void (*fini)(void *state);         /* optional */
+    int flags;                         /* EVBUS_PLUGIN_ASYNC: failures never block the event */
+} evbus_plugin_t;
+
+/** The one symbol a plugin exports. */
+typedef const evbus_plugin_t *(*evbus_plugin_v1_fn)(void);
+#define EVBUS_PLUGIN_SYMBOL "evbus_plugin_v1"
+
+/** Load options. */
+#define EVBUS_PLUGIN_LOAD_ISOLATE 0x1 /* run handle() in a supervised child process */
+
+/**
+ * Load the plugin at path (dlopen) and subscribe its handler to its subscriptions in d.
+ * Checks the ABI version; a plugin whose enabled() returns 0 is not subscribed (EVBUS_OK,
+ * *loaded = 0).  In-process: init() runs now, fini() at evbus_dispatcher_destroy().
+ * With EVBUS_PLUGIN_LOAD_ISOLATE: init/handle/fini run in a child process fed over a
+ * socketpair; a crash, or a handle() running longer than timeout_ms, kills and restarts the
+ * child and fails that event (EVBUS_ERR_HANDLER / EVBUS_ERR_TIMEOUT).  One child per plugin:
+ * calls into it are serialised.
+ * loaded may be NULL.  Not thread safe with dispatching on d.
+ * @returns EVBUS_OK, EVBUS_ERR_PLUGIN + errstr (cannot open, no symbol, ABI mismatch, init failed).
+ */
+EVBUS_EXPORT evbus_err_t evbus_dispatcher_load_plugin(evbus_dispatcher_t *d, const char *path,
+                                                      int load_flags, int timeout_ms, int *loaded,
+                                                      char *errstr, size_t errstr_size);
+
+/** Load every "*.so" in dir (sorted by name), as evbus_dispatcher_load_plugin().  Stops at the
+ *  first failure.  *nloaded (may be NULL) gets how many were loaded and enabled. */
+EVBUS_EXPORT evbus_err_t evbus_dispatcher_load_plugins_dir(evbus_dispatcher_t *d, const char *dir,
+                                                           int load_flags, int timeout_ms,
+                                                           int *nloaded, char *errstr,
+                                                           size_t errstr_size);
+
+/* ------------------------------------------------------------------------------------------
+ * Consumer
+ * ------------------------------------------------------------------------------------------ */
+
+/**
+ * New consumer group member feeding d.
+ * conf (evbus names used: consumer.group (required, or kafka.group.id), topic.prefix,
+ * schema.dir, schema.registry.*, workers, retry.max, retry.backoff.ms, retry.backoff.max.ms,
+ * dlq.topic.suffix, plugin.isolate, handler.timeout.ms, kafka.*) is owned by the consumer on
+ * success and must not be used or destroyed by the caller; on failure the caller keeps it.
+ * d is borrowed and must outlive the consumer.
+ * NULL + errstr on failure (configuration, schemas, librdkafka).
+ */
+EVBUS_EXPORT evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d,
+                                                  char *errstr,
+                                                  size_t errstr_size) EVBUS_WARN_UNUSED;
+
+/** Subscribe to n topics, given without the prefix (topic.prefix is added).  Replaces any
+ *  previous subscription.  Call before evbus_consumer_run()/_poll() from the same thread. */
+EVBUS_EXPORT evbus_err_t evbus_consumer_subscribe(evbus_consumer_t *c, const char *const *topics,
+                                                  size_t n, char *errstr, size_t errstr_size);
+
+typedef enum evbus_start_e {
+    EVBUS_START_EARLIEST = 0, /* default: partitions without a committed offset start at the beginning */
+    EVBUS_START_LATEST = 1,   /* ... at the end */
+    EVBUS_START_TIMESTAMP = 2 /* each partition's first assignment starts at the first message with
+                                 timestamp >= timestamp_ms, ignoring committed offsets */
+} evbus_start_t;
+
+/** Where to start.  Call before subscribing.  EVBUS_ERR_INVALID_ARG for a bad start value. */
+EVBUS_EXPORT evbus_err_t evbus_consumer_set_start(evbus_consumer_t *c, evbus_start_t start,
+                                                  int64_t timestamp_ms);
+
+/**
+ * Take messages from Kafka for up to timeout_ms and queue them to the workers (started on the
+ * first call).  Returns the number of messages queued (>= 0) or a negative evbus_err_t.
+ * Call from one thread only.
+ */
+EVBUS_EXPORT int evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms);
+
+/**
+ * Poll until evbus_consumer_stop(), then close: finish the events being handled (queued ones
+ * are left for redelivery), commit, leave the group.  Returns EVBUS_OK, or the error that
+ * stopped it.  Blocks the calling thread.
+ */
+EVBUS_EXPORT evbus_err_t evbus_consumer_run(evbus_consumer_t *c);
+
+/** Ask run() to return.  Async-signal-safe and thread safe; may be called many times. */
+EVBUS_EXPORT void evbus_consumer_stop(evbus_consumer_t *c);
+
+/** Make SIGINT and SIGTERM call evbus_consumer_stop(c) (process-wide; the last caller wins;
+ *  a second signal restores the default action). */
+EVBUS_EXPORT void evbus_consumer_handle_signals(evbus_consumer_t *c);
+
+/** Graceful close as at the end of run() (idempotent); evbus_consumer_destroy() calls it. */
+EVBUS_EXPORT evbus_err_t evbus_consumer_close(evbus_consumer_t *c);
+
+/** Close if needed and free.  NULL is a no-op.  The dispatcher is not destroyed. */
+EVBUS_EXPORT void evbus_consumer_destroy(evbus_consumer_t *c);
+
+/** The dispatcher given to evbus_consumer_new() (borrowed). */
+EVBUS_EXPORT evbus_dispatcher_t *evbus_consumer_dispatcher(evbus_consumer_t *c);
+
+/** Load a plugin into the consumer's dispatcher, isolated when conf plugin.isolate=true,
+ *  with handler.timeout.ms.  See evbus_dispatcher_load_plugin(). */
+EVBUS_EXPORT evbus_err_t evbus_consumer_load_plugin(evbus_consumer_t *c, const char *path,
+                                                    char *errstr, size_t errstr_size);
+EVBUS_EXPORT evbus_err_t evbus_consumer_load_plugins_dir(evbus_consumer_t *c, const char *dir,
+                                                         char *errstr, size_t errstr_size);
+
+typedef struct evbus_consumer_stats_s {
+    uint64_t received;      /* messages taken from Kafka */
+    uint64_t handled;       /* events whose sync handlers succeeded (offset stored) */
+    uint64_t retries;       /* handler re-runs after a failure */
+    uint64_t dead_lettered; /* events written to the dead-letter topic */
+    uint64_t dlq_failed;    /* DLQ writes that failed (partition stopped) */
+    uint64_t queued;        /* waiting for or being handled by a worker now */
+    uint64_t assigned;      /* partitions assigned now */
+} evbus_consumer_stats_t;
+
+/** Snapshot of the consumer's counters.  Thread safe. */
+EVBUS_EXPORT void evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st);
 
 #ifdef __cplusplus
 }

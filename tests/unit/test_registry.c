@@ -30,105 +30,9 @@
 #define SCHEMA_B "{\"type\":\"record\",\"name\":\"CloudEvent\",\"namespace\":\"t.b.v1\"," \
                  "\"fields\":[{\"name\":\"n\",\"type\":[\"null\",\"long\"],\"default\":null}]}"
 
-/* ---- the double ------------------------------------------------------------- */
-
-typedef struct dbl_s {
-    pid_t pid;
-    int out_fd;
-    char url[128];
-} dbl_t;
-
-static void dbl_stop(dbl_t *d);
-
-/* Start the double with extra arguments (NULL-terminated) and read its port. */
-static dbl_t *dbl_start(const char *arg, ...) {
-    const char *argv[16];
-    int n = 0;
-    argv[n++] = "python3";
-    argv[n++] = tu_src_path("tests/registry_double.py");
-    va_list ap;
-    va_start(ap, arg);
-    for (const char *a = arg; a && n < 15; a = va_arg(ap, const char *))
-        argv[n++] = a;
-    va_end(ap);
-    argv[n] = NULL;
-
-    int fds[2];
-    assert_int_equal(pipe(fds), 0);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 1);
-        close(fds[0]);
-        close(fds[1]);
-        execvp("python3", (char *const *)argv);
-        _exit(127);
-    }
-    close(fds[1]);
-    dbl_t *d = calloc(1, sizeof(*d));
-    assert_non_null(d);
-    d->pid = pid;
-    d->out_fd = fds[0];
-
-    /* First line: "listening on http://127.0.0.1:PORT", within 10 s.  On any failure the
-     * child is stopped before the test fails, so no double outlives its test. */
-    char line[128];
-    size_t len = 0;
-    int ok = 1;
-    int64_t deadline = tu_now_us() + 10 * 1000000;
-    while (ok && len < sizeof(line) - 1 && !memchr(line, '\n', len)) {
-        int left = (int)((deadline - tu_now_us()) / 1000);
-        struct pollfd pfd = {d->out_fd, POLLIN, 0};
-        int pr = left > 0 ? poll(&pfd, 1, left) : 0;
-        if (pr < 0 && errno == EINTR)
-            continue;
-        ssize_t r = pr > 0 ? read(d->out_fd, line + len, sizeof(line) - 1 - len) : -1;
-        if (r > 0)
-            len += (size_t)r;
-        else
-            ok = 0;
-    }
-    line[len] = '\0';
-    *strchrnul(line, '\n') = '\0';
-    if (!ok || strncmp(line, "listening on ", 13) != 0) {
-        print_error("registry double did not start: '%s'\n", line);
-        dbl_stop(d);
-        fail();
-    }
-    snprintf(d->url, sizeof(d->url), "%s", line + 13);
-    return d;
-}
-
-/* Stop the double and reap it (SIGKILL if SIGTERM is not enough within 5 s). */
-static void dbl_stop(dbl_t *d) {
-    if (!d)
-        return;
-    if (d->pid > 0) {
-        kill(d->pid, SIGTERM);
-        int64_t deadline = tu_now_us() + 5 * 1000000;
-        int st;
-        for (;;) {
-            pid_t w = waitpid(d->pid, &st, WNOHANG);
-            if (w == d->pid || (w < 0 && errno != EINTR))
-                break;
-            if (tu_now_us() > deadline) {
-                kill(d->pid, SIGKILL);
-                waitpid(d->pid, &st, 0);
-                break;
-            }
-            struct pollfd none = {-1, 0, 0};
-            poll(&none, 0, 10); /* wait for the child, not a fixed sleep: re-checked */
-        }
-        d->pid = 0;
-    }
-    if (d->out_fd >= 0)
-        close(d->out_fd);
-    free(d);
-}
-
 /* Per-test state: every double started is stopped in teardown, even when a test fails. */
 typedef struct fx_s {
-    dbl_t *dbl;
+    tu_registry_t *dbl;
     evbus__registry_t *reg;
     evbus__schema_doc_t *docs[4];
 } fx_t;
@@ -144,7 +48,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
     fx_t *fx = *state;
     evbus__registry_destroy(fx->reg);
-    dbl_stop(fx->dbl);
+    tu_registry_stop(fx->dbl);
     for (size_t i = 0; i < 4; i++)
         evbus__schema_doc_destroy(fx->docs[i]);
     free(fx);
@@ -207,7 +111,7 @@ static void test_register_same_id_and_cache(void **state) {
     fx_t *fx = *state;
     char err[512] = "";
     int32_t id1 = -1, id2 = -1, id3 = -1, idb = -1;
-    fx->dbl = dbl_start(NULL);
+    fx->dbl = tu_registry_start(NULL);
     fx->reg = reg_new(fx->dbl->url, NULL, NULL, 5000);
     evbus__schema_doc_t *a = fx->docs[0] = parse(SCHEMA_A);
     evbus__schema_doc_t *a2 = fx->docs[1] = parse(SCHEMA_A2);
@@ -228,7 +132,7 @@ static void test_register_same_id_and_cache(void **state) {
                      EVBUS_OK);
 
     /* With the double gone, only the caches can answer. */
-    dbl_stop(fx->dbl);
+    tu_registry_stop(fx->dbl);
     fx->dbl = NULL;
     assert_int_equal(evbus__registry_id_for(fx->reg, "topic-t.a.v1.CloudEvent", a, &id3, err,
                                             sizeof(err)), EVBUS_OK);
@@ -252,7 +156,7 @@ static void test_lookup_roundtrip(void **state) {
     assert_non_null(text);
     fx->docs[0] = parse(text);
     free(text);
-    fx->dbl = dbl_start(NULL);
+    fx->dbl = tu_registry_start(NULL);
     fx->reg = reg_new(fx->dbl->url, NULL, NULL, 5000);
 
     int32_t id = -1;
@@ -281,7 +185,7 @@ static void test_subject_is_url_encoded(void **state) {
     fx_t *fx = *state;
     char err[512] = "", url[256];
     int32_t id = -1;
-    fx->dbl = dbl_start(NULL);
+    fx->dbl = tu_registry_start(NULL);
     fx->reg = reg_new(fx->dbl->url, NULL, NULL, 5000);
     fx->docs[0] = parse(SCHEMA_A);
     assert_int_equal(evbus__registry_id_for(fx->reg, "we?ird/sub ject%-t.a.v1.CloudEvent",
@@ -296,7 +200,7 @@ static void test_basic_auth(void **state) {
     fx_t *fx = *state;
     char err[512] = "";
     int32_t id = -1;
-    fx->dbl = dbl_start("--user", "svc-key", "--password", "Right-Secret-42", NULL);
+    fx->dbl = tu_registry_start("--user", "svc-key", "--password", "Right-Secret-42", NULL);
     fx->docs[0] = parse(SCHEMA_A);
 
     fx->reg = reg_new(fx->dbl->url, "svc-key", "Wrong-Secret-99", 5000);
@@ -326,7 +230,7 @@ static void test_http_500(void **state) {
     char err[512] = "";
     int32_t id = -1;
     const evbus__schema_doc_t *got = NULL;
-    fx->dbl = dbl_start("--fail-status", "500", NULL);
+    fx->dbl = tu_registry_start("--fail-status", "500", NULL);
     fx->reg = reg_new(fx->dbl->url, NULL, NULL, 5000);
     fx->docs[0] = parse(SCHEMA_A);
     assert_int_equal(evbus__registry_id_for(fx->reg, "t-a", fx->docs[0], &id, err, sizeof(err)),
@@ -343,7 +247,7 @@ static void test_timeout(void **state) {
     fx_t *fx = *state;
     char err[512] = "";
     int32_t id = -1;
-    fx->dbl = dbl_start("--delay-ms", "4000", NULL);
+    fx->dbl = tu_registry_start("--delay-ms", "4000", NULL);
     fx->reg = reg_new(fx->dbl->url, NULL, NULL, 300);
     fx->docs[0] = parse(SCHEMA_A);
     int64_t t0 = tu_now_us();
@@ -398,7 +302,7 @@ static void *race_main(void *p) {
 
 static void test_threads_share_caches(void **state) {
     fx_t *fx = *state;
-    fx->dbl = dbl_start(NULL);
+    fx->dbl = tu_registry_start(NULL);
     fx->reg = reg_new(fx->dbl->url, NULL, NULL, 5000);
     fx->docs[0] = parse(SCHEMA_A);
     pthread_t th[8];

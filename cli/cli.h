@@ -1,0 +1,127 @@
+/*
+ * evbus-cli internals: the state every subcommand shares, the option parser that
+ * handles the global flags wherever they appear, and error/log helpers.
+ *
+ * A subcommand is one function `int evbus_cli_<name>(int argc, char **argv, evbus_cli_t *cli)`
+ * in cli/cmd_<name>.c, listed in main.c's table.  argv[0] is the subcommand name.  It calls
+ * evbus_cli_parse() first, which consumes global and subcommand flags and builds cli->conf.
+ * It returns the process exit status (EVBUS_CLI_OK / _FAIL / _USAGE).
+ */
+#ifndef EVBUS_CLI_H
+#define EVBUS_CLI_H
+
+#include <getopt.h>
+#include <stdio.h>
+
+#include "evbus/evbus.h"
+#include "common.h"
+
+#define EVBUS_CLI_OK 0    /* success */
+#define EVBUS_CLI_FAIL 1  /* runtime failure: delivery, broker, handler */
+#define EVBUS_CLI_USAGE 2 /* usage or configuration error */
+
+/* Default bound on every broker round trip; -X cli.timeout.ms=N changes it. */
+#define EVBUS_CLI_DEFAULT_TIMEOUT_MS 10000
+
+typedef struct evbus_cli_s {
+    evbus_conf_t *conf;      /* built by evbus_cli_parse(): defaults, EVENT_BUS_*, then flags */
+    const char *bootstrap;   /* -b */
+    const char *schemas_dir; /* --schemas */
+    const char *prefix;      /* --prefix */
+    int no_prefix;           /* --no-prefix: topic names are full names */
+    const char *config_file; /* -c */
+    int verbose;             /* -v, repeatable */
+    int quiet;               /* -q */
+    int timeout_ms;          /* -X cli.timeout.ms */
+    char **xprops;           /* -X name=value, in order (argv strings, not copied) */
+    size_t nxprops;
+    const char *cmd;         /* the subcommand's name */
+} evbus_cli_t;
+
+/* One subcommand's option set, for evbus_cli_parse(). */
+typedef struct evbus_cli_spec_s {
+    const char *usage;              /* full --help text; "%s" is not expanded */
+    const char *shortopts;          /* getopt short options of the subcommand ("" if none) */
+    const struct option *longopts;  /* terminated by {0}; NULL if none */
+    int no_conf;                    /* 1: do not build cli->conf (e.g. broker) */
+} evbus_cli_spec_t;
+
+/* Called for each subcommand option: c is the getopt value, arg its argument (or NULL).
+ * Returns -1 to go on, or an exit status to stop with (after printing why). */
+typedef int (*evbus_cli_opt_cb)(void *ctx, int c, const char *arg);
+
+/**
+ * Parse argv (argv[0] is the subcommand) with the subcommand's options plus every global
+ * flag, in any order; non-option arguments are moved to the end, from *firstarg.
+ * Then (unless spec->no_conf) build cli->conf.
+ * Returns -1 to go on, or the exit status the subcommand must return (0 after --help,
+ * 2 after a usage or configuration error, already reported).
+ */
+int evbus_cli_parse(evbus_cli_t *cli, int argc, char **argv, const evbus_cli_spec_t *spec,
+                    evbus_cli_opt_cb cb, void *ctx, int *firstarg);
+
+/** Parse the global flags in front of the subcommand (main.c). Same return as above;
+ * *firstarg is the index of the subcommand (== argc when there is none). */
+int evbus_cli_parse_global(evbus_cli_t *cli, int argc, char **argv, int *firstarg);
+
+/** Build cli->conf from the defaults, the environment and the flags. 0 or EVBUS_CLI_USAGE. */
+int evbus_cli_build_conf(evbus_cli_t *cli);
+
+void evbus_cli_free(evbus_cli_t *cli);
+
+/** Print the global-flags section of --help. */
+void evbus_cli_print_global_help(FILE *f);
+
+/** Print "evbus-cli: <what>: <why>\n" on stderr. */
+void evbus_cli_err(const char *what, const char *fmt, ...) EVBUS__PRINTF(2, 3);
+/** Informational line on stderr, only with -v. */
+void evbus_cli_log(const evbus_cli_t *cli, const char *fmt, ...) EVBUS__PRINTF(2, 3);
+
+/** Parse a non-negative decimal integer (all of s). 0 on success, -1 otherwise. */
+int evbus_cli_parse_long(const char *s, long min, long max, long *out);
+
+/** Full topic name for a name given on the command line (adds the prefix unless --no-prefix).
+ * malloc'd; NULL when out of memory. */
+char *evbus_cli_full_topic(const evbus_cli_t *cli, const char *topic);
+
+/** Effective topic prefix ("" when none). */
+const char *evbus_cli_prefix(const evbus_cli_t *cli);
+
+/*
+ * Loaders shared by the subcommands (cli/load.c).  Each reports its own failure on stderr
+ * ("evbus-cli: <cmd>: ...") and tells the exit status through *rcp.
+ */
+struct evbus__schema_store_s;
+struct evbus__registry_s;
+struct evbus__config_s;
+struct rd_kafka_s;
+
+/** The schema store of schema.dir (or the default search).  NULL + *rcp = 2 on failure. */
+struct evbus__schema_store_s *evbus_cli_store(evbus_cli_t *cli, int *rcp);
+/** The schema registry client when schema.registry.url is set; NULL and *rcp = 0 when it is not,
+ * NULL and *rcp = 2 when it is invalid. */
+struct evbus__registry_s *evbus_cli_registry(evbus_cli_t *cli, int *rcp);
+/**
+ * The producer config from source (JSON text or a path; NULL: -c / EVENT_BUS_PRODUCER_CONFIG).
+ * On failure every problem is printed, one per line ("evbus-cli: <source>: <path>: <why>"),
+ * and *rcp = 2.
+ */
+struct evbus__config_s *evbus_cli_config(evbus_cli_t *cli, const char *source,
+                                         const struct evbus__schema_store_s *store, int *rcp);
+/** A librdkafka client of type (RD_KAFKA_PRODUCER/CONSUMER) from cli->conf plus extra
+ * NULL-terminated name/value pairs; quiet librdkafka logs unless -v.  Needs bootstrap servers. */
+struct rd_kafka_s *evbus_cli_kafka(evbus_cli_t *cli, int type, int *rcp, ...);
+/** 1 when bootstrap servers are configured (-b or the environment). */
+int evbus_cli_has_bootstrap(const evbus_cli_t *cli);
+
+/* Subcommands (main.c's table). */
+int evbus_cli_broker(int argc, char **argv, evbus_cli_t *cli);
+int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli);
+int evbus_cli_tail(int argc, char **argv, evbus_cli_t *cli);
+int evbus_cli_validate_config(int argc, char **argv, evbus_cli_t *cli);
+int evbus_cli_topics(int argc, char **argv, evbus_cli_t *cli);
+int evbus_cli_schemas(int argc, char **argv, evbus_cli_t *cli);
+int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli);
+int evbus_cli_replay(int argc, char **argv, evbus_cli_t *cli);
+
+#endif

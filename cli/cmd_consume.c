@@ -1,0 +1,315 @@
+/*
+ * evbus-cli consume: the worker daemon.  A libconsumer group member whose handlers are the
+ * plugins given on the command line; failures are logged one line each (from the lifecycle
+ * events), a status line every 10 s with -v.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "evbus/consumer.h"
+
+static const char usage[] =
+    "Usage: evbus-cli consume -t TOPIC... -g GROUP [--plugin PATH]... [--plugins DIR] [--isolate]\n"
+    "                         [--from-beginning | --since TIME]\n"
+    "\n"
+    "Run a consumer-group worker: every event of the topics goes to the plugins that subscribe\n"
+    "to its type.  A failing event is retried (retry.max, retry.backoff.ms) and then written to\n"
+    "<topic>.dlq; offsets are committed only after that (at-least-once).  Stops cleanly on\n"
+    "SIGINT/SIGTERM.  TOPIC is given without the prefix (--no-prefix for full names).\n"
+    "\n"
+    "Options:\n"
+    "  -t, --topic TOPIC     a topic to consume (repeatable)\n"
+    "  -g, --group GROUP     consumer group (or -X consumer.group=GROUP)\n"
+    "      --plugin PATH     load the plugin shared object PATH (repeatable)\n"
+    "      --plugins DIR     load every *.so of DIR\n"
+    "      --isolate         run plugins in supervised child processes (plugin.isolate=true);\n"
+    "                        a crash or a handler past handler.timeout.ms fails only the event\n"
+    "      --from-beginning  a group without committed offsets starts at the beginning\n"
+    "                        (default: at the end)\n"
+    "      --since TIME      start every partition at TIME, ignoring committed offsets:\n"
+    "                        ISO 8601 (2024-05-01T12:00:00Z) or relative 30s, 10m, 2h, 1d\n"
+    "Settings (-X): workers, retry.max, retry.backoff.ms, dlq.topic.suffix, handler.timeout.ms.\n"
+    "\n"
+    "Example:\n"
+    "  evbus-cli consume -t content-authoring-xblock-lifecycle -g cms-worker \\\n"
+    "      --plugin ./evbus_example_plugin.so -v\n";
+
+enum { OPT_PLUGIN = 1, OPT_PLUGINS, OPT_ISOLATE, OPT_FROM_BEGINNING, OPT_SINCE };
+
+static const struct option longopts[] = {
+    {"topic", required_argument, NULL, 't'},
+    {"group", required_argument, NULL, 'g'},
+    {"plugin", required_argument, NULL, OPT_PLUGIN},
+    {"plugins", required_argument, NULL, OPT_PLUGINS},
+    {"isolate", no_argument, NULL, OPT_ISOLATE},
+    {"from-beginning", no_argument, NULL, OPT_FROM_BEGINNING},
+    {"since", required_argument, NULL, OPT_SINCE},
+    {NULL, 0, NULL, 0},
+};
+
+typedef struct opts_s {
+    const char *topics[256];
+    size_t ntopics;
+    const char *plugins[256];
+    size_t nplugins;
+    const char *group, *plugins_dir, *since;
+    int isolate, from_beginning;
+} opts_t;
+
+static int on_opt(void *ctx, int c, const char *arg) {
+    opts_t *o = ctx;
+    switch (c) {
+    case 't':
+        if (o->ntopics == 256) {
+            evbus_cli_err("consume", "too many topics (at most 256)");
+            return EVBUS_CLI_USAGE;
+        }
+        o->topics[o->ntopics++] = arg;
+        return -1;
+    case 'g':
+        o->group = arg;
+        return -1;
+    case OPT_PLUGIN:
+        if (o->nplugins == 256) {
+            evbus_cli_err("consume", "too many plugins (at most 256)");
+            return EVBUS_CLI_USAGE;
+        }
+        o->plugins[o->nplugins++] = arg;
+        return -1;
+    case OPT_PLUGINS:
+        o->plugins_dir = arg;
+        return -1;
+    case OPT_ISOLATE:
+        o->isolate = 1;
+        return -1;
+    case OPT_FROM_BEGINNING:
+        o->from_beginning = 1;
+        return -1;
+    case OPT_SINCE:
+        o->since = arg;
+        return -1;
+    }
+    return EVBUS_CLI_USAGE;
+}
+
+static int64_t wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* "30s" "10m" "2h" "1d" before now, or ISO 8601 YYYY-MM-DD[Thh:mm[:ss[.fff]]][Z|+hh:mm|-hh:mm]
+ * (no zone: UTC).  0 on success. */
+static int parse_time(const char *s, int64_t *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end != s && v >= 0 && end[0] && !end[1]) {
+        int64_t unit = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 : end[0] == 'h' ? 3600000
+                     : end[0] == 'd' ? 86400000 : 0;
+        if (unit) {
+            *out = wall_ms() - (int64_t)v * unit;
+            return 0;
+        }
+    }
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    int y, mo, d, h = 0, mi = 0, n = 0;
+    double sec = 0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
+        return -1;
+    const char *p = s + n;
+    if (*p == 'T' || *p == ' ') {
+        int k = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &k) != 2)
+            return -1;
+        p += 1 + k;
+        if (*p == ':') {
+            if (sscanf(p + 1, "%lf%n", &sec, &k) != 1 || sec < 0 || sec >= 61)
+                return -1;
+            p += 1 + k;
+        }
+    }
+    int64_t off_min = 0;
+    if (*p == 'Z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om, k = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2)
+            return -1;
+        off_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
+        p += 1 + k;
+    }
+    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59)
+        return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    int64_t t = (int64_t)timegm(&tm);
+    *out = (t - off_min * 60) * 1000 + (int64_t)(sec * 1000.0 + 0.5);
+    return 0;
+}
+
+static volatile sig_atomic_t g_stop;
+static evbus_consumer_t *g_consumer;
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+    evbus_consumer_stop(g_consumer); /* async-signal-safe */
+}
+
+/* One stderr line per failure, from the lifecycle events. */
+static evbus_err_t log_problem(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
+    (void)opaque; (void)errstr; (void)n;
+    const char *what = !strcmp(evbus_event_type(ev), EVBUS_LC_EVENT_DEAD_LETTERED) ? "dead-lettered"
+                                                                                    : "handler failed";
+    evbus_cli_err("consume", "%s: %s", what, evbus_event_json(ev, NULL));
+    return EVBUS_OK;
+}
+
+int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
+    opts_t o;
+    memset(&o, 0, sizeof(o));
+    evbus_cli_spec_t spec = {usage, "t:g:", longopts, 0};
+    int first, rc = evbus_cli_parse(cli, argc, argv, &spec, on_opt, &o, &first);
+    if (rc >= 0)
+        return rc;
+    char err[512];
+    int64_t since_ms = 0;
+    if (first < argc) {
+        evbus_cli_err("consume", "unexpected argument \"%s\" (topics are given with -t)", argv[first]);
+        return EVBUS_CLI_USAGE;
+    }
+    if (o.ntopics == 0) {
+        evbus_cli_err("consume", "no topic given: -t TOPIC (see evbus-cli consume --help)");
+        return EVBUS_CLI_USAGE;
+    }
+    if (o.since && o.from_beginning) {
+        evbus_cli_err("consume", "--since and --from-beginning exclude each other");
+        return EVBUS_CLI_USAGE;
+    }
+    if (o.since && parse_time(o.since, &since_ms) != 0) {
+        evbus_cli_err("consume", "--since: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
+                      o.since);
+        return EVBUS_CLI_USAGE;
+    }
+    if (!evbus_cli_has_bootstrap(cli)) {
+        evbus_cli_err("consume", "no broker: give -b HOST:PORT or EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS");
+        return EVBUS_CLI_USAGE;
+    }
+    evbus_conf_t *conf = evbus_conf_dup(cli->conf);
+    if (!conf) {
+        evbus_cli_err("consume", "out of memory");
+        return EVBUS_CLI_FAIL;
+    }
+    /* The CLI resolves topic names itself (prefix / --no-prefix), so the library adds none. */
+    if ((o.group && evbus_conf_set(conf, "consumer.group", o.group, err, sizeof(err))) ||
+        evbus_conf_set(conf, "topic.prefix", "", err, sizeof(err)) ||
+        (o.isolate && evbus_conf_set(conf, "plugin.isolate", "true", err, sizeof(err)))) {
+        evbus_cli_err("consume", "%s", err);
+        evbus_conf_destroy(conf);
+        return EVBUS_CLI_USAGE;
+    }
+    if (!evbus_conf_get(conf, "consumer.group") && !evbus_conf_get(conf, "kafka.group.id")) {
+        evbus_cli_err("consume", "no consumer group: give -g GROUP");
+        evbus_conf_destroy(conf);
+        return EVBUS_CLI_USAGE;
+    }
+    if (!cli->verbose && !evbus_conf_get(conf, "kafka.log_level"))
+        evbus_conf_set(conf, "kafka.log_level", "3", NULL, 0);
+
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    const char *problems[] = {EVBUS_LC_HANDLER_FAILED, EVBUS_LC_EVENT_DEAD_LETTERED};
+    if (!d || evbus_dispatcher_subscribe_list(d, problems, 2, log_problem, NULL, NULL, 0, "cli-log")) {
+        evbus_cli_err("consume", "out of memory");
+        evbus_conf_destroy(conf);
+        evbus_dispatcher_destroy(d);
+        return EVBUS_CLI_FAIL;
+    }
+    evbus_consumer_t *c = evbus_consumer_new(conf, d, err, sizeof(err));
+    if (!c) {
+        evbus_cli_err("consume", "%s", err);
+        evbus_conf_destroy(conf);
+        evbus_dispatcher_destroy(d);
+        return EVBUS_CLI_USAGE;
+    }
+    rc = EVBUS_CLI_OK;
+    for (size_t i = 0; rc == 0 && i < o.nplugins; i++)
+        if (evbus_consumer_load_plugin(c, o.plugins[i], err, sizeof(err)) != EVBUS_OK) {
+            evbus_cli_err("consume", "%s", err);
+            rc = EVBUS_CLI_USAGE;
+        } else {
+            evbus_cli_log(cli, "loaded plugin %s", o.plugins[i]);
+        }
+    if (rc == 0 && o.plugins_dir &&
+        evbus_consumer_load_plugins_dir(c, o.plugins_dir, err, sizeof(err)) != EVBUS_OK) {
+        evbus_cli_err("consume", "%s", err);
+        rc = EVBUS_CLI_USAGE;
+    }
+    char *full[256] = {0};
+    for (size_t i = 0; rc == 0 && i < o.ntopics; i++)
+        if (!(full[i] = evbus_cli_full_topic(cli, o.topics[i]))) {
+            evbus_cli_err("consume", "out of memory");
+            rc = EVBUS_CLI_FAIL;
+        }
+    evbus_start_t start = o.since ? EVBUS_START_TIMESTAMP
+                        : o.from_beginning ? EVBUS_START_EARLIEST : EVBUS_START_LATEST;
+    if (rc == 0 && (evbus_consumer_set_start(c, start, since_ms) != EVBUS_OK ||
+                    evbus_consumer_subscribe(c, (const char *const *)full, o.ntopics, err, sizeof(err)))) {
+        evbus_cli_err("consume", "%s", err);
+        rc = EVBUS_CLI_USAGE;
+    }
+    if (rc == 0) {
+        g_consumer = c;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        evbus_cli_log(cli, "consuming %zu topic(s) as group %s", o.ntopics,
+                      evbus_conf_get(conf, "consumer.group"));
+        int64_t next_status = wall_ms() + 10000;
+        while (!g_stop) {
+            int r = evbus_consumer_poll(c, 200);
+            if (r < 0) {
+                evbus_cli_err("consume", "%s", evbus_strerror((evbus_err_t)r));
+                rc = EVBUS_CLI_FAIL;
+                break;
+            }
+            if (cli->verbose && wall_ms() >= next_status) {
+                evbus_consumer_stats_t st;
+                evbus_consumer_stats(c, &st);
+                evbus_cli_log(cli,
+                              "status: partitions=%llu received=%llu handled=%llu retries=%llu "
+                              "dead_lettered=%llu dlq_failed=%llu queued=%llu",
+                              (unsigned long long)st.assigned, (unsigned long long)st.received,
+                              (unsigned long long)st.handled, (unsigned long long)st.retries,
+                              (unsigned long long)st.dead_lettered, (unsigned long long)st.dlq_failed,
+                              (unsigned long long)st.queued);
+                next_status = wall_ms() + 10000;
+            }
+        }
+        evbus_cli_log(cli, "stopping: finishing in-flight events, committing, leaving the group");
+        if (evbus_consumer_close(c) != EVBUS_OK && rc == 0)
+            rc = EVBUS_CLI_FAIL;
+        evbus_consumer_stats_t st;
+        evbus_consumer_stats(c, &st);
+        if (!cli->quiet)
+            fprintf(stderr, "evbus-cli: consume: %llu handled, %llu dead-lettered, %llu DLQ failures\n",
+                    (unsigned long long)st.handled, (unsigned long long)st.dead_lettered,
+                    (unsigned long long)st.dlq_failed);
+        if (st.dlq_failed && rc == 0)
+            rc = EVBUS_CLI_FAIL;
+        g_consumer = NULL;
+    }
+    for (size_t i = 0; i < o.ntopics; i++)
+        free(full[i]);
+    evbus_consumer_destroy(c);
+    evbus_dispatcher_destroy(d);
+    return rc;
+}

@@ -1,0 +1,162 @@
+/* `--format json`: one object per line, the event data embedded verbatim as decoded. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "output.h"
+
+int evbus_cli_format_parse(const char *s) {
+    if (!strcmp(s, "json"))
+        return EVBUS_CLI_FMT_JSON;
+    if (!strcmp(s, "pretty"))
+        return EVBUS_CLI_FMT_PRETTY;
+    if (!strcmp(s, "raw"))
+        return EVBUS_CLI_FMT_RAW;
+    return -1;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n) {
+    unsigned char c = s[0];
+    size_t k;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        k = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        k = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        k = 4;
+    else
+        return 0;
+    if (n < k)
+        return 0;
+    for (size_t i = 1; i < k; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    /* overlong 3/4-byte forms, surrogates, > U+10FFFF */
+    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0) ||
+        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
+        return 0;
+    return k;
+}
+
+int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
+    const unsigned char *s = (const unsigned char *)str;
+    int r = evbus__buf_putc(b, '"');
+    size_t run = 0; /* bytes copied verbatim, flushed in one append */
+    for (size_t i = 0; i < len && r == 0;) {
+        unsigned char c = s[i];
+        size_t k = c >= 0x20 && c != '"' && c != '\\' ? utf8_seq(s + i, len - i) : 0;
+        if (k) {
+            i += k;
+            run += k;
+            continue;
+        }
+        r |= evbus__buf_append(b, s + i - run, run);
+        run = 0;
+        switch (c) {
+        case '"': r |= evbus__buf_puts(b, "\\\""); break;
+        case '\\': r |= evbus__buf_puts(b, "\\\\"); break;
+        case '\n': r |= evbus__buf_puts(b, "\\n"); break;
+        case '\r': r |= evbus__buf_puts(b, "\\r"); break;
+        case '\t': r |= evbus__buf_puts(b, "\\t"); break;
+        default:
+            if (c < 0x20)
+                r |= evbus__buf_printf(b, "\\u%04x", c);
+            else
+                r |= evbus__buf_puts(b, "\\ufffd"); /* not UTF-8 */
+        }
+        i++;
+    }
+    r |= evbus__buf_append(b, s + len - run, run);
+    r |= evbus__buf_putc(b, '"');
+    return r ? -1 : 0;
+}
+
+static int put_str_or_null(evbus__buf_t *b, const char *s) {
+    return s ? evbus_cli_json_string(b, s, strlen(s)) : evbus__buf_puts(b, "null");
+}
+
+const char *evbus_cli_event_problem(const evbus_event_t *ev) {
+    const char *problem = NULL;
+    evbus__event_problem(ev, &problem);
+    if (!evbus_event_json(ev, NULL))
+        return evbus_event_error(ev); /* the data is what the reader misses most */
+    return problem;
+}
+
+const char *evbus_cli_event_type(const evbus_event_t *ev) {
+    /* An unusable message (e.g. no ce_id) still shows the ce_type it has. */
+    return evbus_event_type(ev) ? evbus_event_type(ev) : evbus_event_header(ev, "ce_type");
+}
+
+const char *evbus_cli_event_id(const evbus_event_t *ev) {
+    return evbus_event_id(ev) ? evbus_event_id(ev) : evbus_event_header(ev, "ce_id");
+}
+
+/* Headers as an object; a name that occurs more than once gets an array of its values. */
+static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
+    int r = evbus__buf_putc(b, '{');
+    int firstout = 1;
+    for (size_t i = 0; i < ev->nheaders; i++) {
+        const evbus__event_header_t *h = &ev->headers[i];
+        size_t dup = 0, seen = 0;
+        for (size_t j = 0; j < ev->nheaders; j++)
+            if (!strcmp(ev->headers[j].name, h->name)) {
+                dup++;
+                seen += j < i;
+            }
+        if (seen)
+            continue;
+        if (!firstout)
+            r |= evbus__buf_putc(b, ',');
+        firstout = 0;
+        r |= evbus_cli_json_string(b, h->name, strlen(h->name));
+        r |= evbus__buf_putc(b, ':');
+        if (dup > 1)
+            r |= evbus__buf_putc(b, '[');
+        for (size_t j = i, n = 0; j < ev->nheaders; j++) {
+            const evbus__event_header_t *hj = &ev->headers[j];
+            if (strcmp(hj->name, h->name))
+                continue;
+            if (n++)
+                r |= evbus__buf_putc(b, ',');
+            r |= hj->value ? evbus_cli_json_string(b, hj->value, hj->value_len)
+                           : evbus__buf_puts(b, "null");
+        }
+        if (dup > 1)
+            r |= evbus__buf_putc(b, ']');
+    }
+    r |= evbus__buf_putc(b, '}');
+    return r;
+}
+
+int evbus_cli_out_json(evbus__buf_t *b, const evbus_event_t *ev) {
+    size_t dlen = 0;
+    const char *data = evbus_event_json(ev, &dlen);
+    const char *problem = evbus_cli_event_problem(ev);
+    int r = evbus__buf_puts(b, "{\"topic\":");
+    r |= put_str_or_null(b, evbus_event_topic(ev));
+    r |= evbus__buf_printf(b, ",\"partition\":%" PRId32 ",\"offset\":%" PRId64 ",\"timestamp\":",
+                           evbus_event_partition(ev), evbus_event_offset(ev));
+    int64_t ts = evbus_event_timestamp(ev);
+    r |= ts >= 0 ? evbus__buf_printf(b, "%" PRId64, ts) : evbus__buf_puts(b, "null");
+    r |= evbus__buf_puts(b, ",\"key\":");
+    r |= put_str_or_null(b, evbus_event_key(ev));
+    r |= evbus__buf_puts(b, ",\"headers\":");
+    r |= put_headers(b, ev);
+    r |= evbus__buf_puts(b, ",\"type\":");
+    r |= put_str_or_null(b, evbus_cli_event_type(ev));
+    r |= evbus__buf_puts(b, ",\"id\":");
+    r |= put_str_or_null(b, evbus_cli_event_id(ev));
+    if (data) {
+        r |= evbus__buf_puts(b, ",\"data\":");
+        r |= evbus__buf_append(b, data, dlen);
+    }
+    if (problem) {
+        r |= evbus__buf_puts(b, ",\"error\":");
+        r |= evbus_cli_json_string(b, problem, strlen(problem));
+    }
+    r |= evbus__buf_puts(b, "}\n");
+    return r ? -1 : 0;
+}

@@ -1,0 +1,159 @@
+/*
+ * `--format pretty`: a header line per event, then the data indented.  The data is
+ * re-indented from its JSON text (not re-parsed), so numbers print exactly as decoded.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+
+#include "output.h"
+
+#define C_RESET "\033[0m"
+#define C_HEAD "\033[1;36m" /* bold cyan */
+#define C_LABEL "\033[2m"   /* dim */
+#define C_KEY "\033[34m"    /* blue: object keys */
+#define C_STR "\033[32m"    /* green: string values */
+#define C_ERR "\033[1;31m"  /* bold red */
+
+static int color_on(evbus__buf_t *b, int color, const char *c) {
+    return color ? evbus__buf_puts(b, c) : 0;
+}
+
+static int indent(evbus__buf_t *b, int depth) {
+    int r = evbus__buf_putc(b, '\n');
+    for (int i = 0; i < depth + 1; i++)
+        r |= evbus__buf_puts(b, "  ");
+    return r;
+}
+
+/* Re-indent compact JSON text (as the codec writes it) by two spaces per level. */
+static int pretty_json(evbus__buf_t *b, const char *j, size_t len, int color) {
+    int r = 0, depth = 0;
+    int in_obj[128] = {0}; /* per level: object (1) or array (0) */
+    int expect_key = 0;
+    r |= evbus__buf_puts(b, "  ");
+    for (size_t i = 0; i < len && r == 0; i++) {
+        char c = j[i];
+        if (c == '"') {
+            size_t k = i + 1;
+            while (k < len && j[k] != '"')
+                k += j[k] == '\\' ? 2 : 1;
+            if (k >= len)
+                k = len - 1;
+            r |= color_on(b, color, expect_key ? C_KEY : C_STR);
+            r |= evbus__buf_append(b, j + i, k - i + 1);
+            r |= color_on(b, color, C_RESET);
+            i = k;
+            continue;
+        }
+        switch (c) {
+        case '{':
+        case '[':
+            if (i + 1 < len && (j[i + 1] == '}' || j[i + 1] == ']')) {
+                r |= evbus__buf_putc(b, c);
+                r |= evbus__buf_putc(b, j[++i]);
+                expect_key = 0;
+                break;
+            }
+            r |= evbus__buf_putc(b, c);
+            depth++;
+            if (depth < 128)
+                in_obj[depth] = c == '{';
+            expect_key = c == '{';
+            r |= indent(b, depth);
+            break;
+        case '}':
+        case ']':
+            depth = depth > 0 ? depth - 1 : 0;
+            r |= indent(b, depth);
+            r |= evbus__buf_putc(b, c);
+            expect_key = 0;
+            break;
+        case ',':
+            r |= evbus__buf_putc(b, ',');
+            r |= indent(b, depth);
+            expect_key = depth < 128 && depth > 0 && in_obj[depth];
+            break;
+        case ':':
+            r |= evbus__buf_puts(b, ": ");
+            expect_key = 0;
+            break;
+        case ' ':
+        case '\n':
+        case '\t':
+        case '\r':
+            break;
+        default:
+            r |= evbus__buf_putc(b, c);
+        }
+    }
+    return r;
+}
+
+static int put_time(evbus__buf_t *b, int64_t ms) {
+    if (ms < 0)
+        return evbus__buf_puts(b, "-");
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    char t[32];
+    if (!gmtime_r(&s, &tm) || !strftime(t, sizeof(t), "%Y-%m-%dT%H:%M:%S", &tm))
+        return evbus__buf_printf(b, "%" PRId64, ms);
+    return evbus__buf_printf(b, "%s.%03dZ", t, (int)(ms % 1000));
+}
+
+static int label(evbus__buf_t *b, int color, const char *name, const char *value) {
+    int r = evbus__buf_puts(b, "  ");
+    r |= color_on(b, color, C_LABEL);
+    r |= evbus__buf_printf(b, "%-8s", name);
+    r |= color_on(b, color, C_RESET);
+    r |= evbus__buf_puts(b, value ? value : "-");
+    r |= evbus__buf_putc(b, '\n');
+    return r;
+}
+
+int evbus_cli_out_pretty(evbus__buf_t *b, const evbus_event_t *ev, int color) {
+    size_t dlen = 0;
+    const char *data = evbus_event_json(ev, &dlen);
+    const char *problem = evbus_cli_event_problem(ev);
+    int r = color_on(b, color, C_HEAD);
+    r |= evbus__buf_printf(b, "%s [%" PRId32 "] @%" PRId64 "  ", evbus_event_topic(ev),
+                           evbus_event_partition(ev), evbus_event_offset(ev));
+    r |= put_time(b, evbus_event_timestamp(ev));
+    r |= color_on(b, color, C_RESET);
+    r |= evbus__buf_putc(b, '\n');
+    r |= label(b, color, "type", evbus_cli_event_type(ev));
+    r |= label(b, color, "id", evbus_cli_event_id(ev));
+    r |= label(b, color, "key", evbus_event_key(ev));
+    for (size_t i = 0; i < ev->nheaders; i++) {
+        const char *n = ev->headers[i].name;
+        if (!strcmp(n, "ce_type") || !strcmp(n, "ce_id"))
+            continue;
+        r |= evbus__buf_puts(b, "  ");
+        r |= color_on(b, color, C_LABEL);
+        r |= evbus__buf_printf(b, "%s=", n);
+        r |= color_on(b, color, C_RESET);
+        /* A header value is shown as a JSON string when it needs escaping. */
+        const char *v = ev->headers[i].value;
+        size_t vl = ev->headers[i].value_len;
+        int plain = v != NULL;
+        for (size_t k = 0; plain && k < vl; k++)
+            plain = (unsigned char)v[k] >= 0x20 && v[k] != '"' && v[k] != '\\' && v[k] != 0x7f;
+        r |= plain ? evbus__buf_append(b, v, vl)
+                   : v ? evbus_cli_json_string(b, v, vl) : evbus__buf_puts(b, "null");
+        r |= evbus__buf_putc(b, '\n');
+    }
+    if (data) {
+        r |= pretty_json(b, data, dlen, color);
+        r |= evbus__buf_putc(b, '\n');
+    }
+    if (problem) {
+        r |= evbus__buf_puts(b, "  ");
+        r |= color_on(b, color, C_ERR);
+        r |= evbus__buf_puts(b, "error: ");
+        r |= evbus__buf_puts(b, problem);
+        r |= color_on(b, color, C_RESET);
+        r |= evbus__buf_putc(b, '\n');
+    }
+    r |= evbus__buf_putc(b, '\n');
+    return r ? -1 : 0;
+}

@@ -1,0 +1,407 @@
+#include "event.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "codec.h"
+#include "framing.h"
+#include "headers.h"
+
+static char *dup_n(const void *p, size_t n) {
+    char *r = malloc(n + 1);
+    if (!r)
+        return NULL;
+    if (n)
+        memcpy(r, p, n);
+    r[n] = 0;
+    return r;
+}
+
+static evbus_event_t *event_alloc(void) {
+    evbus_event_t *ev = calloc(1, sizeof(*ev));
+    if (!ev)
+        return NULL;
+    if (pthread_mutex_init(&ev->mu, NULL) != 0) {
+        free(ev);
+        return NULL;
+    }
+    ev->refcnt = 1;
+    ev->partition = -1;
+    ev->offset = -1;
+    ev->timestamp = -1;
+    return ev;
+}
+
+static int set_problem(evbus_event_t *ev, evbus_err_t code, const char *msg) {
+    if (ev->problem)
+        return 0; /* the first problem is the reason */
+    ev->problem_code = code;
+    ev->problem = evbus__strdup(msg);
+    return ev->problem ? 0 : -1;
+}
+
+int evbus__event_add_header(evbus_event_t *ev, const char *name, const void *value, size_t len) {
+    evbus__event_header_t *h = realloc(ev->headers, (ev->nheaders + 1) * sizeof(*h));
+    if (!h)
+        return -1;
+    ev->headers = h;
+    h = &ev->headers[ev->nheaders];
+    h->name = evbus__strdup(name);
+    h->value = value ? dup_n(value, len) : NULL;
+    h->value_len = value ? len : 0;
+    if (!h->name || (value && !h->value)) {
+        free(h->name);
+        free(h->value);
+        return -1;
+    }
+    ev->nheaders++;
+    return 0;
+}
+
+evbus_event_t *evbus__event_new(const evbus__event_init_t *in, const evbus__schema_store_t *store,
+                                evbus__registry_t *reg) {
+    evbus_event_t *ev = event_alloc();
+    if (!ev)
+        return NULL;
+    ev->store = store;
+    ev->reg = reg;
+    ev->partition = in->partition;
+    ev->offset = in->offset;
+    ev->timestamp = in->timestamp;
+    if ((in->type && !(ev->type = evbus__strdup(in->type))) ||
+        (in->id && !(ev->id = evbus__strdup(in->id))) ||
+        (in->topic && !(ev->topic = evbus__strdup(in->topic))))
+        goto oom;
+    if (in->value) {
+        if (!(ev->value = (unsigned char *)dup_n(in->value, in->value_len)))
+            goto oom;
+        ev->value_len = in->value_len;
+    }
+    if (in->key_raw) {
+        if (!(ev->key_raw = (unsigned char *)dup_n(in->key_raw, in->key_raw_len)))
+            goto oom;
+        ev->key_raw_len = in->key_raw_len;
+    }
+    if (in->key) {
+        if (!(ev->key = evbus__strdup(in->key)))
+            goto oom;
+        ev->key_done = 1;
+    }
+    if (in->json) {
+        if (!(ev->json = dup_n(in->json, in->json_len)))
+            goto oom;
+        ev->json_len = in->json_len;
+        ev->json_done = 1;
+    }
+    return ev;
+oom:
+    evbus__event_destroy(ev);
+    return NULL;
+}
+
+evbus_event_t *evbus__event_new_json(const char *type, const char *id, const char *json, size_t len) {
+    char uuid[EVBUS__UUID_LEN];
+    if (!id) {
+        evbus__uuid1(uuid);
+        id = uuid;
+    }
+    evbus__event_init_t in = {.type = type, .id = id, .partition = -1, .offset = -1,
+                              .timestamp = -1, .json = json ? json : "null",
+                              .json_len = json ? len : 4};
+    return evbus__event_new(&in, NULL, NULL);
+}
+
+evbus_event_t *evbus__event_from_message(const rd_kafka_message_t *rkm,
+                                         const evbus__schema_store_t *store,
+                                         evbus__registry_t *reg) {
+    char errstr[256];
+    evbus__event_init_t in = {.partition = rkm->partition, .offset = rkm->offset,
+                              .value = rkm->payload, .value_len = rkm->len,
+                              .key_raw = rkm->key, .key_raw_len = rkm->key_len};
+    rd_kafka_timestamp_type_t tstype;
+    in.timestamp = rd_kafka_message_timestamp(rkm, &tstype);
+    if (tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
+        in.timestamp = -1;
+    in.topic = rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : NULL;
+    evbus_event_t *ev = evbus__event_new(&in, store, reg);
+    if (!ev)
+        return NULL;
+
+    rd_kafka_headers_t *hdrs = NULL;
+    /* rd_kafka_message_headers() wants a non-const message but only parses lazily. */
+    rd_kafka_resp_err_t herr = rd_kafka_message_headers((rd_kafka_message_t *)rkm, &hdrs);
+    if (herr == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
+        const char *name;
+        const void *val;
+        size_t vlen;
+        for (size_t i = 0; !rd_kafka_header_get_all(hdrs, i, &name, &val, &vlen); i++)
+            if (evbus__event_add_header(ev, name, val, vlen) != 0)
+                goto oom;
+        const char *t, *id;
+        size_t tlen, idlen;
+        if (evbus__headers_check(hdrs, &t, &tlen, &id, &idlen, errstr, sizeof(errstr)) == 0) {
+            if (!(ev->type = dup_n(t, tlen)) || !(ev->id = dup_n(id, idlen)))
+                goto oom;
+        } else if (set_problem(ev, EVBUS_ERR_DECODE, errstr) != 0) {
+            goto oom;
+        }
+    } else if (set_problem(ev, EVBUS_ERR_DECODE, "message has no headers (ce_type, ce_id)") != 0) {
+        goto oom;
+    }
+    if (!rkm->payload && set_problem(ev, EVBUS_ERR_DECODE, "message has no value") != 0)
+        goto oom;
+    return ev;
+oom:
+    evbus__event_destroy(ev);
+    return NULL;
+}
+
+evbus_event_t *evbus__event_ref(evbus_event_t *ev) {
+    if (ev)
+        __atomic_add_fetch(&ev->refcnt, 1, __ATOMIC_RELAXED);
+    return ev;
+}
+
+void evbus__event_destroy(evbus_event_t *ev) {
+    if (!ev || __atomic_sub_fetch(&ev->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    for (size_t i = 0; i < ev->nheaders; i++) {
+        free(ev->headers[i].name);
+        free(ev->headers[i].value);
+    }
+    free(ev->headers);
+    free(ev->type);
+    free(ev->id);
+    free(ev->topic);
+    free(ev->value);
+    free(ev->key_raw);
+    free(ev->problem);
+    free(ev->json);
+    free(ev->json_error);
+    free(ev->key);
+    pthread_mutex_destroy(&ev->mu);
+    free(ev);
+}
+
+evbus_err_t evbus__event_problem(const evbus_event_t *ev, const char **msgp) {
+    if (msgp)
+        *msgp = ev ? ev->problem : NULL;
+    return ev && ev->problem ? ev->problem_code : EVBUS_OK;
+}
+
+/* The schema a framed payload was written with. */
+static evbus_err_t resolve_schema(const evbus__schema_store_t *store, evbus__registry_t *reg,
+                                  const evbus__frame_t *fr, const evbus__schema_t **out,
+                                  char *errstr, size_t errstr_size) {
+    if (fr->framing == EVBUS__FRAMING_SINGLE_OBJECT) {
+        const evbus__schema_entry_t *e =
+            store ? evbus__schema_store_by_fingerprint(store, fr->fingerprint) : NULL;
+        if (!e)
+            return evbus__fail(EVBUS_ERR_SCHEMA, errstr, errstr_size,
+                               "unknown schema fingerprint %016llx",
+                               (unsigned long long)fr->fingerprint);
+        *out = e->doc->root;
+        return EVBUS_OK;
+    }
+    if (!reg)
+        return evbus__fail(EVBUS_ERR_REGISTRY, errstr, errstr_size,
+                           "Confluent-framed message (schema id %d) but no schema registry configured",
+                           (int)fr->schema_id);
+    const evbus__schema_doc_t *doc = NULL;
+    evbus_err_t err = evbus__registry_schema_by_id(reg, fr->schema_id, &doc, errstr, errstr_size);
+    if (err)
+        return err;
+    *out = doc->root;
+    return EVBUS_OK;
+}
+
+evbus_err_t evbus__event_check_value(const evbus_event_t *ev, char *errstr, size_t errstr_size) {
+    evbus__frame_t fr;
+    const evbus__schema_t *s;
+    if (!ev->value)
+        return evbus__fail(EVBUS_ERR_DECODE, errstr, errstr_size, "message has no value");
+    evbus_err_t err = evbus__framing_parse(ev->value, ev->value_len, &fr, errstr, errstr_size);
+    if (err)
+        return err;
+    return resolve_schema(ev->store, ev->reg, &fr, &s, errstr, errstr_size);
+}
+
+static void decode_value(evbus_event_t *ev) {
+    char errstr[512];
+    evbus__frame_t fr;
+    const evbus__schema_t *s = NULL;
+    evbus__buf_t out = EVBUS__BUF_INIT;
+    evbus_err_t err;
+    if (!ev->value)
+        err = evbus__fail(EVBUS_ERR_DECODE, errstr, sizeof(errstr), "message has no value");
+    else if (!(err = evbus__framing_parse(ev->value, ev->value_len, &fr, errstr, sizeof(errstr))) &&
+             !(err = resolve_schema(ev->store, ev->reg, &fr, &s, errstr, sizeof(errstr))))
+        err = evbus__avro_decode_json(s, fr.payload, fr.payload_len, &out, errstr, sizeof(errstr));
+    if (!err && !(ev->json = evbus__buf_steal(&out)))
+        err = evbus__fail(EVBUS_ERR_NOMEM, errstr, sizeof(errstr), "out of memory");
+    evbus__buf_free(&out);
+    if (err) {
+        ev->json_err = err;
+        ev->json_error = evbus__strdup(errstr); /* NULL on OOM: json still NULL, error generic */
+        return;
+    }
+    ev->json_len = strlen(ev->json);
+}
+
+int evbus__event_json_failed(const evbus_event_t *ev) {
+    evbus_event_t *e = (evbus_event_t *)ev;
+    pthread_mutex_lock(&e->mu);
+    int r = e->json_done && !e->json;
+    pthread_mutex_unlock(&e->mu);
+    return r;
+}
+
+/* ---- key decoding ---- */
+
+static const char *const k_primitives[] = {"\"string\"", "\"int\"",    "\"long\"", "\"boolean\"",
+                                           "\"float\"",  "\"double\"", "\"bytes\""};
+#define NPRIM (sizeof(k_primitives) / sizeof(k_primitives[0]))
+static evbus__schema_doc_t *g_prim[NPRIM];
+static pthread_once_t g_prim_once = PTHREAD_ONCE_INIT;
+
+static void prim_free(void) {
+    for (size_t i = 0; i < NPRIM; i++)
+        evbus__schema_doc_destroy(g_prim[i]);
+}
+
+static void prim_init(void) {
+    for (size_t i = 0; i < NPRIM; i++)
+        g_prim[i] = evbus__schema_parse(k_primitives[i], strlen(k_primitives[i]), NULL, 0);
+    atexit(prim_free);
+}
+
+static int utf8_valid(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k;
+        if (c == 0)
+            return 0;
+        if (c < 0x80) { i++; continue; }
+        if ((c & 0xE0) == 0xC0 && c >= 0xC2) k = 1;
+        else if ((c & 0xF0) == 0xE0) k = 2;
+        else if ((c & 0xF8) == 0xF0 && c <= 0xF4) k = 3;
+        else return 0;
+        for (size_t j = 1; j <= k; j++)
+            if (i + j >= n || (s[i + j] & 0xC0) != 0x80)
+                return 0;
+        i += k + 1;
+    }
+    return 1;
+}
+
+/* JSON text of a scalar -> key text: a JSON string is unquoted, anything else kept. */
+static char *json_to_key(const char *txt) {
+    json_error_t jerr;
+    json_t *j = json_loads(txt, JSON_DECODE_ANY, &jerr);
+    char *r = NULL;
+    if (j && json_is_string(j))
+        r = dup_n(json_string_value(j), json_string_length(j));
+    else
+        r = evbus__strdup(txt);
+    json_decref(j);
+    return r;
+}
+
+char *evbus__key_decode(const void *data, size_t len, evbus__registry_t *reg) {
+    if (!data)
+        return NULL;
+    evbus__frame_t fr;
+    const evbus__schema_t *s = NULL;
+    if (evbus__framing_parse(data, len, &fr, NULL, 0) == EVBUS_OK) {
+        if (fr.framing == EVBUS__FRAMING_SINGLE_OBJECT) {
+            pthread_once(&g_prim_once, prim_init);
+            for (size_t i = 0; i < NPRIM && !s; i++)
+                if (g_prim[i] && g_prim[i]->fingerprint == fr.fingerprint)
+                    s = g_prim[i]->root;
+        } else if (reg) {
+            const evbus__schema_doc_t *doc = NULL;
+            if (evbus__registry_schema_by_id(reg, fr.schema_id, &doc, NULL, 0) == EVBUS_OK)
+                s = doc->root;
+        }
+        if (s) {
+            evbus__buf_t out = EVBUS__BUF_INIT;
+            char *r = NULL;
+            if (evbus__avro_decode_json(s, fr.payload, fr.payload_len, &out, NULL, 0) == EVBUS_OK &&
+                evbus__buf_putc(&out, 0) == 0)
+                r = json_to_key((const char *)out.data);
+            evbus__buf_free(&out);
+            if (r)
+                return r;
+        }
+    }
+    return utf8_valid(data, len) ? dup_n(data, len) : NULL;
+}
+
+/* ---- public accessors ---- */
+
+const char *evbus_event_type(const evbus_event_t *ev) { return ev ? ev->type : NULL; }
+const char *evbus_event_id(const evbus_event_t *ev) { return ev ? ev->id : NULL; }
+const char *evbus_event_topic(const evbus_event_t *ev) { return ev ? ev->topic : NULL; }
+int32_t evbus_event_partition(const evbus_event_t *ev) { return ev ? ev->partition : -1; }
+int64_t evbus_event_offset(const evbus_event_t *ev) { return ev ? ev->offset : -1; }
+int64_t evbus_event_timestamp(const evbus_event_t *ev) { return ev ? ev->timestamp : -1; }
+
+const char *evbus_event_key(const evbus_event_t *cev) {
+    if (!cev)
+        return NULL;
+    evbus_event_t *ev = (evbus_event_t *)cev; /* lazy cache behind a const handle */
+    pthread_mutex_lock(&ev->mu);
+    if (!ev->key_done) {
+        ev->key = evbus__key_decode(ev->key_raw, ev->key_raw_len, ev->reg);
+        ev->key_done = 1;
+    }
+    const char *k = ev->key;
+    pthread_mutex_unlock(&ev->mu);
+    return k;
+}
+
+const char *evbus_event_header(const evbus_event_t *ev, const char *name) {
+    if (!ev || !name)
+        return NULL;
+    for (size_t i = 0; i < ev->nheaders; i++)
+        if (!strcmp(ev->headers[i].name, name))
+            return ev->headers[i].value;
+    return NULL;
+}
+
+const char *evbus_event_json(const evbus_event_t *cev, size_t *lenp) {
+    if (!cev)
+        return NULL;
+    evbus_event_t *ev = (evbus_event_t *)cev;
+    pthread_mutex_lock(&ev->mu);
+    if (!ev->json_done) {
+        decode_value(ev);
+        ev->json_done = 1;
+    }
+    const char *j = ev->json;
+    if (lenp)
+        *lenp = j ? ev->json_len : 0;
+    pthread_mutex_unlock(&ev->mu);
+    return j;
+}
+
+const char *evbus_event_error(const evbus_event_t *cev) {
+    if (!cev)
+        return NULL;
+    evbus_event_t *ev = (evbus_event_t *)cev;
+    pthread_mutex_lock(&ev->mu);
+    const char *e = NULL;
+    if (ev->json_done && !ev->json)
+        e = ev->json_error ? ev->json_error : evbus_strerror(ev->json_err);
+    pthread_mutex_unlock(&ev->mu);
+    return e;
+}
+
+const void *evbus_event_value(const evbus_event_t *ev, size_t *lenp) {
+    if (lenp)
+        *lenp = ev ? ev->value_len : 0;
+    return ev ? ev->value : NULL;
+}

@@ -1,0 +1,111 @@
+/*
+ * evbus_event_t: one consumed message (or a broker-less / lifecycle event) with copies of
+ * everything a handler may read, so it outlives the rd_kafka_message_t it came from and can
+ * be handed to async workers and isolated plugin children.
+ *
+ * The value is decoded to JSON lazily (first evbus_event_json() call, then cached), and the key
+ * likewise: routing uses only the ce_type header.  Lazy state is guarded by a mutex, so the
+ * accessors are safe from any thread.  Events are reference counted because async handlers keep
+ * them after the dispatching call returns.
+ */
+#ifndef EVBUS_CORE_EVENT_H
+#define EVBUS_CORE_EVENT_H
+
+#include <pthread.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "common.h"
+#include "registry.h"
+#include "schema.h"
+
+typedef struct evbus__event_header_s {
+    char *name;
+    char *value;      /* NUL-terminated copy; NULL for a null header value */
+    size_t value_len; /* bytes, NUL excluded */
+} evbus__event_header_t;
+
+struct evbus_event_s {
+    int refcnt; /* atomic */
+    char *type; /* NULL when the ce_type header is unusable (see problem) */
+    char *id;
+    char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp;
+    evbus__event_header_t *headers;
+    size_t nheaders;
+    unsigned char *value; /* raw bytes, framing included; NUL-terminated copy */
+    size_t value_len;
+    unsigned char *key_raw; /* raw key bytes or NULL */
+    size_t key_raw_len;
+
+    /* Problem found at construction (unusable headers, no value): the message can never be
+     * handled and goes to the dead-letter topic. */
+    evbus_err_t problem_code;
+    char *problem;
+
+    /* Lazy decoding, under mu. */
+    const evbus__schema_store_t *store;
+    evbus__registry_t *reg;
+    pthread_mutex_t mu;
+    int json_done;
+    char *json;
+    size_t json_len;
+    char *json_error;
+    evbus_err_t json_err;
+    int key_done;
+    char *key;
+};
+
+/** Fields for evbus__event_new(); every pointer is copied. */
+typedef struct evbus__event_init_s {
+    const char *type, *id, *topic;
+    int32_t partition;
+    int64_t offset, timestamp;
+    const void *value;
+    size_t value_len;
+    const void *key_raw;
+    size_t key_raw_len;
+    const char *key;   /* already-decoded key text (wins over key_raw) or NULL */
+    const char *json;  /* already-decoded data or NULL */
+    size_t json_len;
+} evbus__event_init_t;
+
+/**
+ * Event from a consumed message.  store/reg (reg may be NULL) are borrowed and must outlive the
+ * event.  NULL only when out of memory: bad data never fails here, it is recorded and reported by
+ * evbus__event_problem() (headers) or evbus_event_error() (value, after evbus_event_json()).
+ */
+evbus_event_t *evbus__event_from_message(const rd_kafka_message_t *rkm,
+                                         const evbus__schema_store_t *store,
+                                         evbus__registry_t *reg);
+
+/** Event from parts (copied).  Used for broker-less dispatch and by isolated plugin children. */
+evbus_event_t *evbus__event_new(const evbus__event_init_t *in, const evbus__schema_store_t *store,
+                                evbus__registry_t *reg);
+/** Event whose data is already JSON (broker-less dispatch, lifecycle events); id NULL = fresh uuid1. */
+evbus_event_t *evbus__event_new_json(const char *type, const char *id, const char *json, size_t len);
+/** Append a header (copied) to an event being built; -1 when out of memory. */
+int evbus__event_add_header(evbus_event_t *ev, const char *name, const void *value, size_t len);
+
+evbus_event_t *evbus__event_ref(evbus_event_t *ev);
+/** Drop one reference; frees on the last.  NULL is a no-op. */
+void evbus__event_destroy(evbus_event_t *ev);
+
+/** EVBUS_OK, or why the message can never be handled (message text in *msgp). */
+evbus_err_t evbus__event_problem(const evbus_event_t *ev, const char **msgp);
+
+/**
+ * Check, without decoding, that the value has a known framing and its schema can be found
+ * (fingerprint in the store, or id in the registry).  EVBUS_ERR_DECODE / _SCHEMA / _REGISTRY + errstr.
+ */
+evbus_err_t evbus__event_check_value(const evbus_event_t *ev, char *errstr, size_t errstr_size);
+
+/** 1 when evbus_event_json() was called and failed (a deterministic failure: retrying is useless). */
+int evbus__event_json_failed(const evbus_event_t *ev);
+
+/** Decode an Avro-framed key to text (see evbus_event_key()); malloc'd or NULL. */
+char *evbus__key_decode(const void *data, size_t len, evbus__registry_t *reg);
+
+#endif

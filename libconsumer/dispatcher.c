@@ -1,0 +1,500 @@
+/*
+ * The dispatcher: handlers by type/list/glob, sync then async, lifecycle events.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "dispatcher_int.h"
+#include "headers.h"
+
+typedef struct sub_s {
+    char **patterns;
+    size_t npatterns;
+    evbus_handler_fn fn;
+    void *opaque;
+    void (*opaque_free)(void *);
+    int flags;
+    char *name;
+} sub_t;
+
+typedef struct job_s {
+    struct job_s *next;
+    sub_t *sub;
+    evbus_event_t *ev;
+    int lifecycle; /* a lifecycle event: no lifecycle about it */
+} job_t;
+
+struct evbus_dispatcher_s {
+    pthread_rwlock_t lock; /* subs */
+    sub_t **subs;
+    size_t nsubs;
+
+    /* async pool */
+    pthread_mutex_t mu;
+    pthread_cond_t cond;      /* work queued or stopping */
+    pthread_cond_t idle_cond; /* pending dropped */
+    job_t *head, *tail;
+    size_t pending; /* queued + running */
+    int nworkers;
+    pthread_t *threads;
+    int started, stopping;
+
+    uint64_t dispatched, handler_ok, handler_failed, async_failed; /* atomics */
+};
+
+#define ADD(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+evbus_dispatcher_t *evbus_dispatcher_new(void) {
+    evbus_dispatcher_t *d = calloc(1, sizeof(*d));
+    if (!d)
+        return NULL;
+    if (pthread_rwlock_init(&d->lock, NULL) != 0)
+        goto fail0;
+    if (pthread_mutex_init(&d->mu, NULL) != 0)
+        goto fail1;
+    if (pthread_cond_init(&d->cond, NULL) != 0)
+        goto fail2;
+    if (pthread_cond_init(&d->idle_cond, NULL) != 0)
+        goto fail3;
+    d->nworkers = 2;
+    return d;
+fail3:
+    pthread_cond_destroy(&d->cond);
+fail2:
+    pthread_mutex_destroy(&d->mu);
+fail1:
+    pthread_rwlock_destroy(&d->lock);
+fail0:
+    free(d);
+    return NULL;
+}
+
+static void sub_free(sub_t *s) {
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->npatterns; i++)
+        free(s->patterns[i]);
+    free(s->patterns);
+    free(s->name);
+    free(s);
+}
+
+void evbus_dispatcher_destroy(evbus_dispatcher_t *d) {
+    if (!d)
+        return;
+    evbus_dispatcher_drain(d, -1);
+    pthread_mutex_lock(&d->mu);
+    d->stopping = 1;
+    pthread_cond_broadcast(&d->cond);
+    pthread_mutex_unlock(&d->mu);
+    if (d->started)
+        for (int i = 0; i < d->nworkers; i++)
+            pthread_join(d->threads[i], NULL);
+    free(d->threads);
+    /* Last registered first, so a plugin's fini runs before what it may depend on is freed. */
+    for (size_t i = d->nsubs; i-- > 0;) {
+        if (d->subs[i]->opaque_free)
+            d->subs[i]->opaque_free(d->subs[i]->opaque);
+        sub_free(d->subs[i]);
+    }
+    free(d->subs);
+    pthread_cond_destroy(&d->idle_cond);
+    pthread_cond_destroy(&d->cond);
+    pthread_mutex_destroy(&d->mu);
+    pthread_rwlock_destroy(&d->lock);
+    free(d);
+}
+
+evbus_err_t evbus_dispatcher_set_async_workers(evbus_dispatcher_t *d, int n) {
+    if (!d || n < 1 || n > 256)
+        return EVBUS_ERR_INVALID_ARG;
+    pthread_mutex_lock(&d->mu);
+    evbus_err_t err = d->started ? EVBUS_ERR_STATE : EVBUS_OK;
+    if (!err)
+        d->nworkers = n;
+    pthread_mutex_unlock(&d->mu);
+    return err;
+}
+
+evbus_err_t evbus_dispatcher_subscribe_list(evbus_dispatcher_t *d, const char *const *patterns,
+                                            size_t n, evbus_handler_fn fn, void *opaque,
+                                            void (*opaque_free)(void *), int flags,
+                                            const char *name) {
+    if (!d || !patterns || n == 0 || !fn || (flags & ~EVBUS_HANDLER_ASYNC))
+        return EVBUS_ERR_INVALID_ARG;
+    for (size_t i = 0; i < n; i++)
+        if (!patterns[i] || !*patterns[i])
+            return EVBUS_ERR_INVALID_ARG;
+    sub_t *s = calloc(1, sizeof(*s));
+    if (!s)
+        return EVBUS_ERR_NOMEM;
+    if (!(s->patterns = calloc(n, sizeof(char *))))
+        goto oom;
+    for (size_t i = 0; i < n; i++, s->npatterns++)
+        if (!(s->patterns[i] = evbus__strdup(patterns[i])))
+            goto oom;
+    if (name) {
+        s->name = evbus__strdup(name);
+    } else {
+        evbus__buf_t b = EVBUS__BUF_INIT;
+        for (size_t i = 0; i < n; i++)
+            if ((i && evbus__buf_putc(&b, ',')) || evbus__buf_puts(&b, patterns[i]))
+                break;
+        s->name = evbus__buf_steal(&b);
+        evbus__buf_free(&b);
+    }
+    if (!s->name)
+        goto oom;
+    s->fn = fn;
+    s->opaque = opaque;
+    s->opaque_free = opaque_free;
+    s->flags = flags;
+
+    pthread_rwlock_wrlock(&d->lock);
+    sub_t **ns = realloc(d->subs, (d->nsubs + 1) * sizeof(*ns));
+    if (ns) {
+        d->subs = ns;
+        d->subs[d->nsubs++] = s;
+    }
+    pthread_rwlock_unlock(&d->lock);
+    if (ns)
+        return EVBUS_OK;
+oom:
+    sub_free(s);
+    return EVBUS_ERR_NOMEM;
+}
+
+evbus_err_t evbus_dispatcher_subscribe(evbus_dispatcher_t *d, const char *pattern,
+                                       evbus_handler_fn fn, void *opaque,
+                                       void (*opaque_free)(void *), int flags, const char *name) {
+    return evbus_dispatcher_subscribe_list(d, &pattern, 1, fn, opaque, opaque_free, flags, name);
+}
+
+static int sub_matches(const sub_t *s, const char *type) {
+    if (!type)
+        return 0;
+    for (size_t i = 0; i < s->npatterns; i++)
+        if (evbus__glob_match(s->patterns[i], type))
+            return 1;
+    return 0;
+}
+
+int evbus__dispatcher_has(evbus_dispatcher_t *d, const char *type) {
+    int r = 0;
+    pthread_rwlock_rdlock(&d->lock);
+    for (size_t i = 0; i < d->nsubs && !r; i++)
+        r = sub_matches(d->subs[i], type);
+    pthread_rwlock_unlock(&d->lock);
+    return r;
+}
+
+void evbus__dispatcher_count_event(evbus_dispatcher_t *d) { ADD(d->dispatched); }
+
+/* One handler call with its accounting and (unless lifecycle) its lifecycle events. */
+static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *ev, int lifecycle,
+                          char *errstr, size_t errstr_size) {
+    char msg[512] = "";
+    if (!lifecycle)
+        evbus__dispatcher_emit(d, EVBUS_LC_HANDLER_INVOKING, ev,
+                               &(evbus__lc_info_t){.handler = s->name, .duration_us = -1});
+    int64_t t0 = evbus__now_us();
+    evbus_err_t err = s->fn(ev, s->opaque, msg, sizeof(msg));
+    int64_t dur = evbus__now_us() - t0;
+    if (err != EVBUS_OK && (err > 0 || err <= EVBUS_ERR__END))
+        err = EVBUS_ERR_HANDLER; /* not one of ours: keep codes meaningful */
+    if (err && !msg[0])
+        snprintf(msg, sizeof(msg), "%s", evbus_strerror(err));
+    if (!err) {
+        ADD(d->handler_ok);
+        if (!lifecycle)
+            evbus__dispatcher_emit(d, EVBUS_LC_HANDLER_INVOKED, ev,
+                                   &(evbus__lc_info_t){.handler = s->name, .duration_us = dur});
+        return EVBUS_OK;
+    }
+    ADD(d->handler_failed);
+    if (s->flags & EVBUS_HANDLER_ASYNC)
+        ADD(d->async_failed);
+    if (!lifecycle)
+        evbus__dispatcher_emit(d, EVBUS_LC_HANDLER_FAILED, ev,
+                               &(evbus__lc_info_t){.handler = s->name, .duration_us = dur,
+                                                   .error = msg, .error_code = err});
+    evbus__seterr(errstr, errstr_size, "%s: %s", s->name, msg);
+    return err;
+}
+
+/* ---- async pool ---- */
+
+static void *worker_main(void *arg) {
+    evbus_dispatcher_t *d = arg;
+    pthread_mutex_lock(&d->mu);
+    for (;;) {
+        while (!d->head && !d->stopping)
+            pthread_cond_wait(&d->cond, &d->mu);
+        if (!d->head)
+            break; /* stopping and nothing left */
+        job_t *j = d->head;
+        d->head = j->next;
+        if (!d->head)
+            d->tail = NULL;
+        pthread_mutex_unlock(&d->mu);
+        invoke(d, j->sub, j->ev, j->lifecycle, NULL, 0);
+        evbus__event_destroy(j->ev);
+        free(j);
+        pthread_mutex_lock(&d->mu);
+        if (--d->pending == 0)
+            pthread_cond_broadcast(&d->idle_cond);
+    }
+    pthread_mutex_unlock(&d->mu);
+    return NULL;
+}
+
+/* Caller holds d->mu. */
+static int pool_start_locked(evbus_dispatcher_t *d) {
+    if (d->started)
+        return 0;
+    d->threads = calloc((size_t)d->nworkers, sizeof(pthread_t));
+    if (!d->threads)
+        return -1;
+    for (int i = 0; i < d->nworkers; i++) {
+        if (pthread_create(&d->threads[i], NULL, worker_main, d) != 0) {
+            /* run with the threads we got; none at all is a failure */
+            if (i == 0) {
+                free(d->threads);
+                d->threads = NULL;
+                return -1;
+            }
+            d->nworkers = i;
+            break;
+        }
+    }
+    d->started = 1;
+    return 0;
+}
+
+/* Queue an async call; when the pool cannot take it, run it here rather than drop it. */
+static void enqueue(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *ev, int lifecycle) {
+    job_t *j = malloc(sizeof(*j));
+    pthread_mutex_lock(&d->mu);
+    if (!j || d->stopping || pool_start_locked(d) != 0) {
+        pthread_mutex_unlock(&d->mu);
+        free(j);
+        invoke(d, s, ev, lifecycle, NULL, 0);
+        return;
+    }
+    j->next = NULL;
+    j->sub = s;
+    j->ev = evbus__event_ref((evbus_event_t *)ev);
+    j->lifecycle = lifecycle;
+    if (d->tail)
+        d->tail->next = j;
+    else
+        d->head = j;
+    d->tail = j;
+    d->pending++;
+    pthread_cond_signal(&d->cond);
+    pthread_mutex_unlock(&d->mu);
+}
+
+int evbus_dispatcher_drain(evbus_dispatcher_t *d, int timeout_ms) {
+    if (!d)
+        return 0;
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    if (timeout_ms > 0) {
+        dl.tv_sec += timeout_ms / 1000;
+        dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+    }
+    pthread_mutex_lock(&d->mu);
+    while (d->pending > 0 && timeout_ms != 0) {
+        if (timeout_ms < 0)
+            pthread_cond_wait(&d->idle_cond, &d->mu);
+        else if (pthread_cond_timedwait(&d->idle_cond, &d->mu, &dl) != 0)
+            break;
+    }
+    int r = (int)d->pending;
+    pthread_mutex_unlock(&d->mu);
+    return r;
+}
+
+/* ---- dispatch ---- */
+
+evbus_err_t evbus__dispatcher_run(evbus_dispatcher_t *d, const evbus_event_t *ev, int attempt,
+                                  size_t *next, const char **handler, char *errstr,
+                                  size_t errstr_size) {
+    if (attempt <= 1)
+        evbus__dispatcher_emit(d, EVBUS_LC_EVENT_RECEIVED, ev, NULL);
+    evbus_err_t err = EVBUS_OK;
+    pthread_rwlock_rdlock(&d->lock);
+    size_t i = *next;
+    for (; i < d->nsubs; i++) {
+        sub_t *s = d->subs[i];
+        if ((s->flags & EVBUS_HANDLER_ASYNC) || !sub_matches(s, ev->type))
+            continue;
+        if ((err = invoke(d, s, ev, 0, errstr, errstr_size)) != EVBUS_OK) {
+            if (handler)
+                *handler = s->name;
+            break;
+        }
+    }
+    *next = i;
+    if (!err)
+        for (size_t k = 0; k < d->nsubs; k++)
+            if ((d->subs[k]->flags & EVBUS_HANDLER_ASYNC) && sub_matches(d->subs[k], ev->type))
+                enqueue(d, d->subs[k], ev, 0);
+    pthread_rwlock_unlock(&d->lock);
+    return err;
+}
+
+evbus_err_t evbus_dispatcher_dispatch(evbus_dispatcher_t *d, const evbus_event_t *ev, char *errstr,
+                                      size_t errstr_size) {
+    if (!d || !ev)
+        return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size, "NULL dispatcher or event");
+    size_t next = 0;
+    evbus__dispatcher_count_event(d);
+    return evbus__dispatcher_run(d, ev, 1, &next, NULL, errstr, errstr_size);
+}
+
+void evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats_t *st) {
+    if (!st)
+        return;
+    memset(st, 0, sizeof(*st));
+    if (!d)
+        return;
+    st->dispatched = LOAD(d->dispatched);
+    st->handler_ok = LOAD(d->handler_ok);
+    st->handler_failed = LOAD(d->handler_failed);
+    st->async_failed = LOAD(d->async_failed);
+    pthread_mutex_lock(&d->mu);
+    st->async_pending = d->pending;
+    pthread_mutex_unlock(&d->mu);
+}
+
+/* ---- lifecycle ---- */
+
+static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
+                            const evbus__lc_info_t *info) {
+    if (!evbus__dispatcher_has(d, lc_type))
+        return; /* nobody listens: build nothing */
+    const char *key = evbus_event_key(ev);
+    json_t *o = json_object();
+    if (!o)
+        return;
+    json_object_set_new(o, "type", str_or_null(ev->type));
+    json_object_set_new(o, "id", str_or_null(ev->id));
+    json_object_set_new(o, "topic", str_or_null(ev->topic));
+    json_object_set_new(o, "partition", json_integer(ev->partition));
+    json_object_set_new(o, "offset", json_integer(ev->offset));
+    json_object_set_new(o, "key", str_or_null(key));
+    if (info) {
+        if (info->handler)
+            json_object_set_new(o, "handler", json_string(info->handler));
+        if (info->duration_us >= 0)
+            json_object_set_new(o, "duration_us", json_integer(info->duration_us));
+        if (info->error) {
+            json_object_set_new(o, "error", json_string(info->error));
+            json_object_set_new(o, "error_code", json_string(evbus_err_name(info->error_code)));
+        }
+        if (info->attempts > 0)
+            json_object_set_new(o, "attempts", json_integer(info->attempts));
+    }
+    char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!txt)
+        return;
+    evbus__event_init_t in = {.type = lc_type, .id = NULL, .topic = ev->topic,
+                              .partition = ev->partition, .offset = ev->offset,
+                              .timestamp = ev->timestamp, .key = key, .json = txt,
+                              .json_len = strlen(txt)};
+    char uuid[64];
+    snprintf(uuid, sizeof(uuid), "%s", ev->id ? ev->id : "");
+    in.id = uuid; /* the lifecycle event carries the original's id */
+    evbus_event_t *lc = evbus__event_new(&in, NULL, NULL);
+    free(txt);
+    if (!lc)
+        return;
+    pthread_rwlock_rdlock(&d->lock);
+    for (size_t i = 0; i < d->nsubs; i++) {
+        sub_t *s = d->subs[i];
+        if (!sub_matches(s, lc_type))
+            continue;
+        if (s->flags & EVBUS_HANDLER_ASYNC)
+            enqueue(d, s, lc, 1);
+        else
+            invoke(d, s, lc, 1, NULL, 0); /* observers: their failure fails nothing */
+    }
+    pthread_rwlock_unlock(&d->lock);
+    evbus__event_destroy(lc);
+}
+
+/* ---- broker-less dispatch ---- */
+
+evbus_err_t evbus_dispatcher_process_json(evbus_dispatcher_t *d, const char *json, size_t len,
+                                          evbus_result_cb cb, void *opaque, size_t *nfailed,
+                                          char *errstr, size_t errstr_size) {
+    if (nfailed)
+        *nfailed = 0;
+    if (!d || !json)
+        return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size, "NULL argument");
+    json_error_t jerr;
+    json_t *arr = json_loadb(json, len, 0, &jerr);
+    if (!arr || !json_is_array(arr)) {
+        json_decref(arr);
+        return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size,
+                           arr ? "expected a JSON array of {type, data} objects"
+                               : "invalid JSON at line %d column %d: %s",
+                           jerr.line, jerr.column, jerr.text);
+    }
+    size_t failed = 0, i;
+    json_t *item;
+    json_array_foreach(arr, i, item) {
+        char msg[512] = "";
+        evbus_err_t err = EVBUS_OK;
+        evbus_event_t *ev = NULL;
+        const char *type = json_string_value(json_object_get(item, "type"));
+        json_t *data = json_object_get(item, "data");
+        json_t *id = json_object_get(item, "id"), *key = json_object_get(item, "key");
+        if (!json_is_object(item) || !type || !*type || !data || (id && !json_is_string(id)) ||
+            (key && !json_is_string(key) && !json_is_null(key))) {
+            err = evbus__fail(EVBUS_ERR_INVALID_ARG, msg, sizeof(msg),
+                              "$[%zu]: expected {\"type\": string, \"data\": value, "
+                              "\"id\"?: string, \"key\"?: string}", i);
+        } else {
+            char *txt = json_dumps(data, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+            char uuid[EVBUS__UUID_LEN];
+            if (!id)
+                evbus__uuid1(uuid);
+            evbus__event_init_t in = {.type = type, .id = id ? json_string_value(id) : uuid,
+                                      .partition = -1, .offset = -1, .timestamp = -1,
+                                      .key = json_string_value(key), .json = txt,
+                                      .json_len = txt ? strlen(txt) : 0};
+            if (!txt || !(ev = evbus__event_new(&in, NULL, NULL)))
+                err = evbus__fail(EVBUS_ERR_NOMEM, msg, sizeof(msg), "out of memory");
+            else
+                err = evbus_dispatcher_dispatch(d, ev, msg, sizeof(msg));
+            free(txt);
+        }
+        if (err)
+            failed++;
+        if (cb)
+            cb(i, ev, err, err ? msg : NULL, opaque);
+        evbus__event_destroy(ev);
+    }
+    size_t total = json_array_size(arr);
+    json_decref(arr);
+    if (nfailed)
+        *nfailed = failed;
+    return failed ? evbus__fail(EVBUS_ERR_HANDLER, errstr, errstr_size,
+                                "%zu of %zu events failed", failed, total)
+                  : EVBUS_OK;
+}

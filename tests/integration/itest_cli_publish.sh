@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# evbus-cli publish: events reach every enabled topic and tail returns exactly the data;
+# bad lines are reported by number and the rest go on; failures give exit 1.
+source "$(dirname "$0")/cli_testlib.sh"
+D=$EVBUS_SRC/tests/integration/data
+TYPE=org.evbus.demo.order.placed.v1
+export EVENT_BUS_SCHEMA_DIR=$EVBUS_SRC/schemas
+export EVENT_BUS_PRODUCER_CONFIG=$D/cli_producer_config.json
+unset EVENT_BUS_TOPIC_PREFIX EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS
+
+# Usage and configuration errors come before any input is read.
+expect_rc 2 "$CLI" publish no.such.type.v1 "$D/cli_orders.jsonl"
+expect_in "$T/err" '^evbus-cli: publish: event type "no.such.type.v1" is not in the producer config$'
+expect_rc 2 "$CLI" publish $TYPE "$D/cli_orders.jsonl"
+expect_in "$T/err" 'no broker'
+expect_rc 2 "$CLI" -b 127.0.0.1:1 publish $TYPE "$T/none.jsonl"
+expect_in "$T/err" 'none.jsonl'
+expect_rc 2 "$CLI" -b 127.0.0.1:1 publish $TYPE a b
+
+start_broker
+export EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP
+
+# Round trip: publish, then tail both enabled topics: data exactly as published.
+expect_rc 0 "$CLI" --prefix dev publish $TYPE "$D/cli_orders.jsonl"
+expect_in "$T/err" '^evbus-cli: publish: 3 events sent, 0 lines rejected, 6 messages delivered, 0 not delivered; topics: dev-orders, dev-orders-by-user$'
+[ "$(wc -l <"$T/err")" = 1 ] || fail "publish stderr: $(cat "$T/err")"
+ok
+for topic in orders orders-by-user; do
+    expect_rc 0 "$CLI" --prefix dev tail "$topic" --from-beginning --format json
+    python3 - "$D/cli_orders.jsonl" "$T/out" "$topic" <<'PY' || fail "round trip on $topic"
+import json, sys
+def canon(v):  # compact, key order kept, floats as written (19.0 stays 19.0)
+    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+want = sorted(canon(json.loads(l)) for l in open(sys.argv[1]) if l.strip())
+got = [json.loads(l) for l in open(sys.argv[2])]
+assert all(g["topic"] == "dev-" + sys.argv[3] and "error" not in g for g in got), got
+assert sorted(canon(g["data"]) for g in got) == want, (got, want)
+keys = sorted(g["key"] for g in got)
+assert keys == (["o-1", "o-2", "o-3"] if sys.argv[3] == "orders" else ["ann", "bob", "cy"]), keys
+PY
+    ok
+done
+# The disabled topic got nothing (it does not even exist).
+expect_rc 1 "$CLI" --prefix dev tail orders-audit
+expect_in "$T/err" 'dev-orders-audit: topic does not exist'
+
+# Bad lines: reported with their numbers, the others published, exit 1.
+{
+    sed -n 1p "$D/cli_orders.jsonl"
+    echo '{"order_id": "o-bad", '
+    echo '{"order_id": "o-4", "placed_at": "x", "customer": {"id": "one", "email": "e", "pii": {"username": "u"}}, "items": [], "total": 1.0, "currency": "EUR", "tags": {}}'
+    echo ''
+    echo '{"placed_at": "x", "customer": {"id": 1, "email": "e", "pii": {"username": "u"}}, "items": [], "total": 1.0, "currency": "EUR", "tags": {}}'
+    sed -n 3p "$D/cli_orders.jsonl"
+} >"$T/mixed.jsonl"
+expect_rc 1 "$CLI" --no-prefix publish $TYPE - <"$T/mixed.jsonl"
+expect_in "$T/err" '^evbus-cli: publish: line 2: '
+expect_in "$T/err" '^evbus-cli: publish: line 3: .*customer.id'
+expect_in "$T/err" '^evbus-cli: publish: line 5: .*order_id'
+expect_not_in "$T/err" 'line (1|4|6):'
+expect_in "$T/err" '2 events sent, 3 lines rejected, 4 messages delivered, 0 not delivered'
+expect_rc 0 "$CLI" --no-prefix tail orders --from-beginning
+[ "$(jq -r .key "$T/out" | sort | tr '\n' ' ')" = "o-1 o-3 " ] || fail "published: $(jq -r .key "$T/out")"
+ok
+
+# -q: errors only.
+expect_rc 0 "$CLI" -q --no-prefix publish $TYPE "$D/cli_orders.jsonl"
+[ ! -s "$T/err" ] || fail "-q wrote: $(cat "$T/err")"
+ok
+
+# Confluent framing: published through a schema registry (the test double), tail reads it
+# with the registry URL and reports an error field without it.
+python3 "$EVBUS_SRC/tests/registry_double.py" >"$T/reg.out" 2>"$T/reg.err" &
+PIDS+=("$!")
+wait_until 30 grep -q '^listening on ' "$T/reg.out" || fail "registry double did not start"
+REG=$(sed -n 's/^listening on //p' "$T/reg.out")
+expect_rc 0 "$CLI" --prefix cf -X schema.registry.url="$REG" publish $TYPE "$D/cli_orders.jsonl"
+expect_rc 0 "$CLI" --prefix cf tail orders --format raw
+expect_in "$T/out" $'\tconfluent:[0-9]+\t[0-9a-f]+$'
+EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL=$REG expect_rc 0 "$CLI" --prefix cf tail orders
+[ "$(jq -r 'select(has("error") | not) | .data.order_id' "$T/out" | sort | tr '\n' ' ')" = "o-1 o-2 o-3 " ] ||
+    fail "Confluent-framed tail: $(cat "$T/out")"
+ok
+expect_rc 0 "$CLI" --prefix cf tail orders
+[ "$(jq -r '.error' "$T/out" | grep -c 'no schema registry')" = 3 ] || fail "no registry: $(cat "$T/out")"
+ok
+
+# A broker that never answers: the events are not delivered, exit 1, bounded in time.
+start=$SECONDS
+expect_rc 1 "$CLI" -b 127.0.0.1:1 -X kafka.message.timeout.ms=1500 publish $TYPE "$D/cli_orders.jsonl"
+expect_in "$T/err" 'not delivered'
+expect_in "$T/err" '3 events sent, 0 lines rejected, 0 messages delivered, 6 not delivered'
+[ $((SECONDS - start)) -lt 20 ] || fail "undeliverable publish took $((SECONDS - start)) s"
+ok
+
+done_ok

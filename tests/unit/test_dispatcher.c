@@ -1,0 +1,266 @@
+/* Dispatcher units: routing (exact, list, glob), sync vs async failures, lifecycle events,
+ * broker-less process_json. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "evbus/consumer.h"
+#include "testutil.h"
+
+typedef struct rec_s {
+    pthread_mutex_t mu;
+    char log[8192]; /* "name:type;" per call */
+    int calls;
+    evbus_err_t ret;
+} rec_t;
+
+static evbus_err_t recorder(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
+    rec_t *r = opaque;
+    pthread_mutex_lock(&r->mu);
+    r->calls++;
+    size_t l = strlen(r->log);
+    snprintf(r->log + l, sizeof(r->log) - l, "%s;", evbus_event_type(ev));
+    pthread_mutex_unlock(&r->mu);
+    if (r->ret)
+        snprintf(errstr, n, "boom");
+    return r->ret;
+}
+
+static rec_t *rec_new(evbus_err_t ret) {
+    rec_t *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    pthread_mutex_init(&r->mu, NULL);
+    r->ret = ret;
+    return r;
+}
+
+static int g_freed;
+static void rec_free(void *p) {
+    rec_t *r = p;
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+    g_freed++;
+}
+
+static const char *k_events =
+    "[{\"type\":\"org.a.one.v1\",\"data\":{\"x\":1}},"
+    " {\"type\":\"org.a.two.v1\",\"data\":{\"x\":2},\"key\":\"k2\"},"
+    " {\"type\":\"org.b.three.v1\",\"data\":{\"x\":3},\"id\":\"id-3\"}]";
+
+static void test_routing(void **state) {
+    (void)state;
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    rec_t *exact = rec_new(0), *list = rec_new(0), *glob = rec_new(0), *exact2 = rec_new(0);
+    const char *lst[] = {"org.a.two.v1", "org.b.three.v1", "org.a.*"};
+    g_freed = 0;
+    assert_int_equal(evbus_dispatcher_subscribe(d, "org.a.one.v1", recorder, exact, rec_free, 0, "exact"), EVBUS_OK);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "org.a.one.v1", recorder, exact2, rec_free, 0, NULL), EVBUS_OK);
+    assert_int_equal(evbus_dispatcher_subscribe_list(d, lst, 3, recorder, list, rec_free, 0, "list"), EVBUS_OK);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "org.*.v1", recorder, glob, rec_free, 0, "glob"), EVBUS_OK);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "", recorder, NULL, NULL, 0, NULL), EVBUS_ERR_INVALID_ARG);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "x", NULL, NULL, NULL, 0, NULL), EVBUS_ERR_INVALID_ARG);
+
+    size_t nfailed = 99;
+    char err[256];
+    assert_int_equal(evbus_dispatcher_process_json(d, k_events, strlen(k_events), NULL, NULL, &nfailed,
+                                                   err, sizeof(err)), EVBUS_OK);
+    assert_int_equal(nfailed, 0);
+    assert_string_equal(exact->log, "org.a.one.v1;");
+    assert_string_equal(exact2->log, "org.a.one.v1;");
+    /* a list handler matching twice (org.a.two.v1 and org.a.*) is called once */
+    assert_string_equal(list->log, "org.a.one.v1;org.a.two.v1;org.b.three.v1;");
+    assert_string_equal(glob->log, "org.a.one.v1;org.a.two.v1;org.b.three.v1;");
+    evbus_dispatcher_destroy(d);
+    assert_int_equal(g_freed, 4); /* every opaque freed once */
+}
+
+static int g_order_seq;
+static int g_first_seen, g_second_seen;
+static evbus_err_t fails_first(const evbus_event_t *ev, void *o, char *e, size_t n) {
+    (void)ev; (void)o;
+    g_first_seen = ++g_order_seq;
+    snprintf(e, n, "no database");
+    return EVBUS_ERR_HANDLER;
+}
+static evbus_err_t second(const evbus_event_t *ev, void *o, char *e, size_t n) {
+    (void)ev; (void)o; (void)e; (void)n;
+    g_second_seen = ++g_order_seq;
+    return EVBUS_OK;
+}
+
+static void test_sync_failure_stops(void **state) {
+    (void)state;
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    rec_t *async_rec = rec_new(0);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "t.*", fails_first, NULL, NULL, 0, "db-writer"), 0);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "t.*", second, NULL, NULL, 0, "second"), 0);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "t.*", recorder, async_rec, rec_free, EVBUS_HANDLER_ASYNC, "async"), 0);
+    g_order_seq = g_first_seen = g_second_seen = 0;
+    const char *one = "[{\"type\":\"t.x\",\"data\":{}}]";
+    char err[256] = "";
+    size_t nfailed = 0;
+    assert_int_equal(evbus_dispatcher_process_json(d, one, strlen(one), NULL, NULL, &nfailed, err, sizeof(err)),
+                     EVBUS_ERR_HANDLER);
+    assert_int_equal(nfailed, 1);
+    assert_int_equal(g_first_seen, 1);
+    assert_int_equal(g_second_seen, 0); /* stopped at the failure */
+    assert_int_equal(evbus_dispatcher_drain(d, 5000), 0);
+    assert_int_equal(async_rec->calls, 0); /* async handlers only after sync success */
+    evbus_dispatcher_stats_t st;
+    evbus_dispatcher_stats(d, &st);
+    assert_int_equal(st.handler_failed, 1);
+    assert_int_equal(st.dispatched, 1);
+    evbus_dispatcher_destroy(d);
+}
+
+static void test_async_failure_does_not_block(void **state) {
+    (void)state;
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    assert_int_equal(evbus_dispatcher_set_async_workers(d, 3), EVBUS_OK);
+    rec_t *bad = rec_new(EVBUS_ERR_HANDLER), *ok = rec_new(0);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "t.*", recorder, bad, rec_free, EVBUS_HANDLER_ASYNC, "bad"), 0);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "t.*", recorder, ok, rec_free, 0, "ok"), 0);
+    const char *two = "[{\"type\":\"t.x\",\"data\":1},{\"type\":\"t.y\",\"data\":2}]";
+    char err[256] = "";
+    assert_int_equal(evbus_dispatcher_process_json(d, two, strlen(two), NULL, NULL, NULL, err, sizeof(err)), EVBUS_OK);
+    assert_int_equal(evbus_dispatcher_drain(d, 5000), 0);
+    assert_int_equal(bad->calls, 2);
+    assert_int_equal(ok->calls, 2);
+    assert_int_equal(evbus_dispatcher_set_async_workers(d, 2), EVBUS_ERR_STATE);
+    evbus_dispatcher_stats_t st;
+    evbus_dispatcher_stats(d, &st);
+    assert_int_equal(st.async_failed, 2);
+    assert_int_equal(st.async_pending, 0);
+    evbus_dispatcher_destroy(d);
+}
+
+/* Records "lctype(handler)" of lifecycle events, and checks their data. */
+typedef struct lc_s {
+    char log[4096];
+    json_t *last_failed;
+    json_t *last_invoked;
+} lc_t;
+
+static evbus_err_t lc_rec(const evbus_event_t *ev, void *opaque, char *e, size_t n) {
+    (void)e; (void)n;
+    lc_t *l = opaque;
+    json_t *j = json_loads(evbus_event_json(ev, NULL), 0, NULL);
+    assert_non_null(j);
+    const char *h = json_string_value(json_object_get(j, "handler"));
+    size_t len = strlen(l->log);
+    snprintf(l->log + len, sizeof(l->log) - len, "%s(%s);", evbus_event_type(ev), h ? h : "");
+    json_t **slot = NULL;
+    if (!strcmp(evbus_event_type(ev), EVBUS_LC_HANDLER_FAILED))
+        slot = &l->last_failed;
+    else if (!strcmp(evbus_event_type(ev), EVBUS_LC_HANDLER_INVOKED))
+        slot = &l->last_invoked;
+    if (slot) {
+        json_decref(*slot);
+        *slot = j;
+    } else {
+        json_decref(j);
+    }
+    return EVBUS_ERR_HANDLER; /* a failing observer must not fail the event */
+}
+
+static void test_lifecycle_order(void **state) {
+    (void)state;
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    lc_t l = {0};
+    assert_int_equal(evbus_dispatcher_subscribe(d, "evbus.*", lc_rec, &l, NULL, 0, "observer"), 0);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "t.ok", second, NULL, NULL, 0, "h-ok"), 0);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "t.bad", fails_first, NULL, NULL, 0, "h-bad"), 0);
+    const char *evs = "[{\"type\":\"t.ok\",\"data\":{},\"id\":\"e1\",\"key\":\"K1\"},"
+                      "{\"type\":\"t.bad\",\"data\":{},\"id\":\"e2\"},"
+                      "{\"type\":\"t.none\",\"data\":{},\"id\":\"e3\"}]";
+    size_t nfailed = 0;
+    assert_int_equal(evbus_dispatcher_process_json(d, evs, strlen(evs), NULL, NULL, &nfailed, NULL, 0),
+                     EVBUS_ERR_HANDLER);
+    assert_int_equal(nfailed, 1); /* only t.bad: observer failures count for nothing */
+    assert_string_equal(l.log,
+                        "evbus.event.received();evbus.handler.invoking(h-ok);evbus.handler.invoked(h-ok);"
+                        "evbus.event.received();evbus.handler.invoking(h-bad);evbus.handler.failed(h-bad);"
+                        "evbus.event.received();");
+    assert_non_null(l.last_invoked);
+    assert_string_equal(json_string_value(json_object_get(l.last_invoked, "type")), "t.ok");
+    assert_string_equal(json_string_value(json_object_get(l.last_invoked, "id")), "e1");
+    assert_string_equal(json_string_value(json_object_get(l.last_invoked, "key")), "K1");
+    assert_true(json_is_integer(json_object_get(l.last_invoked, "duration_us")));
+    assert_non_null(l.last_failed);
+    assert_string_equal(json_string_value(json_object_get(l.last_failed, "error")), "no database");
+    assert_string_equal(json_string_value(json_object_get(l.last_failed, "type")), "t.bad");
+    assert_true(json_is_null(json_object_get(l.last_failed, "key")));
+    json_decref(l.last_failed);
+    json_decref(l.last_invoked);
+    evbus_dispatcher_destroy(d);
+}
+
+typedef struct res_s { int n; evbus_err_t errs[8]; char ids[8][64]; } res_t;
+static void on_result(size_t i, const evbus_event_t *ev, evbus_err_t err, const char *msg, void *opaque) {
+    res_t *r = opaque;
+    assert_int_equal(i, (size_t)r->n);
+    r->errs[r->n] = err;
+    snprintf(r->ids[r->n], sizeof(r->ids[0]), "%s", ev ? evbus_event_id(ev) : "-");
+    if (err)
+        assert_non_null(msg);
+    r->n++;
+}
+
+static evbus_err_t data_check(const evbus_event_t *ev, void *o, char *e, size_t n) {
+    (void)o;
+    size_t len = 0;
+    const char *j = evbus_event_json(ev, &len);
+    if (!j || strcmp(j, "{\"a\":[1,\"x\"],\"b\":null}") || len != strlen(j)) {
+        snprintf(e, n, "unexpected data %s", j ? j : "(null)");
+        return EVBUS_ERR_HANDLER;
+    }
+    return EVBUS_OK;
+}
+
+static void test_process_json_results(void **state) {
+    (void)state;
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "t.*", data_check, NULL, NULL, 0, NULL), 0);
+    const char *evs = "[{\"type\":\"t.a\",\"data\":{\"a\":[1,\"x\"],\"b\":null},\"id\":\"i0\"},"
+                      "{\"data\":{}},"
+                      "{\"type\":\"t.a\",\"data\":{\"a\":2},\"id\":\"i2\"},"
+                      "{\"type\":\"t.a\",\"data\":{\"a\":[1,\"x\"],\"b\":null}}]";
+    res_t r = {0};
+    size_t nfailed = 0;
+    char err[128];
+    assert_int_equal(evbus_dispatcher_process_json(d, evs, strlen(evs), on_result, &r, &nfailed, err, sizeof(err)),
+                     EVBUS_ERR_HANDLER);
+    assert_int_equal(r.n, 4);
+    assert_int_equal(nfailed, 2);
+    assert_int_equal(r.errs[0], EVBUS_OK);
+    assert_string_equal(r.ids[0], "i0");
+    assert_int_equal(r.errs[1], EVBUS_ERR_INVALID_ARG);
+    assert_int_equal(r.errs[2], EVBUS_ERR_HANDLER);
+    assert_int_equal(r.errs[3], EVBUS_OK);
+    assert_int_equal(strlen(r.ids[3]), 36); /* a generated uuid */
+    assert_int_equal(evbus_dispatcher_process_json(d, "{}", 2, NULL, NULL, NULL, err, sizeof(err)),
+                     EVBUS_ERR_INVALID_ARG);
+    assert_int_equal(evbus_dispatcher_process_json(d, "[", 1, NULL, NULL, NULL, err, sizeof(err)),
+                     EVBUS_ERR_INVALID_ARG);
+    assert_non_null(strstr(err, "invalid JSON"));
+    evbus_dispatcher_destroy(d);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_routing),
+        cmocka_unit_test(test_sync_failure_stops),
+        cmocka_unit_test(test_async_failure_does_not_block),
+        cmocka_unit_test(test_lifecycle_order),
+        cmocka_unit_test(test_process_json_results),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
