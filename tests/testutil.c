@@ -81,6 +81,30 @@ void tu_mock_destroy(tu_mock_t *m) {
     free(m);
 }
 
+rd_kafka_t *tu_reader_new(const char *bootstrap, const char *topic) {
+    char err[256];
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    assert_int_equal(rd_kafka_conf_set(kc, "bootstrap.servers", bootstrap, err, sizeof(err)), 0);
+    /* assign() needs a group id even though nothing joins or commits */
+    assert_int_equal(rd_kafka_conf_set(kc, "group.id", "evbus-test-reader", err, sizeof(err)), 0);
+    assert_int_equal(rd_kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof(err)), 0);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
+    assert_non_null(rk);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    assert_int_equal(rd_kafka_metadata(rk, 0, rkt, &md, 10000), 0);
+    assert_int_equal(md->topic_cnt, 1);
+    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(tl, topic, md->topics[0].partitions[i].id)->offset =
+            RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    assert_int_equal(rd_kafka_assign(rk, tl), 0);
+    rd_kafka_topic_partition_list_destroy(tl);
+    return rk;
+}
+
 char *tu_unique_name(const char *prefix) {
     static unsigned counter;
     char b[256];

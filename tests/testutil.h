@@ -27,6 +27,10 @@ const char *tu_mock_bootstrap(const tu_mock_t *m);
 rd_kafka_t *tu_mock_rk(const tu_mock_t *m);
 void tu_mock_destroy(tu_mock_t *m);
 
+/* An independent raw librdkafka reader of topic: every partition assigned from the start,
+ * no group rebalance to wait for.  Messages keep it alive: destroy them first, then the handle. */
+rd_kafka_t *tu_reader_new(const char *bootstrap, const char *topic);
+
 /* Unique topic name with a prefix, malloc'd. */
 char *tu_unique_name(const char *prefix);
 /* Environment variable or NULL when unset or empty. */

@@ -71,26 +71,7 @@ static evbus_conf_t *make_conf(fx_t *fx, const char *bootstrap, const char *conf
  * keep *rkp alive: destroy them, then rd_kafka_destroy(*rkp). */
 static int consume_all(const char *bootstrap, const char *topic, rd_kafka_message_t **out, int max,
                        int idle_ms, rd_kafka_t **rkp) {
-    char err[256];
-    rd_kafka_conf_t *kc = rd_kafka_conf_new();
-    rd_kafka_conf_set(kc, "bootstrap.servers", bootstrap, err, sizeof(err));
-    rd_kafka_conf_set(kc, "group.id", "itest-reader", err, sizeof(err));
-    rd_kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof(err));
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
-    assert_non_null(rk);
-    /* assign every partition from the start: no group, no rebalance to wait for */
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    assert_int_equal(rd_kafka_metadata(rk, 0, rkt, &md, 10000), 0);
-    assert_int_equal(md->topic_cnt, 1);
-    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
-    for (int i = 0; i < md->topics[0].partition_cnt; i++)
-        rd_kafka_topic_partition_list_add(tl, topic, md->topics[0].partitions[i].id)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    assert_int_equal(rd_kafka_assign(rk, tl), 0);
-    rd_kafka_topic_partition_list_destroy(tl);
+    rd_kafka_t *rk = tu_reader_new(bootstrap, topic);
     int n = 0;
     int64_t last = tu_now_us(), start = last;
     while (n < max && tu_now_us() - last < idle_ms * 1000LL && tu_now_us() - start < 30000000) {

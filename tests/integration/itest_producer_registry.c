@@ -93,23 +93,9 @@ static void test_confluent_framing_and_subjects(void **state) {
     free(subjects);
 
     /* read back one message: both key and value carry Confluent framing with registered ids */
-    rd_kafka_conf_t *kc = rd_kafka_conf_new();
-    rd_kafka_conf_set(kc, "bootstrap.servers", tu_mock_bootstrap(mock), err, sizeof(err));
-    rd_kafka_conf_set(kc, "group.id", "reader", err, sizeof(err));
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
-    assert_non_null(rk);
     char topic[300];
     snprintf(topic, sizeof(topic), "%s-xblock", prefix);
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    assert_int_equal(rd_kafka_metadata(rk, 0, rkt, &md, 10000), 0);
-    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(4);
-    for (int i = 0; i < md->topics[0].partition_cnt; i++)
-        rd_kafka_topic_partition_list_add(tl, topic, md->topics[0].partitions[i].id)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    rd_kafka_assign(rk, tl);
-    rd_kafka_topic_partition_list_destroy(tl);
+    rd_kafka_t *rk = tu_reader_new(tu_mock_bootstrap(mock), topic);
     rd_kafka_message_t *m = NULL;
     int64_t deadline = tu_now_us() + 15000000;
     while (!m && tu_now_us() < deadline) {

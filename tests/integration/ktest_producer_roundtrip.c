@@ -58,22 +58,7 @@ static void test_100k_roundtrip(void **state) {
     /* the independent reader: raw librdkafka, every partition from the start */
     char topic[256];
     snprintf(topic, sizeof(topic), "%s-orders", prefix);
-    rd_kafka_conf_t *kc = rd_kafka_conf_new();
-    rd_kafka_conf_set(kc, "bootstrap.servers", bootstrap, err, sizeof(err));
-    rd_kafka_conf_set(kc, "group.id", topic, err, sizeof(err));
-    rd_kafka_conf_set(kc, "enable.auto.commit", "false", err, sizeof(err));
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
-    assert_non_null(rk);
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md = NULL;
-    assert_int_equal(rd_kafka_metadata(rk, 0, rkt, &md, 10000), 0);
-    rd_kafka_topic_partition_list_t *tl = rd_kafka_topic_partition_list_new(8);
-    for (int i = 0; i < md->topics[0].partition_cnt; i++)
-        rd_kafka_topic_partition_list_add(tl, topic, md->topics[0].partitions[i].id)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    assert_int_equal(rd_kafka_assign(rk, tl), 0);
-    rd_kafka_topic_partition_list_destroy(tl);
+    rd_kafka_t *rk = tu_reader_new(bootstrap, topic);
 
     evbus__schema_store_t *store = evbus__schema_store_new(tu_src_path("schemas"), err, sizeof(err));
     assert_non_null(store);
