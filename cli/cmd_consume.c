@@ -103,56 +103,6 @@ static int64_t wall_ms(void) {
 
 /* "30s" "10m" "2h" "1d" before now, or ISO 8601 YYYY-MM-DD[Thh:mm[:ss[.fff]]][Z|+hh:mm|-hh:mm]
  * (no zone: UTC).  0 on success. */
-static int parse_time(const char *s, int64_t *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end != s && v >= 0 && end[0] && !end[1]) {
-        int64_t unit = end[0] == 's' ? 1000 : end[0] == 'm' ? 60000 : end[0] == 'h' ? 3600000
-                     : end[0] == 'd' ? 86400000 : 0;
-        if (unit) {
-            *out = wall_ms() - (int64_t)v * unit;
-            return 0;
-        }
-    }
-    struct tm tm;
-    memset(&tm, 0, sizeof(tm));
-    int y, mo, d, h = 0, mi = 0, n = 0;
-    double sec = 0;
-    if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3)
-        return -1;
-    const char *p = s + n;
-    if (*p == 'T' || *p == ' ') {
-        int k = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &k) != 2)
-            return -1;
-        p += 1 + k;
-        if (*p == ':') {
-            if (sscanf(p + 1, "%lf%n", &sec, &k) != 1 || sec < 0 || sec >= 61)
-                return -1;
-            p += 1 + k;
-        }
-    }
-    int64_t off_min = 0;
-    if (*p == 'Z') {
-        p++;
-    } else if (*p == '+' || *p == '-') {
-        int oh, om, k = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2)
-            return -1;
-        off_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
-        p += 1 + k;
-    }
-    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59)
-        return -1;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = h;
-    tm.tm_min = mi;
-    int64_t t = (int64_t)timegm(&tm);
-    *out = (t - off_min * 60) * 1000 + (int64_t)(sec * 1000.0 + 0.5);
-    return 0;
-}
 
 static volatile sig_atomic_t g_stop;
 static evbus_consumer_t *g_consumer;
@@ -192,7 +142,7 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_err("consume", "--since and --from-beginning exclude each other");
         return EVBUS_CLI_USAGE;
     }
-    if (o.since && parse_time(o.since, &since_ms) != 0) {
+    if (o.since && evbus_cli_parse_time(o.since, wall_ms(), &since_ms) != 0) {
         evbus_cli_err("consume", "--since: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
                       o.since);
         return EVBUS_CLI_USAGE;
