@@ -271,6 +271,100 @@ static void test_unreachable_broker_reports_undelivered(void **state) {
     evbus_producer_destroy(p);
 }
 
+static void test_queue_full_waits_then_fails(void **state) {
+    fx_t *fx = *state;
+    char err[512];
+    /* a queue of 2 messages that nothing drains (dead port): the third message waits
+     * queue.full.timeout.ms for room, then the send fails with QUEUE_FULL, nothing dropped */
+    evbus_conf_t *c = make_conf(fx, "127.0.0.1:1",
+        "{\"org.test.user.created.v1\": [{\"topic\": \"users\", \"event_key_field\": \"user.id\"}]}");
+    assert_int_equal(evbus_conf_set(c, "kafka.queue.buffering.max.messages", "2", err, sizeof(err)), 0);
+    assert_int_equal(evbus_conf_set(c, "queue.full.timeout.ms", "300", err, sizeof(err)), 0);
+    evbus_producer_t *p = evbus_producer_new(c, err, sizeof(err));
+    if (!p)
+        fail_msg("%s", err);
+    const char *ev = "{\"user\":{\"id\":2,\"pii\":{\"username\":\"b\",\"email\":\"e\"}}}";
+    assert_int_equal(evbus_producer_send(p, "org.test.user.created.v1", ev, strlen(ev), err, sizeof(err)), EVBUS_OK);
+    assert_int_equal(evbus_producer_send(p, "org.test.user.created.v1", ev, strlen(ev), err, sizeof(err)), EVBUS_OK);
+    int64_t t0 = tu_now_us();
+    assert_int_equal(evbus_producer_send(p, "org.test.user.created.v1", ev, strlen(ev), err, sizeof(err)), EVBUS_ERR_QUEUE_FULL);
+    int64_t waited_ms = (tu_now_us() - t0) / 1000;
+    assert_true(waited_ms >= 250); /* it waited for room before giving up */
+    assert_non_null(strstr(err, "users"));
+    evbus_producer_stats_t st;
+    evbus_producer_stats(p, &st);
+    assert_int_equal(st.sent, 2);
+    assert_int_equal(evbus_producer_flush(p, 0), 2); /* the two queued are reported undelivered */
+    evbus_producer_destroy(p);
+}
+
+typedef struct sender_s {
+    evbus_producer_t *p;
+    int base, n, failures;
+} sender_t;
+
+static void *send_many(void *arg) {
+    sender_t *s = arg;
+    char ev[256], err[256];
+    for (int i = 0; i < s->n; i++) {
+        int n = snprintf(ev, sizeof(ev), "{\"user\":{\"id\":%d,\"pii\":{\"username\":\"u%d\",\"email\":\"e%d\"}}}",
+                         s->base + i, s->base + i, s->base + i);
+        if (evbus_producer_send(s->p, "org.test.user.created.v1", ev, (size_t)n, err, sizeof(err)) != EVBUS_OK)
+            s->failures++;
+    }
+    return NULL;
+}
+
+static void test_send_from_many_threads(void **state) {
+    fx_t *fx = *state;
+    char err[512];
+    evbus_producer_t *p = evbus_producer_new(make_conf(fx, tu_mock_bootstrap(fx->mock),
+        "{\"org.test.user.created.v1\": [{\"topic\": \"mt\", \"event_key_field\": \"user.pii.username\"}]}"),
+        err, sizeof(err));
+    assert_non_null(p);
+    pthread_t th[4];
+    sender_t s[4];
+    for (int i = 0; i < 4; i++) {
+        s[i] = (sender_t){p, i * 1000, 1000, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, send_many, &s[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(s[i].failures, 0);
+    }
+    assert_int_equal(evbus_producer_flush(p, 30000), 0);
+    evbus_producer_stats_t st;
+    evbus_producer_stats(p, &st);
+    assert_int_equal(st.delivered, 4000);
+    evbus_producer_destroy(p);
+    /* every event arrived once, with its own key */
+    char topic[256];
+    snprintf(topic, sizeof(topic), "%s-mt", fx->prefix);
+    rd_kafka_t *reader = tu_reader_new(tu_mock_bootstrap(fx->mock), topic);
+    unsigned char seen[4000] = {0};
+    int got = 0;
+    int64_t deadline = tu_now_us() + 30000000;
+    while (got < 4000 && tu_now_us() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(reader, 100);
+        if (!m)
+            continue;
+        if (!m->err) {
+            char k[32];
+            int id = -1;
+            size_t kl = m->key_len - 11 < sizeof(k) - 1 ? m->key_len - 11 : sizeof(k) - 1;
+            memcpy(k, (const char *)m->key + 11, kl); /* 10 bytes framing + 1 byte length */
+            k[kl] = 0;
+            assert_int_equal(sscanf(k, "u%d", &id), 1);
+            assert_in_range(id, 0, 3999);
+            assert_int_equal(seen[id]++, 0);
+            got++;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    rd_kafka_destroy(reader);
+    assert_int_equal(got, 4000);
+}
+
 static void test_bad_config_names_every_problem(void **state) {
     fx_t *fx = *state;
     char err[1024];
@@ -289,6 +383,8 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_errors_all_or_nothing_and_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_broker_reports_undelivered, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_config_names_every_problem, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_full_waits_then_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_send_from_many_threads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
