@@ -11,6 +11,7 @@
  */
 #include "codec.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -112,7 +113,12 @@ static int put_real(dec_t *d, double v, int is_float) {
         }
         return put(d, "null", 4);
     }
-    for (int prec = is_float ? 6 : 15; prec <= (is_float ? 9 : 17); prec++) {
+    /* Any decimal of at most DBL_DIG (FLT_DIG) digits survives the round trip, so starting
+     * there finds the shortest text of a normal number in one or two tries.  Subnormals have
+     * fewer bits and shorter texts (5e-324), so they search from one digit. */
+    int subnormal = v != 0 && (is_float ? fabs(v) < FLT_MIN : fabs(v) < DBL_MIN);
+    int prec_lo = subnormal ? 1 : is_float ? FLT_DIG : DBL_DIG;
+    for (int prec = prec_lo; prec <= (is_float ? 9 : 17); prec++) {
         n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
         if (is_float ? strtof(tmp, NULL) == (float)v : strtod(tmp, NULL) == v)
             break;
