@@ -1,0 +1,72 @@
+/*
+ * Shared pieces of the benchmarks: the payload (demo order events with values that vary per
+ * event), timing, peak RSS, and the one result line every benchmark program prints.
+ *
+ * Each program measures one figure per run, in a fresh process, and prints
+ *   result events=N seconds=S rate=R hwm_kb=K [extra=...]
+ * which bench/run turns into ratios.  Every program stops itself at its deadline
+ * (--timeout seconds) and then exits 1 with a message instead of a result.
+ */
+#ifndef EVBUS_BENCH_H
+#define EVBUS_BENCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BENCH_EVENT_TYPE "org.evbus.demo.order.placed.v1"
+#define BENCH_KEY_FIELD "order_id"
+/* Distinct events cycled through; enough that no cache sees the same value twice in a row. */
+#define BENCH_RING 4096
+
+typedef struct bench_event_s {
+    char *json;
+    size_t len;
+} bench_event_t;
+
+/** The ring of BENCH_RING events (about 300 bytes of JSON each), built once; exits on OOM. */
+const bench_event_t *bench_ring(void);
+/** Mean JSON length of the ring. */
+double bench_ring_mean_len(void);
+
+/** Monotonic seconds. */
+double bench_now(void);
+/** Peak resident set (VmHWM) of this process in kB, -1 when unreadable. */
+long bench_vmhwm_kb(void);
+/** Print the result line (stdout) and flush. */
+void bench_result(uint64_t events, double seconds, const char *extra);
+
+/** Print "bench: <msg>" to stderr and exit 1. */
+void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/** Deadline: a SIGALRM after seconds that ends the process with a message (exit 1). */
+void bench_set_timeout(int seconds);
+
+/** Producer config JSON text mapping the demo type to topic (static buffer). */
+const char *bench_producer_config(const char *topic);
+
+/** Create topic with partitions unless it exists (CreateTopics).  Only for real Kafka: the
+ *  mock cluster never answers CreateTopics (it auto-creates 4 partitions on first use). */
+void bench_ensure_topic(const char *bootstrap, const char *topic, int partitions);
+
+/*
+ * Options common to the programs: -b BOOTSTRAP -t TOPIC -n EVENTS --threads T
+ * --workers W --schemas DIR --timeout S --group G --out FILE --partitions P.  Unset strings are NULL, ints 0.
+ */
+typedef struct bench_opts_s {
+    const char *mode;
+    const char *bootstrap;
+    const char *topic;
+    const char *schemas;
+    const char *group;
+    const char *out;
+    uint64_t events;
+    int threads;
+    int workers;
+    int timeout;
+    int partitions; /* --partitions P: create the topic first (0: rely on auto-creation) */
+    int given_ids;  /* --given-ids: producer passes pre-made ce_id values */
+} bench_opts_t;
+
+/** Parse argv (mode first, then options); exits 2 with usage on anything unknown. */
+void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o);
+
+#endif
