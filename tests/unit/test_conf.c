@@ -2,6 +2,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "evbus/evbus.h"
@@ -152,6 +155,71 @@ static void test_headers(void **state) {
     assert_string_not_equal(a, b);
 }
 
+static void test_uuid1_unique_ordered_and_forked(void **state) {
+    (void)state;
+    enum { N = 100000 };
+    char (*ids)[EVBUS__UUID_LEN] = malloc(N * sizeof(*ids));
+    assert_non_null(ids);
+    for (int i = 0; i < N; i++)
+        evbus__uuid1(ids[i]);
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(strlen(ids[i]), 36);
+        assert_int_equal(ids[i][14], '1');                  /* version 1 */
+        assert_non_null(strchr("89ab", ids[i][19]));       /* RFC 4122 variant */
+        assert_int_equal(ids[i][8], '-');
+        /* one process: same node and clock sequence, strictly increasing time */
+        if (i > 0) {
+            assert_memory_equal(ids[i] + 19, ids[0] + 19, 17);
+            unsigned long long a, b;
+            char t[17];
+            memcpy(t, ids[i - 1] + 15, 3); memcpy(t + 3, ids[i - 1] + 9, 4); memcpy(t + 7, ids[i - 1], 8); t[15] = 0;
+            a = strtoull(t, NULL, 16);
+            memcpy(t, ids[i] + 15, 3); memcpy(t + 3, ids[i] + 9, 4); memcpy(t + 7, ids[i], 8); t[15] = 0;
+            b = strtoull(t, NULL, 16);
+            assert_true(b > a);
+        }
+    }
+    /* a forked child draws a new node/clock sequence: its ids never collide with ours */
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char id[EVBUS__UUID_LEN];
+        evbus__uuid1(id);
+        ssize_t w = write(fds[1], id, 36);
+        _exit(w == 36 ? 0 : 1);
+    }
+    char child[37] = {0};
+    assert_int_equal(read(fds[0], child, 36), 36);
+    int st;
+    waitpid(pid, &st, 0);
+    close(fds[0]);
+    close(fds[1]);
+    assert_memory_not_equal(child + 19, ids[0] + 19, 17);
+    free(ids);
+}
+
+static void test_time_format(void **state) {
+    (void)state;
+    char t[EVBUS__TIME_LEN];
+    time_t before = time(NULL);
+    evbus__time_now_iso(t);
+    time_t after = time(NULL);
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    int us = -1;
+    assert_int_equal(strlen(t), 32);
+    assert_int_equal(sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d.%6d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &us), 7);
+    assert_string_equal(t + 26, "+00:00");
+    assert_in_range(us, 0, 999999);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t parsed = timegm(&tm);
+    assert_true(parsed >= before && parsed <= after);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_get_validate),
@@ -159,6 +227,8 @@ int main(void) {
         cmocka_unit_test(test_kafka_conf_and_secrets),
         cmocka_unit_test(test_topic_names),
         cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_uuid1_unique_ordered_and_forked),
+        cmocka_unit_test(test_time_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
