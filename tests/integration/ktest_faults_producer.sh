@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Producer fault tests on a 3-node Kafka cluster of their own (tests/kafka/with-kafka --brokers 3):
+#   ftest_producer_kill   SIGKILL a partition leader while 200k events are published: each is
+#                         delivered exactly once (a raw librdkafka consumer counts them)
+#   ftest_producer_down   every broker down at start: events wait and are delivered once the
+#                         brokers come up, or are all reported undelivered past message.timeout.ms
+# EVBUS_TEST_LONG=1: 1M events and 3 leader kills.
+set -euo pipefail
+: "${EVBUS_SRC:?set by ctest}" "${EVBUS_BUILD:?set by ctest}"
+
+if [ -z "${EVBUS_FAULTS_CLUSTER:-}" ]; then
+    # Our own cluster, whatever cluster the caller runs (scripts/test wraps ctest in a 1-node one).
+    export EVBUS_FAULTS_CLUSTER=1
+    exec "$EVBUS_SRC/tests/kafka/with-kafka" --brokers 3 -- bash "$0" "$@"
+fi
+
+rc=0
+# The kill test first: the other one stops every node.
+for t in ftest_producer_kill ftest_producer_down; do
+    printf '\n=== %s (3 brokers) ===\n' "$t"
+    start=$SECONDS
+    if "$EVBUS_BUILD/tests/$t"; then
+        printf '=== %s: ok in %ds\n' "$t" $((SECONDS - start))
+    else
+        printf '=== %s: FAILED (status %d) after %ds\n' "$t" $? $((SECONDS - start))
+        rc=1
+    fi
+done
+exit $rc
