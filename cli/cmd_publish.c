@@ -122,6 +122,13 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
     char errstr[4096];
     evbus_producer_t *p = NULL;
     evbus_conf_t *pconf = evbus_conf_dup(cli->conf);
+    /* librdkafka's own log lines are for -v; failures reach the user as delivery reports,
+     * which carry the last broker error (e.g. a SASL failure). */
+    if (pconf && !cli->verbose && !evbus_conf_get(pconf, "kafka.log_level") &&
+        evbus_conf_set(pconf, "kafka.log_level", "0", errstr, sizeof(errstr)) != 0) {
+        evbus_conf_destroy(pconf);
+        pconf = NULL;
+    }
     if (pconf && !evbus_conf_get(pconf, "kafka.message.timeout.ms") &&
         evbus_conf_set(pconf, "kafka.message.timeout.ms", "30000", errstr, sizeof(errstr)) != 0) {
         evbus_conf_destroy(pconf);

@@ -1,5 +1,7 @@
 /* Loading what several subcommands need: schemas, registry, producer config, Kafka clients. */
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,10 +77,25 @@ int evbus_cli_has_bootstrap(const evbus_cli_t *cli) {
     return b && *b;
 }
 
-/* librdkafka's own log lines are noise for a CLI user unless -v asked for them. */
+/*
+ * librdkafka's own log lines are noise for a CLI user unless -v asked for them, with one
+ * exception: an authentication failure.  Requests then only fail as "transport failure" or
+ * time out, so the log line is the one place that says why; it is printed once, as ours.
+ * (The log callback runs on librdkafka's threads, so it also works while we wait on a
+ * metadata request, when no error event would be served.)
+ */
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-    (void)rk;
-    fprintf(stderr, "evbus-cli: librdkafka %d %s: %s\n", level, fac, buf);
+    static atomic_int told;
+    const evbus_cli_t *cli = rd_kafka_opaque(rk);
+    if (cli && cli->verbose) {
+        fprintf(stderr, "evbus-cli: librdkafka %d %s: %s\n", level, fac, buf);
+        return;
+    }
+    const char *auth = strstr(buf, "SASL authentication error");
+    if (!auth)
+        auth = strstr(buf, "Authentication failed");
+    if (auth && atomic_exchange(&told, 1) == 0)
+        evbus_cli_err(cli ? cli->cmd : "kafka", "authentication failed: %s", auth);
 }
 
 rd_kafka_t *evbus_cli_kafka(evbus_cli_t *cli, int type, int *rcp, ...) {
@@ -105,10 +122,8 @@ rd_kafka_t *evbus_cli_kafka(evbus_cli_t *cli, int type, int *rcp, ...) {
         }
     }
     va_end(ap);
-    if (cli->verbose)
-        rd_kafka_conf_set_log_cb(kc, log_cb);
-    else
-        rd_kafka_conf_set(kc, "log_level", "0", NULL, 0);
+    rd_kafka_conf_set_opaque(kc, cli);
+    rd_kafka_conf_set_log_cb(kc, log_cb);
     rd_kafka_t *rk = rd_kafka_new((rd_kafka_type_t)type, kc, errstr, sizeof(errstr));
     if (!rk) {
         rd_kafka_conf_destroy(kc);

@@ -60,7 +60,8 @@ struct evbus_producer_s {
     evbus_delivery_cb *dr_cb;
     void *dr_opaque;
     atomic_uint_fast64_t sent, delivered, failed;
-    pthread_mutex_t fail_lock; /* guards the kept failures */
+    pthread_mutex_t fail_lock; /* guards the kept failures and last_broker_error */
+    char last_broker_error[256]; /* e.g. a SASL failure: why messages then time out */
     kept_failure_t *fails;
     size_t nfails, fail_head;
 };
@@ -142,6 +143,16 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         atomic_fetch_add(&p->delivered, 1);
     if (!p->dr_cb && !m->err)
         return; /* the common case: nothing to report, nothing to copy */
+    char why[512];
+    if (m->err) {
+        pthread_mutex_lock(&p->fail_lock);
+        if (p->last_broker_error[0] && m->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)
+            snprintf(why, sizeof(why), "%s (last broker error: %s)", rd_kafka_err2str(m->err),
+                     p->last_broker_error);
+        else
+            snprintf(why, sizeof(why), "%s", rd_kafka_err2str(m->err));
+        pthread_mutex_unlock(&p->fail_lock);
+    }
     rd_kafka_message_headers(m, &h);
     header_str(h, EVBUS__H_TYPE, type, sizeof(type));
     header_str(h, EVBUS__H_ID, id, sizeof(id));
@@ -150,12 +161,23 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         m->err ? -1 : m->partition, m->err ? -1 : m->offset,
         m->err ? (m->err == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ? EVBUS_ERR_TIMEOUT : EVBUS_ERR_TRANSPORT)
                : EVBUS_OK,
-        m->err ? rd_kafka_err2str(m->err) : "",
+        m->err ? why : "",
     };
     if (p->dr_cb)
         p->dr_cb(&d, p->dr_opaque);
     else
         keep_failure(p, &d);
+}
+
+/* Errors librdkafka raises outside any one message (authentication, brokers down): keep the
+ * latest so that the messages it makes time out say why. */
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+    evbus_producer_t *p = opaque;
+    (void)rk;
+    pthread_mutex_lock(&p->fail_lock);
+    snprintf(p->last_broker_error, sizeof(p->last_broker_error), "%s: %s",
+             rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+    pthread_mutex_unlock(&p->fail_lock);
 }
 
 static void *poller_main(void *arg) {
@@ -253,6 +275,7 @@ static evbus_err_t create_kafka(evbus_producer_t *p, char *errstr, size_t errstr
         return EVBUS_ERR_CONFIG;
     }
     rd_kafka_conf_set_dr_msg_cb(kc, dr_msg_cb);
+    rd_kafka_conf_set_error_cb(kc, error_cb);
     rd_kafka_conf_set_opaque(kc, p);
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, errstr, errstr_size);
     if (!p->rk) {

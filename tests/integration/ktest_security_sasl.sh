@@ -51,9 +51,10 @@ PY
     EVENT_BUS_KAFKA_API_SECRET=wrong-$EVBUS_TEST_KAFKA_SASL_PASSWORD \
         expect_rc 1 "$CLI" "${X[@]}" -X kafka.message.timeout.ms=10000 publish $TYPE "$D/cli_orders.jsonl"
     elapsed_ok "$t0" "publish with a wrong password"
-    expect_in "$T/err" 'SASL authentication error: Authentication failed'
+    # evbus-cli's own failure lines carry the broker's reason (librdkafka's logs are off)
+    expect_in "$T/err" '^evbus-cli: publish: .* not delivered: .*last broker error: .*SASL authentication error'
     expect_in "$T/err" '0 messages delivered, 6 not delivered'
-    echo "    publish prints: $(grep -m1 -o 'SASL authentication error: [^(]*' "$T/err")"
+    echo "    publish prints: $(grep -m1 -o 'last broker error: [^)]*' "$T/err")"
     echo "    publish's own lines: $(grep '^evbus-cli:' "$T/err" | tail -1)"
 
     # Wrong password: tail and topics.
@@ -63,11 +64,8 @@ PY
         EVENT_BUS_KAFKA_API_SECRET=wrong-$EVBUS_TEST_KAFKA_SASL_PASSWORD \
             expect_rc 1 "$CLI" "${X[@]}" -X cli.timeout.ms=10000 $cmd
         elapsed_ok "$t0" "$cmd with a wrong password"
-        expect_in "$T/err" '^evbus-cli: '
+        expect_in "$T/err" '^evbus-cli: [a-z]+: authentication failed: .*SASL authentication error'
         echo "    $cmd prints: $(grep '^evbus-cli:' "$T/err" | head -1)"
-        if ! grep -qi 'authentication' "$T/err"; then
-            echo "    NOTE: '$cmd' does not say that authentication failed"
-        fi
     done
 done
 
