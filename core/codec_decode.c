@@ -101,6 +101,64 @@ static int put_i64(dec_t *d, int64_t v) {
     return put(d, p, (size_t)(e - p));
 }
 
+/*
+ * Fast path of put_real() for a double with at most 15 significant digits and a decimal
+ * exponent in [-4, 14], i.e. v is the double nearest to M / 10^k with |M| < 10^15: then
+ * "%.15g" prints exactly M / 10^k (v is within half an ulp, 2^-53 relative, of it, far less
+ * than half a unit of the 15th digit), in fixed notation, and that text reads back as v, so it
+ * is what the "%.*g" search below would print.  Nearness is tested exactly: M and 10^k
+ * (k <= 18) are exact doubles, so M / 10^k is correctly rounded by IEEE division.
+ * 0 and the text in tmp (NUL-terminated), or -1 to take the general path.
+ */
+static int real_fixed(double v, char *tmp, int *lenp) {
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+                                 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+    double a = fabs(v);
+    if (!(a >= 1e-4 && a < 1e15))
+        return -1;
+    for (int k = 0; k <= 18; k++) {
+        double m = a * p10[k];
+        if (m >= 1e15)
+            return -1; /* would need more than 15 digits */
+        double r = nearbyint(m);
+        if (r == 0 || r / p10[k] != a)
+            continue;
+        uint64_t M = (uint64_t)r;
+        /* fixed notation needs a decimal exponent >= -4: M / 10^k >= 1e-4 */
+        if (k > 4 && (double)M < p10[k - 4])
+            return -1;
+        char digits[24];
+        int nd = 0;
+        do {
+            digits[nd++] = (char)('0' + M % 10);
+            M /= 10;
+        } while (M);
+        char *o = tmp;
+        if (v < 0)
+            *o++ = '-';
+        if (nd <= k) { /* 0.000ddd */
+            *o++ = '0';
+            *o++ = '.';
+            for (int i = 0; i < k - nd; i++)
+                *o++ = '0';
+            while (nd > 0)
+                *o++ = digits[--nd];
+        } else {
+            while (nd > k)
+                *o++ = digits[--nd];
+            *o++ = '.';
+            if (k == 0)
+                *o++ = '0';
+            while (nd > 0)
+                *o++ = digits[--nd];
+        }
+        *o = 0;
+        *lenp = (int)(o - tmp);
+        return 0;
+    }
+    return -1;
+}
+
 /* Shortest "%.*g" (from prec_lo up) that reads back as the same value; ".0" when integral. */
 static int put_real(dec_t *d, double v, int is_float) {
     char tmp[40];
@@ -116,6 +174,8 @@ static int put_real(dec_t *d, double v, int is_float) {
     /* Any decimal of at most DBL_DIG (FLT_DIG) digits survives the round trip, so starting
      * there finds the shortest text of a normal number in one or two tries.  Subnormals have
      * fewer bits and shorter texts (5e-324), so they search from one digit. */
+    if (!is_float && real_fixed(v, tmp, &n) == 0)
+        return put(d, tmp, (size_t)n);
     int subnormal = v != 0 && (is_float ? fabs(v) < FLT_MIN : fabs(v) < DBL_MIN);
     int prec_lo = subnormal ? 1 : is_float ? FLT_DIG : DBL_DIG;
     for (int prec = prec_lo; prec <= (is_float ? 9 : 17); prec++) {

@@ -1,5 +1,6 @@
 #include "event.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +44,8 @@ static int set_problem(evbus_event_t *ev, evbus_err_t code, const char *msg) {
 }
 
 int evbus__event_add_header(evbus_event_t *ev, const char *name, const void *value, size_t len) {
+    if (ev->packed)
+        return -1; /* its header array is part of the event's block */
     evbus__event_header_t *h = realloc(ev->headers, (ev->nheaders + 1) * sizeof(*h));
     if (!h)
         return -1;
@@ -113,43 +116,124 @@ evbus_event_t *evbus__event_new_json(const char *type, const char *id, const cha
     return evbus__event_new(&in, NULL, NULL);
 }
 
+/* Bump allocator over the single block of a packed event. */
+typedef struct pack_s {
+    char *p;
+} pack_t;
+
+static char *pack_copy(pack_t *pk, const void *src, size_t n) {
+    char *r = pk->p;
+    if (n)
+        memcpy(r, src, n);
+    r[n] = 0;
+    pk->p += n + 1;
+    return r;
+}
+
+/* n + 1 added to *total; 0 on overflow. */
+static int size_add(size_t *total, size_t n) {
+    if (n > SIZE_MAX / 2 || *total > SIZE_MAX / 2)
+        return 0;
+    *total += n + 1;
+    return 1;
+}
+
 evbus_event_t *evbus__event_from_message(const rd_kafka_message_t *rkm,
                                          const evbus__schema_store_t *store,
                                          evbus__registry_t *reg) {
     char errstr[256];
-    evbus__event_init_t in = {.partition = rkm->partition, .offset = rkm->offset,
-                              .value = rkm->payload, .value_len = rkm->len,
-                              .key_raw = rkm->key, .key_raw_len = rkm->key_len};
-    rd_kafka_timestamp_type_t tstype;
-    in.timestamp = rd_kafka_message_timestamp(rkm, &tstype);
-    if (tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
-        in.timestamp = -1;
-    in.topic = rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : NULL;
-    evbus_event_t *ev = evbus__event_new(&in, store, reg);
-    if (!ev)
-        return NULL;
+    const char *problem = NULL;
+    const char *topic = rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : NULL;
+    const char *t = NULL, *id = NULL;
+    size_t tlen = 0, idlen = 0, nh = 0;
 
     rd_kafka_headers_t *hdrs = NULL;
     /* rd_kafka_message_headers() wants a non-const message but only parses lazily. */
     rd_kafka_resp_err_t herr = rd_kafka_message_headers((rd_kafka_message_t *)rkm, &hdrs);
-    if (herr == RD_KAFKA_RESP_ERR_NO_ERROR && hdrs) {
+    if (herr != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs) {
+        hdrs = NULL;
+        problem = "message has no headers (ce_type, ce_id)";
+    } else if (evbus__headers_check(hdrs, &t, &tlen, &id, &idlen, errstr, sizeof(errstr)) != 0) {
+        t = id = NULL;
+        problem = errstr;
+    }
+
+    /* One block: the event, its header array, then every string/byte copy NUL-terminated. */
+    size_t total = sizeof(evbus_event_t), strings = 0;
+    int ok = 1;
+    if (hdrs) {
         const char *name;
         const void *val;
         size_t vlen;
-        for (size_t i = 0; !rd_kafka_header_get_all(hdrs, i, &name, &val, &vlen); i++)
-            if (evbus__event_add_header(ev, name, val, vlen) != 0)
-                goto oom;
-        const char *t, *id;
-        size_t tlen, idlen;
-        if (evbus__headers_check(hdrs, &t, &tlen, &id, &idlen, errstr, sizeof(errstr)) == 0) {
-            if (!(ev->type = dup_n(t, tlen)) || !(ev->id = dup_n(id, idlen)))
-                goto oom;
-        } else if (set_problem(ev, EVBUS_ERR_DECODE, errstr) != 0) {
-            goto oom;
-        }
-    } else if (set_problem(ev, EVBUS_ERR_DECODE, "message has no headers (ce_type, ce_id)") != 0) {
-        goto oom;
+        for (; !rd_kafka_header_get_all(hdrs, nh, &name, &val, &vlen); nh++)
+            ok &= size_add(&strings, strlen(name)) & size_add(&strings, val ? vlen : 0);
     }
+    if (nh > SIZE_MAX / 4 / sizeof(evbus__event_header_t))
+        return NULL;
+    total += nh * sizeof(evbus__event_header_t);
+    ok &= size_add(&strings, topic ? strlen(topic) : 0) & size_add(&strings, tlen) &
+          size_add(&strings, idlen) & size_add(&strings, rkm->len) & size_add(&strings, rkm->key_len);
+    if (!ok || total > SIZE_MAX - strings)
+        return NULL;
+    total += strings;
+
+    evbus_event_t *ev = malloc(total);
+    if (!ev)
+        return NULL;
+    memset(ev, 0, sizeof(*ev));
+    if (pthread_mutex_init(&ev->mu, NULL) != 0) {
+        free(ev);
+        return NULL;
+    }
+    ev->refcnt = 1;
+    ev->packed = 1;
+    ev->store = store;
+    ev->reg = reg;
+    ev->partition = rkm->partition;
+    ev->offset = rkm->offset;
+    rd_kafka_timestamp_type_t tstype;
+    ev->timestamp = rd_kafka_message_timestamp(rkm, &tstype);
+    if (tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
+        ev->timestamp = -1;
+
+    ev->headers = (evbus__event_header_t *)(ev + 1);
+    pack_t pk = {(char *)(ev->headers + nh)};
+    for (size_t i = 0; i < nh; i++) {
+        const char *name;
+        const void *val;
+        size_t vlen;
+        if (rd_kafka_header_get_all(hdrs, i, &name, &val, &vlen) != 0)
+            break;
+        evbus__event_header_t *h = &ev->headers[ev->nheaders++];
+        h->name = pack_copy(&pk, name, strlen(name));
+        /* a null value still takes its (empty) slot: the size pass counted it */
+        char *v = pack_copy(&pk, val, val ? vlen : 0);
+        h->value = val ? v : NULL;
+        h->value_len = val ? vlen : 0;
+    }
+    if (topic)
+        ev->topic = pack_copy(&pk, topic, strlen(topic));
+    else
+        pk.p++;
+    if (t) {
+        ev->type = pack_copy(&pk, t, tlen);
+        ev->id = pack_copy(&pk, id, idlen);
+    } else {
+        pk.p += tlen + idlen + 2;
+    }
+    if (rkm->payload) {
+        ev->value = (unsigned char *)pack_copy(&pk, rkm->payload, rkm->len);
+        ev->value_len = rkm->len;
+    } else {
+        pk.p += rkm->len + 1;
+    }
+    if (rkm->key) {
+        ev->key_raw = (unsigned char *)pack_copy(&pk, rkm->key, rkm->key_len);
+        ev->key_raw_len = rkm->key_len;
+    }
+
+    if (problem && set_problem(ev, EVBUS_ERR_DECODE, problem) != 0)
+        goto oom;
     if (!rkm->payload && set_problem(ev, EVBUS_ERR_DECODE, "message has no value") != 0)
         goto oom;
     return ev;
@@ -167,16 +251,18 @@ evbus_event_t *evbus__event_ref(evbus_event_t *ev) {
 void evbus__event_destroy(evbus_event_t *ev) {
     if (!ev || __atomic_sub_fetch(&ev->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
         return;
-    for (size_t i = 0; i < ev->nheaders; i++) {
-        free(ev->headers[i].name);
-        free(ev->headers[i].value);
+    if (!ev->packed) {
+        for (size_t i = 0; i < ev->nheaders; i++) {
+            free(ev->headers[i].name);
+            free(ev->headers[i].value);
+        }
+        free(ev->headers);
+        free(ev->type);
+        free(ev->id);
+        free(ev->topic);
+        free(ev->value);
+        free(ev->key_raw);
     }
-    free(ev->headers);
-    free(ev->type);
-    free(ev->id);
-    free(ev->topic);
-    free(ev->value);
-    free(ev->key_raw);
     free(ev->problem);
     free(ev->json);
     free(ev->json_error);
@@ -237,8 +323,14 @@ static void decode_value(evbus_event_t *ev) {
     if (!ev->value)
         err = evbus__fail(EVBUS_ERR_DECODE, errstr, sizeof(errstr), "message has no value");
     else if (!(err = evbus__framing_parse(ev->value, ev->value_len, &fr, errstr, sizeof(errstr))) &&
-             !(err = resolve_schema(ev->store, ev->reg, &fr, &s, errstr, sizeof(errstr))))
+             !(err = resolve_schema(ev->store, ev->reg, &fr, &s, errstr, sizeof(errstr)))) {
+        /* JSON text runs about 2-3x the Avro bytes: one allocation instead of a realloc chain
+         * (a failed reserve is fine, the buffer grows as usual). */
+        if (fr.payload_len < ((size_t)1 << 24))
+            (void)evbus__buf_reserve(&out, fr.payload_len * 3 + 64);
         err = evbus__avro_decode_json(s, fr.payload, fr.payload_len, &out, errstr, sizeof(errstr));
+    }
+    size_t json_len = out.len; /* JSON text escapes NUL: the same as strlen() */
     if (!err && !(ev->json = evbus__buf_steal(&out)))
         err = evbus__fail(EVBUS_ERR_NOMEM, errstr, sizeof(errstr), "out of memory");
     evbus__buf_free(&out);
@@ -247,7 +339,7 @@ static void decode_value(evbus_event_t *ev) {
         ev->json_error = evbus__strdup(errstr); /* NULL on OOM: json still NULL, error generic */
         return;
     }
-    ev->json_len = strlen(ev->json);
+    ev->json_len = json_len;
 }
 
 int evbus__event_json_failed(const evbus_event_t *ev) {

@@ -27,6 +27,10 @@ typedef struct evbus__event_header_s {
 
 struct evbus_event_s {
     int refcnt; /* atomic */
+    /* 1 for events from evbus__event_from_message(): headers, type, id, topic, value and
+     * key_raw live in the event's own allocation (one malloc per consumed message) and are
+     * not freed on their own; evbus__event_add_header() refuses such an event. */
+    int packed;
     char *type; /* NULL when the ce_type header is unusable (see problem) */
     char *id;
     char *topic;
@@ -86,7 +90,8 @@ evbus_event_t *evbus__event_new(const evbus__event_init_t *in, const evbus__sche
                                 evbus__registry_t *reg);
 /** Event whose data is already JSON (broker-less dispatch, lifecycle events); id NULL = fresh uuid1. */
 evbus_event_t *evbus__event_new_json(const char *type, const char *id, const char *json, size_t len);
-/** Append a header (copied) to an event being built; -1 when out of memory. */
+/** Append a header (copied) to an event being built by evbus__event_new(); -1 when out of
+ *  memory or for an event from evbus__event_from_message(). */
 int evbus__event_add_header(evbus_event_t *ev, const char *name, const void *value, size_t len);
 
 evbus_event_t *evbus__event_ref(evbus_event_t *ev);

@@ -21,8 +21,10 @@
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define STOPPING(c) __atomic_load_n(&(c)->stop, __ATOMIC_ACQUIRE)
 
-/* Poll-thread backpressure: this many queued messages per worker at most. */
-#define QUEUE_PER_WORKER 256
+/* Per-worker queue bound (messages pushed and not yet finished) and hand-off batch size.
+ * The bound also caps what the poll thread pins in librdkafka's fetch buffers. */
+#define QUEUE_PER_WORKER 512
+#define HANDOFF_BATCH 64
 
 static void deadline_in(struct timespec *ts, int ms) {
     clock_gettime(CLOCK_REALTIME, ts);
@@ -49,6 +51,7 @@ static evbus__part_t *part_get(evbus_consumer_t *c, const char *topic, int32_t p
             p = NULL;
         } else {
             p->partition = partition;
+            p->worker = -1;
             p->next = c->parts;
             c->parts = p;
             if (created)
@@ -59,21 +62,9 @@ static evbus__part_t *part_get(evbus_consumer_t *c, const char *topic, int32_t p
     return p;
 }
 
-static void store_offset(evbus_consumer_t *c, const char *topic, int32_t partition, int64_t offset) {
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    if (!l)
-        return;
-    rd_kafka_topic_partition_list_add(l, topic, partition)->offset = offset + 1;
-    /* Fails only for a partition no longer assigned: its next owner redelivers. */
-    rd_kafka_offsets_store(c->rk, l);
-    rd_kafka_topic_partition_list_destroy(l);
-}
-
 /* Stop handling a partition for this session: later events stay uncommitted. */
 static void part_stop(evbus_consumer_t *c, evbus__part_t *p) {
-    pthread_mutex_lock(&c->parts_mu);
-    p->stopped = 1;
-    pthread_mutex_unlock(&c->parts_mu);
+    __atomic_store_n(&p->stopped, 1, __ATOMIC_RELEASE);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     if (l) {
         rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
@@ -82,11 +73,76 @@ static void part_stop(evbus_consumer_t *c, evbus__part_t *p) {
     }
 }
 
-static int part_stopped(evbus_consumer_t *c, evbus__part_t *p) {
-    pthread_mutex_lock(&c->parts_mu);
-    int s = p->stopped;
-    pthread_mutex_unlock(&c->parts_mu);
-    return s;
+static int part_stopped(evbus__part_t *p) { return __atomic_load_n(&p->stopped, __ATOMIC_ACQUIRE); }
+
+/* Map a partition to the worker with the fewest partitions (poll thread only).  A partition
+ * keeps its worker while assigned, so its events are handled in order. */
+static int part_worker(evbus_consumer_t *c, evbus__part_t *p) {
+    if (p->worker < 0) {
+        int best = 0;
+        for (int i = 1; i < c->nworkers; i++)
+            if (c->workers[i].nparts < c->workers[best].nparts)
+                best = i;
+        p->worker = best;
+        c->workers[best].nparts++;
+    }
+    return p->worker;
+}
+
+static void part_unmap(evbus_consumer_t *c, evbus__part_t *p) {
+    if (p->worker >= 0) {
+        c->workers[p->worker].nparts--;
+        p->worker = -1;
+    }
+}
+
+/* ---- offsets ---- */
+
+/*
+ * A worker's offsets to store, gathered over one batch and stored with a single
+ * rd_kafka_offsets_store() before the batch counts as finished (so an idle consumer has stored
+ * everything it handled).  Only the highest offset per partition matters.
+ */
+typedef struct ostore_s {
+    size_t n;
+    struct {
+        evbus__part_t *part;
+        int64_t offset;
+    } e[HANDOFF_BATCH];
+    uint64_t handled; /* events counted as handled once their offsets are stored */
+} ostore_t;
+
+static void ostore_flush(evbus_consumer_t *c, ostore_t *os) {
+    if (os->n > 0) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)os->n);
+        if (l) {
+            for (size_t i = 0; i < os->n; i++)
+                rd_kafka_topic_partition_list_add(l, os->e[i].part->topic, os->e[i].part->partition)
+                    ->offset = os->e[i].offset + 1;
+            /* Fails only for a partition no longer assigned: its next owner redelivers. */
+            rd_kafka_offsets_store(c->rk, l);
+            rd_kafka_topic_partition_list_destroy(l);
+        }
+        os->n = 0;
+    }
+    if (os->handled) {
+        __atomic_add_fetch(&c->handled, os->handled, __ATOMIC_RELAXED);
+        os->handled = 0;
+    }
+}
+
+static void ostore_add(evbus_consumer_t *c, ostore_t *os, evbus__part_t *p, int64_t offset) {
+    for (size_t i = 0; i < os->n; i++)
+        if (os->e[i].part == p) {
+            if (offset > os->e[i].offset)
+                os->e[i].offset = offset;
+            return;
+        }
+    if (os->n == HANDOFF_BATCH)
+        ostore_flush(c, os);
+    os->e[os->n].part = p;
+    os->e[os->n].offset = offset;
+    os->n++;
 }
 
 /* ---- handling one message ---- */
@@ -104,7 +160,7 @@ static int backoff_sleep(evbus_consumer_t *c, int64_t ms) {
     return -1;
 }
 
-static void dead_letter(evbus_consumer_t *c, evbus__part_t *p, const evbus_event_t *ev,
+static void dead_letter(evbus_consumer_t *c, ostore_t *os, evbus__part_t *p, const evbus_event_t *ev,
                         evbus_err_t code, const char *error, const char *handler, int attempts) {
     char errstr[512];
     if (evbus__dlq_write(c, ev, code, error, handler, attempts, errstr, sizeof(errstr)) != EVBUS_OK) {
@@ -118,28 +174,30 @@ static void dead_letter(evbus_consumer_t *c, evbus__part_t *p, const evbus_event
     evbus__dispatcher_emit(c->d, EVBUS_LC_EVENT_DEAD_LETTERED, ev,
                            &(evbus__lc_info_t){.handler = handler, .duration_us = -1, .error = error,
                                                .error_code = code, .attempts = attempts});
-    store_offset(c, ev->topic, ev->partition, ev->offset);
+    ostore_add(c, os, p, ev->offset);
+    ostore_flush(c, os); /* dead letters are rare: store at once */
 }
 
-static void handle_message(evbus_consumer_t *c, evbus__part_t *p, const rd_kafka_message_t *rkm) {
+static void item_free(evbus__qitem_t *it) {
+    if (it->rkm)
+        rd_kafka_message_destroy(it->rkm);
+    evbus__event_destroy(it->ev);
+    it->rkm = NULL;
+    it->ev = NULL;
+}
+
+static void handle_event(evbus_consumer_t *c, ostore_t *os, evbus__part_t *p, evbus_event_t *ev) {
     char errstr[512];
-    evbus_event_t *ev = evbus__event_from_message(rkm, c->store, c->reg);
-    if (!ev) {
-        fprintf(stderr, "evbus-consumer: out of memory; partition %s [%d] stopped\n",
-                rd_kafka_topic_name(rkm->rkt), (int)rkm->partition);
-        part_stop(c, p);
-        return;
-    }
     const char *problem;
     evbus_err_t err = evbus__event_problem(ev, &problem);
     if (err) {
-        dead_letter(c, p, ev, err, problem, NULL, 0);
-        goto done;
+        dead_letter(c, os, p, ev, err, problem, NULL, 0);
+        return;
     }
     evbus__dispatcher_count_event(c->d);
     if ((err = evbus__event_check_value(ev, errstr, sizeof(errstr))) != EVBUS_OK) {
-        dead_letter(c, p, ev, err, errstr, NULL, 0);
-        goto done;
+        dead_letter(c, os, p, ev, err, errstr, NULL, 0);
+        return;
     }
     size_t next = 0;
     const char *handler = NULL;
@@ -147,17 +205,17 @@ static void handle_message(evbus_consumer_t *c, evbus__part_t *p, const rd_kafka
     for (int attempt = 1;; attempt++) {
         err = evbus__dispatcher_run(c->d, ev, attempt, &next, &handler, errstr, sizeof(errstr));
         if (!err) {
-            ADD(c->handled);
-            store_offset(c, ev->topic, ev->partition, ev->offset);
+            os->handled++;
+            ostore_add(c, os, p, ev->offset);
             break;
         }
         if (evbus__event_json_failed(ev)) { /* the data itself is bad: retrying cannot help */
             const char *why = evbus_event_error(ev);
-            dead_letter(c, p, ev, EVBUS_ERR_DECODE, why ? why : errstr, handler, attempt);
+            dead_letter(c, os, p, ev, EVBUS_ERR_DECODE, why ? why : errstr, handler, attempt);
             break;
         }
         if (attempt >= max_attempts) {
-            dead_letter(c, p, ev, err, errstr, handler, attempt);
+            dead_letter(c, os, p, ev, err, errstr, handler, attempt);
             break;
         }
         ADD(c->retries);
@@ -171,48 +229,92 @@ static void handle_message(evbus_consumer_t *c, evbus__part_t *p, const rd_kafka
             break;
         }
     }
-done:
-    evbus__event_destroy(ev);
+}
+
+static void handle_item(evbus_consumer_t *c, ostore_t *os, evbus__qitem_t *it) {
+    evbus__part_t *p = it->part;
+    /* Stopping: what is left is not handled, and stays uncommitted for redelivery. */
+    if (STOPPING(c) || part_stopped(p))
+        return;
+    if (!it->ev && !(it->ev = evbus__event_from_message(it->rkm, c->store, c->reg))) {
+        fprintf(stderr, "evbus-consumer: out of memory; partition %s [%d] stopped\n", p->topic,
+                (int)p->partition);
+        part_stop(c, p);
+        return;
+    }
+    handle_event(c, os, p, it->ev);
 }
 
 /* ---- workers ---- */
 
+/* k messages of w are finished (handled, dropped or left): wake whoever waits for that. */
+static void worker_done(evbus_consumer_t *c, evbus__worker_t *w, size_t k) {
+    if (k == 0)
+        return;
+    __atomic_sub_fetch(&w->pending, k, __ATOMIC_SEQ_CST);
+    __atomic_sub_fetch(&c->queued, k, __ATOMIC_SEQ_CST);
+    /* Pairs with the waiter's increment of done_waiters before it checks the counts. */
+    if (__atomic_load_n(&c->done_waiters, __ATOMIC_SEQ_CST) > 0) {
+        pthread_mutex_lock(&c->qmu);
+        pthread_cond_broadcast(&c->done_cond);
+        pthread_mutex_unlock(&c->qmu);
+    }
+}
+
+/* Wait (up to 100 ms per round, until stopping) for cond(c, arg) to hold. */
+static void wait_done(evbus_consumer_t *c, int (*cond)(evbus_consumer_t *, void *), void *arg,
+                      int stop_ends) {
+    pthread_mutex_lock(&c->qmu);
+    __atomic_add_fetch(&c->done_waiters, 1, __ATOMIC_SEQ_CST);
+    while (!cond(c, arg) && !(stop_ends && STOPPING(c))) {
+        struct timespec ts;
+        deadline_in(&ts, 100);
+        pthread_cond_timedwait(&c->done_cond, &c->qmu, &ts);
+    }
+    __atomic_sub_fetch(&c->done_waiters, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&c->qmu);
+}
+
 static void *worker_main(void *arg) {
     evbus__worker_t *w = arg;
     evbus_consumer_t *c = w->c;
-    pthread_mutex_lock(&c->qmu);
+    evbus__qitem_t batch[HANDOFF_BATCH];
+    ostore_t os = {0};
+    pthread_mutex_lock(&w->mu);
     for (;;) {
-        while (!w->head && !STOPPING(c)) {
+        while (!w->rcount && !STOPPING(c)) {
             struct timespec ts;
             deadline_in(&ts, 100);
-            pthread_cond_timedwait(&w->cond, &c->qmu, &ts);
+            w->sleeping = 1;
+            pthread_cond_timedwait(&w->cond, &w->mu, &ts);
+            w->sleeping = 0;
         }
         if (STOPPING(c))
             break;
-        evbus__qnode_t *n = w->head;
-        w->head = n->next;
-        if (!w->head)
-            w->tail = NULL;
-        pthread_mutex_unlock(&c->qmu);
-        if (!part_stopped(c, n->part))
-            handle_message(c, n->part, n->rkm);
-        rd_kafka_message_destroy(n->rkm);
-        free(n);
-        pthread_mutex_lock(&c->qmu);
-        c->queued--;
-        pthread_cond_broadcast(&c->idle_cond);
+        size_t k = w->rcount < HANDOFF_BATCH ? w->rcount : HANDOFF_BATCH;
+        for (size_t i = 0; i < k; i++) {
+            batch[i] = w->ring[w->rhead];
+            w->rhead = (w->rhead + 1) % c->qlimit;
+        }
+        w->rcount -= k;
+        pthread_mutex_unlock(&w->mu);
+        for (size_t i = 0; i < k; i++) {
+            handle_item(c, &os, &batch[i]);
+            item_free(&batch[i]);
+        }
+        ostore_flush(c, &os);
+        worker_done(c, w, k);
+        pthread_mutex_lock(&w->mu);
     }
     /* Stopping: what is still queued is left uncommitted, for redelivery. */
-    while (w->head) {
-        evbus__qnode_t *n = w->head;
-        w->head = n->next;
-        rd_kafka_message_destroy(n->rkm);
-        free(n);
-        c->queued--;
+    size_t k = w->rcount;
+    while (w->rcount) {
+        item_free(&w->ring[w->rhead]);
+        w->rhead = (w->rhead + 1) % c->qlimit;
+        w->rcount--;
     }
-    w->tail = NULL;
-    pthread_cond_broadcast(&c->idle_cond);
-    pthread_mutex_unlock(&c->qmu);
+    pthread_mutex_unlock(&w->mu);
+    worker_done(c, w, k);
     return NULL;
 }
 
@@ -223,8 +325,12 @@ static evbus_err_t workers_start(evbus_consumer_t *c) {
         c->workers[i].c = c;
         if (pthread_create(&c->workers[i].thread, NULL, worker_main, &c->workers[i]) != 0) {
             __atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
-            for (int k = 0; k < i; k++)
+            for (int k = 0; k < i; k++) {
+                pthread_mutex_lock(&c->workers[k].mu);
+                pthread_cond_signal(&c->workers[k].cond);
+                pthread_mutex_unlock(&c->workers[k].mu);
                 pthread_join(c->workers[k].thread, NULL);
+            }
             return EVBUS_ERR_NOMEM;
         }
     }
@@ -232,29 +338,75 @@ static evbus_err_t workers_start(evbus_consumer_t *c) {
     return EVBUS_OK;
 }
 
+static int is_idle(evbus_consumer_t *c, void *arg) {
+    (void)arg;
+    return __atomic_load_n(&c->queued, __ATOMIC_SEQ_CST) == 0;
+}
+
+typedef struct room_s {
+    evbus__worker_t *w;
+    size_t n;
+} room_t;
+
+static int has_room(evbus_consumer_t *c, void *arg) {
+    room_t *r = arg;
+    return __atomic_load_n(&r->w->pending, __ATOMIC_SEQ_CST) + r->n <= c->qlimit;
+}
+
+/* Drop what the poll thread staged for w, uncommitted (stopping). */
+static void staged_drop(evbus__worker_t *w) {
+    for (size_t i = 0; i < w->nstaged; i++)
+        item_free(&w->staged[i]);
+    w->nstaged = 0;
+}
+
+/* Push what the poll thread staged for w into its queue, waiting while w is qlimit behind. */
+static void staged_push(evbus_consumer_t *c, evbus__worker_t *w) {
+    size_t n = w->nstaged;
+    if (n == 0)
+        return;
+    room_t r = {w, n};
+    if (!has_room(c, &r))
+        wait_done(c, has_room, &r, 1);
+    if (STOPPING(c) || !c->workers_started) {
+        staged_drop(w);
+        return;
+    }
+    __atomic_add_fetch(&w->pending, n, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&c->queued, n, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&w->mu);
+    size_t tail = (w->rhead + w->rcount) % c->qlimit;
+    for (size_t i = 0; i < n; i++) {
+        w->ring[tail] = w->staged[i];
+        tail = (tail + 1) % c->qlimit;
+    }
+    w->rcount += n;
+    if (w->sleeping)
+        pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+    w->nstaged = 0;
+}
+
+static void staged_push_all(evbus_consumer_t *c) {
+    for (int i = 0; i < c->nworkers; i++)
+        staged_push(c, &c->workers[i]);
+}
+
 /* Wait until no message is queued or being handled. */
 static void wait_idle(evbus_consumer_t *c) {
-    pthread_mutex_lock(&c->qmu);
-    while (c->queued > 0) {
-        struct timespec ts;
-        deadline_in(&ts, 100);
-        pthread_cond_timedwait(&c->idle_cond, &c->qmu, &ts);
-    }
-    pthread_mutex_unlock(&c->qmu);
+    staged_push_all(c);
+    if (!is_idle(c, NULL))
+        wait_done(c, is_idle, NULL, 0);
 }
 
-static unsigned part_hash(const char *topic, int32_t partition) {
-    unsigned h = 2166136261u;
-    for (const char *s = topic; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h ^ (unsigned)partition * 2654435761u;
-}
-
-/* Take ownership of rkm: queue it, or drop it when its partition takes nothing more. */
+/* Take ownership of rkm: stage it for its worker, or drop it when its partition takes nothing
+ * more. */
 static int enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm) {
     const char *topic = rd_kafka_topic_name(rkm->rkt);
-    evbus__part_t *p = part_get(c, topic, rkm->partition, NULL);
-    if (!p || part_stopped(c, p) || STOPPING(c)) {
+    evbus__part_t *p = c->last_part;
+    if (!p || p->partition != rkm->partition || strcmp(p->topic, topic))
+        c->last_part = p = part_get(c, topic, rkm->partition, NULL);
+    if (!p || part_stopped(p) || STOPPING(c)) {
         rd_kafka_message_destroy(rkm);
         return 0;
     }
@@ -262,36 +414,30 @@ static int enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm) {
         rd_kafka_timestamp_type_t tt;
         int64_t ts = rd_kafka_message_timestamp(rkm, &tt);
         if (tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts < c->start_ts) {
-            store_offset(c, topic, rkm->partition, rkm->offset); /* skipped on purpose */
+            /* Skipped on purpose (nothing of p was queued before it: since_filter is still on) */
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+            if (l) {
+                rd_kafka_topic_partition_list_add(l, topic, rkm->partition)->offset = rkm->offset + 1;
+                rd_kafka_offsets_store(c->rk, l);
+                rd_kafka_topic_partition_list_destroy(l);
+            }
             rd_kafka_message_destroy(rkm);
             return 0;
         }
         p->since_filter = 0;
     }
-    evbus__qnode_t *n = malloc(sizeof(*n));
-    if (!n) {
+    evbus__worker_t *w = &c->workers[part_worker(c, p)];
+    evbus__qitem_t *it = &w->staged[w->nstaged];
+    it->part = p;
+    it->ev = evbus__event_from_message(rkm, c->store, c->reg);
+    if (it->ev) {
+        it->rkm = NULL;
         rd_kafka_message_destroy(rkm);
-        part_stop(c, p);
-        return 0;
+    } else {
+        it->rkm = rkm; /* out of memory: the worker tries again, in order */
     }
-    n->next = NULL;
-    n->rkm = rkm;
-    n->part = p;
-    evbus__worker_t *w = &c->workers[part_hash(topic, rkm->partition) % (unsigned)c->nworkers];
-    pthread_mutex_lock(&c->qmu);
-    while (c->queued >= (size_t)(QUEUE_PER_WORKER * c->nworkers) && !STOPPING(c)) {
-        struct timespec ts;
-        deadline_in(&ts, 100);
-        pthread_cond_timedwait(&c->idle_cond, &c->qmu, &ts);
-    }
-    if (w->tail)
-        w->tail->next = n;
-    else
-        w->head = n;
-    w->tail = n;
-    c->queued++;
-    pthread_cond_signal(&w->cond);
-    pthread_mutex_unlock(&c->qmu);
+    if (++w->nstaged == c->qbatch)
+        staged_push(c, w);
     return 1;
 }
 
@@ -350,6 +496,12 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         apply_start(c, parts);
+        /* Spread the new partitions over the workers now, the least loaded first. */
+        for (int i = 0; i < parts->cnt; i++) {
+            evbus__part_t *p = part_get(c, parts->elems[i].topic, parts->elems[i].partition, NULL);
+            if (p)
+                part_worker(c, p);
+        }
         if (coop) {
             rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
             if (e)
@@ -369,8 +521,11 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     pthread_mutex_lock(&c->parts_mu);
     for (int i = 0; i < parts->cnt; i++)
         for (evbus__part_t *p = c->parts; p; p = p->next)
-            if (p->partition == parts->elems[i].partition && !strcmp(p->topic, parts->elems[i].topic))
-                p->stopped = 0; /* a new owner (maybe us) restarts from the committed offset */
+            if (p->partition == parts->elems[i].partition && !strcmp(p->topic, parts->elems[i].topic)) {
+                /* a new owner (maybe us) restarts from the committed offset */
+                __atomic_store_n(&p->stopped, 0, __ATOMIC_RELEASE);
+                part_unmap(c, p); /* nothing of it is queued: free to move to another worker */
+            }
     pthread_mutex_unlock(&c->parts_mu);
     if (coop) {
         rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
@@ -407,7 +562,7 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
     c->d = d;
     c->conf = conf; /* borrowed until success, owned after */
     pthread_mutex_init(&c->qmu, NULL);
-    pthread_cond_init(&c->idle_cond, NULL);
+    pthread_cond_init(&c->done_cond, NULL);
     pthread_mutex_init(&c->parts_mu, NULL);
     c->nworkers = (int)evbus__conf_int(conf, "workers");
     if (c->nworkers < 1)
@@ -421,12 +576,25 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
     c->dlq_suffix = evbus__conf_str(conf, "dlq.topic.suffix");
     if (!c->dlq_suffix)
         c->dlq_suffix = ".dlq";
+    c->qlimit = QUEUE_PER_WORKER;
+    c->qbatch = HANDOFF_BATCH;
     if (!(c->workers = calloc((size_t)c->nworkers, sizeof(*c->workers)))) {
         evbus__seterr(errstr, errstr_size, "out of memory");
         goto fail;
     }
-    for (int i = 0; i < c->nworkers; i++)
+    for (int i = 0; i < c->nworkers; i++) {
+        pthread_mutex_init(&c->workers[i].mu, NULL);
         pthread_cond_init(&c->workers[i].cond, NULL);
+    }
+    for (int i = 0; i < c->nworkers; i++) {
+        evbus__worker_t *w = &c->workers[i];
+        w->ring = calloc(c->qlimit, sizeof(*w->ring));
+        w->staged = calloc(c->qbatch, sizeof(*w->staged));
+        if (!w->ring || !w->staged) {
+            evbus__seterr(errstr, errstr_size, "out of memory");
+            goto fail;
+        }
+    }
 
     if (!(c->store = evbus__schema_store_new(evbus__conf_str(conf, "schema.dir"), errstr, errstr_size)))
         goto fail;
@@ -446,6 +614,21 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
         rd_kafka_conf_destroy(kc);
         evbus__seterr(errstr, errstr_size, "group.id: %s", kerr);
         goto fail;
+    }
+    /* librdkafka prefetches up to 64 MB per consumer and 50 MB per fetch by default: far more
+     * than the workers' bounded queues need to stay busy, and memory that grows with the topic.
+     * Smaller defaults unless the application chose its own (kafka.*).  queued.min.messages is
+     * left alone: with librdkafka < 2.1 a partition over it waits a fixed 1 s before fetching
+     * again (no fetch.queue.backoff.ms), which cut throughput fourfold in bench/run. */
+    static const char *const fetch_defaults[][2] = {
+        {"queued.max.messages.kbytes", "16384"},
+        {"fetch.max.bytes", "8388608"},
+    };
+    for (size_t i = 0; i < sizeof(fetch_defaults) / sizeof(fetch_defaults[0]); i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "kafka.%s", fetch_defaults[i][0]);
+        if (!evbus_conf_get(conf, name))
+            rd_kafka_conf_set(kc, fetch_defaults[i][0], fetch_defaults[i][1], NULL, 0);
     }
     rd_kafka_conf_set(kc, "enable.auto.offset.store", "false", NULL, 0);
     rd_kafka_conf_set(kc, "enable.auto.commit", "true", NULL, 0);
@@ -525,6 +708,7 @@ int evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms) {
             break;
         rkm = rd_kafka_consumer_poll(c->rk, 0);
     }
+    staged_push_all(c); /* nothing waits in the poll thread between calls */
     return n;
 }
 
@@ -571,28 +755,29 @@ evbus_err_t evbus_consumer_close(evbus_consumer_t *c) {
     c->closed = 1;
     __atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
     if (c->workers_started) {
-        pthread_mutex_lock(&c->qmu);
-        for (int i = 0; i < c->nworkers; i++)
+        for (int i = 0; i < c->nworkers; i++) {
+            pthread_mutex_lock(&c->workers[i].mu);
             pthread_cond_signal(&c->workers[i].cond);
-        pthread_mutex_unlock(&c->qmu);
+            pthread_mutex_unlock(&c->workers[i].mu);
+        }
         for (int i = 0; i < c->nworkers; i++)
             pthread_join(c->workers[i].thread, NULL);
         c->workers_started = 0;
     }
     /* Whatever was queued after the workers left stays uncommitted, for redelivery. */
-    pthread_mutex_lock(&c->qmu);
     for (int i = 0; i < c->nworkers; i++) {
         evbus__worker_t *w = &c->workers[i];
-        while (w->head) {
-            evbus__qnode_t *n = w->head;
-            w->head = n->next;
-            rd_kafka_message_destroy(n->rkm);
-            free(n);
-            c->queued--;
+        staged_drop(w);
+        pthread_mutex_lock(&w->mu);
+        size_t k = w->rcount;
+        while (w->rcount) {
+            item_free(&w->ring[w->rhead]);
+            w->rhead = (w->rhead + 1) % c->qlimit;
+            w->rcount--;
         }
-        w->tail = NULL;
+        pthread_mutex_unlock(&w->mu);
+        worker_done(c, w, k);
     }
-    pthread_mutex_unlock(&c->qmu);
     evbus_err_t err = EVBUS_OK;
     rd_kafka_resp_err_t kerr = rd_kafka_commit(c->rk, NULL, 0);
     if (kerr && kerr != RD_KAFKA_RESP_ERR__NO_OFFSET && kerr != RD_KAFKA_RESP_ERR__STATE)
@@ -614,8 +799,12 @@ void evbus_consumer_destroy(evbus_consumer_t *c) {
     if (g_sig_consumer == c)
         g_sig_consumer = NULL;
     if (c->workers)
-        for (int i = 0; i < c->nworkers; i++)
+        for (int i = 0; i < c->nworkers; i++) {
             pthread_cond_destroy(&c->workers[i].cond);
+            pthread_mutex_destroy(&c->workers[i].mu);
+            free(c->workers[i].ring);
+            free(c->workers[i].staged);
+        }
     free(c->workers);
     for (evbus__part_t *p = c->parts, *nx; p; p = nx) {
         nx = p->next;
@@ -626,7 +815,7 @@ void evbus_consumer_destroy(evbus_consumer_t *c) {
     evbus__schema_store_destroy(c->store);
     evbus_conf_destroy(c->conf);
     pthread_mutex_destroy(&c->parts_mu);
-    pthread_cond_destroy(&c->idle_cond);
+    pthread_cond_destroy(&c->done_cond);
     pthread_mutex_destroy(&c->qmu);
     free(c);
 }
@@ -663,7 +852,5 @@ void evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st) {
     st->dead_lettered = LOAD(c->dead_lettered);
     st->dlq_failed = LOAD(c->dlq_failed);
     st->assigned = LOAD(c->assigned);
-    pthread_mutex_lock(&c->qmu);
-    st->queued = c->queued;
-    pthread_mutex_unlock(&c->qmu);
+    st->queued = __atomic_load_n(&c->queued, __ATOMIC_RELAXED);
 }

@@ -18,21 +18,38 @@ typedef struct evbus__part_s {
     struct evbus__part_s *next;
     char *topic;
     int32_t partition;
-    int stopped;      /* a DLQ write failed or an event was abandoned: handle nothing more */
+    int stopped;      /* atomic: a DLQ write failed or an event was abandoned: handle nothing more */
     int since_filter; /* timestamp start: skip messages older than start_ts until the first newer */
+    int worker;       /* poll thread only: index of the worker handling it while assigned, or -1 */
 } evbus__part_t;
 
-typedef struct evbus__qnode_s {
-    struct evbus__qnode_s *next;
+/* A queued message: its event, built by the poll thread (the message is destroyed at once, so
+ * librdkafka's fetch buffers are not pinned while the event waits); or, when that ran out of
+ * memory, the message itself for the worker to try again. */
+typedef struct evbus__qitem_s {
+    evbus_event_t *ev;
     rd_kafka_message_t *rkm;
     evbus__part_t *part;
-} evbus__qnode_t;
+} evbus__qitem_t;
 
+/*
+ * One worker and its queue.  The poll thread stages messages in `staged` and pushes them into
+ * `ring` a batch at a time (one lock, one wake-up when the worker sleeps), so the hand-off costs
+ * nothing per message.  pending counts what is in the ring, staged or being handled, and is
+ * bounded by the queue limit: the poll thread waits when a worker is that far behind.
+ */
 typedef struct evbus__worker_s {
     struct evbus_consumer_s *c;
     pthread_t thread;
-    pthread_cond_t cond;
-    evbus__qnode_t *head, *tail;
+    pthread_mutex_t mu;    /* ring, rhead, rcount, sleeping */
+    pthread_cond_t cond;   /* work queued or stopping */
+    evbus__qitem_t *ring;  /* qlimit slots */
+    size_t rhead, rcount;
+    int sleeping;
+    size_t pending;        /* atomic: pushed and not yet finished */
+    evbus__qitem_t *staged; /* poll thread only: qbatch slots */
+    size_t nstaged;
+    int nparts;            /* poll thread only: partitions mapped to this worker */
 } evbus__worker_t;
 
 struct evbus_consumer_s {
@@ -52,9 +69,12 @@ struct evbus_consumer_s {
     evbus_start_t start;
     int64_t start_ts;
 
-    pthread_mutex_t qmu; /* worker queues, queued */
-    pthread_cond_t idle_cond;
-    size_t queued;
+    pthread_mutex_t qmu;      /* with done_cond: waits for workers to finish batches */
+    pthread_cond_t done_cond; /* a worker finished a batch while done_waiters > 0 */
+    int done_waiters;         /* atomic */
+    size_t queued;            /* atomic: sum of the workers' pending */
+    size_t qlimit, qbatch;    /* per-worker queue bound; hand-off batch size */
+    evbus__part_t *last_part; /* poll thread only: lookup cache */
     int nworkers;
     evbus__worker_t *workers;
     int workers_started;
