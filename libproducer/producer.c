@@ -31,6 +31,9 @@ typedef struct ptopic_s {
     evbus__schema_doc_t *key_doc; /* the key field's sub-schema, as its own document */
     char *key_subject;            /* registry subject of the key */
     char *value_subject;          /* registry subject of the value */
+    /* Made at creation so that librdkafka's first metadata request already asks for the
+     * topic: created lazily on the first send, it waited for the next 1 s topic scan. */
+    rd_kafka_topic_t *rkt;
     /* Registry ids once known (-1 before): the send path then needs no registry lock. */
     _Atomic int32_t key_id, value_id;
 } ptopic_t;
@@ -282,10 +285,23 @@ static evbus_err_t create_kafka(evbus_producer_t *p, char *errstr, size_t errstr
         rd_kafka_conf_destroy(kc);
         return EVBUS_ERR_CONFIG;
     }
+    for (size_t i = 0; i < p->cfg->ntypes; i++) {
+        for (size_t j = 0; j < p->types[i].nenabled; j++) {
+            ptopic_t *t = &p->types[i].topics[j];
+            t->rkt = rd_kafka_topic_new(p->rk, t->tc->full_topic, NULL);
+            if (!t->rkt)
+                return evbus__fail(EVBUS_ERR_TRANSPORT, errstr, errstr_size, "%s: %s",
+                                   t->tc->full_topic, rd_kafka_err2str(rd_kafka_last_error()));
+        }
+    }
     return EVBUS_OK;
 }
 
 static void producer_free(evbus_producer_t *p) {
+    for (size_t i = 0; p->types && p->cfg && i < p->cfg->ntypes; i++)
+        for (size_t j = 0; p->types[i].topics && j < p->types[i].nenabled; j++)
+            if (p->types[i].topics[j].rkt)
+                rd_kafka_topic_destroy(p->types[i].topics[j].rkt);
     if (p->rk)
         rd_kafka_destroy(p->rk);
     for (size_t i = 0; p->types && p->cfg && i < p->cfg->ntypes; i++) {
@@ -428,13 +444,13 @@ static const ptype_t *find_type(const evbus_producer_t *p, const char *event_typ
 }
 
 /* Enqueue one message, waiting for room while librdkafka's queue is full. */
-static rd_kafka_resp_err_t produce_one(evbus_producer_t *p, const char *topic, const void *key,
+static rd_kafka_resp_err_t produce_one(evbus_producer_t *p, rd_kafka_topic_t *rkt, const void *key,
                                        size_t klen, const void *val, size_t vlen,
                                        rd_kafka_headers_t *hdrs) {
     int64_t deadline = evbus__now_us() + evbus__conf_int(p->conf, "queue.full.timeout.ms") * 1000;
     for (;;) {
         rd_kafka_resp_err_t e = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            p->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE((void *)val, vlen),
             RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
         if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL || evbus__now_us() >= deadline)
@@ -528,7 +544,7 @@ evbus_err_t evbus_producer_send_opts(evbus_producer_t *p, const char *event_type
         }
         size_t vlen = s->val.len - (size_t)(vstart - s->val.data);
         size_t kl = klen[i] + (size_t)(s->key.data + koff[i] - kstart);
-        rd_kafka_resp_err_t ke = produce_one(p, t->tc->full_topic, kstart, kl, vstart, vlen, h);
+        rd_kafka_resp_err_t ke = produce_one(p, t->rkt, kstart, kl, vstart, vlen, h);
         if (ke != RD_KAFKA_RESP_ERR_NO_ERROR) {
             rd_kafka_headers_destroy(h);
             if (h == hdrs)
