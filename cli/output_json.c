@@ -2,6 +2,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "json_scan.h"
 #include "output.h"
 
 int evbus_cli_format_parse(const char *s) {
@@ -41,6 +42,10 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
 }
 
 int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
+    /* Valid UTF-8 (all but broken headers) takes the core's writer, which escapes in one
+     * pass into a pre-sized buffer; the byte-wise path below only replaces bad bytes. */
+    if (evbus__utf8_valid_prefix((const unsigned char *)str, len) == len)
+        return evbus__json_write_string(b, str, len);
     const unsigned char *s = (const unsigned char *)str;
     int r = evbus__buf_putc(b, '"');
     size_t run = 0; /* bytes copied verbatim, flushed in one append */
@@ -94,15 +99,29 @@ const char *evbus_cli_event_id(const evbus_event_t *ev) {
     return evbus_event_id(ev) ? evbus_event_id(ev) : evbus_event_header(ev, "ce_id");
 }
 
+/* A cheap fingerprint of a header name, so duplicates are found comparing integers. */
+static uint32_t name_key(const char *s) {
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
 /* Headers as an object; a name that occurs more than once gets an array of its values. */
 static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
+    uint32_t keys[64];
+    size_t n = ev->nheaders;
     int r = evbus__buf_putc(b, '{');
     int firstout = 1;
-    for (size_t i = 0; i < ev->nheaders; i++) {
+    for (size_t i = 0; i < n && i < 64; i++)
+        keys[i] = name_key(ev->headers[i].name);
+#define SAME(i, j) ((i) < 64 && (j) < 64 ? keys[i] == keys[j] : 1) && \
+                   !strcmp(ev->headers[i].name, ev->headers[j].name)
+    for (size_t i = 0; i < n; i++) {
         const evbus__event_header_t *h = &ev->headers[i];
         size_t dup = 0, seen = 0;
-        for (size_t j = 0; j < ev->nheaders; j++)
-            if (!strcmp(ev->headers[j].name, h->name)) {
+        for (size_t j = 0; j < n; j++)
+            if (SAME(i, j)) {
                 dup++;
                 seen += j < i;
             }
@@ -115,11 +134,11 @@ static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
         r |= evbus__buf_putc(b, ':');
         if (dup > 1)
             r |= evbus__buf_putc(b, '[');
-        for (size_t j = i, n = 0; j < ev->nheaders; j++) {
+        for (size_t j = i, k = 0; j < n; j++) {
             const evbus__event_header_t *hj = &ev->headers[j];
-            if (strcmp(hj->name, h->name))
+            if (!(SAME(i, j)))
                 continue;
-            if (n++)
+            if (k++)
                 r |= evbus__buf_putc(b, ',');
             r |= hj->value ? evbus_cli_json_string(b, hj->value, hj->value_len)
                            : evbus__buf_puts(b, "null");
@@ -127,6 +146,7 @@ static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
         if (dup > 1)
             r |= evbus__buf_putc(b, ']');
     }
+#undef SAME
     r |= evbus__buf_putc(b, '}');
     return r;
 }
