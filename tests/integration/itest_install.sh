@@ -32,10 +32,13 @@ int main(void) {
     return ok ? 0 : 1;
 }
 C
+# A sanitizer build installs instrumented libraries: the outside program needs the runtime too.
+san=()
+[ -n "${EVBUS_SANITIZE:-}" ] && san=(-fsanitize="$EVBUS_SANITIZE")
 # 1. pkg-config
 export PKG_CONFIG_PATH=$libdir/pkgconfig
 # shellcheck disable=SC2046
-cc -std=c11 -Wall -Werror -o "$T/app-pc" "$T/app.c" $(pkg-config --cflags --libs evbus-producer evbus-consumer)
+cc -std=c11 -Wall -Werror "${san[@]}" -o "$T/app-pc" "$T/app.c" $(pkg-config --cflags --libs evbus-producer evbus-consumer)
 out=$(env -u EVENT_BUS_PRODUCER_CONFIG LD_LIBRARY_PATH="$libdir" "$T/app-pc")
 [ "$out" = "$(sed -n 's/^#define EVBUS_VERSION_STR "\(.*\)"/\1/p' "$EVBUS_SRC/include/evbus/evbus.h") ok" ] ||
     { echo "FAIL: pkg-config app printed '$out'"; exit 1; }
@@ -49,7 +52,7 @@ find_package(evbus REQUIRED)
 add_executable(app app.c)
 target_link_libraries(app PRIVATE evbus::producer evbus::consumer)
 CM
-cmake -S "$T/proj" -B "$T/proj/b" -DCMAKE_PREFIX_PATH="$prefix" >"$T/cmake.log" 2>&1 || { cat "$T/cmake.log"; exit 1; }
+cmake -S "$T/proj" -B "$T/proj/b" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_C_FLAGS="${san[*]}" >"$T/cmake.log" 2>&1 || { cat "$T/cmake.log"; exit 1; }
 cmake --build "$T/proj/b" >"$T/build.log" 2>&1 || { cat "$T/build.log"; exit 1; }
 out=$(env -u EVENT_BUS_PRODUCER_CONFIG "$T/proj/b/app")
 case $out in *" ok") ;; *) echo "FAIL: find_package app printed '$out'"; exit 1 ;; esac
