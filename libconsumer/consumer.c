@@ -275,6 +275,18 @@ static void wait_done(evbus_consumer_t *c, int (*cond)(evbus_consumer_t *, void 
     pthread_mutex_unlock(&c->qmu);
 }
 
+/* Drop what a worker still has queued (uncommitted: it is redelivered); w->mu held.
+ * Returns how many were dropped. */
+static size_t ring_clear(evbus_consumer_t *c, evbus__worker_t *w) {
+    size_t k = w->rcount;
+    while (w->rcount) {
+        item_free(&w->ring[w->rhead]);
+        w->rhead = (w->rhead + 1) % c->qlimit;
+        w->rcount--;
+    }
+    return k;
+}
+
 static void *worker_main(void *arg) {
     evbus__worker_t *w = arg;
     evbus_consumer_t *c = w->c;
@@ -307,12 +319,7 @@ static void *worker_main(void *arg) {
         pthread_mutex_lock(&w->mu);
     }
     /* Stopping: what is still queued is left uncommitted, for redelivery. */
-    size_t k = w->rcount;
-    while (w->rcount) {
-        item_free(&w->ring[w->rhead]);
-        w->rhead = (w->rhead + 1) % c->qlimit;
-        w->rcount--;
-    }
+    size_t k = ring_clear(c, w);
     pthread_mutex_unlock(&w->mu);
     worker_done(c, w, k);
     return NULL;
@@ -769,12 +776,7 @@ evbus_err_t evbus_consumer_close(evbus_consumer_t *c) {
         evbus__worker_t *w = &c->workers[i];
         staged_drop(w);
         pthread_mutex_lock(&w->mu);
-        size_t k = w->rcount;
-        while (w->rcount) {
-            item_free(&w->ring[w->rhead]);
-            w->rhead = (w->rhead + 1) % c->qlimit;
-            w->rcount--;
-        }
+        size_t k = ring_clear(c, w);
         pthread_mutex_unlock(&w->mu);
         worker_done(c, w, k);
     }
