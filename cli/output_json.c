@@ -42,8 +42,22 @@ static size_t utf8_seq(const unsigned char *s, size_t n) {
 }
 
 int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
-    /* Valid UTF-8 (all but broken headers) takes the core's writer, which escapes in one
-     * pass into a pre-sized buffer; the byte-wise path below only replaces bad bytes. */
+    /* Plain ASCII with nothing to escape (header names, most values): one copy.  Other
+     * valid UTF-8 takes the core's writer; the byte-wise path below only replaces bad bytes. */
+    size_t plain = 0;
+    while (plain < len && (unsigned char)str[plain] >= 0x20 && (unsigned char)str[plain] < 0x80 &&
+           str[plain] != '"' && str[plain] != '\\')
+        plain++;
+    if (plain == len) {
+        if (evbus__buf_reserve(b, len + 2) != 0)
+            return -1;
+        b->data[b->len++] = '"';
+        memcpy(b->data + b->len, str, len);
+        b->len += len;
+        b->data[b->len++] = '"';
+        b->data[b->len] = 0;
+        return 0;
+    }
     if (evbus__utf8_valid_prefix((const unsigned char *)str, len) == len)
         return evbus__json_write_string(b, str, len);
     const unsigned char *s = (const unsigned char *)str;

@@ -44,4 +44,11 @@ evbus_err_t evbus__avro_encode_json(const evbus__schema_t *schema, const char *j
 evbus_err_t evbus__avro_decode_json(const evbus__schema_t *schema, const void *data, size_t len,
                                     evbus__buf_t *out, char *errstr, size_t errstr_size);
 
+/**
+ * The text of an Avro string datum that fills data[0..len) exactly (a string key): points
+ * into data, not NUL-terminated.  EVBUS_ERR_DECODE for anything else, invalid UTF-8, or a
+ * NUL inside (the key is handed out as a C string).
+ */
+evbus_err_t evbus__avro_decode_string(const void *data, size_t len, const char **sp, size_t *np);
+
 #endif

@@ -483,3 +483,17 @@ evbus_err_t evbus__avro_decode_json(const evbus__schema_t *schema, const void *d
     /* NaN/Infinity: the JSON (with null in their place) is complete, but it is not the data */
     return d.nonfinite ? EVBUS_ERR_DECODE : EVBUS_OK;
 }
+
+evbus_err_t evbus__avro_decode_string(const void *data, size_t len, const char **sp, size_t *np) {
+    dec_t d;
+    size_t n = 0;
+    memset(&d, 0, sizeof(d));
+    d.p = data;
+    d.len = data ? len : 0;
+    if (rd_len(&d, &n, "string") != 0 || d.pos + n != d.len ||
+        evbus__utf8_valid_prefix(d.p + d.pos, n) != n || memchr(d.p + d.pos, 0, n))
+        return EVBUS_ERR_DECODE;
+    *sp = (const char *)d.p + d.pos;
+    *np = n;
+    return EVBUS_OK;
+}

@@ -418,6 +418,12 @@ char *evbus__key_decode(const void *data, size_t len, evbus__registry_t *reg) {
             if (evbus__registry_schema_by_id(reg, fr.schema_id, &doc, NULL, 0) == EVBUS_OK)
                 s = doc->root;
         }
+        const char *txt;
+        size_t n;
+        /* A string key (the usual case) is its own text: no JSON round trip. */
+        if (s && s->kind == EVBUS__AVRO_STRING &&
+            evbus__avro_decode_string(fr.payload, fr.payload_len, &txt, &n) == EVBUS_OK)
+            return dup_n(txt, n);
         if (s) {
             evbus__buf_t out = EVBUS__BUF_INIT;
             char *r = NULL;
