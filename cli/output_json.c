@@ -15,32 +15,6 @@ int evbus_cli_format_parse(const char *s) {
     return -1;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 when invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-    unsigned char c = s[0];
-    size_t k;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        k = 2;
-    else if (c >= 0xE0 && c <= 0xEF)
-        k = 3;
-    else if (c >= 0xF0 && c <= 0xF4)
-        k = 4;
-    else
-        return 0;
-    if (n < k)
-        return 0;
-    for (size_t i = 1; i < k; i++)
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-    /* overlong 3/4-byte forms, surrogates, > U+10FFFF */
-    if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] >= 0xA0) ||
-        (c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] >= 0x90))
-        return 0;
-    return k;
-}
-
 int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
     /* Plain ASCII with nothing to escape (header names, most values): one copy.  Other
      * valid UTF-8 takes the core's writer; the byte-wise path below only replaces bad bytes. */
@@ -65,7 +39,7 @@ int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
     size_t run = 0; /* bytes copied verbatim, flushed in one append */
     for (size_t i = 0; i < len && r == 0;) {
         unsigned char c = s[i];
-        size_t k = c >= 0x20 && c != '"' && c != '\\' ? utf8_seq(s + i, len - i) : 0;
+        size_t k = c >= 0x20 && c != '"' && c != '\\' ? evbus__utf8_char_len(s + i, len - i) : 0;
         if (k) {
             i += k;
             run += k;

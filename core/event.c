@@ -9,6 +9,7 @@
 #include "codec.h"
 #include "framing.h"
 #include "headers.h"
+#include "json_scan.h"
 
 static char *dup_n(const void *p, size_t n) {
     char *r = malloc(n + 1);
@@ -369,25 +370,6 @@ static void prim_init(void) {
     atexit(prim_free);
 }
 
-static int utf8_valid(const unsigned char *s, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        size_t k;
-        if (c == 0)
-            return 0;
-        if (c < 0x80) { i++; continue; }
-        if ((c & 0xE0) == 0xC0 && c >= 0xC2) k = 1;
-        else if ((c & 0xF0) == 0xE0) k = 2;
-        else if ((c & 0xF8) == 0xF0 && c <= 0xF4) k = 3;
-        else return 0;
-        for (size_t j = 1; j <= k; j++)
-            if (i + j >= n || (s[i + j] & 0xC0) != 0x80)
-                return 0;
-        i += k + 1;
-    }
-    return 1;
-}
 
 /* JSON text of a scalar -> key text: a JSON string is unquoted, anything else kept. */
 static char *json_to_key(const char *txt) {
@@ -435,7 +417,9 @@ char *evbus__key_decode(const void *data, size_t len, evbus__registry_t *reg) {
                 return r;
         }
     }
-    return utf8_valid(data, len) ? dup_n(data, len) : NULL;
+    /* not Avro after all: keep the bytes when they are text (no NUL: a C string) */
+    return evbus__utf8_valid_prefix(data, len) == len && !memchr(data, 0, len) ? dup_n(data, len)
+                                                                                : NULL;
 }
 
 /* ---- public accessors ---- */

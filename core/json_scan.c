@@ -83,6 +83,13 @@ static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cpp) {
     return k;
 }
 
+size_t evbus__utf8_char_len(const unsigned char *s, size_t n) {
+    uint32_t cp;
+    if (n == 0)
+        return 0;
+    return s[0] < 0x80 ? 1 : utf8_seq(s, n, &cp);
+}
+
 size_t evbus__utf8_valid_prefix(const unsigned char *s, size_t n) {
     size_t i = 0;
     uint32_t cp = 0;
