@@ -5,7 +5,9 @@
  * when tail starts.
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -76,6 +78,8 @@ typedef struct part_s {
     size_t nring, ringpos;
 } part_t;
 
+#define OUTQ_SIZE 1024
+
 typedef struct tail_s {
     evbus_cli_t *cli;
     long n, count;
@@ -97,6 +101,20 @@ typedef struct tail_s {
     evbus_event_t **late;   /* -f in last-N mode: arrived during the initial phase */
     size_t nlate;
     int rc;
+    /*
+     * Output runs on a writer thread: decoding and formatting are most of tail's work, and
+     * the poll thread (librdkafka, filters, building events) keeps fetching meanwhile.
+     * Events go through a bounded FIFO, so the order is the poll order.
+     */
+    pthread_t writer;
+    int writer_started;
+    pthread_mutex_t qmu;
+    pthread_cond_t qnonempty, qnonfull;
+    evbus_event_t *queue[OUTQ_SIZE];
+    size_t qhead, qlen;
+    int qclosing;
+    atomic_int write_failed;
+    long queued;            /* events handed to the writer (poll thread only) */
 } tail_t;
 
 static volatile sig_atomic_t g_stop;
@@ -172,14 +190,96 @@ static int emit(tail_t *t, const evbus_event_t *ev) {
         evbus_cli_err("tail", "cannot write to stdout");
         return -1;
     }
-    if (t->follow && !t->initial)
-        fflush(stdout);
     t->printed++;
     return 0;
 }
 
+static void *writer_main(void *arg) {
+    tail_t *t = arg;
+    evbus_event_t *batch[64];
+    pthread_mutex_lock(&t->qmu);
+    for (;;) {
+        while (t->qlen == 0 && !t->qclosing) {
+            /* going idle: with -f, show what was written right away */
+            if (t->follow) {
+                pthread_mutex_unlock(&t->qmu);
+                fflush(stdout);
+                pthread_mutex_lock(&t->qmu);
+                if (t->qlen || t->qclosing)
+                    break;
+            }
+            pthread_cond_wait(&t->qnonempty, &t->qmu);
+        }
+        if (t->qlen == 0 && t->qclosing)
+            break;
+        size_t k = 0;
+        while (t->qlen && k < 64) {
+            batch[k++] = t->queue[t->qhead];
+            t->qhead = (t->qhead + 1) % OUTQ_SIZE;
+            t->qlen--;
+        }
+        pthread_cond_signal(&t->qnonfull);
+        pthread_mutex_unlock(&t->qmu);
+        for (size_t i = 0; i < k; i++) {
+            if (!atomic_load(&t->write_failed) && emit(t, batch[i]) != 0)
+                atomic_store(&t->write_failed, 1);
+            evbus__event_destroy(batch[i]);
+        }
+        pthread_mutex_lock(&t->qmu);
+    }
+    pthread_mutex_unlock(&t->qmu);
+    fflush(stdout);
+    return NULL;
+}
+
+static int writer_start(tail_t *t) {
+    pthread_mutex_init(&t->qmu, NULL);
+    pthread_cond_init(&t->qnonempty, NULL);
+    pthread_cond_init(&t->qnonfull, NULL);
+    if (pthread_create(&t->writer, NULL, writer_main, t) != 0) {
+        evbus_cli_err("tail", "cannot start the output thread");
+        return -1;
+    }
+    t->writer_started = 1;
+    return 0;
+}
+
+/* Let the writer finish what is queued, then stop it.  -1 if writing failed. */
+static int writer_stop(tail_t *t) {
+    if (!t->writer_started)
+        return 0;
+    pthread_mutex_lock(&t->qmu);
+    t->qclosing = 1;
+    pthread_cond_signal(&t->qnonempty);
+    pthread_mutex_unlock(&t->qmu);
+    pthread_join(t->writer, NULL);
+    t->writer_started = 0;
+    pthread_mutex_destroy(&t->qmu);
+    pthread_cond_destroy(&t->qnonempty);
+    pthread_cond_destroy(&t->qnonfull);
+    return atomic_load(&t->write_failed) ? -1 : 0;
+}
+
+/* Hand ev (a reference the caller gives up) to the writer, waiting while the queue is full. */
+static int enqueue(tail_t *t, evbus_event_t *ev) {
+    pthread_mutex_lock(&t->qmu);
+    while (t->qlen == OUTQ_SIZE && !atomic_load(&t->write_failed))
+        pthread_cond_wait(&t->qnonfull, &t->qmu);
+    if (atomic_load(&t->write_failed)) {
+        pthread_mutex_unlock(&t->qmu);
+        evbus__event_destroy(ev);
+        return -1; /* the writer said why */
+    }
+    t->queue[(t->qhead + t->qlen) % OUTQ_SIZE] = ev;
+    if (t->qlen++ == 0)
+        pthread_cond_signal(&t->qnonempty);
+    pthread_mutex_unlock(&t->qmu);
+    t->queued++;
+    return 0;
+}
+
 static int count_reached(const tail_t *t) {
-    return t->count && t->printed >= t->count;
+    return t->count && t->queued >= t->count;
 }
 
 static int cmp_events(const void *a, const void *b) {
@@ -215,11 +315,11 @@ static int flush_initial(tail_t *t) {
         qsort(all, total, sizeof(*all), cmp_events);
         for (size_t j = total > (size_t)t->n ? total - (size_t)t->n : 0;
              j < total && r == 0 && !count_reached(t); j++)
-            r = emit(t, all[j]);
+            r = enqueue(t, evbus__event_ref(all[j]));
         free(all);
     }
     for (size_t i = 0; i < t->nlate && r == 0 && !count_reached(t); i++)
-        r = emit(t, t->late[i]);
+        r = enqueue(t, evbus__event_ref(t->late[i]));
     return r;
 }
 
@@ -470,9 +570,7 @@ static int handle(tail_t *t, rd_kafka_message_t *rkm) {
         t->late[t->nlate++] = ev;
         return 0;
     }
-    int r = emit(t, ev);
-    evbus__event_destroy(ev);
-    return r;
+    return enqueue(t, ev);
 }
 
 static int run(tail_t *t) {
@@ -483,9 +581,9 @@ static int run(tail_t *t) {
             if (t->lastn && flush_initial(t) != 0)
                 return EVBUS_CLI_FAIL;
             free_rings(t);
-            if (t->follow)
-                fflush(stdout);
         }
+        if (atomic_load(&t->write_failed))
+            return EVBUS_CLI_FAIL;
         if (g_stop || count_reached(t) || (!t->follow && !t->initial))
             return EVBUS_CLI_OK;
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(t->rk, 100);
@@ -589,8 +687,12 @@ int evbus_cli_tail(int argc, char **argv, evbus_cli_t *cli) {
     sigaction(SIGTERM, &sa, NULL);
 
     rc = setup(&t);
+    if (rc == 0 && writer_start(&t) != 0)
+        rc = EVBUS_CLI_FAIL;
     if (rc == 0)
         rc = run(&t);
+    if (writer_stop(&t) != 0 && rc == 0)
+        rc = EVBUS_CLI_FAIL;
 out:
     free_rings(&t);
     if (t.rk) {
