@@ -306,6 +306,31 @@ static inline void cu_seen_free(cu_seen_t *s) {
     free(s->count);
 }
 
+/* A handler that records each event's id in the cu_seen_t given as opaque. */
+static inline evbus_err_t cu_record(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
+    (void)errstr; (void)n;
+    cu_seen_add(opaque, evbus_event_id(ev));
+    return EVBUS_OK;
+}
+
+/* A consumer in group, subscribed to topic, whose one handler is fn(opaque) for CU_TYPE
+ * events.  *dp gets its dispatcher (destroy it after the consumer). */
+static inline evbus_consumer_t *cu_consumer(const char *bootstrap, const char *group,
+                                            const char *topic, evbus_handler_fn fn, void *opaque,
+                                            const char *name, evbus_dispatcher_t **dp) {
+    char err[512];
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, fn, opaque, NULL, 0, name), 0);
+    evbus_consumer_t *c = evbus_consumer_new(cu_conf(bootstrap, group), d, err, sizeof(err));
+    if (!c)
+        fail_msg("consumer: %s", err);
+    const char *topics[] = {topic};
+    assert_int_equal(evbus_consumer_subscribe(c, topics, 1, err, sizeof(err)), EVBUS_OK);
+    *dp = d;
+    return c;
+}
+
 /* Count of lines of file beginning with prefix. */
 static inline int cu_file_count(const char *path, const char *prefix) {
     FILE *f = fopen(path, "r");

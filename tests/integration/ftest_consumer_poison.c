@@ -120,17 +120,10 @@ static void test_poison(void **state) {
     cu_flush(p);
     rd_kafka_destroy(p);
 
-    char err[512];
     cu_seen_t seen = {0};
     pthread_mutex_init(&seen.mu, NULL);
-    evbus_dispatcher_t *d = evbus_dispatcher_new();
-    assert_non_null(d);
-    assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, record, &seen, NULL, 0, "recorder"), 0);
-    evbus_consumer_t *c = evbus_consumer_new(cu_conf(bs, group), d, err, sizeof(err));
-    if (!c)
-        fail_msg("consumer: %s", err);
-    const char *topics[] = {topic};
-    assert_int_equal(evbus_consumer_subscribe(c, topics, 1, err, sizeof(err)), EVBUS_OK);
+    evbus_dispatcher_t *d;
+    evbus_consumer_t *c = cu_consumer(bs, group, topic, record, &seen, "recorder", &d);
     cu_runner_t r;
     cu_start(&r, c);
     wait_t w = {c, &seen, (size_t)ngood};

@@ -3,11 +3,6 @@
 
 #include "consumer_util.h"
 
-static evbus_err_t record(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
-    (void)errstr; (void)n;
-    cu_seen_add(opaque, evbus_event_id(ev));
-    return EVBUS_OK;
-}
 
 static int64_t now_ms(void) {
     struct timeval tv;
@@ -29,11 +24,11 @@ static evbus_consumer_t *make(const char *bs, const char *topic, cu_seen_t *seen
     char *group = tu_unique_name("grp");
     evbus_dispatcher_t *d = evbus_dispatcher_new();
     assert_non_null(d);
-    assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, record, seen, NULL, 0, NULL), 0);
+    assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, cu_record, seen, NULL, 0, NULL), 0);
     evbus_consumer_t *c = evbus_consumer_new(cu_conf(bs, group), d, err, sizeof(err));
     if (!c)
         fail_msg("consumer: %s", err);
-    assert_int_equal(evbus_consumer_set_start(c, start, ts), EVBUS_OK);
+    assert_int_equal(evbus_consumer_set_start(c, start, ts), EVBUS_OK); /* before subscribing */
     const char *topics[] = {topic};
     assert_int_equal(evbus_consumer_subscribe(c, topics, 1, err, sizeof(err)), EVBUS_OK);
     free(group);

@@ -46,11 +46,6 @@ static void child_main(const char *bs, const char *topic, const char *group) {
     _exit(0);
 }
 
-static evbus_err_t record(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
-    (void)errstr; (void)n;
-    cu_seen_add(opaque, evbus_event_id(ev));
-    return EVBUS_OK;
-}
 
 typedef struct st_s { evbus_consumer_t *c; cu_seen_t *seen; const char *tag; int n; int min_child; } st_t;
 
@@ -122,17 +117,10 @@ static void test_group_failover(void **state) {
     if (pid == 0)
         child_main(bs, topic, group);
 
-    char err[512];
     cu_seen_t seen = {0};
     pthread_mutex_init(&seen.mu, NULL);
-    evbus_dispatcher_t *d = evbus_dispatcher_new();
-    assert_non_null(d);
-    assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, record, &seen, NULL, 0, "parent"), 0);
-    evbus_consumer_t *c = evbus_consumer_new(cu_conf(bs, group), d, err, sizeof(err));
-    if (!c)
-        fail_msg("consumer: %s", err);
-    const char *topics[] = {topic};
-    assert_int_equal(evbus_consumer_subscribe(c, topics, 1, err, sizeof(err)), EVBUS_OK);
+    evbus_dispatcher_t *d;
+    evbus_consumer_t *c = cu_consumer(bs, group, topic, cu_record, &seen, "parent", &d);
     cu_runner_t r;
     cu_start(&r, c);
     st_t s = {c, &seen, "a", NA, 1};
