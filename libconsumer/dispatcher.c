@@ -44,7 +44,17 @@ struct evbus_dispatcher_s {
     int started, stopping;
 
     uint64_t dispatched, handler_ok, handler_failed, async_failed; /* atomics */
+    /* Bit i: some handler matches lifecycle type lc_types[i].  Kept up to date by subscribe,
+     * so the three lifecycle checks per event take no lock and match no globs. */
+    unsigned lc_mask; /* atomic */
 };
+
+static const char *const lc_types[] = {EVBUS_LC_EVENT_RECEIVED, EVBUS_LC_HANDLER_INVOKING,
+                                       EVBUS_LC_HANDLER_INVOKED, EVBUS_LC_HANDLER_FAILED,
+                                       EVBUS_LC_EVENT_DEAD_LETTERED};
+#define N_LC_TYPES (sizeof(lc_types) / sizeof(lc_types[0]))
+
+static int sub_matches(const sub_t *s, const char *type);
 
 #define ADD(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
@@ -160,6 +170,11 @@ evbus_err_t evbus_dispatcher_subscribe_list(evbus_dispatcher_t *d, const char *c
     if (ns) {
         d->subs = ns;
         d->subs[d->nsubs++] = s;
+        unsigned mask = __atomic_load_n(&d->lc_mask, __ATOMIC_RELAXED);
+        for (size_t i = 0; i < N_LC_TYPES; i++)
+            if (sub_matches(s, lc_types[i]))
+                mask |= 1u << i;
+        __atomic_store_n(&d->lc_mask, mask, __ATOMIC_RELEASE);
     }
     pthread_rwlock_unlock(&d->lock);
     if (ns)
@@ -186,6 +201,10 @@ static int sub_matches(const sub_t *s, const char *type) {
 
 int evbus__dispatcher_has(evbus_dispatcher_t *d, const char *type) {
     int r = 0;
+    if (!strncmp(type, "evbus.", 6))
+        for (size_t i = 0; i < N_LC_TYPES; i++)
+            if (!strcmp(type, lc_types[i]))
+                return (__atomic_load_n(&d->lc_mask, __ATOMIC_ACQUIRE) >> i) & 1;
     pthread_rwlock_rdlock(&d->lock);
     for (size_t i = 0; i < d->nsubs && !r; i++)
         r = sub_matches(d->subs[i], type);
