@@ -63,4 +63,14 @@ static inline void fuzz_check_untouched(const evbus__buf_t *b, const char *prefi
         fuzz_die(who, "failed call changed the output buffer");
 }
 
+/* The schemas both codec targets run every input against: all Avro types, a small record,
+ * a recursive list and a wide record of zero-size items. */
+#define FUZZ_CODEC_NDOCS 4
+static inline void fuzz_codec_docs(evbus__schema_doc_t *docs[FUZZ_CODEC_NDOCS]) {
+    docs[0] = fuzz_schema_file("org.evbus.test.all_types.v1");
+    docs[1] = fuzz_schema_file("org.evbus.test.simple.v1");
+    docs[2] = fuzz_schema_text(FUZZ_SCHEMA_LIST);
+    docs[3] = fuzz_schema_wide_zero();
+}
+
 #endif

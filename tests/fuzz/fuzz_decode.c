@@ -9,15 +9,12 @@
 
 #define PREFIX "pre"
 
-static evbus__schema_doc_t *docs[4];
+static evbus__schema_doc_t *docs[FUZZ_CODEC_NDOCS];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
-    docs[0] = fuzz_schema_file("org.evbus.test.all_types.v1");
-    docs[1] = fuzz_schema_file("org.evbus.test.simple.v1");
-    docs[2] = fuzz_schema_text(FUZZ_SCHEMA_LIST);
-    docs[3] = fuzz_schema_wide_zero();
+    fuzz_codec_docs(docs);
     return 0;
 }
 
