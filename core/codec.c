@@ -72,6 +72,7 @@ typedef struct enc_s {
     char *errstr;
     size_t errstr_size;
     evbus_err_t err;
+    size_t zero_items; /* array items of no encoded size so far (EVBUS__AVRO_MAX_ZERO_ITEMS) */
     evbus__path_t path;
 } enc_t;
 
@@ -304,6 +305,10 @@ static int enc_array(enc_t *e, const evbus__schema_t *n, evbus__json_type_t t, i
         return nomem(e);
     while ((r = evbus__json_arr_next(&e->j, &first)) == 1) {
         evbus__path_push(&e->path, SEG_INDEX, NULL, count);
+        if (n->items->min_size == 0 && ++e->zero_items > EVBUS__AVRO_MAX_ZERO_ITEMS)
+            return enc_fail(e, EVBUS_ERR_SCHEMA,
+                            "more than %d array items of no encoded size in one value",
+                            EVBUS__AVRO_MAX_ZERO_ITEMS);
         if (enc_value(e, n->items, depth + 1) != 0)
             return -1;
         evbus__path_pop(&e->path);
@@ -537,6 +542,7 @@ evbus_err_t evbus__avro_encode_json(const evbus__schema_t *schema, const char *j
     e.errstr = errstr;
     e.errstr_size = errstr_size;
     e.err = EVBUS_OK;
+    e.zero_items = 0;
     e.path.depth = 0;
     evbus__json_init(&e.j, json, len);
     /* strtod must read '.' whatever locale the application set */

@@ -28,6 +28,14 @@
 #include "common.h"
 #include "schema.h"
 
+/*
+ * The most array items of no encoded size (null, empty record, fixed 0) one datum may hold,
+ * all arrays together.  Their count is all the bytes say of them, so without a bound a
+ * forged count of a few bytes would make the decoder loop 2^63 times.  The encoder refuses
+ * more too, so whatever evbus writes, it reads.
+ */
+#define EVBUS__AVRO_MAX_ZERO_ITEMS (1 << 20)
+
 /**
  * Append the Avro binary encoding of json to out. EVBUS_ERR_SCHEMA (or _NOMEM) + errstr;
  * on error out is left as it was.  Thread safe (schema is read-only); no allocation

@@ -459,6 +459,50 @@ static evbus__schema_t *parse_type(ctx_t *c, json_t *j, const char *ns, int dept
     return n;
 }
 
+/* The bytes a datum of n takes at least, given the current bounds of its children. */
+static size_t min_size_of(const evbus__schema_t *n) {
+    enum { CAP = 1 << 30 }; /* far beyond any input; keeps the sums from overflowing */
+    size_t m = 0;
+    switch (n->kind) {
+    case EVBUS__AVRO_NULL: return 0;
+    case EVBUS__AVRO_FLOAT: return 4;
+    case EVBUS__AVRO_DOUBLE: return 8;
+    case EVBUS__AVRO_FIXED: return n->fixed_size < CAP ? n->fixed_size : CAP;
+    case EVBUS__AVRO_RECORD:
+        for (size_t i = 0; i < n->nfields && m < CAP; i++)
+            m += n->fields[i].type->min_size;
+        return m < CAP ? m : CAP;
+    case EVBUS__AVRO_UNION: /* the branch index, then the smallest branch */
+        m = n->nbranches ? n->branches[0]->min_size : 0;
+        for (size_t i = 1; i < n->nbranches; i++)
+            if (n->branches[i]->min_size < m)
+                m = n->branches[i]->min_size;
+        return 1 + m;
+    default: return 1; /* boolean, int, long, enum, string, bytes, array, map: a byte at least */
+    }
+}
+
+/*
+ * Named references make the type graph cyclic, so the bounds are found by iteration from 0:
+ * each round can only raise them and never past the true minimum, so stopping after a fixed
+ * number of rounds still leaves a lower bound (a record that must contain itself grows each
+ * round; no datum of it exists anyway).
+ */
+static void compute_min_sizes(priv_t *pv) {
+    for (int round = 0; round < 64; round++) {
+        int changed = 0;
+        for (size_t i = 0; i < pv->nnodes; i++) {
+            size_t m = min_size_of(pv->nodes[i]);
+            if (m != pv->nodes[i]->min_size) {
+                pv->nodes[i]->min_size = m;
+                changed = 1;
+            }
+        }
+        if (!changed)
+            break;
+    }
+}
+
 static void priv_free(priv_t *pv) {
     if (!pv)
         return;
@@ -508,6 +552,7 @@ evbus__schema_doc_t *evbus__schema_parse(const char *json, size_t len, char *err
         evbus__schema_doc_destroy(doc);
         return NULL;
     }
+    compute_min_sizes(pv);
     doc->canonical = evbus__schema_canonical(doc->root);
     doc->json = strndup(json, len);
     if (!doc->canonical || !doc->json) {

@@ -59,6 +59,10 @@ struct evbus__schema_s {
     evbus__schema_t *items;    /* array items, map values */
     size_t fixed_size;         /* fixed */
     char *logical_type;        /* "logicalType" when present (informational) */
+    /* A lower bound of the bytes any datum of this type takes (0: null, empty record, fixed 0
+     * and records of those).  The decoder bounds a block count by it, so a forged count cannot
+     * make it loop or allocate beyond what the input can hold. */
+    size_t min_size;
 };
 
 /** A parsed schema document: the root node plus everything it owns. */
