@@ -1,6 +1,8 @@
 /*
- * Avro schema parsing (jansson: schemas are parsed once, never on the hot path),
- * Parsing Canonical Form and the CRC-64-AVRO fingerprint.
+ * Avro schema parsing (jansson: schemas are parsed once, never on the hot path), names
+ * checked by the spec's rules, Parsing Canonical Form and the CRC-64-AVRO fingerprint.
+ * Defaults are kept as JSON text: checking and encoding them is the codec's job
+ * (codec_default.c), and this file never calls the codec.
  */
 #include "schema.h"
 
@@ -11,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
 #include "json_scan.h"
 
 /* Everything a doc owns, so destroy frees nodes shared through named references once. */
@@ -292,41 +293,15 @@ static void path_pop(ctx_t *c, size_t saved) {
     c->path[saved] = 0;
 }
 
-/* Encode the field's default to Avro binary (Avro: a union's default is for its first branch). */
-static int encode_default(ctx_t *c, evbus__field_t *f, json_t *def) {
-    char err[300];
-    evbus__buf_t b = EVBUS__BUF_INIT;
-    const evbus__schema_t *t = f->type;
+/* Keep the default as compact JSON text; the codec checks it by Avro's rules once every
+ * type is known (a default may be of this record's own type). */
+static int keep_default(ctx_t *c, evbus__field_t *f, json_t *def) {
     f->default_json = json_dumps(def, JSON_ENCODE_ANY | JSON_COMPACT);
     if (!f->default_json) {
         fail(c, "out of memory");
         return -1;
     }
-    if (t->kind == EVBUS__AVRO_UNION) {
-        if (evbus__buf_putc(&b, 0) != 0) {
-            fail(c, "out of memory");
-            return -1;
-        }
-        t = t->branches[0];
-    }
-    evbus_err_t e = evbus__avro_encode_json(t, f->default_json, strlen(f->default_json), &b, err,
-                                            sizeof(err));
-    if (e != EVBUS_OK) {
-        evbus__buf_free(&b);
-        if (f->type->kind == EVBUS__AVRO_UNION)
-            fail(c, "default %s does not match the union's first branch (%s): %s", f->default_json,
-                 t->fullname ? t->fullname : kind_names[t->kind], err);
-        else
-            fail(c, "default %s does not match the type: %s", f->default_json, err);
-        return -1;
-    }
     f->has_default = 1;
-    f->default_avro_len = b.len;
-    f->default_avro = b.data ? b.data : malloc(1);
-    if (!f->default_avro) {
-        fail(c, "out of memory");
-        return -1;
-    }
     return 0;
 }
 
@@ -389,16 +364,10 @@ static evbus__schema_t *parse_record(ctx_t *c, json_t *j, const char *ns, int de
         path_pop(c, saved);
     }
     free(inner_ns);
-    /* defaults once every field's type is known (a default may be of this record's own type) */
     for (size_t i = 0; i < n->nfields; i++) {
         json_t *def = json_object_get(json_array_get(fields, i), "default");
-        if (!def)
-            continue;
-        size_t saved;
-        path_push(c, n->fields[i].name, &saved);
-        if (encode_default(c, &n->fields[i], def) != 0)
+        if (def && keep_default(c, &n->fields[i], def) != 0)
             return NULL;
-        path_pop(c, saved);
     }
     return n;
 }
@@ -453,9 +422,9 @@ static evbus__schema_t *parse_union(ctx_t *c, json_t *j, const char *ns, int dep
     if (!n)
         return NULL;
     size_t nb = json_array_size(j);
-    if (nb == 0)
-        return fail(c, "empty union");
-    if (!(n->branches = calloc(nb, sizeof(*n->branches))))
+    /* [] is a valid schema (the spec's own Parsing Canonical Form cases have it); no datum
+     * has that type, so the codec refuses every value of it */
+    if (nb && !(n->branches = calloc(nb, sizeof(*n->branches))))
         return fail(c, "out of memory");
     for (size_t i = 0; i < nb; i++) {
         size_t saved = jpath_push(c, "[%zu]", i);
@@ -592,8 +561,8 @@ void evbus__schema_doc_destroy(evbus__schema_doc_t *doc) {
     free(doc);
 }
 
-evbus__schema_doc_t *evbus__schema_parse(const char *json, size_t len, char *errstr,
-                                         size_t errstr_size) {
+evbus__schema_doc_t *evbus__schema_parse_types(const char *json, size_t len, char *errstr,
+                                               size_t errstr_size) {
     json_error_t jerr;
     json_t *j = json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!j) {
