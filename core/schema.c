@@ -122,6 +122,21 @@ static int valid_name(const char *s) {
     return 1;
 }
 
+/* A namespace part may also hold '-' after its first character: openedx-events (through
+ * fastavro, which does not check names) ships org.openedx.enterprise.subsidy.redemption-reversed.v1,
+ * and the Python bus writes it on the wire. The name itself stays strict. */
+static int valid_ns_part(const char *s) {
+    char buf[256];
+    size_t n = strlen(s);
+    if (n >= sizeof(buf))
+        return 0;
+    memcpy(buf, s, n + 1);
+    for (size_t i = 1; i < n; i++)
+        if (buf[i] == '-')
+            buf[i] = '_';
+    return valid_name(buf);
+}
+
 /* A fullname: dot-separated valid names. */
 static int valid_fullname(const char *s) {
     char buf[512];
@@ -129,7 +144,7 @@ static int valid_fullname(const char *s) {
         return 0;
     strcpy(buf, s);
     for (char *save = NULL, *p = strtok_r(buf, ".", &save); p; p = strtok_r(NULL, ".", &save))
-        if (!valid_name(p))
+        if (!(*save ? valid_ns_part(p) : valid_name(p))) /* *save: more parts follow */
             return 0;
     return s[0] != '.' && s[strlen(s) - 1] != '.' && !strstr(s, "..");
 }
