@@ -113,14 +113,14 @@ static int load_one(evbus__schema_entry_t *e, const char *path, const char *type
     if (r->kind != EVBUS__AVRO_RECORD) {
         evbus__seterr(errstr, errstr_size, "%s: top-level type is %s, not a record", path,
                       evbus__avro_kind_name(r->kind));
-    } else if (!dot) {
+    } else if (!dot && !type) {
         evbus__seterr(errstr, errstr_size, "%s: record '%s' has no namespace (the event type)",
                       path, r->fullname);
-    } else if (type && (strlen(type) != (size_t)(dot - r->fullname) ||
+    } else if (type && (!dot || strlen(type) != (size_t)(dot - r->fullname) ||
                         strncmp(type, r->fullname, (size_t)(dot - r->fullname)) != 0)) {
         evbus__seterr(errstr, errstr_size,
                       "%s: record namespace '%.*s' differs from the file name's event type '%s'",
-                      path, (int)(dot - r->fullname), r->fullname, type);
+                      path, dot ? (int)(dot - r->fullname) : 0, r->fullname, type);
     } else if (!(e->event_type = strndup(r->fullname, (size_t)(dot - r->fullname)))) {
         evbus__seterr(errstr, errstr_size, "out of memory");
     } else {
