@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "conf.h"
 #include "evbus/consumer.h"
 
 static const char usage[] =
@@ -22,7 +23,7 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "  -t, --topic TOPIC     a topic to consume (repeatable)\n"
-    "  -g, --group GROUP     consumer group (or -X consumer.group=GROUP)\n"
+    "  -g, --group GROUP     consumer group (or -X consumer.group=GROUP); --group_id too\n"
     "      --plugin PATH     load the plugin shared object PATH (repeatable)\n"
     "      --plugins DIR     load every *.so of DIR\n"
     "      --isolate         run plugins in supervised child processes (plugin.isolate=true);\n"
@@ -42,6 +43,7 @@ enum { OPT_PLUGIN = 1, OPT_PLUGINS, OPT_ISOLATE, OPT_FROM_BEGINNING, OPT_SINCE }
 static const struct option longopts[] = {
     {"topic", required_argument, NULL, 't'},
     {"group", required_argument, NULL, 'g'},
+    {"group_id", required_argument, NULL, 'g'}, /* the Python bus's consume_events spelling */
     {"plugin", required_argument, NULL, OPT_PLUGIN},
     {"plugins", required_argument, NULL, OPT_PLUGINS},
     {"isolate", no_argument, NULL, OPT_ISOLATE},
@@ -133,6 +135,14 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
     if (first < argc) {
         evbus_cli_err("consume", "unexpected argument \"%s\" (topics are given with -t)", argv[first]);
         return EVBUS_CLI_USAGE;
+    }
+    /* EVENT_BUS_KAFKA_CONSUMERS_ENABLED=false: as the Python bus's consume_events, say so and
+     * succeed, so a deployment can switch consumers off without changing its commands. */
+    if (!evbus__conf_bool(cli->conf, "consumers.enabled")) {
+        if (!cli->quiet)
+            evbus_cli_err("consume", "consumers are disabled (consumers.enabled=false, "
+                                     "EVENT_BUS_KAFKA_CONSUMERS_ENABLED): not consuming");
+        return EVBUS_CLI_OK;
     }
     if (o.ntopics == 0) {
         evbus_cli_err("consume", "no topic given: -t TOPIC (see evbus-cli consume --help)");

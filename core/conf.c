@@ -42,6 +42,23 @@ static const conf_prop_t props[] = {
     {"workers", K_INT, "4", 1, 256, 0},
     {"sasl.username", K_STR, NULL, 0, 0, 0},
     {"sasl.password", K_STR, NULL, 0, 0, 1},
+    /* auto: confluent framing when schema.registry.url is set, else single-object */
+    {"wire.format", K_STR, "auto", 0, 0, 0},
+    /* the sourcelib header; unset: evbus's version (the Python bus puts openedx-events') */
+    {"sourcelib", K_STR, NULL, 0, 0, 0},
+    /* where a group with no committed offset starts: latest, as the Python bus */
+    {"consumer.start", K_STR, "latest", 0, 0, 0},
+    /* false: `consume` logs that and exits 0 (EVENT_BUS_KAFKA_CONSUMERS_ENABLED) */
+    {"consumers.enabled", K_BOOL, "true", 0, 0, 0},
+};
+
+/* Names whose value is one of a few words. */
+static const struct {
+    const char *name;
+    const char *const words[4];
+} word_props[] = {
+    {"wire.format", {"auto", "confluent", "single-object", NULL}},
+    {"consumer.start", {"latest", "earliest", NULL}},
 };
 #define NPROPS (sizeof(props) / sizeof(props[0]))
 
@@ -235,6 +252,20 @@ evbus_conf_res_t evbus_conf_set(evbus_conf_t *conf, const char *name, const char
                           name, (long long)p->min, (long long)p->max);
             return EVBUS_CONF_INVALID;
         }
+        for (size_t i = 0; i < sizeof(word_props) / sizeof(word_props[0]); i++) {
+            if (strcmp(word_props[i].name, name) != 0)
+                continue;
+            size_t k = 0;
+            while (word_props[i].words[k] && strcmp(word_props[i].words[k], value) != 0)
+                k++;
+            if (!word_props[i].words[k]) {
+                evbus__seterr(errstr, errstr_size, "invalid value \"%s\" for \"%s\", expected %s|%s%s%s",
+                              value, name, word_props[i].words[0], word_props[i].words[1],
+                              word_props[i].words[2] ? "|" : "",
+                              word_props[i].words[2] ? word_props[i].words[2] : "");
+                return EVBUS_CONF_INVALID;
+            }
+        }
         if (p->kind == K_BOOL && parse_bool(value, &bv) != 0) {
             evbus__seterr(errstr, errstr_size,
                           "invalid value \"%s\" for \"%s\", expected true or false", value, name);
@@ -282,6 +313,20 @@ int64_t evbus__conf_int(const evbus_conf_t *conf, const char *name) {
     return 0;
 }
 
+evbus__wire_format_t evbus__conf_wire_format(const evbus_conf_t *conf) {
+    const char *w = evbus__conf_str(conf, "wire.format");
+    const char *url = evbus_conf_get(conf, "schema.registry.url");
+    if (!strcmp(w, "confluent"))
+        return EVBUS__WIRE_CONFLUENT;
+    if (!strcmp(w, "single-object"))
+        return EVBUS__WIRE_SINGLE_OBJECT;
+    return url && *url ? EVBUS__WIRE_CONFLUENT : EVBUS__WIRE_SINGLE_OBJECT;
+}
+
+const char *evbus__wire_format_name(evbus__wire_format_t f) {
+    return f == EVBUS__WIRE_CONFLUENT ? "confluent" : "single-object";
+}
+
 int evbus__conf_bool(const evbus_conf_t *conf, const char *name) {
     const char *v = evbus__conf_str(conf, name);
     int bv = 0;
@@ -304,6 +349,11 @@ static const struct {
     {"EVENT_BUS_KAFKA_API_KEY", "sasl.username"},
     {"EVENT_BUS_KAFKA_API_SECRET", "sasl.password"},
     {"EVENT_BUS_SCHEMA_DIR", "schema.dir"},
+    /* openedx-events' get_service_name(): EVENTS_SERVICE_NAME, else SERVICE_VARIANT */
+    {"EVENTS_SERVICE_NAME", "service"},
+    {"SERVICE_VARIANT", "service"},
+    {"EVENT_BUS_KAFKA_CONSUMERS_ENABLED", "consumers.enabled"},
+    {"EVENT_BUS_WIRE_FORMAT", "wire.format"},
 };
 
 evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr, size_t errstr_size) {
@@ -312,7 +362,8 @@ evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr, size_t errstr_
         return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size, "conf is NULL");
     for (size_t i = 0; i < sizeof(env_map) / sizeof(env_map[0]); i++) {
         const char *v = getenv(env_map[i].env);
-        if (!v || evbus_conf_get(conf, env_map[i].name))
+        /* empty counts as unset, as Python's `or` treats it */
+        if (!v || (!*v && !strcmp(env_map[i].name, "service")) || evbus_conf_get(conf, env_map[i].name))
             continue;
         if (evbus_conf_set(conf, env_map[i].name, v, err, sizeof(err)) != EVBUS_CONF_OK)
             return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size, "%s: %s", env_map[i].env,
