@@ -235,14 +235,14 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
                       evbus_conf_get(conf, "consumer.group"));
         int64_t next_status = wall_ms() + 10000;
         while (!g_stop) {
-            int r = evbus_consumer_poll(c, 200);
-            if (r < 0) {
-                evbus_cli_err("consume", "%s", evbus_strerror((evbus_err_t)r));
+            evbus_err_t perr = evbus_consumer_poll(c, 200, NULL);
+            if (perr != EVBUS_OK) {
+                evbus_cli_err("consume", "%s", evbus_strerror(perr));
                 rc = EVBUS_CLI_FAIL;
                 break;
             }
             if (cli->verbose && wall_ms() >= next_status) {
-                evbus_consumer_stats_t st;
+                evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
                 evbus_consumer_stats(c, &st);
                 evbus_cli_log(cli,
                               "status: partitions=%llu received=%llu handled=%llu retries=%llu "
@@ -257,7 +257,7 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_log(cli, "stopping: finishing in-flight events, committing, leaving the group");
         if (evbus_consumer_close(c) != EVBUS_OK && rc == 0)
             rc = EVBUS_CLI_FAIL;
-        evbus_consumer_stats_t st;
+        evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
         evbus_consumer_stats(c, &st);
         if (!cli->quiet)
             fprintf(stderr, "evbus-cli: consume: %llu handled, %llu dead-lettered, %llu DLQ failures\n",

@@ -164,3 +164,26 @@ int64_t evbus__now_us(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+evbus_err_t evbus__struct_out(void *dst, const void *full, size_t full_size, size_t min_size) {
+    size_t size;
+    if (!dst)
+        return EVBUS_ERR_INVALID_ARG;
+    memcpy(&size, dst, sizeof(size));
+    if (size < min_size)
+        return EVBUS_ERR_INVALID_ARG;
+    size_t n = size < full_size ? size : full_size;
+    /* the caller's size member stays as the caller set it */
+    memcpy((char *)dst + sizeof(size), (const char *)full + sizeof(size), n - sizeof(size));
+    if (size > full_size)
+        memset((char *)dst + full_size, 0, size - full_size);
+    return EVBUS_OK;
+}
+
+size_t evbus__struct_in_size(const void *src, size_t min_size) {
+    size_t size;
+    if (!src)
+        return 0;
+    memcpy(&size, src, sizeof(size));
+    return size < min_size ? 0 : size;
+}
