@@ -34,6 +34,9 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
     }
     c->d = d;
     c->conf = conf; /* borrowed until success, owned after */
+    /* consumer.start (default latest, as the Python bus) until evbus_consumer_set_start() */
+    c->start = strcmp(evbus__conf_str(conf, "consumer.start"), "earliest") == 0 ? EVBUS_START_EARLIEST
+                                                                             : EVBUS_START_LATEST;
     pthread_mutex_init(&c->qmu, NULL);
     pthread_cond_init(&c->done_cond, NULL);
     pthread_mutex_init(&c->parts_mu, NULL);
