@@ -7,6 +7,7 @@
 #include "conf.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,12 @@ static const conf_prop_t props[] = {
     {"consumer.start", K_STR, "latest", 0, 0, 0},
     /* false: `consume` logs that and exits 0 (EVENT_BUS_KAFKA_CONSUMERS_ENABLED) */
     {"consumers.enabled", K_BOOL, "true", 0, 0, 0},
+    /* how long evbus_consumer_run() waits in one poll (EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT,
+     * seconds there); short so that a stop is seen soon */
+    {"consumer.poll.timeout.ms", K_INT, "100", 1, 3600000, 0},
+    /* after a poll that returned only an error, wait this long before polling again
+     * (EVENT_BUS_KAFKA_CONSUMER_POLL_FAILURE_SLEEP, seconds there), as the Python bus */
+    {"consumer.poll.failure.sleep.ms", K_INT, "1000", 0, 3600000, 0},
 };
 
 /* Names whose value is one of a few words. */
@@ -339,22 +346,36 @@ int evbus__conf_bool(const evbus_conf_t *conf, const char *name) {
 static const struct {
     const char *env;
     const char *name;
+    int seconds; /* the variable is in (fractional) seconds, the name in milliseconds */
 } env_map[] = {
-    {"EVENT_BUS_PRODUCER_CONFIG", "producer.config"},
-    {"EVENT_BUS_TOPIC_PREFIX", "topic.prefix"},
-    {"EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS", "kafka.bootstrap.servers"},
-    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL", "schema.registry.url"},
-    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY", "schema.registry.api.key"},
-    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET", "schema.registry.api.secret"},
-    {"EVENT_BUS_KAFKA_API_KEY", "sasl.username"},
-    {"EVENT_BUS_KAFKA_API_SECRET", "sasl.password"},
-    {"EVENT_BUS_SCHEMA_DIR", "schema.dir"},
+    {"EVENT_BUS_PRODUCER_CONFIG", "producer.config", 0},
+    {"EVENT_BUS_TOPIC_PREFIX", "topic.prefix", 0},
+    {"EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS", "kafka.bootstrap.servers", 0},
+    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL", "schema.registry.url", 0},
+    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY", "schema.registry.api.key", 0},
+    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET", "schema.registry.api.secret", 0},
+    {"EVENT_BUS_KAFKA_API_KEY", "sasl.username", 0},
+    {"EVENT_BUS_KAFKA_API_SECRET", "sasl.password", 0},
+    {"EVENT_BUS_SCHEMA_DIR", "schema.dir", 0},
     /* openedx-events' get_service_name(): EVENTS_SERVICE_NAME, else SERVICE_VARIANT */
-    {"EVENTS_SERVICE_NAME", "service"},
-    {"SERVICE_VARIANT", "service"},
-    {"EVENT_BUS_KAFKA_CONSUMERS_ENABLED", "consumers.enabled"},
-    {"EVENT_BUS_WIRE_FORMAT", "wire.format"},
+    {"EVENTS_SERVICE_NAME", "service", 0},
+    {"SERVICE_VARIANT", "service", 0},
+    {"EVENT_BUS_KAFKA_CONSUMERS_ENABLED", "consumers.enabled", 0},
+    {"EVENT_BUS_WIRE_FORMAT", "wire.format", 0},
+    {"EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT", "consumer.poll.timeout.ms", 1},
+    {"EVENT_BUS_KAFKA_CONSUMER_POLL_FAILURE_SLEEP", "consumer.poll.failure.sleep.ms", 1},
 };
+
+/* "1.5" seconds -> "1500"; -1 when it is not a number of seconds >= 0. */
+static int seconds_to_ms(const char *v, char *out, size_t size) {
+    char *end;
+    errno = 0;
+    double sec = strtod(v, &end);
+    if (end == v || *end || errno || !(sec >= 0) || sec > 86400.0 * 365)
+        return -1;
+    snprintf(out, size, "%lld", (long long)(sec * 1000.0 + 0.5));
+    return 0;
+}
 
 evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr, size_t errstr_size) {
     char err[512];
@@ -365,6 +386,14 @@ evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr, size_t errstr_
         /* empty counts as unset, as Python's `or` treats it */
         if (!v || (!*v && !strcmp(env_map[i].name, "service")) || evbus_conf_get(conf, env_map[i].name))
             continue;
+        char ms[32];
+        if (env_map[i].seconds) {
+            if (seconds_to_ms(v, ms, sizeof(ms)) != 0)
+                return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size,
+                                   "%s: invalid value \"%s\", expected seconds (e.g. 1.0)",
+                                   env_map[i].env, v);
+            v = ms;
+        }
         if (evbus_conf_set(conf, env_map[i].name, v, err, sizeof(err)) != EVBUS_CONF_OK)
             return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size, "%s: %s", env_map[i].env,
                                err);

@@ -121,6 +121,10 @@ expect_in "$T/err" 'Python Open edX consumers cannot read it'
 EVENT_BUS_WIRE_FORMAT=confluent EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL=http://127.0.0.1:9 \
     expect_rc 0 "$CLI" -c "$D/cli_producer_config.json" validate-config
 expect_in "$T/out" $'\torders\tkey=order_id\tenabled\tconfluent$'
+printf '{"order_id":"o-1"}\n' >"$T/one.jsonl"
+expect_rc 2 "$CLI" -b 127.0.0.1:1 -X wire.format=confluent -c "$D/cli_producer_config.json" \
+    publish org.evbus.demo.order.placed.v1 "$T/one.jsonl"
+expect_in "$T/err" 'wire.format=confluent needs schema.registry.url'
 expect_rc 2 "$CLI" -X wire.format=avro topics
 expect_in "$T/err" 'expected auto|confluent|single-object'
 
