@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "conf.h"
 #include "consume_int.h"
@@ -36,13 +38,14 @@ static const char usage[] =
     "      --offset-time TIME  consume nothing: commit the group's offsets of its assigned\n"
     "                        partitions to TIME (the Python bus's --offset_time), print them\n"
     "                        and exit; the group's next run starts there\n"
+    "      --extra JSON      consume_events' extra arguments: {\"offset_time\": TIME}\n"
     "Settings (-X): workers, retry.max, retry.backoff.ms, dlq.topic.suffix, handler.timeout.ms.\n"
     "\n"
     "Example:\n"
     "  evbus-cli consume -t content-authoring-xblock-lifecycle -g cms-worker \\\n"
     "      --plugin ./evbus_example_plugin.so -v\n";
 
-enum { OPT_PLUGIN = 1, OPT_PLUGINS, OPT_ISOLATE, OPT_FROM_BEGINNING, OPT_SINCE, OPT_OFFSET_TIME };
+enum { OPT_PLUGIN = 1, OPT_PLUGINS, OPT_ISOLATE, OPT_FROM_BEGINNING, OPT_SINCE, OPT_OFFSET_TIME, OPT_EXTRA };
 
 static const struct option longopts[] = {
     {"topic", required_argument, NULL, 't'},
@@ -55,6 +58,7 @@ static const struct option longopts[] = {
     {"since", required_argument, NULL, OPT_SINCE},
     {"offset-time", required_argument, NULL, OPT_OFFSET_TIME},
     {"offset_time", required_argument, NULL, OPT_OFFSET_TIME}, /* consume_events' spelling */
+    {"extra", required_argument, NULL, OPT_EXTRA},
     {NULL, 0, NULL, 0},
 };
 
@@ -64,6 +68,7 @@ typedef struct opts_s {
     const char *plugins[256];
     size_t nplugins;
     const char *group, *plugins_dir, *since, *offset_time;
+    char extra_offset_time[64]; /* from --extra */
     int isolate, from_beginning;
 } opts_t;
 
@@ -102,6 +107,33 @@ static int on_opt(void *ctx, int c, const char *arg) {
     case OPT_OFFSET_TIME:
         o->offset_time = arg;
         return -1;
+    case OPT_EXTRA: {
+        /* The Python command's --extra: a JSON object of keyword arguments for the consumer;
+         * offset_time is the one it defines. */
+        json_error_t jerr;
+        json_t *j = json_loads(arg, 0, &jerr), *v;
+        const char *k;
+        int rc = -1;
+        if (!json_is_object(j)) {
+            evbus_cli_err("consume", "--extra: expected a JSON object, got \"%s\"", arg);
+            rc = EVBUS_CLI_USAGE;
+        } else {
+            json_object_foreach(j, k, v) {
+                if (strcmp(k, "offset_time") != 0 || !json_is_string(v)) {
+                    evbus_cli_err("consume", "--extra: unknown or non-string \"%s\", expected {\"offset_time\": TIME}", k);
+                    rc = EVBUS_CLI_USAGE;
+                } else if (json_string_length(v) >= sizeof(o->extra_offset_time)) {
+                    evbus_cli_err("consume", "--extra: offset_time too long");
+                    rc = EVBUS_CLI_USAGE;
+                } else {
+                    memcpy(o->extra_offset_time, json_string_value(v), json_string_length(v) + 1);
+                    o->offset_time = o->extra_offset_time;
+                }
+            }
+        }
+        json_decref(j);
+        return rc;
+    }
     }
     return EVBUS_CLI_USAGE;
 }

@@ -449,7 +449,7 @@ evbus__config_t *evbus__config_load(const char *text_or_path, const evbus__schem
 }
 
 const evbus__type_conf_t *evbus__config_find(const evbus__config_t *cfg, const char *event_type) {
-    if (!cfg || !event_type)
+    if (!cfg || !event_type || cfg->ntypes == 0) /* {}: no types array at all */
         return NULL;
     evbus__type_conf_t k;
     k.event_type = (char *)event_type;

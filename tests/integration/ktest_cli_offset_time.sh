@@ -17,6 +17,10 @@ plugin=$EVBUS_BUILD/examples/evbus_example_plugin.so
 export EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS=$EVBUS_TEST_KAFKA_BOOTSTRAP
 expect_rc 2 "$CLI" consume -t orders -g g --offset-time yesterday
 expect_rc 2 "$CLI" consume -t orders -g g --offset-time 1h --since 2h
+expect_rc 2 "$CLI" consume -t orders -g g --extra '{"offset_time": 5}'
+expect_in "$T/err" 'extra'
+expect_rc 2 "$CLI" consume -t orders -g g --extra '[]'
+
 
 head -n 2 "$D/cli_orders.jsonl" >"$T/before.jsonl"
 tail -n 1 "$D/cli_orders.jsonl" >"$T/after.jsonl"
@@ -33,6 +37,12 @@ expect_rc 0 "$CLI" --prefix ot consume -t orders --group_id $G --offset-time "$T
 [ "$(wc -l <"$T/out")" -ge 1 ] || fail "offset-time output: $(cat "$T/out")"
 expect_in "$T/out" $'^ot-orders\t[0-9]+\t[0-9]+$'
 [ "$(awk -F'\t' '{s += $3} END {print s}' "$T/out")" = 2 ] || fail "committed offsets: $(cat "$T/out")"
+
+# the Python command's spelling: --extra '{"offset_time": TIME}' commits the same offsets
+cp "$T/out" "$T/committed"
+expect_rc 0 "$CLI" --prefix ot consume -t orders -g "x$G" --extra "{\"offset_time\": \"$TIME\"}"
+cmp -s "$T/out" "$T/committed" || fail "--extra offset_time: $(cat "$T/out") vs $(cat "$T/committed")"
+ok
 
 run_group() {  # run_group GROUP OUT [FLAGS]: consume with the example plugin until stopped
     local g=$1 out=$2
