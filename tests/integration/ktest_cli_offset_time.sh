@@ -54,9 +54,9 @@ run_group() {  # run_group GROUP OUT [FLAGS]: consume with the example plugin un
 run_group $G "$T/g1"
 wait_until 60 grep -q '^example-plugin: #1 ' "$T/g1" || fail "group after offset-time: $(tail -3 "$T/g1")"
 # the default new group (latest) starts meanwhile, at the end: it must see only what comes next
-run_group "new-$RANDOM" "$T/g2"
-wait_until 60 grep -q 'consuming' "$T/g2" || true
-sleep 3
+run_group "new-$RANDOM" "$T/g2" -v
+wait_until 60 grep -q 'consuming' "$T/g2" || fail "new group did not start: $(tail -3 "$T/g2")"
+sleep 3  # let it join; it must not print the 3 events already there
 stop_pid "$RUN_PID"
 expect_not_in "$T/g2" '^example-plugin: #'
 stop_pid "$(echo "${PIDS[@]}" | tr ' ' '\n' | grep -v "^$RUN_PID$" | tail -n 1)"
