@@ -138,19 +138,13 @@ static int on_opt(void *ctx, int c, const char *arg) {
     return EVBUS_CLI_USAGE;
 }
 
-static int64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* "30s" "10m" "2h" "1d" before now, or ISO 8601 YYYY-MM-DD[Thh:mm[:ss[.fff]]][Z|+hh:mm|-hh:mm]
  * (no zone: UTC).  0 on success. */
 
 /* --offset-time: parse, resolve the topics and the group, then commit (consume_offset_time.c). */
 static int offset_time(evbus_cli_t *cli, const opts_t *o) {
     int64_t ts = 0;
-    if (evbus_cli_parse_time(o->offset_time, wall_ms(), &ts) != 0) {
+    if (evbus_cli_parse_time(o->offset_time, evbus__wall_ms(), &ts) != 0) {
         evbus_cli_err("consume", "--offset-time: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
                       o->offset_time);
         return EVBUS_CLI_USAGE;
@@ -172,14 +166,6 @@ static int offset_time(evbus_cli_t *cli, const opts_t *o) {
     for (size_t i = 0; i < o->ntopics; i++)
         free(full[i]);
     return rc;
-}
-
-static volatile sig_atomic_t g_stop;
-static evbus_consumer_t *g_consumer;
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-    evbus_consumer_stop(g_consumer); /* async-signal-safe */
 }
 
 /* One stderr line per failure, from the lifecycle events. */
@@ -222,7 +208,7 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
     }
     if (o.offset_time)
         return offset_time(cli, &o);
-    if (o.since && evbus_cli_parse_time(o.since, wall_ms(), &since_ms) != 0) {
+    if (o.since && evbus_cli_parse_time(o.since, evbus__wall_ms(), &since_ms) != 0) {
         evbus_cli_err("consume", "--since: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
                       o.since);
         return EVBUS_CLI_USAGE;
@@ -294,24 +280,18 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         rc = EVBUS_CLI_USAGE;
     }
     if (rc == 0) {
-        g_consumer = c;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
+        evbus_cli_catch_stop_signals(c);
         evbus_cli_log(cli, "consuming %zu topic(s) as group %s", o.ntopics,
                       evbus_conf_get(conf, "consumer.group"));
-        int64_t next_status = wall_ms() + 10000;
-        while (!g_stop) {
+        int64_t next_status = evbus__wall_ms() + 10000;
+        while (!evbus_cli_stop_requested()) {
             evbus_err_t perr = evbus_consumer_poll(c, 200, NULL);
             if (perr != EVBUS_OK) {
                 evbus_cli_err("consume", "%s", evbus_strerror(perr));
                 rc = EVBUS_CLI_FAIL;
                 break;
             }
-            if (cli->verbose && wall_ms() >= next_status) {
+            if (cli->verbose && evbus__wall_ms() >= next_status) {
                 evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
                 evbus_consumer_stats(c, &st);
                 evbus_cli_log(cli,
@@ -321,7 +301,7 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
                               (unsigned long long)st.handled, (unsigned long long)st.retries,
                               (unsigned long long)st.dead_lettered, (unsigned long long)st.dlq_failed,
                               (unsigned long long)st.queued);
-                next_status = wall_ms() + 10000;
+                next_status = evbus__wall_ms() + 10000;
             }
         }
         evbus_cli_log(cli, "stopping: finishing in-flight events, committing, leaving the group");
@@ -335,7 +315,7 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
                     (unsigned long long)st.dlq_failed);
         if (st.dlq_failed && rc == 0)
             rc = EVBUS_CLI_FAIL;
-        g_consumer = NULL;
+        evbus_cli_catch_stop_signals(NULL); /* c is about to go */
     }
     for (size_t i = 0; i < o.ntopics; i++)
         free(full[i]);

@@ -159,6 +159,12 @@ char *evbus__read_file(const char *path, size_t *lenp, char *errstr, size_t errs
     return s;
 }
 
+int64_t evbus__wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t evbus__now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -70,5 +70,7 @@ char *evbus__read_file(const char *path, size_t *lenp, char *errstr, size_t errs
 
 /** Monotonic clock in microseconds. */
 int64_t evbus__now_us(void);
+/** Wall-clock time in milliseconds since the epoch (Kafka timestamps, --since). */
+int64_t evbus__wall_ms(void);
 
 #endif

@@ -377,14 +377,10 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
                       "wire.format=confluent needs schema.registry.url (EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL)");
         goto fail;
     }
-    if (url && *url && evbus__conf_wire_format(conf) == EVBUS__WIRE_CONFLUENT) {
-        p->reg = evbus__registry_new(url, evbus_conf_get(conf, "schema.registry.api.key"),
-                                     evbus_conf_get(conf, "schema.registry.api.secret"),
-                                     (int)evbus__conf_int(conf, "schema.registry.timeout.ms"),
-                                     errstr, errstr_size);
-        if (!p->reg)
-            goto fail;
-    }
+    /* single-object (explicit): no registry client, so nothing is framed with schema ids */
+    if (evbus__conf_wire_format(conf) == EVBUS__WIRE_CONFLUENT &&
+        evbus__registry_from_conf(conf, &p->reg, errstr, errstr_size) != EVBUS_OK)
+        goto fail;
     const char *src = evbus_conf_get(conf, "source");
     if (src) {
         p->source = strdup(src);
