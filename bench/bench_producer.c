@@ -54,7 +54,8 @@ static void *sender_main(void *arg) {
     pthread_barrier_wait(s->go);
     for (uint64_t i = s->from; i < s->from + s->count; i++) {
         const bench_event_t *e = &ring[i % BENCH_RING];
-        evbus_send_opts_t so = {given_ids ? given_ids[i % BENCH_RING] : NULL, NULL, NULL, NULL};
+        evbus_send_opts_t so = EVBUS_SEND_OPTS_INIT;
+        so.id = given_ids ? given_ids[i % BENCH_RING] : NULL;
         evbus_err_t err = evbus_producer_send_opts(s->p, BENCH_EVENT_TYPE, e->json, e->len,
                                                    given_ids ? &so : NULL, errstr, sizeof(errstr));
         if (err != EVBUS_OK) {
@@ -130,7 +131,7 @@ static void run_evbus(const bench_opts_t *o) {
     int left = evbus_producer_flush(p, 120000);
     double t1 = bench_now();
     pthread_barrier_destroy(&go);
-    evbus_producer_stats_t st;
+    evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
     evbus_producer_stats(p, &st);
     if (failed || left != 0 || st.delivered != o->events)
         bench_die("evbus: %llu send failures, %d undelivered, %llu of %llu delivered",

@@ -77,7 +77,7 @@ static void test_down_past_timeout(void **state) {
     double t = fu_secs(t0);
     failures_t f = {0};
     size_t drained = evbus_producer_drain_failures(p, on_failure, &f);
-    evbus_producer_stats_t st;
+    evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
     evbus_producer_stats(p, &st);
     printf("brokers down past message.timeout.ms=5000: %d events sent (OK), flush returned %d "
            "after %.1f s; %zu failures reported (%d with a reason), e.g. %s: %s\n",
@@ -112,7 +112,7 @@ static void test_down_then_up(void **state) {
     }
     /* The deliberate downtime: the events wait in the producer meanwhile. */
     fu_sleep_ms(3000);
-    evbus_producer_stats_t st;
+    evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
     evbus_producer_stats(p, &st);
     printf("%d events sent with every broker down; after 3 s: delivered %" PRIu64
            ", failed %" PRIu64 ", in flight %" PRIu64 "\n",

@@ -39,7 +39,7 @@ static void test_leader_kill(void **state) {
                 printf("node %d restarted (%.1f s)\n", victim, fu_secs(t0));
             }
             /* kill only once the producer has a session with the leader (deliveries acked) */
-            evbus_producer_stats_t st;
+            evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
             int64_t end = tu_now_us() + 60 * 1000000LL;
             do {
                 evbus_producer_stats(p, &st);
@@ -64,7 +64,7 @@ static void test_leader_kill(void **state) {
     double t_sent = fu_secs(t0);
     int undelivered = evbus_producer_flush(p, 240000);
     double t_flushed = fu_secs(t0);
-    evbus_producer_stats_t st;
+    evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
     evbus_producer_stats(p, &st);
     printf("sent %d events in %.1f s; flush returned %d after %.1f s (%.0f events/s); "
            "delivered %" PRIu64 ", failed %" PRIu64 "\n",
