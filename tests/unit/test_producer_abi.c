@@ -196,12 +196,29 @@ static void test_default_wait(void **state) {
     evbus_producer_destroy(p);
 }
 
+/* Consumers built from an evbus configuration (libconsumer, tail) read committed data only:
+ * a transactional producer's aborted or open transactions stay invisible to them. */
+static void test_consumers_read_committed(void **state) {
+    (void)state;
+    char err[256], v[64];
+    evbus_conf_t *c = evbus_conf_new();
+    assert_non_null(c);
+    rd_kafka_conf_t *kc = evbus__conf_to_kafka(c, err, sizeof(err));
+    assert_non_null(kc);
+    size_t vs = sizeof(v);
+    assert_int_equal(rd_kafka_conf_get(kc, "isolation.level", v, &vs), RD_KAFKA_CONF_OK);
+    assert_string_equal(v, "read_committed");
+    rd_kafka_conf_destroy(kc);
+    evbus_conf_destroy(c);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_old_size_structs),
         cmocka_unit_test(test_header_values_checked),
         cmocka_unit_test(test_environment_not_read),
         cmocka_unit_test(test_default_wait),
+        cmocka_unit_test(test_consumers_read_committed),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
