@@ -26,6 +26,7 @@
 
 static const char usage[] =
     "usage: bench_producer evbus|raw -b BOOTSTRAP -t TOPIC [-n EVENTS] [--threads T] [--given-ids]\n"
+    "                      [--transactional]\n"
     "                      [--schemas DIR] [--partitions P] [--timeout S]\n"
     "       bench_producer create -b BOOTSTRAP -t TOPIC --partitions P --schemas DIR\n"
     "       bench_producer gen --out FILE\n";
@@ -85,6 +86,9 @@ static void run_evbus(const bench_opts_t *o) {
         snprintf(name, sizeof(name), "kafka.%s", kafka_settings[i][0]);
         SET(name, kafka_settings[i][1]);
     }
+    /* --transactional: the cost of Kafka transactions (producer_transactional_vs_plain) */
+    if (o->transactional)
+        SET("producer.transactional", "true");
 #undef SET
     if (o->partitions)
         bench_ensure_topic(o->bootstrap, o->topic, o->partitions);

@@ -71,8 +71,10 @@ void evbus__report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, 
         else
             keep_failure(p, &d);
     }
-    if (ev && atomic_fetch_sub(&ev->remaining, 1) == 1)
+    if (ev && atomic_fetch_sub(&ev->remaining, 1) == 1) {
         free(ev);
+        atomic_fetch_add(&p->ev_settled, 1);
+    }
 }
 
 void evbus__dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {

@@ -561,6 +561,7 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
                                "the producer can no longer send: %s", p->txn_fatal_reason);
         }
     }
+    atomic_fetch_add(&p->ev_sent, 1); /* before any of its reports can settle it */
     size_t nacc = 0, nref = 0;
     rd_kafka_resp_err_t ke = RD_KAFKA_RESP_ERR_NO_ERROR;
     int nomem = 0;
@@ -621,10 +622,10 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
     if (nref == 0)
         return EVBUS_OK;
     /* The messages never enqueued will get no report: the event's record counts them. */
-    if (nacc == 0)
+    if (nacc == 0 || atomic_fetch_sub(&ev->remaining, nref) == nref) {
         free(ev);
-    else if (atomic_fetch_sub(&ev->remaining, nref) == nref)
-        free(ev);
+        atomic_fetch_add(&p->ev_settled, 1);
+    }
     if (e != EVBUS_OK) /* a registry failure while framing: errstr already says it */
         return e;
     evbus_err_t rc = nomem                                ? EVBUS_ERR_NOMEM
@@ -659,10 +660,11 @@ evbus_err_t evbus_producer_stats(evbus_producer_t *p, evbus_producer_stats_t *st
     return EVBUS_OK;
 }
 
-static uint64_t in_flight(evbus_producer_t *p) {
-    evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
-    evbus_producer_stats(p, &st);
-    return st.in_flight;
+/* Events with a message not yet reported (or, with transactions, not yet committed). */
+static uint64_t events_in_flight(evbus_producer_t *p) {
+    uint64_t settled = atomic_load(&p->ev_settled); /* first: sent only grows */
+    uint64_t sent = atomic_load(&p->ev_sent);
+    return sent > settled ? sent - settled : 0;
 }
 
 int evbus_producer_flush(evbus_producer_t *p, int timeout_ms) {
@@ -676,7 +678,7 @@ int evbus_producer_flush(evbus_producer_t *p, int timeout_ms) {
     for (;;) {
         if (p->transactional)
             atomic_store(&p->txn_flush, 1);
-        left = in_flight(p);
+        left = events_in_flight(p);
         if (left == 0 || evbus__now_us() >= deadline)
             break;
         struct timespec ts = {0, 1000000};
@@ -694,7 +696,7 @@ void evbus_producer_destroy(evbus_producer_t *p) {
          * poller thread still serves the reports. */
         rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
         int64_t deadline = evbus__now_us() + 5000000;
-        while (in_flight(p) > 0 && evbus__now_us() < deadline) {
+        while (events_in_flight(p) > 0 && evbus__now_us() < deadline) {
             struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
         }

@@ -80,7 +80,8 @@ struct evbus_producer_s {
     evbus_delivery_cb *dr_cb;
     void *dr_opaque;
     int64_t queue_full_timeout_us;
-    atomic_uint_fast64_t sent, delivered, failed;
+    atomic_uint_fast64_t sent, delivered, failed; /* messages */
+    atomic_uint_fast64_t ev_sent, ev_settled;      /* events: flush counts the difference */
     pthread_mutex_t fail_lock;   /* guards the kept failures and last_broker_error */
     char last_broker_error[256]; /* e.g. a SASL failure: why messages then time out */
     evbus__kept_failure_t *fails;

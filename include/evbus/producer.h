@@ -157,8 +157,8 @@ EVBUS_EXPORT evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char 
 /**
  * Wait up to timeout_ms for the messages sent so far to be delivered (with transactions:
  * commit the open transaction, waiting for it).  Thread safe.
- * @returns the number of messages still undelivered now (in flight, or in a transaction not
- *   yet committed); 0 means nothing is outstanding.  Failures are not counted here: they
+ * @returns the number of events still undelivered now (an event with a message in flight, or
+ *   in a transaction not yet committed); 0 means nothing is outstanding.  Failures are not counted here: they
  *   are reported through the delivery callback or evbus_producer_drain_failures().
  */
 EVBUS_EXPORT int evbus_producer_flush(evbus_producer_t *p, int timeout_ms);

@@ -54,6 +54,10 @@ static evbus_conf_t *make_conf(void) {
     assert_int_equal(evbus_conf_set(c, "kafka.log_level", "0", err, sizeof(err)), 0);
     assert_int_equal(evbus_conf_set(c, "schema.dir", g_dir, err, sizeof(err)), 0);
     assert_int_equal(evbus_conf_set(c, "producer.config", CONFIG, err, sizeof(err)), 0);
+    /* Changed default: with no broker, what these tests enqueue would keep destroy waiting
+     * its full 10 s flush; a 1 s message timeout lets it fail (and be reported) sooner.
+     * itest_producer covers the default timeout against a broker. */
+    assert_int_equal(evbus_conf_set(c, "kafka.message.timeout.ms", "1000", err, sizeof(err)), 0);
     return c;
 }
 
