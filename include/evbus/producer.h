@@ -67,6 +67,8 @@ EVBUS_EXPORT void evbus_conf_set_delivery_cb(evbus_conf_t *conf, evbus_delivery_
  * running producer its own (a second one with the same id fences the first).  Transactions
  * are committed every producer.transaction.max.events events or
  * producer.transaction.interval.ms after their first event, and by evbus_producer_flush().
+ * Creation then blocks (up to 60 s) until the transaction coordinator has registered the
+ * producer, and fails when it cannot.
  *
  * @param conf owned by the producer on success (do not use or destroy it after);
  *             on failure it still belongs to the caller.
