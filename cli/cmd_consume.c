@@ -227,7 +227,9 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         while (!g_stop) {
             int r = evbus_consumer_poll(c, 200);
             if (r < 0) {
-                evbus_cli_err("consume", "%s", evbus_strerror((evbus_err_t)r));
+                evbus_cli_err("consume", "%s%s", evbus_strerror((evbus_err_t)r),
+                              evbus_conf_get(conf, "consumer.max.consecutive.errors")
+                                  ? " (consumer.max.consecutive.errors reached)" : "");
                 rc = EVBUS_CLI_FAIL;
                 break;
             }
@@ -236,11 +238,11 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
                 evbus_consumer_stats(c, &st);
                 evbus_cli_log(cli,
                               "status: partitions=%llu received=%llu handled=%llu retries=%llu "
-                              "dead_lettered=%llu dlq_failed=%llu queued=%llu",
+                              "dead_lettered=%llu dlq_failed=%llu transient_errors=%llu queued=%llu",
                               (unsigned long long)st.assigned, (unsigned long long)st.received,
                               (unsigned long long)st.handled, (unsigned long long)st.retries,
                               (unsigned long long)st.dead_lettered, (unsigned long long)st.dlq_failed,
-                              (unsigned long long)st.queued);
+                              (unsigned long long)st.transient_errors, (unsigned long long)st.queued);
                 next_status = wall_ms() + 10000;
             }
         }
@@ -250,11 +252,11 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         evbus_consumer_stats_t st;
         evbus_consumer_stats(c, &st);
         if (!cli->quiet)
-            fprintf(stderr, "evbus-cli: consume: %llu handled, %llu dead-lettered, %llu DLQ failures\n",
+            fprintf(stderr,
+                    "evbus-cli: consume: %llu handled, %llu dead-lettered, %llu DLQ write failures, "
+                    "%llu transient errors (retried)\n",
                     (unsigned long long)st.handled, (unsigned long long)st.dead_lettered,
-                    (unsigned long long)st.dlq_failed);
-        if (st.dlq_failed && rc == 0)
-            rc = EVBUS_CLI_FAIL;
+                    (unsigned long long)st.dlq_failed, (unsigned long long)st.transient_errors);
         g_consumer = NULL;
     }
     for (size_t i = 0; i < o.ntopics; i++)

@@ -36,6 +36,8 @@ static const conf_prop_t props[] = {
     {"retry.max", K_INT, "3", 0, 1000, 0},
     {"retry.backoff.ms", K_INT, "100", 0, 3600000, 0},
     {"retry.backoff.max.ms", K_INT, "10000", 0, 3600000, 0},
+    /* unset or 0: retry transient failures for ever, as the Python bus does without its limit */
+    {"consumer.max.consecutive.errors", K_INT, NULL, 0, INT64_MAX, 0},
     {"queue.full.timeout.ms", K_INT, "1000", 0, 3600000, 0},
     {"handler.timeout.ms", K_INT, "30000", 1, 86400000, 0},
     {"plugin.isolate", K_BOOL, "false", 0, 0, 0},
@@ -304,6 +306,7 @@ static const struct {
     {"EVENT_BUS_KAFKA_API_KEY", "sasl.username"},
     {"EVENT_BUS_KAFKA_API_SECRET", "sasl.password"},
     {"EVENT_BUS_SCHEMA_DIR", "schema.dir"},
+    {"EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", "consumer.max.consecutive.errors"},
 };
 
 evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr, size_t errstr_size) {

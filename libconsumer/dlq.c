@@ -9,6 +9,8 @@
 #include "conf.h"
 #include "consumer_int.h"
 
+#include <jansson.h>
+
 typedef struct dr_wait_s {
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -75,14 +77,27 @@ static int add_hdr(rd_kafka_headers_t *h, const char *name, const char *value) {
 }
 
 evbus_err_t evbus__dlq_write(evbus_consumer_t *c, const evbus_event_t *ev, evbus_err_t code,
-                             const char *error, const char *handler, int attempts, char *errstr,
+                             const char *error, const evbus__run_t *run, int attempts, char *errstr,
                              size_t errstr_size) {
     if (!ev->topic)
         return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size, "event has no topic");
     size_t tlen = strlen(ev->topic) + strlen(c->dlq_suffix) + 1;
     char *topic = malloc(tlen);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(ev->nheaders + 7);
-    if (!topic || !h) {
+    rd_kafka_headers_t *h = rd_kafka_headers_new(ev->nheaders + 8);
+    /* evbus_handler names every handler that failed ("a, b"); evbus_failures gives each one's
+     * error as JSON [{"handler", "error", "error_code"}]. */
+    evbus__buf_t names = EVBUS__BUF_INIT;
+    int bad = 0;
+    for (size_t i = 0; run && i < run->nfail; i++)
+        bad |= (i && evbus__buf_puts(&names, ", ")) ||
+               evbus__buf_puts(&names, run->fail[i].handler ? run->fail[i].handler : "?");
+    bad |= evbus__buf_putc(&names, 0) != 0;
+    json_t *fj = run && run->nfail ? evbus__run_failures_json(run) : NULL;
+    char *failures = fj ? json_dumps(fj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(fj);
+    if (!topic || !h || bad || (run && run->nfail && !failures)) {
+        free(failures);
+        evbus__buf_free(&names);
         free(topic);
         if (h)
             rd_kafka_headers_destroy(h);
@@ -93,13 +108,16 @@ evbus_err_t evbus__dlq_write(evbus_consumer_t *c, const evbus_event_t *ev, evbus
     snprintf(num[0], sizeof(num[0]), "%d", attempts);
     snprintf(num[1], sizeof(num[1]), "%d", (int)ev->partition);
     snprintf(num[2], sizeof(num[2]), "%lld", (long long)ev->offset);
-    int bad = 0;
     for (size_t i = 0; i < ev->nheaders; i++)
         bad |= rd_kafka_header_add(h, ev->headers[i].name, -1, ev->headers[i].value,
                                    ev->headers[i].value ? (ssize_t)ev->headers[i].value_len : 0) != 0;
     bad |= add_hdr(h, "evbus_error", error ? error : evbus_strerror(code));
     bad |= add_hdr(h, "evbus_error_code", evbus_err_name(code));
-    bad |= add_hdr(h, "evbus_handler", handler ? handler : "");
+    bad |= add_hdr(h, "evbus_handler", (const char *)names.data);
+    if (failures)
+        bad |= add_hdr(h, "evbus_failures", failures);
+    free(failures);
+    evbus__buf_free(&names);
     bad |= add_hdr(h, "evbus_attempts", num[0]);
     bad |= add_hdr(h, "evbus_original_topic", ev->topic);
     bad |= add_hdr(h, "evbus_original_partition", num[1]);

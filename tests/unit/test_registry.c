@@ -175,8 +175,10 @@ static void test_lookup_roundtrip(void **state) {
     /* Defaults survive the trip (we register the schema as written, not its canonical form). */
     assert_non_null(strstr(got->json, "\"default\""));
 
+    /* the registry says no schema has this id: the message can never be read (permanent) */
     e = evbus__registry_schema_by_id(r2, id + 100, &got, err, sizeof(err));
-    assert_int_equal(e, EVBUS_ERR_REGISTRY);
+    assert_int_equal(e, EVBUS_ERR_SCHEMA);
+    assert_false(evbus__registry_err_transient(e));
     assert_non_null(strstr(err, "HTTP 404"));
     evbus__registry_destroy(r2);
 }
@@ -237,8 +239,10 @@ static void test_http_500(void **state) {
                      EVBUS_ERR_REGISTRY);
     assert_non_null(strstr(err, "HTTP 500"));
     assert_non_null(strstr(err, "injected failure"));
-    assert_int_equal(evbus__registry_schema_by_id(fx->reg, 1, &got, err, sizeof(err)),
-                     EVBUS_ERR_REGISTRY);
+    /* a 5xx may pass: the consumer retries it, never dead-letters it */
+    evbus_err_t e = evbus__registry_schema_by_id(fx->reg, 1, &got, err, sizeof(err));
+    assert_int_equal(e, EVBUS_ERR_REGISTRY);
+    assert_true(evbus__registry_err_transient(e));
     assert_non_null(strstr(err, "HTTP 500 from GET /schemas/ids/1"));
     assert_null(got);
 }
@@ -254,8 +258,10 @@ static void test_timeout(void **state) {
     evbus_err_t e = evbus__registry_id_for(fx->reg, "t-a", fx->docs[0], &id, err, sizeof(err));
     int64_t took_ms = (tu_now_us() - t0) / 1000;
     assert_int_equal(e, EVBUS_ERR_TIMEOUT);
+    assert_true(evbus__registry_err_transient(e));
+    /* The call gave up on the 300 ms limit rather than wait for the 4 s answer: a bound that
+     * holds on a loaded machine, not a speed measurement (the double answers after 4 s). */
     assert_true(took_ms >= 250);
-    assert_true(took_ms < 3000);
     assert_non_null(strstr(err, "schema registry"));
 }
 
@@ -278,6 +284,7 @@ static void test_unreachable(void **state) {
     fx->docs[0] = parse(SCHEMA_A);
     evbus_err_t e = evbus__registry_id_for(fx->reg, "t-a", fx->docs[0], &id, err, sizeof(err));
     assert_true(e == EVBUS_ERR_REGISTRY || e == EVBUS_ERR_TIMEOUT);
+    assert_true(evbus__registry_err_transient(e));
     assert_non_null(strstr(err, "schema registry: POST"));
     assert_null(strstr(err, "Url-Secret-7"));
 }
