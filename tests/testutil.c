@@ -216,3 +216,7 @@ void tu_registry_stop(tu_registry_t *d) {
     free(d);
 }
 
+int tu_long(void) {
+    const char *v = tu_env("EVBUS_TEST_LONG");
+    return v && strcmp(v, "0") != 0;
+}

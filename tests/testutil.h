@@ -35,6 +35,8 @@ rd_kafka_t *tu_reader_new(const char *bootstrap, const char *topic);
 char *tu_unique_name(const char *prefix);
 /* Environment variable or NULL when unset or empty. */
 const char *tu_env(const char *name);
+/* 1 under scripts/test --long (EVBUS_TEST_LONG=1): run at the defaults that make a test slow. */
+int tu_long(void);
 /* Microseconds, monotonic. */
 int64_t tu_now_us(void);
 
