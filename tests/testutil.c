@@ -73,6 +73,16 @@ tu_mock_t *tu_mock_new(int nbrokers) {
 const char *tu_mock_bootstrap(const tu_mock_t *m) { return rd_kafka_mock_cluster_bootstraps(m->mc); }
 rd_kafka_t *tu_mock_rk(const tu_mock_t *m) { return m->rk; }
 
+void tu_mock_fail_produce(tu_mock_t *m, int n, rd_kafka_resp_err_t err) {
+    rd_kafka_resp_err_t *errs = calloc((size_t)n, sizeof(*errs));
+    assert_non_null(errs);
+    for (int i = 0; i < n; i++)
+        errs[i] = err;
+    /* 0 is the Produce API key (RD_KAFKAP_Produce is not in the public headers) */
+    rd_kafka_mock_push_request_errors_array(m->mc, 0, (size_t)n, errs);
+    free(errs);
+}
+
 void tu_mock_destroy(tu_mock_t *m) {
     if (!m)
         return;

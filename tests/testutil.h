@@ -25,6 +25,8 @@ typedef struct tu_mock_s tu_mock_t;
 tu_mock_t *tu_mock_new(int nbrokers);
 const char *tu_mock_bootstrap(const tu_mock_t *m);
 rd_kafka_t *tu_mock_rk(const tu_mock_t *m);
+/* Make the next n Produce requests to the embedded broker fail with err (fault injection). */
+void tu_mock_fail_produce(tu_mock_t *m, int n, rd_kafka_resp_err_t err);
 void tu_mock_destroy(tu_mock_t *m);
 
 /* An independent raw librdkafka reader of topic: every partition assigned from the start,
