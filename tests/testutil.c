@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <librdkafka/rdkafka_mock.h>
 
 const char *tu_src_path(const char *rel) {
@@ -229,4 +230,39 @@ void tu_registry_stop(tu_registry_t *d) {
 int tu_long(void) {
     const char *v = tu_env("EVBUS_TEST_LONG");
     return v && strcmp(v, "0") != 0;
+}
+
+static size_t http_collect(char *p, size_t s, size_t n, void *o) {
+    return evbus__buf_append(o, p, s * n) == 0 ? s * n : 0;
+}
+
+char *tu_http_get(const char *url, long *status) {
+    evbus__buf_t b = EVBUS__BUF_INIT;
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    CURLcode rc = curl_easy_perform(c);
+    long st = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK)
+        fail_msg("GET %s: %s", url, curl_easy_strerror(rc));
+    if (status)
+        *status = st;
+    char *body = evbus__buf_steal(&b); /* NUL-terminated, also when empty */
+    evbus__buf_free(&b);
+    assert_non_null(body);
+    return body;
+}
+
+evbus__schema_doc_t *tu_schema_parse(const char *text) {
+    char err[512] = "";
+    evbus__schema_doc_t *doc = evbus__schema_parse(text, strlen(text), err, sizeof(err));
+    if (!doc)
+        fail_msg("schema does not parse: %s", err);
+    return doc;
 }

@@ -8,7 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ftest_util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "testutil.h"
 
 #define NPART 6
 #define TAG "c"
@@ -110,7 +115,7 @@ static int all_handled(void *arg) {
 static void test_consumer_kill(void **state) {
     (void)state;
     const char *bs = fu_bootstrap(3);
-    const int n = fu_long() ? 200000 : 20000;
+    const int n = tu_long() ? 200000 : 20000;
     char *topic = tu_unique_name("fk-cons"), *group = tu_unique_name("fk-grp"), *dir = tu_mkdtemp();
     snprintf(g_path, sizeof(g_path), "%s/child.txt", dir);
     fu_create_topic(bs, topic, NPART, 3);

@@ -6,7 +6,11 @@
  * The leaking plugin is compiled by the .sh script: $EVBUS_TEST_LEAK_PLUGIN is its path. */
 #include <unistd.h>
 
-#include "ftest_util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
 
 #define TAG "g"
 #define RETRY_MAX 2

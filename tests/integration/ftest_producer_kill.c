@@ -1,7 +1,11 @@
 /* Fault test (3-node cluster, run by ktest_faults_producer.sh): a partition leader is SIGKILLed
  * while libproducer (idempotent, acks=all) is publishing; every event must land exactly once.
  * An independent raw librdkafka consumer counts the ce_id headers the topic really holds. */
-#include "ftest_util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
 
 #define PREFIX "pk-"
 #define NPART 6
@@ -15,7 +19,7 @@ static void test_leader_kill(void **state) {
     (void)state;
     const char *bs = fu_bootstrap(3);
     run_t r = {200000, 1};
-    if (fu_long())
+    if (tu_long())
         r = (run_t){1000000, 3};
     char *topic = tu_unique_name("fk-prod");
     fu_create_topic(bs, topic, NPART, 3);

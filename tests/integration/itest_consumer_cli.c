@@ -6,7 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "consumer_util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
 
 static pid_t spawn(char *const argv[], const char *errfile) {
     pid_t pid = fork();

@@ -1,9 +1,14 @@
 /* Consumer on the embedded broker, at the default settings: retries with backoff then the
  * dead-letter topic with every header; undecodable / unusable messages and a schema of another
- * type straight to the DLQ; offsets committed after.  Handlers are independent: each failing
- * one is named, and a retry re-runs only those.  A DLQ write that fails is retried, and
- * consumer.max.consecutive.errors stops the consumer. */
-#include "consumer_util.h"
+ * type straight to the DLQ; offsets committed after.  (Independent handlers, DLQ write
+ * failures and the consecutive-errors limit: itest_consumer_policy.c.) */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "framing.h"
+#include "testutil.h"
 
 typedef struct ctx_s {
     cu_seen_t seen;     /* every handler call, by event id */

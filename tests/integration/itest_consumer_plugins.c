@@ -4,7 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "consumer_util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
 
 static char *g_dir, *g_out;
 

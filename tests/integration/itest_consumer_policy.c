@@ -5,7 +5,12 @@
  * stops the consumer with the event left uncommitted. */
 #include <jansson.h>
 
-#include "consumer_util.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
 
 typedef struct calls_s {
     pthread_mutex_t mu;

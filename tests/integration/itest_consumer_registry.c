@@ -2,7 +2,15 @@
  * while the registry answers 503 the events are retried with backoff and never dead-lettered;
  * when it is back (same address) every event is handled, none lost; an id the registry does
  * not know (404) is dead-lettered as a schema error. */
-#include "consumer_util.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "framing.h"
+#include "headers.h"
+#include "testutil.h"
 #include "registry.h"
 
 typedef struct wait_s { evbus_consumer_t *c; uint64_t handled, dead, transient; } wait_t;

@@ -1,6 +1,11 @@
 /* Stop in the middle of a batch, restart in the same group: no event is lost (at-least-once),
  * and what the first run committed is not handed out again. */
-#include "consumer_util.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
 
 #define N 200
 
@@ -12,12 +17,9 @@ typedef struct run_s {
 
 static evbus_err_t record(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
     run_t *r = opaque;
-    const char *j = evbus_event_json(ev, NULL);
-    if (!j) {
-        snprintf(errstr, n, "%s", evbus_event_error(ev));
-        return EVBUS_ERR_DECODE;
-    }
-    cu_seen_add(&r->seen, evbus_event_id(ev));
+    evbus_err_t err = cu_record(ev, &r->seen, errstr, n);
+    if (err)
+        return err;
     if (r->stop_after && cu_seen_n(&r->seen) >= r->stop_after)
         evbus_consumer_stop(r->c); /* from a handler thread, mid-batch */
     return EVBUS_OK;
