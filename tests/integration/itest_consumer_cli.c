@@ -114,6 +114,56 @@ static void test_consume_and_replay(void **state) {
     free(topic);
 }
 
+/* Exit status of pid if it exits within ms, else kill it and fail the test. */
+static int wait_exit_within(pid_t pid, int ms) {
+    int st = 0;
+    for (int waited = 0; waited < ms; waited += 50) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        assert_true(r >= 0);
+        if (r == pid) {
+            assert_true(WIFEXITED(st));
+            return WEXITSTATUS(st);
+        }
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    fail_msg("process %d did not exit within %d ms", (int)pid, ms);
+    return -1;
+}
+
+/* EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT: DLQ writes that keep failing stop consume
+ * with exit status 1 (an orchestrator restarts it), the event uncommitted. */
+static void test_consume_exits_at_error_limit(void **state) {
+    (void)state;
+    const char *cli = tu_env("EVBUS_CLI");
+    assert_non_null(cli);
+    tu_mock_t *m = tu_mock_new(1);
+    const char *bs = tu_mock_bootstrap(m);
+    char *topic = tu_unique_name("itc-limit"), *dir = tu_mkdtemp();
+    rd_kafka_t *p = cu_producer(bs);
+    cu_produce_event(p, topic, 0, "lim", 0, "ok", 0);
+    cu_flush(p);
+    tu_mock_fail_produce(m, 100, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED); /* every DLQ write */
+    char errfile[600], schemas[1024];
+    snprintf(errfile, sizeof(errfile), "%s/consume.err", dir);
+    snprintf(schemas, sizeof(schemas), "%s", tu_src_path(CU_SCHEMA_DIR));
+    assert_int_equal(setenv("EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", "2", 1), 0);
+    char *argv[] = {(char *)cli, "-b", (char *)bs, "--schemas", schemas, "consume", "-t", topic,
+                    "-g", "limit-grp", "--plugin", (char *)cu_plugin("failing"), "--from-beginning", NULL};
+    pid_t pid = spawn(argv, errfile);
+    unsetenv("EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT");
+    assert_int_equal(wait_exit_within(pid, 120000), 1); /* by itself, no signal */
+    assert_int_equal(cu_file_count(errfile, "evbus-cli: consume: Kafka transport error (consumer.max.consecutive.errors reached)"), 1);
+    assert_int_equal(cu_file_count(errfile, "evbus-cli: consume: 0 handled, 0 dead-lettered, 2 DLQ write failures"), 1);
+    rd_kafka_destroy(p);
+    tu_mock_destroy(m);
+    tu_rm_rf(dir);
+    free(dir);
+    free(topic);
+}
+
 typedef struct plug_wait_s { const char *out; int want; } plug_wait_t;
 static int plugin_saw(void *arg) {
     plug_wait_t *w = arg;
@@ -185,6 +235,7 @@ static void test_consume_plugins_dir_isolated_since(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_consume_and_replay),
-                                       cmocka_unit_test(test_consume_plugins_dir_isolated_since)};
+                                       cmocka_unit_test(test_consume_plugins_dir_isolated_since),
+                                       cmocka_unit_test(test_consume_exits_at_error_limit)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
