@@ -133,10 +133,17 @@ static int64_t group_committed(const char *bs, const char *group, const char *to
     return sum;
 }
 
+/* Kill once the child handled a third and its group has committed something (at the default
+ * auto.commit.interval.ms of 5 s), so that both what was committed and what was not are tested. */
 static int g_target;
+static const char *g_bs, *g_group, *g_topic;
+static int64_t g_next_check;
 static int child_far_enough(void *arg) {
     (void)arg;
-    return file_lines(NULL) >= g_target;
+    if (file_lines(NULL) < g_target || tu_now_us() < g_next_check)
+        return 0;
+    g_next_check = tu_now_us() + 250 * 1000; /* a committed-offsets query at most every 250 ms */
+    return group_committed(g_bs, g_group, g_topic) > 0;
 }
 static int all_handled(void *arg) {
     tally_t *t = arg;
@@ -168,6 +175,9 @@ static void test_consumer_kill(void **state) {
     if (pid == 0)
         child_main(bs, topic, group);
     g_target = n / 3;
+    g_bs = bs;
+    g_group = group;
+    g_topic = topic;
     if (!cu_wait(child_far_enough, NULL, 120000))
         fail_msg("the first consumer handled only %ld of %d events in 120 s", file_lines(NULL), n);
     assert_int_equal(kill(pid, SIGKILL), 0);
