@@ -6,6 +6,7 @@
  * dead-lettered (policy.c); auto-commit and the commits on revoke/close send the stored offsets.
  */
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,12 +73,7 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
 
     if (!(c->store = evbus__schema_store_new(evbus__conf_str(conf, "schema.dir"), errstr, errstr_size)))
         goto fail;
-    const char *url = evbus__conf_str(conf, "schema.registry.url");
-    if (url && *url &&
-        !(c->reg = evbus__registry_new(url, evbus__conf_str(conf, "schema.registry.api.key"),
-                                       evbus__conf_str(conf, "schema.registry.api.secret"),
-                                       (int)evbus__conf_int(conf, "schema.registry.timeout.ms"),
-                                       errstr, errstr_size)))
+    if (evbus__registry_from_conf(conf, &c->reg, errstr, errstr_size) != EVBUS_OK)
         goto fail;
 
     rd_kafka_conf_t *kc = evbus__conf_to_kafka(conf, errstr, errstr_size);
@@ -162,15 +158,17 @@ evbus_err_t evbus_consumer_set_start(evbus_consumer_t *c, evbus_start_t start, i
     return EVBUS_OK;
 }
 
-int evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms) {
+evbus_err_t evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms, size_t *countp) {
+    size_t n = 0;
+    if (countp)
+        *countp = 0;
     if (!c || c->closed)
         return EVBUS_ERR_STATE;
     int fatal = __atomic_load_n(&c->fatal, __ATOMIC_ACQUIRE);
     if (fatal)
-        return fatal;
+        return (evbus_err_t)fatal;
     if (evbus__workers_start(c) != EVBUS_OK)
         return EVBUS_ERR_NOMEM;
-    int n = 0;
     rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, timeout_ms);
     while (rkm) {
         if (rkm->err) {
@@ -179,24 +177,26 @@ int evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms) {
             rd_kafka_message_destroy(rkm);
         } else {
             ADD(c->received);
-            n += evbus__enqueue(c, rkm);
+            n += (size_t)evbus__enqueue(c, rkm);
         }
         if (n >= 1000 || STOPPING(c))
             break;
         rkm = rd_kafka_consumer_poll(c->rk, 0);
     }
     evbus__staged_push_all(c); /* nothing waits in the poll thread between calls */
-    return n;
+    if (countp)
+        *countp = n;
+    return EVBUS_OK;
 }
 
 evbus_err_t evbus_consumer_run(evbus_consumer_t *c) {
     if (!c || c->closed)
         return EVBUS_ERR_STATE;
     while (!STOPPING(c)) {
-        int r = evbus_consumer_poll(c, 100);
-        if (r < 0) {
+        evbus_err_t err = evbus_consumer_poll(c, 100, NULL);
+        if (err != EVBUS_OK) {
             evbus_consumer_close(c);
-            return (evbus_err_t)r;
+            return err;
         }
     }
     evbus_err_t err = evbus_consumer_close(c);
@@ -298,18 +298,20 @@ evbus_err_t evbus_consumer_load_plugins_dir(evbus_consumer_t *c, const char *dir
         (int)evbus__conf_int(c->conf, "handler.timeout.ms"), NULL, errstr, errstr_size);
 }
 
-void evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st) {
-    if (!st)
-        return;
-    memset(st, 0, sizeof(*st));
+/* The first release's evbus_consumer_stats_t ends with assigned. */
+#define CONSUMER_STATS_MIN (offsetof(evbus_consumer_stats_t, assigned) + sizeof(uint64_t))
+
+evbus_err_t evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st) {
+    evbus_consumer_stats_t full = {.size = sizeof(full)};
     if (!c)
-        return;
-    st->received = LOAD(c->received);
-    st->handled = LOAD(c->handled);
-    st->retries = LOAD(c->retries);
-    st->dead_lettered = LOAD(c->dead_lettered);
-    st->dlq_failed = LOAD(c->dlq_failed);
-    st->assigned = LOAD(c->assigned);
-    st->queued = __atomic_load_n(&c->queued, __ATOMIC_RELAXED);
-    st->transient_errors = LOAD(c->transient_errors);
+        return EVBUS_ERR_INVALID_ARG;
+    full.received = LOAD(c->received);
+    full.handled = LOAD(c->handled);
+    full.retries = LOAD(c->retries);
+    full.dead_lettered = LOAD(c->dead_lettered);
+    full.dlq_failed = LOAD(c->dlq_failed);
+    full.assigned = LOAD(c->assigned);
+    full.queued = LOAD(c->queued);
+    full.transient_errors = LOAD(c->transient_errors);
+    return evbus__struct_out(st, &full, sizeof(full), CONSUMER_STATS_MIN);
 }

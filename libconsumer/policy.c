@@ -49,14 +49,13 @@ static void settled(evbus_consumer_t *c) { __atomic_store_n(&c->consec, 0, __ATO
  * A failure that may pass: count and log it, then wait before try n + 1.  -1 when the consumer
  * is stopping, or has just been stopped because consumer.max.consecutive.errors was reached.
  */
-static int transient_wait(evbus_consumer_t *c, const evbus_event_t *ev, int n, evbus_err_t err,
-                          const char *what, const char *why) {
+static int transient_wait(evbus_consumer_t *c, const evbus__part_t *p, int64_t offset, int n,
+                          evbus_err_t err, const char *what, const char *why) {
     ADD(c->transient_errors);
     int64_t consec = __atomic_add_fetch(&c->consec, 1, __ATOMIC_RELAXED);
     int64_t wait = backoff_for(c, n);
     fprintf(stderr, "evbus-consumer: %s [%d] offset %lld: %s failed (try %d), retrying in %lld ms: %s\n",
-            ev->topic ? ev->topic : "?", (int)ev->partition, (long long)ev->offset, what, n,
-            (long long)wait, why);
+            p->topic, (int)p->partition, (long long)offset, what, n, (long long)wait, why);
     if (c->max_consec > 0 && consec >= c->max_consec) {
         int none = 0;
         __atomic_compare_exchange_n(&c->fatal, &none, (int)err, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
@@ -95,11 +94,11 @@ static void leave(evbus_consumer_t *c, evbus__part_t *p, const evbus_event_t *ev
     unsettled_t *u = calloc(1, sizeof(*u));
     if (!u) { /* at-least-once still holds; only the "not twice" promise is lost */
         fprintf(stderr, "evbus-consumer: out of memory: handlers of %s [%d] offset %lld may run again\n",
-                p->topic, (int)p->partition, (long long)ev->offset);
+                p->topic, (int)p->partition, (long long)evbus_event_offset(ev));
         return;
     }
     u->part = p;
-    u->offset = ev->offset;
+    u->offset = evbus_event_offset(ev);
     u->run = *run;
     memset(run, 0, sizeof(*run));
     pthread_mutex_lock(&c->unsettled_mu);
@@ -128,7 +127,8 @@ static int dead_letter(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t *
     char errstr[512];
     for (int n = 1; evbus__dlq_write(c, ev, code, error, run, attempts, errstr, sizeof(errstr)) != EVBUS_OK; n++) {
         ADD(c->dlq_failed);
-        if (transient_wait(c, ev, n, EVBUS_ERR_TRANSPORT, "dead-letter write", errstr) != 0)
+        if (transient_wait(c, p, evbus_event_offset(ev), n, EVBUS_ERR_TRANSPORT, "dead-letter write",
+                           errstr) != 0)
             return -1;
     }
     settled(c);
@@ -137,21 +137,21 @@ static int dead_letter(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t *
     evbus__dispatcher_emit(c->d, EVBUS_LC_EVENT_DEAD_LETTERED, ev,
                            &(evbus__lc_info_t){.handler = first, .duration_us = -1, .error = error,
                                                .error_code = code, .attempts = attempts, .run = run});
-    evbus__ostore_add(c, os, p, ev->offset);
+    evbus__ostore_add(c, os, p, evbus_event_offset(ev));
     evbus__ostore_flush(c, os); /* dead letters are rare: store at once */
     return 0;
 }
 
 /* Whether ev can be decoded: EVBUS_OK, a permanent error (errstr), or -1 when left (stopping). */
-static int check_value(evbus_consumer_t *c, const evbus_event_t *ev, evbus_err_t *errp, char *errstr,
-                       size_t errstr_size) {
+static int check_value(evbus_consumer_t *c, const evbus__part_t *p, const evbus_event_t *ev,
+                       evbus_err_t *errp, char *errstr, size_t errstr_size) {
     for (int n = 1;; n++) {
         evbus_err_t err = evbus__event_check_value(ev, errstr, errstr_size);
         if (!err || !evbus__registry_err_transient(err)) {
             *errp = err;
             return 0;
         }
-        if (transient_wait(c, ev, n, err, "schema lookup", errstr) != 0)
+        if (transient_wait(c, p, evbus_event_offset(ev), n, err, "schema lookup", errstr) != 0)
             return -1;
     }
 }
@@ -160,7 +160,7 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
     char errstr[1024];
     const char *problem;
     evbus__run_t run = {0};
-    unsettled_take(c, p, ev->offset, &run);
+    unsettled_take(c, p, evbus_event_offset(ev), &run);
     evbus_err_t err = evbus__event_problem(ev, &problem);
     if (err) {
         if (dead_letter(c, os, p, ev, err, problem, NULL, 0) != 0)
@@ -168,7 +168,7 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
         goto out;
     }
     evbus__dispatcher_count_event(c->d);
-    if (check_value(c, ev, &err, errstr, sizeof(errstr)) != 0) {
+    if (check_value(c, p, ev, &err, errstr, sizeof(errstr)) != 0) {
         leave(c, p, ev, &run);
         goto out;
     }
@@ -183,11 +183,11 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
         if (!err) {
             settled(c);
             os->handled++;
-            evbus__ostore_add(c, os, p, ev->offset);
+            evbus__ostore_add(c, os, p, evbus_event_offset(ev));
             break;
         }
         if (run.nfail == 0) { /* no handler ran (out of memory): not an attempt */
-            if (transient_wait(c, ev, ++oom, err, "dispatch", errstr) != 0) {
+            if (transient_wait(c, p, evbus_event_offset(ev), ++oom, err, "dispatch", errstr) != 0) {
                 leave(c, p, ev, &run);
                 break;
             }
@@ -221,8 +221,8 @@ void evbus__handle_item(evbus_consumer_t *c, evbus__ostore_t *os, evbus__qitem_t
     if (STOPPING(c) || evbus__part_stopped(p))
         return;
     for (int n = 1; !it->ev && !(it->ev = evbus__event_from_message(it->rkm, c->store, c->reg)); n++) {
-        evbus_event_t at = {.topic = p->topic, .partition = p->partition, .offset = it->rkm->offset};
-        if (transient_wait(c, &at, n, EVBUS_ERR_NOMEM, "building the event", "out of memory") != 0) {
+        if (transient_wait(c, p, it->rkm->offset, n, EVBUS_ERR_NOMEM, "building the event",
+                           "out of memory") != 0) {
             evbus__part_stop(c, p);
             return;
         }

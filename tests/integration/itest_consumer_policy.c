@@ -111,7 +111,7 @@ static evbus_err_t on_dead(const evbus_event_t *ev, void *o, char *e, size_t n) 
 typedef struct wait_s { evbus_consumer_t *c; uint64_t handled, dead, transient; } wait_t;
 static int done_pred(void *arg) {
     wait_t *w = arg;
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(w->c, &st);
     return st.handled >= w->handled && st.dead_lettered >= w->dead &&
            st.transient_errors >= w->transient;
@@ -185,7 +185,7 @@ static void test_handlers_independent(void **state) {
     assert_int_equal(k.late, 1);       /* subscribed during attempt 1: ran in attempt 2, once */
     assert_int_equal(k.late_other, 1); /* and for the next event */
     assert_int_equal(k.other, 4);      /* ev-h-1: every handler once */
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(c, &st);
     assert_int_equal(st.handled, 1);
     assert_int_equal(st.dead_lettered, 1);
@@ -277,7 +277,7 @@ static void test_dlq_write_retried(void **state) {
     assert_true(cu_wait(done_pred, &w, 60000));
     cu_stop(&r);
     assert_int_equal(r.err, EVBUS_OK);
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(c, &st);
     assert_true(st.dlq_failed >= 1);
     assert_int_equal(st.transient_errors, st.dlq_failed);
@@ -338,7 +338,7 @@ static void test_consecutive_errors_limit(void **state) {
     assert_true(cu_wait(finished, &t.done, 60000)); /* it stopped by itself */
     pthread_join(th, NULL);
     assert_int_equal(t.err, EVBUS_ERR_TRANSPORT);
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(c, &st);
     assert_int_equal(st.transient_errors, 3);
     assert_int_equal(st.dlq_failed, 3);

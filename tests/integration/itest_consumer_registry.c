@@ -16,7 +16,7 @@
 typedef struct wait_s { evbus_consumer_t *c; uint64_t handled, dead, transient; } wait_t;
 static int done_pred(void *arg) {
     wait_t *w = arg;
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(w->c, &st);
     return st.handled >= w->handled && st.dead_lettered >= w->dead &&
            st.transient_errors >= w->transient;
@@ -77,7 +77,7 @@ static void test_registry_outage(void **state) {
     /* the outage: retried (backoff 100, 200, 400 ms ...), nothing handled or dead-lettered */
     wait_t w = {c, 0, 0, 3};
     assert_true(cu_wait(done_pred, &w, 60000));
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(c, &st);
     assert_int_equal(st.handled, 0);
     assert_int_equal(st.dead_lettered, 0);
