@@ -87,12 +87,12 @@ const evbus__schema_doc_t *cu_key_doc(void);
 
 /* Produce one raw message (value/key copied; hdrs taken). partition -1 = by key. */
 void cu_produce_raw(rd_kafka_t *p, const char *topic, int32_t partition, const void *value,
-                                  size_t vlen, const void *key, size_t klen, rd_kafka_headers_t *hdrs,
-                                  int64_t ts_ms);
+                    size_t vlen, const void *key, size_t klen, rd_kafka_headers_t *hdrs,
+                    int64_t ts_ms);
 
 /* A well-formed test event "n" (id "ev-<tag>-<n>") with the given action, key "k<n>". */
 void cu_produce_event(rd_kafka_t *p, const char *topic, int32_t partition, const char *tag,
-                                    int n, const char *action, int64_t ts_ms);
+                      int n, const char *action, int64_t ts_ms);
 
 void cu_flush(rd_kafka_t *p);
 
@@ -132,7 +132,7 @@ void cu_msgs_free(cu_msgs_t *ms);
  * watermarks add up to at least want messages (or timeout_ms passed): what is in the topic,
  * extras included, without waiting for silence.  Returns ms->n. */
 size_t cu_read_topic(const char *bootstrap, const char *topic, cu_msgs_t *ms, size_t want,
-                                   int timeout_ms);
+                     int timeout_ms);
 
 /* Header value of a message as a malloc'd string (NULL if absent). */
 char *cu_header(const rd_kafka_message_t *m, const char *name);
@@ -162,8 +162,8 @@ evbus_err_t cu_record(const evbus_event_t *ev, void *opaque, char *errstr, size_
 /* A consumer in group, subscribed to topic, whose one handler is fn(opaque) for CU_TYPE
  * events.  *dp gets its dispatcher (destroy it after the consumer). */
 evbus_consumer_t *cu_consumer(const char *bootstrap, const char *group,
-                                            const char *topic, evbus_handler_fn fn, void *opaque,
-                                            const char *name, evbus_dispatcher_t **dp);
+                              const char *topic, evbus_handler_fn fn, void *opaque,
+                              const char *name, evbus_dispatcher_t **dp);
 
 /* Count of lines of file beginning with prefix. */
 int cu_file_count(const char *path, const char *prefix);
@@ -219,13 +219,13 @@ void fu_count_finish(fu_count_t *c);
 /* Read every message of topic, from the beginning up to each partition's end as it is now
  * (high watermark), with a raw librdkafka consumer; count the ce_id headers. */
 void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n,
-                                  fu_count_t *c, int timeout_ms);
+                    fu_count_t *c, int timeout_ms);
 
 /* A producer configuration for the consumer-test event type on one topic, keyed by "id". */
 evbus_conf_t *fu_producer_conf(const char *bs, const char *topic);
 
 /* Send event i ("<prefix><i>") through libproducer; returns the result of the send. */
 evbus_err_t fu_send(evbus_producer_t *p, const char *prefix, int i, char *errstr,
-                                  size_t errstr_size);
+                    size_t errstr_size);
 
 #endif

@@ -63,8 +63,8 @@ const evbus__schema_doc_t *cu_key_doc(void) {
 }
 
 void cu_produce_raw(rd_kafka_t *p, const char *topic, int32_t partition, const void *value,
-                                  size_t vlen, const void *key, size_t klen, rd_kafka_headers_t *hdrs,
-                                  int64_t ts_ms) {
+                    size_t vlen, const void *key, size_t klen, rd_kafka_headers_t *hdrs,
+                    int64_t ts_ms) {
     rd_kafka_resp_err_t e = rd_kafka_producev(
         p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)value, vlen),
@@ -74,7 +74,7 @@ void cu_produce_raw(rd_kafka_t *p, const char *topic, int32_t partition, const v
 }
 
 void cu_produce_event(rd_kafka_t *p, const char *topic, int32_t partition, const char *tag,
-                                    int n, const char *action, int64_t ts_ms) {
+                      int n, const char *action, int64_t ts_ms) {
     char id[128], json[256], key[64];
     snprintf(id, sizeof(id), "ev-%s-%d", tag, n);
     snprintf(json, sizeof(json), "{\"id\":\"%s\",\"n\":%d,\"action\":\"%s\"}", id, n, action);
@@ -150,7 +150,7 @@ void cu_msgs_free(cu_msgs_t *ms) {
 }
 
 size_t cu_read_topic(const char *bootstrap, const char *topic, cu_msgs_t *ms, size_t want,
-                                   int timeout_ms) {
+                     int timeout_ms) {
     size_t max = sizeof(ms->m) / sizeof(ms->m[0]);
     char err[256];
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
@@ -294,8 +294,8 @@ evbus_err_t cu_record(const evbus_event_t *ev, void *opaque, char *errstr, size_
 }
 
 evbus_consumer_t *cu_consumer(const char *bootstrap, const char *group,
-                                            const char *topic, evbus_handler_fn fn, void *opaque,
-                                            const char *name, evbus_dispatcher_t **dp) {
+                              const char *topic, evbus_handler_fn fn, void *opaque,
+                              const char *name, evbus_dispatcher_t **dp) {
     char err[512];
     evbus_dispatcher_t *d = evbus_dispatcher_new();
     assert_non_null(d);

@@ -166,7 +166,7 @@ void fu_count_finish(fu_count_t *c) {
 }
 
 void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n,
-                                  fu_count_t *c, int timeout_ms) {
+                    fu_count_t *c, int timeout_ms) {
     char err[512];
     memset(c, 0, sizeof(*c));
     c->n = n;
@@ -254,7 +254,7 @@ evbus_conf_t *fu_producer_conf(const char *bs, const char *topic) {
 }
 
 evbus_err_t fu_send(evbus_producer_t *p, const char *prefix, int i, char *errstr,
-                                  size_t errstr_size) {
+                    size_t errstr_size) {
     char id[64], json[160];
     snprintf(id, sizeof(id), "%s%d", prefix, i);
     int len = snprintf(json, sizeof(json), "{\"id\":\"%s\",\"n\":%d,\"action\":\"ok\"}", id, i);
