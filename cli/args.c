@@ -12,6 +12,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "output.h"
 #include "topic.h"
 
 /* Long-only global flags get values above any character. */
@@ -39,7 +40,19 @@ void evbus_cli_err(const char *what, const char *fmt, ...) {
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
     fflush(stdout); /* keep data and errors in order on a shared terminal */
-    fprintf(stderr, "evbus-cli: %s: %s\n", what, why);
+    /* What and why often quote outside text (a topic, a header, a broker's message): one line,
+     * nothing a terminal acts on.  Without memory for that, the line is dropped, not sent raw. */
+    evbus__buf_t b = EVBUS__BUF_INIT;
+    int r = evbus__buf_puts(&b, "evbus-cli: ");
+    r |= evbus_cli_safe_text(&b, what, strlen(what), EVBUS_CLI_SAFE_KEEP_BACKSLASH);
+    r |= evbus__buf_puts(&b, ": ");
+    r |= evbus_cli_safe_text(&b, why, strlen(why), EVBUS_CLI_SAFE_KEEP_BACKSLASH);
+    r |= evbus__buf_putc(&b, '\n');
+    if (r == 0)
+        fwrite(b.data, 1, b.len, stderr);
+    else
+        fputs("evbus-cli: out of memory\n", stderr);
+    evbus__buf_free(&b);
 }
 
 void evbus_cli_log(const evbus_cli_t *cli, const char *fmt, ...) {
