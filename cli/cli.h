@@ -123,6 +123,7 @@ int evbus_cli_topics(int argc, char **argv, evbus_cli_t *cli);
 int evbus_cli_schemas(int argc, char **argv, evbus_cli_t *cli);
 int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli);
 int evbus_cli_replay(int argc, char **argv, evbus_cli_t *cli);
+int evbus_cli_dispatch(int argc, char **argv, evbus_cli_t *cli);
 
 /** --since TIME: "30s" "10m" "2h" "1d" before now_ms, or ISO 8601
  *  date[Thh:mm[:ss[.fff]]][Z|+hh:mm] (no zone: UTC), as ms since the epoch. 0 or -1. */
