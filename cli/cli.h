@@ -111,6 +111,9 @@ struct evbus__config_s *evbus_cli_config(evbus_cli_t *cli, const char *source,
 /** A librdkafka client of type (RD_KAFKA_PRODUCER/CONSUMER) from cli->conf plus extra
  * NULL-terminated name/value pairs; quiet librdkafka logs unless -v.  Needs bootstrap servers. */
 struct rd_kafka_s *evbus_cli_kafka(evbus_cli_t *cli, int type, int *rcp, ...);
+/** 1 once a client of evbus_cli_kafka() has reported an authentication or TLS failure (one
+ * line, with the reason): the caller's own "broker: transport failure" would only repeat it. */
+int evbus_cli_kafka_reported(void);
 /** 1 when bootstrap servers are configured (-b or the environment). */
 int evbus_cli_has_bootstrap(const evbus_cli_t *cli);
 

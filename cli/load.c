@@ -78,24 +78,42 @@ int evbus_cli_has_bootstrap(const evbus_cli_t *cli) {
 }
 
 /*
- * librdkafka's own log lines are noise for a CLI user unless -v asked for them, with one
- * exception: an authentication failure.  Requests then only fail as "transport failure" or
- * time out, so the log line is the one place that says why; it is printed once, as ours.
- * (The log callback runs on librdkafka's threads, so it also works while we wait on a
- * metadata request, when no error event would be served.)
+ * librdkafka's own log lines are noise for a CLI user unless -v asked for them, with two
+ * exceptions: an authentication failure and a failed TLS handshake.  Requests then only fail
+ * as "transport failure" or time out, so the log line is the one place that says why; it is
+ * printed once, as ours, and evbus_cli_kafka_reported() tells the caller not to add its
+ * generic line.  (The log callback runs on librdkafka's threads, so it also works while we
+ * wait on a metadata request, when no error event would be served.)
  */
+static atomic_int g_told;
+
+int evbus_cli_kafka_reported(void) { return atomic_load(&g_told); }
+
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-    static atomic_int told;
     const evbus_cli_t *cli = rd_kafka_opaque(rk);
     if (cli && cli->verbose) {
         fprintf(stderr, "evbus-cli: librdkafka %d %s: %s\n", level, fac, buf);
         return;
     }
+    const char *what = cli ? cli->cmd : "kafka";
     const char *auth = strstr(buf, "SASL authentication error");
     if (!auth)
         auth = strstr(buf, "Authentication failed");
-    if (auth && atomic_exchange(&told, 1) == 0)
-        evbus_cli_err(cli ? cli->cmd : "kafka", "authentication failed: %s", auth);
+    const char *tls = strstr(buf, ": SSL handshake failed: ");
+    if (auth && atomic_exchange(&g_told, 1) == 0) {
+        evbus_cli_err(what, "authentication failed: %s", auth);
+    } else if (tls && !auth && atomic_exchange(&g_told, 1) == 0) {
+        /* buf: "ssl://HOST:PORT/ID: SSL handshake failed: error:...: <reason>, <hint>" */
+        const char *b = strstr(buf, "]: ");
+        b = b && b < tls ? b + 3 : buf;
+        if (strstr(tls, "certificate verify failed"))
+            evbus_cli_err(what, "TLS handshake with %.*s failed: broker certificate not trusted: it is "
+                          "not signed by a CA of kafka.ssl.ca.location (or the system's), or not "
+                          "issued for the host name connected to", (int)(tls - b), b);
+        else
+            evbus_cli_err(what, "TLS handshake with %.*s failed: %s", (int)(tls - b), b,
+                          tls + strlen(": SSL handshake failed: "));
+    }
 }
 
 rd_kafka_t *evbus_cli_kafka(evbus_cli_t *cli, int type, int *rcp, ...) {
