@@ -128,8 +128,10 @@ int evbus_cli_out_pretty(evbus__buf_t *b, const evbus_event_t *ev, int color) {
     r |= label(b, color, "type", evbus_cli_event_type(ev));
     r |= label(b, color, "id", evbus_cli_event_id(ev));
     r |= label(b, color, "key", evbus_event_key(ev));
-    for (size_t i = 0; i < ev->nheaders; i++) {
-        const char *n = ev->headers[i].name;
+    for (size_t i = 0, nh = evbus_event_header_count(ev); i < nh; i++) {
+        const char *n, *v;
+        size_t vl;
+        evbus_event_header_at(ev, i, &n, &v, &vl);
         if (!strcmp(n, "ce_type") || !strcmp(n, "ce_id"))
             continue;
         r |= evbus__buf_puts(b, "  ");
@@ -137,9 +139,7 @@ int evbus_cli_out_pretty(evbus__buf_t *b, const evbus_event_t *ev, int color) {
         r |= evbus_cli_safe_cstr(b, n);
         r |= evbus__buf_putc(b, '=');
         r |= color_on(b, color, C_RESET);
-        const char *v = ev->headers[i].value;
-        r |= v ? evbus_cli_safe_text(b, v, ev->headers[i].value_len, 0)
-               : evbus__buf_puts(b, "null");
+        r |= v ? evbus_cli_safe_text(b, v, vl, 0) : evbus__buf_puts(b, "null");
         r |= evbus__buf_putc(b, '\n');
     }
     if (data) {

@@ -1,4 +1,4 @@
-#include "event.h"
+#include "event_int.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -93,10 +93,17 @@ evbus_event_t *evbus__event_new(const evbus__event_init_t *in, const evbus__sche
             goto oom;
         ev->key_done = 1;
     }
+    if (in->key_given)
+        ev->key_done = 1; /* a NULL key stays NULL */
     if (in->json) {
         if (!(ev->json = dup_n(in->json, in->json_len)))
             goto oom;
         ev->json_len = in->json_len;
+        ev->json_done = 1;
+    } else if (in->json_error) {
+        if (!(ev->json_error = evbus__strdup(in->json_error)))
+            goto oom;
+        ev->json_err = EVBUS_ERR_DECODE;
         ev->json_done = 1;
     }
     return ev;
@@ -452,6 +459,28 @@ const char *evbus_event_header(const evbus_event_t *ev, const char *name) {
         if (!strcmp(ev->headers[i].name, name))
             return ev->headers[i].value;
     return NULL;
+}
+
+size_t evbus_event_header_count(const evbus_event_t *ev) { return ev ? ev->nheaders : 0; }
+
+evbus_err_t evbus_event_header_at(const evbus_event_t *ev, size_t idx, const char **namep,
+                                  const char **valuep, size_t *lenp) {
+    if (!ev || idx >= ev->nheaders)
+        return EVBUS_ERR_INVALID_ARG;
+    const evbus__event_header_t *h = &ev->headers[idx];
+    if (namep)
+        *namep = h->name;
+    if (valuep)
+        *valuep = h->value;
+    if (lenp)
+        *lenp = h->value ? h->value_len : 0;
+    return EVBUS_OK;
+}
+
+const void *evbus__event_key_raw(const evbus_event_t *ev, size_t *lenp) {
+    if (lenp)
+        *lenp = ev && ev->key_raw ? ev->key_raw_len : 0;
+    return ev ? ev->key_raw : NULL;
 }
 
 const char *evbus_event_json(const evbus_event_t *cev, size_t *lenp) {
