@@ -70,12 +70,7 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
 
     if (!(c->store = evbus__schema_store_new(evbus__conf_str(conf, "schema.dir"), errstr, errstr_size)))
         goto fail;
-    const char *url = evbus__conf_str(conf, "schema.registry.url");
-    if (url && *url &&
-        !(c->reg = evbus__registry_new(url, evbus__conf_str(conf, "schema.registry.api.key"),
-                                       evbus__conf_str(conf, "schema.registry.api.secret"),
-                                       (int)evbus__conf_int(conf, "schema.registry.timeout.ms"),
-                                       errstr, errstr_size)))
+    if (evbus__registry_from_conf(conf, &c->reg, errstr, errstr_size) != EVBUS_OK)
         goto fail;
 
     rd_kafka_conf_t *kc = evbus__conf_to_kafka(conf, errstr, errstr_size);

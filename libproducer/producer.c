@@ -366,15 +366,8 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
         evbus__config_errors_clear(&errs);
         goto fail;
     }
-    const char *url = evbus_conf_get(conf, "schema.registry.url");
-    if (url && *url) {
-        p->reg = evbus__registry_new(url, evbus_conf_get(conf, "schema.registry.api.key"),
-                                     evbus_conf_get(conf, "schema.registry.api.secret"),
-                                     (int)evbus__conf_int(conf, "schema.registry.timeout.ms"),
-                                     errstr, errstr_size);
-        if (!p->reg)
-            goto fail;
-    }
+    if (evbus__registry_from_conf(conf, &p->reg, errstr, errstr_size) != EVBUS_OK)
+        goto fail;
     const char *src = evbus_conf_get(conf, "source");
     if (src) {
         p->source = strdup(src);
