@@ -13,6 +13,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "output.h"
+#include "progress.h"
 #include "topic.h"
 
 /* Long-only global flags get values above any character. */
@@ -48,10 +49,12 @@ void evbus_cli_err(const char *what, const char *fmt, ...) {
     r |= evbus__buf_puts(&b, ": ");
     r |= evbus_cli_safe_text(&b, why, strlen(why), EVBUS_CLI_SAFE_KEEP_BACKSLASH);
     r |= evbus__buf_putc(&b, '\n');
+    evbus_cli_progress_pause(); /* a progress line on the terminal gives way to this one */
     if (r == 0)
         fwrite(b.data, 1, b.len, stderr);
     else
         fputs("evbus-cli: out of memory\n", stderr);
+    evbus_cli_progress_resume();
     evbus__buf_free(&b);
 }
 

@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "config.h"
 #include "evbus/producer.h"
+#include "progress.h"
 #include "schema.h"
 
 static const char usage[] =
@@ -40,6 +41,7 @@ typedef struct pub_state_s {
 
 static void on_delivery(const evbus_delivery_t *d, void *opaque) {
     pub_state_t *st = opaque;
+    evbus_cli_progress_delivery(d->err == EVBUS_OK);
     pthread_mutex_lock(&st->mu);
     if (d->err == EVBUS_OK) {
         st->delivered++;
@@ -140,6 +142,7 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
         goto out;
     }
     evbus_conf_set_delivery_cb(pconf, on_delivery, &st);
+    evbus_cli_progress_start(cli, "publish");
     p = evbus_producer_new(pconf, errstr, sizeof(errstr));
     if (!p) {
         evbus_conf_destroy(pconf);
@@ -149,8 +152,6 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
         goto out;
     }
 
-    int progress = isatty(STDERR_FILENO) && !cli->quiet;
-    int64_t last_progress = evbus__now_us();
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -164,26 +165,20 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
         evbus_err_t err = evbus_producer_send(p, type, line, (size_t)len, errstr, sizeof(errstr));
         if (err) {
             rejected++;
-            if (progress)
-                fputs("\r\033[K", stderr);
             evbus_cli_err("publish", "line %lu: %s", lineno, errstr[0] ? errstr : evbus_strerror(err));
         } else {
             sent++;
         }
-        if (progress && (lineno & 1023) == 0 && evbus__now_us() - last_progress > 500000) {
-            last_progress = evbus__now_us();
-            fprintf(stderr, "\r\033[K%lu lines, %lu sent", lineno, sent);
-        }
+        evbus_cli_progress_events(sent);
     }
     int read_err = ferror(in);
     free(line);
-    if (progress && lineno >= 1024)
-        fputs("\r\033[K", stderr);
     if (read_err)
         evbus_cli_err("publish", "%s: read error", path);
 
     int undelivered = evbus_producer_flush(p, 35000);
     evbus_producer_destroy(p);
+    evbus_cli_progress_stop(sent);
     pthread_mutex_lock(&st.mu);
     uint64_t delivered = st.delivered, failed = st.failed;
     pthread_mutex_unlock(&st.mu);
