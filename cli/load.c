@@ -87,7 +87,7 @@ int evbus_cli_kafka_reported(void) { return atomic_load(&g_told); }
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
     const evbus_cli_t *cli = rd_kafka_opaque(rk);
     if (cli && cli->verbose) {
-        fprintf(stderr, "evbus-cli: librdkafka %d %s: %s\n", level, fac, buf);
+        evbus_cli_log(cli, "librdkafka %d %s: %s", level, fac, buf); /* sanitized: brokers' text */
         return;
     }
     const char *what = cli ? cli->cmd : "kafka";
