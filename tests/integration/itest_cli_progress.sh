@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Progress on a terminal: a 100k-line `publish` under a pseudo-terminal shows a single updating
 # line on stderr (events, rate, delivered, failed) that ends with the final counts and gives way
-# to the summary; the same run with stderr piped, or with -q, shows no progress at all.
+# to the summary; the same run with stderr piped, or with -q, shows no progress at all.  The
+# same for `replay` of a 5000-message DLQ.
 source "$(dirname "$0")/cli_testlib.sh"
 D=$EVBUS_SRC/tests/integration/data
 TYPE=org.evbus.demo.order.placed.v1
@@ -85,6 +86,21 @@ import re, sys
 out = open(sys.argv[1], "rb").read().decode()
 assert re.search(r"\r\x1b\[Kevbus-cli: publish: line 1001: ", out) or out.startswith("evbus-cli: publish: line 1001: "), out[:400]
 PY
+ok
+
+# replay: the same line while dead letters go back to their topic; none when piped.
+seq 5000 | timeout 60 kcat -b "$BOOTSTRAP" -P -t orders.dlq -H evbus_original_topic=replayed -H evbus_error=x
+pty_run "$T/tty-replay" "$CLI" replay orders.dlq || fail "replay on a pty: $(tail -c 500 "$T/tty-replay")"
+python3 - "$T/tty-replay" <<'PY' || fail "replay progress: $(cat -v "$T/tty-replay" | tail -c 800)"
+import re, sys
+out = open(sys.argv[1], "rb").read().decode()
+draws = re.findall(r"\r\x1b\[Kreplay: (\d+) events, \d+/s, (\d+) delivered, (\d+) failed", out)
+assert len(draws) >= 2 and draws[-1] == ("5000", "5000", "0"), draws
+assert "\r\x1b[Kevbus-cli: replay: 5000 replayed, 0 skipped, 0 failed" in out, out[-400:]
+PY
+ok
+expect_rc 0 "$CLI" replay orders.dlq --all
+[ "$(cat "$T/err")" = "evbus-cli: replay: 5000 replayed, 0 skipped, 0 failed" ] || fail "piped replay: $(cat -v "$T/err")"
 ok
 
 done_ok
