@@ -127,7 +127,19 @@ int evbus_cli_out_pretty(evbus__buf_t *b, const evbus_event_t *ev, int color) {
     r |= evbus__buf_putc(b, '\n');
     r |= label(b, color, "type", evbus_cli_event_type(ev));
     r |= label(b, color, "id", evbus_cli_event_id(ev));
-    r |= label(b, color, "key", evbus_event_key(ev));
+    size_t klen = 0;
+    const void *kraw = evbus__event_key_raw(ev, &klen);
+    if (evbus_event_key(ev) || !kraw || klen == 0) {
+        r |= label(b, color, "key", evbus_event_key(ev));
+    } else {
+        /* Key bytes that are neither Avro nor text: shown escaped, not hidden behind "-". */
+        r |= evbus__buf_puts(b, "  ");
+        r |= color_on(b, color, C_LABEL);
+        r |= evbus__buf_printf(b, "%-8s", "key");
+        r |= color_on(b, color, C_RESET);
+        r |= evbus_cli_safe_text(b, kraw, klen, 0);
+        r |= evbus__buf_putc(b, '\n');
+    }
     for (size_t i = 0, nh = evbus_event_header_count(ev); i < nh; i++) {
         const char *n, *v;
         size_t vl;

@@ -115,6 +115,7 @@ p = rd("pretty").decode()
 for want in ("  key     \\x1b[2Jo\\u009b31m\\u2028\\u202e\n",
              '    "username": "u\\u001b]0;pwned\\u0007",\n',
              '    "\\u001b[5m": "\\u0085\\u007f"\n',
+             "  key     k\\x1b[2J\\xff\\u009b\n",   # raw key bytes, not UTF-8: shown escaped
              "  type    x\\x1b]0;t\\x07\n",
              "  id      \\x1b[1A\\u202e\n",
              "  x-\\x1b[31m=\\x9b2J\\u2028\\\\x1b\n",
