@@ -95,22 +95,8 @@ static int on_opt(void *ctx, int c, const char *arg) {
     return EVBUS_CLI_USAGE;
 }
 
-static int64_t wall_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* "30s" "10m" "2h" "1d" before now, or ISO 8601 YYYY-MM-DD[Thh:mm[:ss[.fff]]][Z|+hh:mm|-hh:mm]
  * (no zone: UTC).  0 on success. */
-
-static volatile sig_atomic_t g_stop;
-static evbus_consumer_t *g_consumer;
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-    evbus_consumer_stop(g_consumer); /* async-signal-safe */
-}
 
 /* One stderr line per failure, from the lifecycle events. */
 static evbus_err_t log_problem(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
@@ -142,7 +128,7 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_err("consume", "--since and --from-beginning exclude each other");
         return EVBUS_CLI_USAGE;
     }
-    if (o.since && evbus_cli_parse_time(o.since, wall_ms(), &since_ms) != 0) {
+    if (o.since && evbus_cli_parse_time(o.since, evbus__wall_ms(), &since_ms) != 0) {
         evbus_cli_err("consume", "--since: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
                       o.since);
         return EVBUS_CLI_USAGE;
@@ -214,25 +200,19 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         rc = EVBUS_CLI_USAGE;
     }
     if (rc == 0) {
-        g_consumer = c;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
+        evbus_cli_catch_stop_signals(c);
         evbus_cli_log(cli, "consuming %zu topic(s) as group %s", o.ntopics,
                       evbus_conf_get(conf, "consumer.group"));
-        int64_t next_status = wall_ms() + 10000;
-        while (!g_stop) {
-            int r = evbus_consumer_poll(c, 200);
-            if (r < 0) {
-                evbus_cli_err("consume", "%s", evbus_strerror((evbus_err_t)r));
+        int64_t next_status = evbus__wall_ms() + 10000;
+        while (!evbus_cli_stop_requested()) {
+            evbus_err_t perr = evbus_consumer_poll(c, 200, NULL);
+            if (perr != EVBUS_OK) {
+                evbus_cli_err("consume", "%s", evbus_strerror(perr));
                 rc = EVBUS_CLI_FAIL;
                 break;
             }
-            if (cli->verbose && wall_ms() >= next_status) {
-                evbus_consumer_stats_t st;
+            if (cli->verbose && evbus__wall_ms() >= next_status) {
+                evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
                 evbus_consumer_stats(c, &st);
                 evbus_cli_log(cli,
                               "status: partitions=%llu received=%llu handled=%llu retries=%llu "
@@ -241,13 +221,13 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
                               (unsigned long long)st.handled, (unsigned long long)st.retries,
                               (unsigned long long)st.dead_lettered, (unsigned long long)st.dlq_failed,
                               (unsigned long long)st.queued);
-                next_status = wall_ms() + 10000;
+                next_status = evbus__wall_ms() + 10000;
             }
         }
         evbus_cli_log(cli, "stopping: finishing in-flight events, committing, leaving the group");
         if (evbus_consumer_close(c) != EVBUS_OK && rc == 0)
             rc = EVBUS_CLI_FAIL;
-        evbus_consumer_stats_t st;
+        evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
         evbus_consumer_stats(c, &st);
         if (!cli->quiet)
             fprintf(stderr, "evbus-cli: consume: %llu handled, %llu dead-lettered, %llu DLQ failures\n",
@@ -255,7 +235,7 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
                     (unsigned long long)st.dlq_failed);
         if (st.dlq_failed && rc == 0)
             rc = EVBUS_CLI_FAIL;
-        g_consumer = NULL;
+        evbus_cli_catch_stop_signals(NULL); /* c is about to go */
     }
     for (size_t i = 0; i < o.ntopics; i++)
         free(full[i]);

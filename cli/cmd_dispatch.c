@@ -247,8 +247,9 @@ int evbus_cli_dispatch(int argc, char **argv, evbus_cli_t *cli) {
         }
         /* Async plugins finish before the summary (and before fini runs at destroy). */
         evbus_dispatcher_drain(d, -1);
-        evbus_dispatcher_stats_t st;
-        evbus_dispatcher_stats(d, &st);
+        evbus_dispatcher_stats_t st = EVBUS_DISPATCHER_STATS_INIT;
+        if (evbus_dispatcher_stats(d, &st) != EVBUS_OK)
+            st.async_failed = 0;
         if (!cli->quiet)
             fprintf(stderr, "evbus-cli: dispatch: %zu events, %zu ok, %zu failed (%llu async handler "
                             "failures)\n",

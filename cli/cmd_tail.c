@@ -60,12 +60,6 @@ static const struct option longopts[] = {
     {NULL, 0, NULL, 0},
 };
 
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
-
 static int on_opt(void *ctx, int c, const char *arg) {
     tail_t *t = ctx;
     switch (c) {
@@ -105,13 +99,6 @@ static int on_opt(void *ctx, int c, const char *arg) {
         return -1;
     }
     return EVBUS_CLI_USAGE;
-}
-
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The message's ce_type, NUL-terminated in buf, read by the consumer's rule (exactly one
@@ -162,7 +149,6 @@ static int handle(tail_t *t, rd_kafka_message_t *rkm) {
     return tail_enqueue(t, ev);
 }
 
-
 static int run(tail_t *t) {
     int64_t last_progress = evbus__now_us(), last_refresh = last_progress;
     for (;;) {
@@ -174,7 +160,7 @@ static int run(tail_t *t) {
         }
         if (atomic_load(&t->write_failed))
             return EVBUS_CLI_FAIL;
-        if (g_stop || tail_count_reached(t) || (!t->follow && !t->initial))
+        if (evbus_cli_stop_requested() || tail_count_reached(t) || (!t->follow && !t->initial))
             return EVBUS_CLI_OK;
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(t->rk, 100);
         int64_t now = evbus__now_us();
@@ -231,7 +217,7 @@ int evbus_cli_tail(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_err("tail", "--since and --from-beginning exclude each other");
         return EVBUS_CLI_USAGE;
     }
-    if (t.since && evbus_cli_parse_time(t.since, now_ms(), &t.since_ms) != 0) {
+    if (t.since && evbus_cli_parse_time(t.since, evbus__wall_ms(), &t.since_ms) != 0) {
         evbus_cli_err("tail", "--since: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
                       t.since);
         return EVBUS_CLI_USAGE;
@@ -269,12 +255,7 @@ int evbus_cli_tail(int argc, char **argv, evbus_cli_t *cli) {
     if (!t.rk)
         goto out;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    evbus_cli_catch_stop_signals(NULL);
 
     rc = tail_setup(&t);
     if (rc == 0 && tail_writer_start(&t) != 0)

@@ -20,7 +20,6 @@
 #include <jansson.h>
 
 #define REG_CONTENT_TYPE "application/vnd.schemaregistry.v1+json"
-#define REG_DEFAULT_TIMEOUT_MS 30000
 /* A schema document is small; anything beyond this is not a registry answer. */
 #define REG_MAX_RESPONSE (16u * 1024 * 1024)
 
@@ -83,6 +82,10 @@ evbus__registry_t *evbus__registry_new(const char *url, const char *api_key, con
         evbus__seterr(errstr, errstr_size, "schema registry: empty URL");
         return NULL;
     }
+    if (timeout_ms <= 0) {
+        evbus__seterr(errstr, errstr_size, "schema registry: timeout must be > 0 ms");
+        return NULL;
+    }
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
         evbus__seterr(errstr, errstr_size,
                       "schema registry: URL must start with http:// or https://");
@@ -100,7 +103,7 @@ evbus__registry_t *evbus__registry_new(const char *url, const char *api_key, con
         return NULL;
     }
     reg->url = evbus__strdup(url);
-    reg->timeout_ms = timeout_ms > 0 ? timeout_ms : REG_DEFAULT_TIMEOUT_MS;
+    reg->timeout_ms = timeout_ms;
     if (api_key && *api_key) {
         reg->api_key = evbus__strdup(api_key);
         reg->api_secret = evbus__strdup(api_secret ? api_secret : "");

@@ -15,7 +15,7 @@
 
 typedef struct evbus__registry_s evbus__registry_t;
 
-/** url: base URL; api_key/api_secret: basic auth or NULL; timeout_ms: per request. */
+/** url: base URL; api_key/api_secret: basic auth or NULL; timeout_ms (> 0): per request. */
 evbus__registry_t *evbus__registry_new(const char *url, const char *api_key, const char *api_secret,
                                        int timeout_ms, char *errstr, size_t errstr_size);
 void evbus__registry_destroy(evbus__registry_t *reg);

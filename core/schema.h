@@ -39,11 +39,13 @@ typedef struct evbus__field_s {
     char *name;
     evbus__schema_t *type;
     int has_default;
-    /* The default pre-encoded as Avro binary for `type`, so a missing field costs a memcpy. */
+    /* The default as JSON text (as written in the schema, compact): Avro's JSON encoding of
+     * `type`, not natural JSON (see evbus__avro_encode_default in codec.h). */
+    char *default_json;
+    /* default_json pre-encoded as Avro binary for `type`, so a missing field costs a memcpy;
+     * filled by evbus__avro_prepare_defaults (NULL in a doc from evbus__schema_parse_types). */
     unsigned char *default_avro;
     size_t default_avro_len;
-    /* The default as JSON text (as written in the schema), for tools and decoding checks. */
-    char *default_json;
 } evbus__field_t;
 
 struct evbus__schema_s {
@@ -59,6 +61,10 @@ struct evbus__schema_s {
     evbus__schema_t *items;    /* array items, map values */
     size_t fixed_size;         /* fixed */
     char *logical_type;        /* "logicalType" when present (informational) */
+    /* A lower bound of the bytes any datum of this type takes (0: null, empty record, fixed 0
+     * and records of those).  The decoder bounds a block count by it, so a forged count cannot
+     * make it loop or allocate beyond what the input can hold. */
+    size_t min_size;
 };
 
 /** A parsed schema document: the root node plus everything it owns. */
@@ -70,9 +76,17 @@ typedef struct evbus__schema_doc_s {
     void *priv;                /* allocation bookkeeping */
 } evbus__schema_doc_t;
 
-/** Parse an Avro schema from JSON text.  NULL + errstr ("what is wrong") on failure. */
+/**
+ * Parse an Avro schema from JSON text, with its field defaults checked and pre-encoded.
+ * NULL + errstr ("what is wrong") on failure.  Defined in codec_default.c: it is
+ * evbus__schema_parse_types() then evbus__avro_prepare_defaults(), so this file's parser
+ * does not depend on the codec that depends on it.
+ */
 evbus__schema_doc_t *evbus__schema_parse(const char *json, size_t len, char *errstr,
                                          size_t errstr_size);
+/** The types only: names, canonical form and fingerprint; defaults kept as JSON text, unchecked. */
+evbus__schema_doc_t *evbus__schema_parse_types(const char *json, size_t len, char *errstr,
+                                               size_t errstr_size);
 void evbus__schema_doc_destroy(evbus__schema_doc_t *doc);
 
 /** Parsing Canonical Form of any node (malloc'd), NULL when out of memory. */

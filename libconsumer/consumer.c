@@ -6,6 +6,7 @@
  * dead-lettered (policy.c); auto-commit and the commits on revoke/close send the stored offsets.
  */
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,12 +156,14 @@ evbus_err_t evbus_consumer_set_start(evbus_consumer_t *c, evbus_start_t start, i
     return EVBUS_OK;
 }
 
-int evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms) {
+evbus_err_t evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms, size_t *countp) {
+    size_t n = 0;
+    if (countp)
+        *countp = 0;
     if (!c || c->closed)
         return EVBUS_ERR_STATE;
     if (evbus__workers_start(c) != EVBUS_OK)
         return EVBUS_ERR_NOMEM;
-    int n = 0;
     rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, timeout_ms);
     while (rkm) {
         if (rkm->err) {
@@ -169,24 +172,26 @@ int evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms) {
             rd_kafka_message_destroy(rkm);
         } else {
             ADD(c->received);
-            n += evbus__enqueue(c, rkm);
+            n += (size_t)evbus__enqueue(c, rkm);
         }
         if (n >= 1000 || STOPPING(c))
             break;
         rkm = rd_kafka_consumer_poll(c->rk, 0);
     }
     evbus__staged_push_all(c); /* nothing waits in the poll thread between calls */
-    return n;
+    if (countp)
+        *countp = n;
+    return EVBUS_OK;
 }
 
 evbus_err_t evbus_consumer_run(evbus_consumer_t *c) {
     if (!c || c->closed)
         return EVBUS_ERR_STATE;
     while (!STOPPING(c)) {
-        int r = evbus_consumer_poll(c, 100);
-        if (r < 0) {
+        evbus_err_t err = evbus_consumer_poll(c, 100, NULL);
+        if (err != EVBUS_OK) {
             evbus_consumer_close(c);
-            return (evbus_err_t)r;
+            return err;
         }
     }
     return evbus_consumer_close(c);
@@ -284,17 +289,19 @@ evbus_err_t evbus_consumer_load_plugins_dir(evbus_consumer_t *c, const char *dir
         (int)evbus__conf_int(c->conf, "handler.timeout.ms"), NULL, errstr, errstr_size);
 }
 
-void evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st) {
-    if (!st)
-        return;
-    memset(st, 0, sizeof(*st));
+/* The first release's evbus_consumer_stats_t ends with assigned. */
+#define CONSUMER_STATS_MIN (offsetof(evbus_consumer_stats_t, assigned) + sizeof(uint64_t))
+
+evbus_err_t evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st) {
+    evbus_consumer_stats_t full = {.size = sizeof(full)};
     if (!c)
-        return;
-    st->received = LOAD(c->received);
-    st->handled = LOAD(c->handled);
-    st->retries = LOAD(c->retries);
-    st->dead_lettered = LOAD(c->dead_lettered);
-    st->dlq_failed = LOAD(c->dlq_failed);
-    st->assigned = LOAD(c->assigned);
-    st->queued = __atomic_load_n(&c->queued, __ATOMIC_RELAXED);
+        return EVBUS_ERR_INVALID_ARG;
+    full.received = LOAD(c->received);
+    full.handled = LOAD(c->handled);
+    full.retries = LOAD(c->retries);
+    full.dead_lettered = LOAD(c->dead_lettered);
+    full.dlq_failed = LOAD(c->dlq_failed);
+    full.assigned = LOAD(c->assigned);
+    full.queued = LOAD(c->queued);
+    return evbus__struct_out(st, &full, sizeof(full), CONSUMER_STATS_MIN);
 }

@@ -2,6 +2,7 @@
  * The dispatcher: handlers by type/list/glob, sync then async, lifecycle events.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -382,19 +383,21 @@ evbus_err_t evbus_dispatcher_dispatch(evbus_dispatcher_t *d, const evbus_event_t
     return evbus__dispatcher_run(d, ev, 1, &next, NULL, errstr, errstr_size);
 }
 
-void evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats_t *st) {
-    if (!st)
-        return;
-    memset(st, 0, sizeof(*st));
+/* The first release's evbus_dispatcher_stats_t ends with async_pending. */
+#define DISPATCHER_STATS_MIN (offsetof(evbus_dispatcher_stats_t, async_pending) + sizeof(uint64_t))
+
+evbus_err_t evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats_t *st) {
+    evbus_dispatcher_stats_t full = {.size = sizeof(full)};
     if (!d)
-        return;
-    st->dispatched = LOAD(d->dispatched);
-    st->handler_ok = LOAD(d->handler_ok);
-    st->handler_failed = LOAD(d->handler_failed);
-    st->async_failed = LOAD(d->async_failed);
+        return EVBUS_ERR_INVALID_ARG;
+    full.dispatched = LOAD(d->dispatched);
+    full.handler_ok = LOAD(d->handler_ok);
+    full.handler_failed = LOAD(d->handler_failed);
+    full.async_failed = LOAD(d->async_failed);
     pthread_mutex_lock(&d->mu);
-    st->async_pending = d->pending;
+    full.async_pending = d->pending;
     pthread_mutex_unlock(&d->mu);
+    return evbus__struct_out(st, &full, sizeof(full), DISPATCHER_STATS_MIN);
 }
 
 /* ---- lifecycle ---- */

@@ -13,7 +13,7 @@ static int64_t now_ms(void) {
 typedef struct w_s { evbus_consumer_t *c; uint64_t handled; uint64_t assigned; } w_t;
 static int pred(void *arg) {
     w_t *w = arg;
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(w->c, &st);
     return st.handled >= w->handled && st.assigned >= w->assigned;
 }
