@@ -121,6 +121,11 @@ struct rd_kafka_s *evbus_cli_kafka(evbus_cli_t *cli, int type, int *rcp, ...);
 /** 1 once a client of evbus_cli_kafka() has reported an authentication or TLS failure (one
  * line, with the reason): the caller's own "broker: transport failure" would only repeat it. */
 int evbus_cli_kafka_reported(void);
+/** rd_kafka_metadata() of every topic within cli.timeout.ms, ending early once
+ * evbus_cli_kafka_reported() (e.g. an untrusted broker certificate).  *mdp as librdkafka's. */
+struct rd_kafka_metadata;
+int evbus_cli_metadata(const evbus_cli_t *cli, struct rd_kafka_s *rk,
+                       const struct rd_kafka_metadata **mdp);
 /** 1 when bootstrap servers are configured (-b or the environment). */
 int evbus_cli_has_bootstrap(const evbus_cli_t *cli);
 

@@ -111,6 +111,22 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
     }
 }
 
+int evbus_cli_metadata(const evbus_cli_t *cli, rd_kafka_t *rk,
+                       const struct rd_kafka_metadata **mdp) {
+    /* In slices, so that a failure that cannot get better (an untrusted certificate, a refused
+     * login: log_cb has said why) ends the wait at once instead of after cli.timeout.ms. */
+    int64_t deadline = evbus__now_us() + (int64_t)cli->timeout_ms * 1000;
+    for (;;) {
+        int64_t left_ms = (deadline - evbus__now_us()) / 1000;
+        int slice = left_ms > 500 ? 500 : left_ms < 1 ? 1 : (int)left_ms;
+        rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, mdp, slice);
+        if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT)
+            return e;
+        if (evbus_cli_kafka_reported() || evbus__now_us() >= deadline)
+            return e;
+    }
+}
+
 rd_kafka_t *evbus_cli_kafka(evbus_cli_t *cli, int type, int *rcp, ...) {
     char errstr[512];
     *rcp = EVBUS_CLI_USAGE;
