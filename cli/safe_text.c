@@ -18,15 +18,6 @@
 #include "json_scan.h"
 #include "output.h"
 
-/* Code point of a valid UTF-8 sequence of k bytes (validated by the core beforehand). */
-static uint32_t cp_of(const unsigned char *s, size_t k) {
-    static const unsigned char lead_mask[5] = {0, 0x7F, 0x1F, 0x0F, 0x07};
-    uint32_t cp = s[0] & lead_mask[k];
-    for (size_t i = 1; i < k; i++)
-        cp = (cp << 6) | (s[i] & 0x3F);
-    return cp;
-}
-
 int evbus_cli_unsafe_cp(uint32_t cp) {
     return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || /* C0, DEL, C1 */
            cp == 0x061C ||                                           /* Arabic letter mark */
@@ -63,8 +54,8 @@ int evbus_cli_safe_text(evbus__buf_t *b, const char *str, size_t len, int flags)
             run++;
             continue;
         }
-        size_t k = c == '\\' ? 1 : evbus__utf8_char_len(s + i, len - i);
-        uint32_t cp = k ? cp_of(s + i, k) : 0;
+        uint32_t cp = '\\';
+        size_t k = c == '\\' ? 1 : evbus__utf8_next(s + i, len - i, &cp);
         if (k && cp != '\\' && !evbus_cli_unsafe_cp(cp)) {
             i += k;
             run += k;
@@ -104,8 +95,9 @@ static int needs_more_than_core(const unsigned char *s, size_t len) {
             i++;
             continue;
         }
-        size_t k = evbus__utf8_char_len(s + i, len - i);
-        if (!k || evbus_cli_unsafe_cp(cp_of(s + i, k)))
+        uint32_t cp;
+        size_t k = evbus__utf8_next(s + i, len - i, &cp);
+        if (!k || evbus_cli_unsafe_cp(cp))
             return 1;
         i += k;
     }
@@ -139,8 +131,10 @@ int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
             i++;
             continue;
         }
-        size_t k = evbus__utf8_char_len(s + i, len - i);
-        uint32_t cp = k ? cp_of(s + i, k) : 0xFFFD; /* not UTF-8: U+FFFD */
+        uint32_t cp;
+        size_t k = evbus__utf8_next(s + i, len - i, &cp);
+        if (!k)
+            cp = 0xFFFD; /* not UTF-8: U+FFFD */
         if (k && !evbus_cli_unsafe_cp(cp)) {
             i += k;
             continue;
@@ -170,8 +164,10 @@ int evbus_cli_safe_json_text(evbus__buf_t *b, const char *json, size_t len) {
             run++;
             continue;
         }
-        size_t k = evbus__utf8_char_len(s + i, len - i);
-        uint32_t cp = k ? cp_of(s + i, k) : 0xFFFD;
+        uint32_t cp;
+        size_t k = evbus__utf8_next(s + i, len - i, &cp);
+        if (!k)
+            cp = 0xFFFD;
         if (k && !evbus_cli_unsafe_cp(cp)) {
             i += k;
             run += k;

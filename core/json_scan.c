@@ -83,6 +83,11 @@ static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cpp) {
     return k;
 }
 
+size_t evbus__utf8_next(const unsigned char *s, size_t n, uint32_t *cp) {
+    *cp = 0;
+    return n == 0 ? 0 : utf8_seq(s, n, cp);
+}
+
 size_t evbus__utf8_char_len(const unsigned char *s, size_t n) {
     uint32_t cp;
     if (n == 0)
