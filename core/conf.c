@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { K_STR, K_INT, K_BOOL } conf_kind_t;
+typedef enum { K_STR, K_INT, K_BOOL, K_ENUM } conf_kind_t;
 
 typedef struct conf_prop_s {
     const char *name;
@@ -42,6 +42,9 @@ static const conf_prop_t props[] = {
     {"workers", K_INT, "4", 1, 256, 0},
     {"sasl.username", K_STR, NULL, 0, 0, 0},
     {"sasl.password", K_STR, NULL, 0, 0, 1},
+    /* What a failing sync subscriber of evbus.event.received does to the event: it is
+     * committed unseen (commit) or written to the dead-letter topic (dlq). */
+    {"received.veto", K_ENUM, "commit", 0, 0, 0},
 };
 #define NPROPS (sizeof(props) / sizeof(props[0]))
 
@@ -193,6 +196,32 @@ static int parse_bool(const char *s, int *out) {
     return 0;
 }
 
+/* The values a K_ENUM name takes. */
+static const struct {
+    const char *name, *choices;
+} enum_choices[] = {
+    {"received.veto", "commit|dlq"},
+};
+
+static const char *choices_of(const char *name) {
+    for (size_t i = 0; i < sizeof(enum_choices) / sizeof(enum_choices[0]); i++)
+        if (!strcmp(enum_choices[i].name, name))
+            return enum_choices[i].choices;
+    return "";
+}
+
+static int choice_ok(const char *choices, const char *value) {
+    size_t n = strlen(value);
+    for (const char *c = choices; n && c && *c;) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        if (len == n && !strncmp(c, value, n))
+            return 1;
+        c = bar ? bar + 1 : NULL;
+    }
+    return 0;
+}
+
 /* Ask librdkafka whether it knows name and accepts value, on a throwaway conf. */
 static evbus_conf_res_t kafka_check(const char *name, const char *value, char *errstr,
                                     size_t errstr_size) {
@@ -235,9 +264,23 @@ evbus_conf_res_t evbus_conf_set(evbus_conf_t *conf, const char *name, const char
                           name, (long long)p->min, (long long)p->max);
             return EVBUS_CONF_INVALID;
         }
+        if (p->kind == K_ENUM && !choice_ok(choices_of(name), value)) {
+            evbus__seterr(errstr, errstr_size, "invalid value \"%s\" for \"%s\", expected one of %s",
+                          value, name, choices_of(name));
+            return EVBUS_CONF_INVALID;
+        }
         if (p->kind == K_BOOL && parse_bool(value, &bv) != 0) {
             evbus__seterr(errstr, errstr_size,
                           "invalid value \"%s\" for \"%s\", expected true or false", value, name);
+            return EVBUS_CONF_INVALID;
+        }
+    } else if (!strncmp(name, "plugin.", 7)) {
+        /* A plugin's own setting, read by the plugin through evbus_plugin_ctx_get(): any
+         * string, but the name must say whose and what. */
+        const char *dot = strchr(name + 7, '.');
+        if (!dot || dot == name + 7 || !dot[1]) {
+            evbus__seterr(errstr, errstr_size,
+                          "invalid name \"%s\", expected plugin.<plugin name>.<key>", name);
             return EVBUS_CONF_INVALID;
         }
     } else {

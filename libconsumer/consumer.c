@@ -40,6 +40,7 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
     if (c->nworkers < 1)
         c->nworkers = 1;
     c->retry_max = (int)evbus__conf_int(conf, "retry.max");
+    c->veto_dlq = !strcmp(evbus__conf_str(conf, "received.veto"), "dlq");
     c->backoff_ms = evbus__conf_int(conf, "retry.backoff.ms");
     c->backoff_max_ms = evbus__conf_int(conf, "retry.backoff.max.ms");
     if (c->backoff_max_ms < c->backoff_ms)
@@ -275,18 +276,22 @@ evbus_err_t evbus_consumer_load_plugin(evbus_consumer_t *c, const char *path, ch
                                        size_t errstr_size) {
     if (!c)
         return EVBUS_ERR_INVALID_ARG;
-    return evbus_dispatcher_load_plugin(
-        c->d, path, evbus__conf_bool(c->conf, "plugin.isolate") ? EVBUS_PLUGIN_LOAD_ISOLATE : 0,
-        (int)evbus__conf_int(c->conf, "handler.timeout.ms"), NULL, errstr, errstr_size);
+    evbus_plugin_opts_t o = EVBUS_PLUGIN_OPTS_INIT;
+    o.flags = evbus__conf_bool(c->conf, "plugin.isolate") ? EVBUS_PLUGIN_LOAD_ISOLATE : 0;
+    o.timeout_ms = (int)evbus__conf_int(c->conf, "handler.timeout.ms");
+    o.conf = c->conf;
+    return evbus_dispatcher_load_plugins(c->d, path, &o, NULL, errstr, errstr_size);
 }
 
 evbus_err_t evbus_consumer_load_plugins_dir(evbus_consumer_t *c, const char *dir, char *errstr,
                                             size_t errstr_size) {
     if (!c)
         return EVBUS_ERR_INVALID_ARG;
-    return evbus_dispatcher_load_plugins_dir(
-        c->d, dir, evbus__conf_bool(c->conf, "plugin.isolate") ? EVBUS_PLUGIN_LOAD_ISOLATE : 0,
-        (int)evbus__conf_int(c->conf, "handler.timeout.ms"), NULL, errstr, errstr_size);
+    evbus_plugin_opts_t o = EVBUS_PLUGIN_OPTS_INIT;
+    o.flags = evbus__conf_bool(c->conf, "plugin.isolate") ? EVBUS_PLUGIN_LOAD_ISOLATE : 0;
+    o.timeout_ms = (int)evbus__conf_int(c->conf, "handler.timeout.ms");
+    o.conf = c->conf;
+    return evbus_dispatcher_load_plugins(c->d, dir, &o, NULL, errstr, errstr_size);
 }
 
 void evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st) {
@@ -297,6 +302,7 @@ void evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st) {
         return;
     st->received = LOAD(c->received);
     st->handled = LOAD(c->handled);
+    st->rejected = LOAD(c->rejected);
     st->retries = LOAD(c->retries);
     st->dead_lettered = LOAD(c->dead_lettered);
     st->dlq_failed = LOAD(c->dlq_failed);

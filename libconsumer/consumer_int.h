@@ -76,6 +76,7 @@ struct evbus_consumer_s {
 
     const char *prefix, *dlq_suffix; /* owned by conf */
     int retry_max;
+    int veto_dlq; /* received.veto=dlq */
     int64_t backoff_ms, backoff_max_ms;
     evbus_start_t start;
     int64_t start_ts;
@@ -96,7 +97,7 @@ struct evbus_consumer_s {
     int stop; /* atomic: set by evbus_consumer_stop() */
     int closed;
 
-    uint64_t received, handled, retries, dead_lettered, dlq_failed, assigned; /* atomics */
+    uint64_t received, handled, retries, dead_lettered, dlq_failed, assigned, rejected; /* atomics */
 };
 
 /*

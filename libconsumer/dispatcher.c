@@ -43,7 +43,7 @@ struct evbus_dispatcher_s {
     pthread_t *threads;
     int started, stopping;
 
-    uint64_t dispatched, handler_ok, handler_failed, async_failed; /* atomics */
+    uint64_t dispatched, handler_ok, handler_failed, async_failed, rejected; /* atomics */
     /* Bit i: some handler matches lifecycle type lc_types[i].  Kept up to date by subscribe,
      * so the three lifecycle checks per event take no lock and match no globs. */
     unsigned lc_mask; /* atomic */
@@ -51,7 +51,7 @@ struct evbus_dispatcher_s {
 
 static const char *const lc_types[] = {EVBUS_LC_EVENT_RECEIVED, EVBUS_LC_HANDLER_INVOKING,
                                        EVBUS_LC_HANDLER_INVOKED, EVBUS_LC_HANDLER_FAILED,
-                                       EVBUS_LC_EVENT_DEAD_LETTERED};
+                                       EVBUS_LC_EVENT_DEAD_LETTERED, EVBUS_LC_EVENT_REJECTED};
 #define N_LC_TYPES (sizeof(lc_types) / sizeof(lc_types[0]))
 
 static int sub_matches(const sub_t *s, const char *type);
@@ -224,8 +224,9 @@ static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *
     int64_t t0 = evbus__now_us();
     evbus_err_t err = s->fn(ev, s->opaque, msg, sizeof(msg));
     int64_t dur = evbus__now_us() - t0;
-    if (err != EVBUS_OK && (err > 0 || err <= EVBUS_ERR__END))
-        err = EVBUS_ERR_HANDLER; /* not one of ours: keep codes meaningful */
+    /* Not one of ours, or the veto's own code from a plain handler: keep codes meaningful. */
+    if (err != EVBUS_OK && (err > 0 || err <= EVBUS_ERR__END || err == EVBUS_ERR_REJECTED))
+        err = EVBUS_ERR_HANDLER;
     if (err && !msg[0])
         snprintf(msg, sizeof(msg), "%s", evbus_strerror(err));
     if (!err) {
@@ -346,12 +347,15 @@ int evbus_dispatcher_drain(evbus_dispatcher_t *d, int timeout_ms) {
 
 /* ---- dispatch ---- */
 
+static evbus_err_t received(evbus_dispatcher_t *d, const evbus_event_t *ev, const char **handler,
+                            char *errstr, size_t errstr_size);
+
 evbus_err_t evbus__dispatcher_run(evbus_dispatcher_t *d, const evbus_event_t *ev, int attempt,
                                   size_t *next, const char **handler, char *errstr,
                                   size_t errstr_size) {
-    if (attempt <= 1)
-        evbus__dispatcher_emit(d, EVBUS_LC_EVENT_RECEIVED, ev, NULL);
-    evbus_err_t err = EVBUS_OK;
+    evbus_err_t err;
+    if (attempt <= 1 && (err = received(d, ev, handler, errstr, errstr_size)) != EVBUS_OK)
+        return err;
     pthread_rwlock_rdlock(&d->lock);
     size_t i = *next;
     for (; i < d->nsubs; i++) {
@@ -392,6 +396,7 @@ void evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats_t *st)
     st->handler_ok = LOAD(d->handler_ok);
     st->handler_failed = LOAD(d->handler_failed);
     st->async_failed = LOAD(d->async_failed);
+    st->rejected = LOAD(d->rejected);
     pthread_mutex_lock(&d->mu);
     st->async_pending = d->pending;
     pthread_mutex_unlock(&d->mu);
@@ -401,14 +406,21 @@ void evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats_t *st)
 
 static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
-void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
-                            const evbus__lc_info_t *info) {
+/*
+ * Publish lc_type about ev.  With veto (evbus.event.received only), sync subscribers run in
+ * order and the first that fails stops the fan-out: its code, name (*who, owned by d) and
+ * message come back; otherwise subscribers only observe and EVBUS_OK is returned.
+ */
+static evbus_err_t emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
+                        const evbus__lc_info_t *info, int veto, const char **who, char *msg,
+                        size_t msg_size) {
+    evbus_err_t verr = EVBUS_OK;
     if (!evbus__dispatcher_has(d, lc_type))
-        return; /* nobody listens: build nothing */
+        return EVBUS_OK; /* nobody listens: build nothing */
     const char *key = evbus_event_key(ev);
     json_t *o = json_object();
     if (!o)
-        return;
+        return EVBUS_OK;
     json_object_set_new(o, "type", str_or_null(ev->type));
     json_object_set_new(o, "id", str_or_null(ev->id));
     json_object_set_new(o, "topic", str_or_null(ev->topic));
@@ -430,7 +442,7 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
     char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!txt)
-        return;
+        return EVBUS_OK;
     evbus__event_init_t in = {.type = lc_type, .id = NULL, .topic = ev->topic,
                               .partition = ev->partition, .offset = ev->offset,
                               .timestamp = ev->timestamp, .key = key, .json = txt,
@@ -441,20 +453,53 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
     evbus_event_t *lc = evbus__event_new(&in, NULL, NULL);
     free(txt);
     if (!lc)
-        return;
+        return EVBUS_OK;
     pthread_rwlock_rdlock(&d->lock);
     for (size_t i = 0; i < d->nsubs; i++) {
         sub_t *s = d->subs[i];
         if (!sub_matches(s, lc_type))
             continue;
-        if (s->flags & EVBUS_HANDLER_ASYNC)
+        if (s->flags & EVBUS_HANDLER_ASYNC) {
             enqueue(d, s, lc, 1);
-        else
+        } else if (!veto) {
             invoke(d, s, lc, 1, NULL, 0); /* observers: their failure fails nothing */
+        } else if ((verr = invoke(d, s, lc, 1, msg, msg_size)) != EVBUS_OK) {
+            *who = s->name;
+            break;
+        }
     }
     pthread_rwlock_unlock(&d->lock);
     evbus__event_destroy(lc);
+    return verr;
 }
+
+void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
+                            const evbus__lc_info_t *info) {
+    emit(d, lc_type, ev, info, 0, NULL, NULL, 0);
+}
+
+/* evbus.event.received, whose sync subscribers may veto the event: then it is announced as
+ * evbus.event.rejected and EVBUS_ERR_REJECTED returned, with "<subscriber>: <message>". */
+static evbus_err_t received(evbus_dispatcher_t *d, const evbus_event_t *ev, const char **handler,
+                            char *errstr, size_t errstr_size) {
+    char msg[512] = "";
+    const char *who = NULL;
+    evbus_err_t err = emit(d, EVBUS_LC_EVENT_RECEIVED, ev, NULL, 1, &who, msg, sizeof(msg));
+    if (!err)
+        return EVBUS_OK;
+    ADD(d->rejected);
+    /* invoke() wrote "<who>: <message>"; the lifecycle event carries the bare message. */
+    size_t wl = strlen(who);
+    const char *bare = !strncmp(msg, who, wl) && !strncmp(msg + wl, ": ", 2) ? msg + wl + 2 : msg;
+    evbus__dispatcher_emit(d, EVBUS_LC_EVENT_REJECTED, ev,
+                           &(evbus__lc_info_t){.handler = who, .duration_us = -1, .error = bare,
+                                               .error_code = err});
+    if (handler)
+        *handler = who;
+    evbus__seterr(errstr, errstr_size, "%s", msg);
+    return EVBUS_ERR_REJECTED;
+}
+
 
 /* ---- broker-less dispatch ---- */
 

@@ -1,6 +1,7 @@
 /*
  * One event's fate: run its handlers, retry with backoff, dead-letter it when that is all
- * that is left, and store its offset only then.  Also the checks that send an event straight
+ * that is left, and store its offset only then.  A vetoed event (EVBUS_ERR_REJECTED) is settled
+ * at once: stored, or dead-lettered with received.veto=dlq.  Also the checks that send an event straight
  * to the dead-letter topic (unusable headers, undecodable value).
  */
 #include <time.h>
@@ -59,6 +60,14 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
         if (!err) {
             os->handled++;
             evbus__ostore_add(c, os, p, ev->offset);
+            break;
+        }
+        if (err == EVBUS_ERR_REJECTED) { /* vetoed before any handler: never retried */
+            ADD(c->rejected);
+            if (c->veto_dlq)
+                dead_letter(c, os, p, ev, err, errstr, handler, attempt);
+            else
+                evbus__ostore_add(c, os, p, ev->offset);
             break;
         }
         if (evbus__event_json_failed(ev)) { /* the data itself is bad: retrying cannot help */
