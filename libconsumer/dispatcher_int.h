@@ -7,6 +7,7 @@
 
 #include "evbus/consumer.h"
 #include "event.h"
+#include "plugin_ctx.h"
 
 /**
  * One attempt at ev's sync handlers, starting at handler index *next (0 the first time).
@@ -45,14 +46,6 @@ evbus_err_t evbus__plugin_init(evbus__plugin_t *pl, void **state, char *errstr, 
 evbus_err_t evbus__plugin_call(const evbus__plugin_t *pl, void *state, const evbus_event_t *ev,
                                char *errstr, size_t n);
 void evbus__plugin_fini(const evbus__plugin_t *pl, void *state);
-
-/* ---- plugin contexts (plugin_ctx.c) ---- */
-/** A context with copies of name, conf (may be NULL) and settings (key, value, ..., NULL). */
-evbus_plugin_ctx_t *evbus__plugin_ctx_new(const char *name, const evbus_conf_t *conf,
-                                          const char *const *settings);
-void evbus__plugin_ctx_destroy(evbus_plugin_ctx_t *ctx);
-/** What the plugin gave with evbus_plugin_ctx_disable_reason(), or NULL. */
-const char *evbus__plugin_ctx_reason(const evbus_plugin_ctx_t *ctx);
 
 /* ---- isolated plugin supervisor (isolate.c) ---- */
 typedef struct evbus__isolate_s evbus__isolate_t;

@@ -3,7 +3,8 @@
  * and the one thing a plugin may write into it: why it is not enabled.
  *
  * A context owns copies of what it reads, because an isolated plugin's child runs init()
- * again after a restart, long after the load call's arguments are gone.
+ * again after a restart, long after the load call's arguments are gone.  It lives in the core
+ * (libevbus) beside the event accessors, the library plugins link against.
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -11,7 +12,7 @@
 #include <string.h>
 
 #include "conf.h"
-#include "dispatcher_int.h"
+#include "plugin_ctx.h"
 
 struct evbus_plugin_ctx_s {
     char *name;
@@ -57,14 +58,16 @@ const char *evbus__plugin_ctx_reason(const evbus_plugin_ctx_t *ctx) {
     return ctx && ctx->reason[0] ? ctx->reason : NULL;
 }
 
-/* ctx->lookup = fmt(...), reusing the scratch buffer; NULL when out of memory. */
-static const char *scratch(evbus_plugin_ctx_t *ctx, const char *a, const char *b, const char *c) {
-    size_t len = strlen(a) + strlen(b) + strlen(c) + 1;
+/* ctx->lookup = a b c d, reusing the scratch buffer (none of a..d may point into it); NULL
+ * when out of memory. */
+static char *scratch(evbus_plugin_ctx_t *ctx, const char *a, const char *b, const char *c,
+                     const char *d) {
+    size_t len = strlen(a) + strlen(b) + strlen(c) + strlen(d) + 1;
     char *p = realloc(ctx->lookup, len);
     if (!p)
         return NULL;
     ctx->lookup = p;
-    snprintf(p, len, "%s%s%s", a, b, c);
+    snprintf(p, len, "%s%s%s%s", a, b, c, d);
     return p;
 }
 
@@ -73,17 +76,18 @@ const char *evbus_plugin_ctx_get(const evbus_plugin_ctx_t *cctx, const char *key
         return NULL;
     /* The context is the host's object; const only keeps plugins from changing settings. */
     evbus_plugin_ctx_t *ctx = (evbus_plugin_ctx_t *)cctx;
-    const char *v, *name;
-    if (ctx->conf && (name = scratch(ctx, "plugin.", ctx->name, ".")) &&
-        (name = scratch(ctx, name, key, "")) && (v = evbus_conf_get(ctx->conf, name)))
+    const char *v;
+    char *name;
+    if (ctx->conf && (name = scratch(ctx, "plugin.", ctx->name, ".", key)) &&
+        (v = evbus_conf_get(ctx->conf, name)))
         return v;
     for (size_t i = 0; ctx->settings[i] && ctx->settings[i + 1]; i += 2)
         if (!strcmp(ctx->settings[i], key))
             return ctx->settings[i + 1];
-    if ((name = scratch(ctx, "EVBUS_PLUGIN_", ctx->name, "_")) && (name = scratch(ctx, name, key, ""))) {
-        for (char *p = ctx->lookup; *p; p++)
+    if ((name = scratch(ctx, "EVBUS_PLUGIN_", ctx->name, "_", key))) {
+        for (char *p = name; *p; p++)
             *p = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
-        if ((v = getenv(ctx->lookup)))
+        if ((v = getenv(name)))
             return v;
     }
     /* Consumer settings, but no secret, and no other plugin's own settings. */
