@@ -406,10 +406,19 @@ void evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats_t *st)
 
 static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
+/* 1 when one of s's patterns is type itself, not a glob that happens to match it. */
+static int sub_names(const sub_t *s, const char *type) {
+    for (size_t i = 0; i < s->npatterns; i++)
+        if (!strcmp(s->patterns[i], type))
+            return 1;
+    return 0;
+}
+
 /*
- * Publish lc_type about ev.  With veto (evbus.event.received only), sync subscribers run in
- * order and the first that fails stops the fan-out: its code, name (*who, owned by d) and
- * message come back; otherwise subscribers only observe and EVBUS_OK is returned.
+ * Publish lc_type about ev.  With veto (evbus.event.received only), the sync subscribers that
+ * name lc_type exactly run in order and the first that fails stops the fan-out: its code, name
+ * (*who, owned by d) and message come back.  Everyone else only observes (a "*" or "evbus.*"
+ * logger that fails must not drop every event), and then EVBUS_OK is returned.
  */
 static evbus_err_t emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
                         const evbus__lc_info_t *info, int veto, const char **who, char *msg,
@@ -461,7 +470,7 @@ static evbus_err_t emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_
             continue;
         if (s->flags & EVBUS_HANDLER_ASYNC) {
             enqueue(d, s, lc, 1);
-        } else if (!veto) {
+        } else if (!veto || !sub_names(s, lc_type)) {
             invoke(d, s, lc, 1, NULL, 0); /* observers: their failure fails nothing */
         } else if ((verr = invoke(d, s, lc, 1, msg, msg_size)) != EVBUS_OK) {
             *who = s->name;

@@ -13,8 +13,8 @@
  * original event plus "handler", "duration_us", "error", "error_code", "attempts" where they
  * apply.  Lifecycle events never produce lifecycle events, and a lifecycle handler's failure
  * never fails the original event, with one exception, the veto: a sync (not
- * EVBUS_HANDLER_ASYNC) handler of evbus.event.received that fails stops the event before any
- * of its handlers runs.  The event is then announced as evbus.event.rejected ("handler": the
+ * EVBUS_HANDLER_ASYNC) handler subscribed to "evbus.event.received" by that exact name (not
+ * by a glob such as "evbus.*") that fails stops the event before any of its handlers runs.  The event is then announced as evbus.event.rejected ("handler": the
  * vetoing handler, "error": its message), counted (stats "rejected"), and, in a consumer,
  * committed unseen, or written to the dead-letter topic when received.veto=dlq.  It is never
  * retried.  Async handlers of evbus.event.received only observe.
