@@ -1,19 +1,23 @@
 /*
  * evbus-cli consume: the worker daemon.  A libconsumer group member whose handlers are the
- * plugins given on the command line; failures are logged one line each (from the lifecycle
- * events), a status line every 10 s with -v.
+ * plugins given on the command line or named by a consumer config file (--config,
+ * EVBUS_CONSUMER_CONFIG; flags beat the file); failures are logged one line each (from the
+ * lifecycle events), a status line every 10 s with -v.  --processes N runs N members under a
+ * supervisor (consume_procs.c).
  */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
+#include "conf.h"
+#include "consume_int.h"
+#include "consumer_config.h"
 #include "evbus/consumer.h"
 
 static const char usage[] =
     "Usage: evbus-cli consume -t TOPIC... -g GROUP [--plugin PATH]... [--plugins DIR] [--isolate]\n"
-    "                         [--from-beginning | --since TIME]\n"
+    "                         [--from-beginning | --since TIME] [--config FILE] [--processes N]\n"
     "\n"
     "Run a consumer-group worker: every event of the topics goes to the plugins that subscribe\n"
     "to its type.  A failing event is retried (retry.max, retry.backoff.ms) and then written to\n"
@@ -31,13 +35,19 @@ static const char usage[] =
     "                        (default: at the end)\n"
     "      --since TIME      start every partition at TIME, ignoring committed offsets:\n"
     "                        ISO 8601 (2024-05-01T12:00:00Z) or relative 30s, 10m, 2h, 1d\n"
-    "Settings (-X): workers, retry.max, retry.backoff.ms, dlq.topic.suffix, handler.timeout.ms.\n"
+    "  -c, --config FILE     consumer config file (EVBUS_CONSUMER_CONFIG): topics, group,\n"
+    "                        plugins with their settings, retry, dlq_suffix; flags beat it.\n"
+    "                        (After consume, -c/--config is this file, not the producer config.)\n"
+    "      --processes N     run N members of the group as supervised processes; a member\n"
+    "                        that dies is restarted with backoff; SIGTERM stops them all\n"
+    "Settings (-X): workers, retry.max, retry.backoff.ms, dlq.topic.suffix, handler.timeout.ms,\n"
+    "received.veto=commit|dlq, plugin.<plugin name>.<key> (a plugin's own setting).\n"
     "\n"
     "Example:\n"
     "  evbus-cli consume -t content-authoring-xblock-lifecycle -g cms-worker \\\n"
     "      --plugin ./evbus_example_plugin.so -v\n";
 
-enum { OPT_PLUGIN = 1, OPT_PLUGINS, OPT_ISOLATE, OPT_FROM_BEGINNING, OPT_SINCE };
+enum { OPT_PLUGIN = 1, OPT_PLUGINS, OPT_ISOLATE, OPT_FROM_BEGINNING, OPT_SINCE, OPT_PROCESSES };
 
 static const struct option longopts[] = {
     {"topic", required_argument, NULL, 't'},
@@ -47,6 +57,8 @@ static const struct option longopts[] = {
     {"isolate", no_argument, NULL, OPT_ISOLATE},
     {"from-beginning", no_argument, NULL, OPT_FROM_BEGINNING},
     {"since", required_argument, NULL, OPT_SINCE},
+    {"config", required_argument, NULL, 'c'},
+    {"processes", required_argument, NULL, OPT_PROCESSES},
     {NULL, 0, NULL, 0},
 };
 
@@ -55,8 +67,9 @@ typedef struct opts_s {
     size_t ntopics;
     const char *plugins[256];
     size_t nplugins;
-    const char *group, *plugins_dir, *since;
+    const char *group, *plugins_dir, *since, *config;
     int isolate, from_beginning;
+    long processes;
 } opts_t;
 
 static int on_opt(void *ctx, int c, const char *arg) {
@@ -91,6 +104,15 @@ static int on_opt(void *ctx, int c, const char *arg) {
     case OPT_SINCE:
         o->since = arg;
         return -1;
+    case 'c':
+        o->config = arg;
+        return -1;
+    case OPT_PROCESSES:
+        if (evbus_cli_parse_long(arg, 1, 256, &o->processes) != 0) {
+            evbus_cli_err("consume", "--processes: expected 1..256, got \"%s\"", arg);
+            return EVBUS_CLI_USAGE;
+        }
+        return -1;
     }
     return EVBUS_CLI_USAGE;
 }
@@ -121,51 +143,84 @@ static evbus_err_t log_problem(const evbus_event_t *ev, void *opaque, char *errs
     return EVBUS_OK;
 }
 
-int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
-    opts_t o;
-    memset(&o, 0, sizeof(o));
-    evbus_cli_spec_t spec = {usage, "t:g:", longopts, 0};
-    int first, rc = evbus_cli_parse(cli, argc, argv, &spec, on_opt, &o, &first);
-    if (rc >= 0)
-        return rc;
+/* What every member runs, decided once before any is started. */
+typedef struct plan_s {
+    evbus_cli_t *cli;
+    const opts_t *o;
+    const evbus__consumer_config_t *cc; /* or NULL */
+    const char *const *topics;          /* the flags' or the file's */
+    size_t ntopics;
+    int64_t since_ms;
+} plan_t;
+
+/* "evbus-cli: consume: plugin NAME (PATH) not enabled: REASON", once at start. */
+static void report_disabled(const char *path, const char *name, const char *reason, void *opaque) {
+    const evbus_cli_t *cli = opaque;
+    if (!cli->quiet)
+        evbus_cli_err("consume", "plugin %s (%s) not enabled%s%s", name, path, reason ? ": " : "",
+                      reason ? reason : "");
+}
+
+/* Load one plugin path (file or directory).  isolate: -1 = the configuration's plugin.isolate. */
+static int load_plugins(const plan_t *pl, evbus_dispatcher_t *d, const evbus_conf_t *conf,
+                        const char *path, int isolate, const char *const *settings,
+                        const char *const *subscriptions, int report) {
     char err[512];
-    int64_t since_ms = 0;
-    if (first < argc) {
-        evbus_cli_err("consume", "unexpected argument \"%s\" (topics are given with -t)", argv[first]);
+    int n = 0;
+    evbus_plugin_opts_t po = EVBUS_PLUGIN_OPTS_INIT;
+    if (pl->o->isolate)
+        isolate = 1; /* the flag beats the file */
+    if (isolate < 0)
+        isolate = evbus__conf_bool(conf, "plugin.isolate");
+    po.flags = isolate ? EVBUS_PLUGIN_LOAD_ISOLATE : 0;
+    po.timeout_ms = (int)evbus__conf_int(conf, "handler.timeout.ms");
+    po.conf = conf;
+    po.settings = settings;
+    po.subscriptions = subscriptions;
+    po.on_disabled = report ? report_disabled : NULL;
+    po.opaque = pl->cli;
+    if (evbus_dispatcher_load_plugins(d, path, &po, &n, err, sizeof(err)) != EVBUS_OK) {
+        evbus_cli_err("consume", "%s", err);
         return EVBUS_CLI_USAGE;
     }
-    if (o.ntopics == 0) {
-        evbus_cli_err("consume", "no topic given: -t TOPIC (see evbus-cli consume --help)");
-        return EVBUS_CLI_USAGE;
-    }
-    if (o.since && o.from_beginning) {
-        evbus_cli_err("consume", "--since and --from-beginning exclude each other");
-        return EVBUS_CLI_USAGE;
-    }
-    if (o.since && evbus_cli_parse_time(o.since, wall_ms(), &since_ms) != 0) {
-        evbus_cli_err("consume", "--since: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
-                      o.since);
-        return EVBUS_CLI_USAGE;
-    }
-    if (!evbus_cli_has_bootstrap(cli)) {
-        evbus_cli_err("consume", "no broker: give -b HOST:PORT or EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS");
-        return EVBUS_CLI_USAGE;
-    }
+    evbus_cli_log(pl->cli, "loaded %d plugin(s) from %s%s", n, path, isolate ? " (isolated)" : "");
+    return EVBUS_CLI_OK;
+}
+
+/* The file's evbus settings, where neither a flag nor the environment set them. */
+static int apply_file_conf(const plan_t *pl, evbus_conf_t *conf, char *err, size_t errsize) {
+    const evbus__consumer_config_t *cc = pl->cc;
+    if (!cc)
+        return 0;
+    if (!pl->o->group && cc->group && !evbus_conf_get(conf, "consumer.group") &&
+        !evbus_conf_get(conf, "kafka.group.id") &&
+        evbus_conf_set(conf, "consumer.group", cc->group, err, errsize))
+        return -1;
+    for (size_t i = 0; cc->conf[i] && cc->conf[i + 1]; i += 2)
+        if (!evbus_conf_get(conf, cc->conf[i]) &&
+            evbus_conf_set(conf, cc->conf[i], cc->conf[i + 1], err, errsize))
+            return -1;
+    return 0;
+}
+
+/* One group member, from start to clean stop.  Returns its exit status. */
+static int run_member(int idx, int runs, void *arg) {
+    const plan_t *pl = arg;
+    evbus_cli_t *cli = pl->cli;
+    const opts_t *o = pl->o;
+    char err[512];
+    int report = idx == 0 && runs == 0; /* once, however many members */
     evbus_conf_t *conf = evbus_conf_dup(cli->conf);
     if (!conf) {
         evbus_cli_err("consume", "out of memory");
         return EVBUS_CLI_FAIL;
     }
     /* The CLI resolves topic names itself (prefix / --no-prefix), so the library adds none. */
-    if ((o.group && evbus_conf_set(conf, "consumer.group", o.group, err, sizeof(err))) ||
+    if ((o->group && evbus_conf_set(conf, "consumer.group", o->group, err, sizeof(err))) ||
+        apply_file_conf(pl, conf, err, sizeof(err)) ||
         evbus_conf_set(conf, "topic.prefix", "", err, sizeof(err)) ||
-        (o.isolate && evbus_conf_set(conf, "plugin.isolate", "true", err, sizeof(err)))) {
+        (o->isolate && evbus_conf_set(conf, "plugin.isolate", "true", err, sizeof(err)))) {
         evbus_cli_err("consume", "%s", err);
-        evbus_conf_destroy(conf);
-        return EVBUS_CLI_USAGE;
-    }
-    if (!evbus_conf_get(conf, "consumer.group") && !evbus_conf_get(conf, "kafka.group.id")) {
-        evbus_cli_err("consume", "no consumer group: give -g GROUP");
         evbus_conf_destroy(conf);
         return EVBUS_CLI_USAGE;
     }
@@ -187,29 +242,30 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         evbus_dispatcher_destroy(d);
         return EVBUS_CLI_USAGE;
     }
-    rc = EVBUS_CLI_OK;
-    for (size_t i = 0; rc == 0 && i < o.nplugins; i++)
-        if (evbus_consumer_load_plugin(c, o.plugins[i], err, sizeof(err)) != EVBUS_OK) {
-            evbus_cli_err("consume", "%s", err);
-            rc = EVBUS_CLI_USAGE;
-        } else {
-            evbus_cli_log(cli, "loaded plugin %s", o.plugins[i]);
+    /* conf is the consumer's now; it lives as long as c, and plugins copy what they read. */
+    int rc = EVBUS_CLI_OK;
+    if (o->nplugins || o->plugins_dir) {
+        for (size_t i = 0; rc == 0 && i < o->nplugins; i++)
+            rc = load_plugins(pl, d, conf, o->plugins[i], -1, NULL, NULL, report);
+        if (rc == 0 && o->plugins_dir)
+            rc = load_plugins(pl, d, conf, o->plugins_dir, -1, NULL, NULL, report);
+    } else if (pl->cc) {
+        for (size_t i = 0; rc == 0 && i < pl->cc->nplugins; i++) {
+            const evbus__cplugin_t *cp = &pl->cc->plugins[i];
+            rc = load_plugins(pl, d, conf, cp->path, cp->isolate, (const char *const *)cp->settings,
+                              (const char *const *)cp->subscriptions, report);
         }
-    if (rc == 0 && o.plugins_dir &&
-        evbus_consumer_load_plugins_dir(c, o.plugins_dir, err, sizeof(err)) != EVBUS_OK) {
-        evbus_cli_err("consume", "%s", err);
-        rc = EVBUS_CLI_USAGE;
     }
     char *full[256] = {0};
-    for (size_t i = 0; rc == 0 && i < o.ntopics; i++)
-        if (!(full[i] = evbus_cli_full_topic(cli, o.topics[i]))) {
+    for (size_t i = 0; rc == 0 && i < pl->ntopics; i++)
+        if (!(full[i] = evbus_cli_full_topic(cli, pl->topics[i]))) {
             evbus_cli_err("consume", "out of memory");
             rc = EVBUS_CLI_FAIL;
         }
-    evbus_start_t start = o.since ? EVBUS_START_TIMESTAMP
-                        : o.from_beginning ? EVBUS_START_EARLIEST : EVBUS_START_LATEST;
-    if (rc == 0 && (evbus_consumer_set_start(c, start, since_ms) != EVBUS_OK ||
-                    evbus_consumer_subscribe(c, (const char *const *)full, o.ntopics, err, sizeof(err)))) {
+    evbus_start_t start = o->since ? EVBUS_START_TIMESTAMP
+                        : o->from_beginning ? EVBUS_START_EARLIEST : EVBUS_START_LATEST;
+    if (rc == 0 && (evbus_consumer_set_start(c, start, pl->since_ms) != EVBUS_OK ||
+                    evbus_consumer_subscribe(c, (const char *const *)full, pl->ntopics, err, sizeof(err)))) {
         evbus_cli_err("consume", "%s", err);
         rc = EVBUS_CLI_USAGE;
     }
@@ -221,7 +277,7 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         sigemptyset(&sa.sa_mask);
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
-        evbus_cli_log(cli, "consuming %zu topic(s) as group %s", o.ntopics,
+        evbus_cli_log(cli, "member %d: consuming %zu topic(s) as group %s", idx, pl->ntopics,
                       evbus_conf_get(conf, "consumer.group"));
         int64_t next_status = wall_ms() + 10000;
         while (!g_stop) {
@@ -236,11 +292,11 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
                 evbus_consumer_stats(c, &st);
                 evbus_cli_log(cli,
                               "status: partitions=%llu received=%llu handled=%llu retries=%llu "
-                              "dead_lettered=%llu dlq_failed=%llu queued=%llu",
+                              "rejected=%llu dead_lettered=%llu dlq_failed=%llu queued=%llu",
                               (unsigned long long)st.assigned, (unsigned long long)st.received,
                               (unsigned long long)st.handled, (unsigned long long)st.retries,
-                              (unsigned long long)st.dead_lettered, (unsigned long long)st.dlq_failed,
-                              (unsigned long long)st.queued);
+                              (unsigned long long)st.rejected, (unsigned long long)st.dead_lettered,
+                              (unsigned long long)st.dlq_failed, (unsigned long long)st.queued);
                 next_status = wall_ms() + 10000;
             }
         }
@@ -250,16 +306,116 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         evbus_consumer_stats_t st;
         evbus_consumer_stats(c, &st);
         if (!cli->quiet)
-            fprintf(stderr, "evbus-cli: consume: %llu handled, %llu dead-lettered, %llu DLQ failures\n",
-                    (unsigned long long)st.handled, (unsigned long long)st.dead_lettered,
-                    (unsigned long long)st.dlq_failed);
+            fprintf(stderr, "evbus-cli: consume: %llu handled, %llu rejected, %llu dead-lettered, "
+                            "%llu DLQ failures\n",
+                    (unsigned long long)st.handled, (unsigned long long)st.rejected,
+                    (unsigned long long)st.dead_lettered, (unsigned long long)st.dlq_failed);
         if (st.dlq_failed && rc == 0)
             rc = EVBUS_CLI_FAIL;
         g_consumer = NULL;
     }
-    for (size_t i = 0; i < o.ntopics; i++)
+    for (size_t i = 0; i < pl->ntopics; i++)
         free(full[i]);
     evbus_consumer_destroy(c);
     evbus_dispatcher_destroy(d);
+    return rc;
+}
+
+/* Load the consumer config file (--config, else EVBUS_CONSUMER_CONFIG); NULL without one.
+ * Every problem is printed and *rcp = 2. */
+static evbus__consumer_config_t *load_consumer_config(const char *source, int *rcp) {
+    *rcp = 0;
+    const char *name = source ? source : "EVBUS_CONSUMER_CONFIG";
+    if (!source)
+        source = getenv("EVBUS_CONSUMER_CONFIG");
+    if (!source)
+        return NULL;
+    evbus__config_errors_t errs = {0};
+    evbus__consumer_config_t *cc = evbus__consumer_config_load(source, &errs);
+    if (!cc) {
+        for (size_t i = 0; i < errs.count; i++)
+            evbus_cli_err(name, "%s: %s", errs.items[i].path, errs.items[i].message);
+        evbus__config_errors_clear(&errs);
+        *rcp = EVBUS_CLI_USAGE;
+    }
+    return cc;
+}
+
+int evbus_cli_validate_consumer_config(const char *source) {
+    int rc;
+    evbus__consumer_config_t *cc = load_consumer_config(source, &rc);
+    if (!cc) {
+        if (!rc)
+            evbus_cli_err("validate-config", "no consumer config: give --consumer FILE or EVBUS_CONSUMER_CONFIG");
+        return EVBUS_CLI_USAGE;
+    }
+    for (size_t i = 0; i < cc->ntopics; i++)
+        printf("topic\t%s\n", cc->topics[i]);
+    if (cc->group)
+        printf("group\t%s\n", cc->group);
+    for (size_t i = 0; i < cc->nplugins; i++) {
+        const evbus__cplugin_t *p = &cc->plugins[i];
+        size_t ns = 0;
+        while (p->settings[ns])
+            ns++;
+        printf("plugin\t%s\tisolate=%s\tsettings=%zu\tsubscriptions=%s\n", p->path,
+               p->isolate < 0 ? "default" : p->isolate ? "true" : "false", ns / 2,
+               p->subscriptions ? "overridden" : "own");
+    }
+    for (size_t i = 0; cc->conf[i] && cc->conf[i + 1]; i += 2)
+        printf("setting\t%s=%s\n", cc->conf[i], cc->conf[i + 1]);
+    printf("valid: consumer config, %zu topic%s, %zu plugin entr%s\n", cc->ntopics,
+           cc->ntopics == 1 ? "" : "s", cc->nplugins, cc->nplugins == 1 ? "y" : "ies");
+    evbus__consumer_config_destroy(cc);
+    return EVBUS_CLI_OK;
+}
+
+int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
+    opts_t o;
+    memset(&o, 0, sizeof(o));
+    evbus_cli_spec_t spec = {usage, "t:g:c:", longopts, 0};
+    int first, rc = evbus_cli_parse(cli, argc, argv, &spec, on_opt, &o, &first);
+    if (rc >= 0)
+        return rc;
+    plan_t pl = {cli, &o, NULL, o.topics, o.ntopics, 0};
+    if (first < argc) {
+        evbus_cli_err("consume", "unexpected argument \"%s\" (topics are given with -t)", argv[first]);
+        return EVBUS_CLI_USAGE;
+    }
+    if (o.since && o.from_beginning) {
+        evbus_cli_err("consume", "--since and --from-beginning exclude each other");
+        return EVBUS_CLI_USAGE;
+    }
+    if (o.since && evbus_cli_parse_time(o.since, wall_ms(), &pl.since_ms) != 0) {
+        evbus_cli_err("consume", "--since: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
+                      o.since);
+        return EVBUS_CLI_USAGE;
+    }
+    evbus__consumer_config_t *cc = load_consumer_config(o.config, &rc);
+    if (rc)
+        return rc;
+    pl.cc = cc;
+    if (o.ntopics == 0 && cc && cc->ntopics) { /* flags beat the file */
+        pl.topics = (const char *const *)cc->topics;
+        pl.ntopics = cc->ntopics;
+    }
+    if (pl.ntopics == 0) {
+        evbus_cli_err("consume", "no topic given: -t TOPIC or \"topics\" in --config (see evbus-cli consume --help)");
+        rc = EVBUS_CLI_USAGE;
+    } else if (pl.ntopics > 256) {
+        evbus_cli_err("consume", "too many topics (at most 256)");
+        rc = EVBUS_CLI_USAGE;
+    } else if (!evbus_cli_has_bootstrap(cli)) {
+        evbus_cli_err("consume", "no broker: give -b HOST:PORT or EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS");
+        rc = EVBUS_CLI_USAGE;
+    } else if (!o.group && !(cc && cc->group) && !evbus_conf_get(cli->conf, "consumer.group") &&
+               !evbus_conf_get(cli->conf, "kafka.group.id")) {
+        evbus_cli_err("consume", "no consumer group: give -g GROUP or \"group\" in --config");
+        rc = EVBUS_CLI_USAGE;
+    }
+    if (rc == 0)
+        rc = o.processes > 1 ? evbus_cli_supervise(cli, (int)o.processes, run_member, &pl)
+                             : run_member(0, 0, &pl);
+    evbus__consumer_config_destroy(cc);
     return rc;
 }
