@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "consume_int.h"
@@ -280,12 +281,20 @@ static int run_member(int idx, int runs, void *arg) {
         evbus_cli_log(cli, "member %d: consuming %zu topic(s) as group %s", idx, pl->ntopics,
                       evbus_conf_get(conf, "consumer.group"));
         int64_t next_status = wall_ms() + 10000;
+        uint64_t assigned = 0;
         while (!g_stop) {
             int r = evbus_consumer_poll(c, 200);
             if (r < 0) {
                 evbus_cli_err("consume", "%s", evbus_strerror((evbus_err_t)r));
                 rc = EVBUS_CLI_FAIL;
                 break;
+            }
+            evbus_consumer_stats_t now;
+            evbus_consumer_stats(c, &now);
+            if (now.assigned != assigned) { /* a rebalance moved partitions: say so with -v */
+                assigned = now.assigned;
+                evbus_cli_log(cli, "member %d (pid %d): %llu partition(s) assigned", idx,
+                              (int)getpid(), (unsigned long long)assigned);
             }
             if (cli->verbose && wall_ms() >= next_status) {
                 evbus_consumer_stats_t st;
@@ -339,6 +348,27 @@ static evbus__consumer_config_t *load_consumer_config(const char *source, int *r
         *rcp = EVBUS_CLI_USAGE;
     }
     return cc;
+}
+
+/* The supervisor's first restart delay, from the group's session timeout S as librdkafka will
+ * use it (kafka.session.timeout.ms or its default): the coordinator evicts a killed member after
+ * S, the rebalance that follows may wait up to S again for members to rejoin (the embedded
+ * broker does), plus REBALANCE_MARGIN_MS for the survivors to take the partitions.  500 ms
+ * when S cannot be read. */
+#define REBALANCE_MARGIN_MS 3000
+static int restart_delay_ms(const evbus_cli_t *cli) {
+    char err[512], buf[32];
+    size_t sz = sizeof(buf);
+    long v = 500;
+    rd_kafka_conf_t *kc = evbus__conf_to_kafka(cli->conf, err, sizeof(err));
+    if (kc && rd_kafka_conf_get(kc, "session.timeout.ms", buf, &sz) == RD_KAFKA_CONF_OK &&
+        evbus_cli_parse_long(buf, 1, 3600000, &v) != 0)
+        v = 500;
+    else if (kc)
+        v = 2 * v + REBALANCE_MARGIN_MS;
+    if (kc)
+        rd_kafka_conf_destroy(kc);
+    return (int)v;
 }
 
 int evbus_cli_validate_consumer_config(const char *source) {
@@ -414,8 +444,9 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         rc = EVBUS_CLI_USAGE;
     }
     if (rc == 0)
-        rc = o.processes > 1 ? evbus_cli_supervise(cli, (int)o.processes, run_member, &pl)
-                             : run_member(0, 0, &pl);
+        rc = o.processes > 1
+                 ? evbus_cli_supervise(cli, (int)o.processes, restart_delay_ms(cli), run_member, &pl)
+                 : run_member(0, 0, &pl);
     evbus__consumer_config_destroy(cc);
     return rc;
 }

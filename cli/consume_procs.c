@@ -3,8 +3,13 @@
  *
  * Each member is a full consumer (its own librdkafka client, partitions and plugins), forked
  * before any of those exist, so nothing is shared but the parsed configuration.  A member that
- * dies is restarted after a backoff that doubles per quick death (0.5 s .. 30 s) and resets once
- * a member has lived 30 s.  A member that exits with status 2 (configuration: a plugin that will
+ * dies is restarted after a backoff that starts at the group's session timeout (plus a margin
+ * for the rebalance, see cmd_consume.c), doubles per
+ * quick death (up to 30 s or the session timeout, whichever is longer) and resets once a member
+ * has lived 30 s.  Why the session timeout: the broker notices a killed member only then, and a
+ * member joining earlier would just wait in a rebalance that cannot finish; after it, the dead
+ * member's partitions go to the survivors at once, and the restarted member joins a settled
+ * group.  A member that exits with status 2 (configuration: a plugin that will
  * not load) is not restarted: that cannot get better, so everything stops with 2.  SIGTERM/SIGINT
  * are passed to every member, which close cleanly (commit, leave the group); the supervisor
  * exits 0 when they all did.  A second signal kills them.
@@ -20,7 +25,6 @@
 
 #include "consume_int.h"
 
-#define BACKOFF_MIN_MS 500
 #define BACKOFF_MAX_MS 30000
 #define HEALTHY_MS 30000
 
@@ -72,7 +76,9 @@ static void signal_all(member_t *ms, int n, int sig) {
             kill(ms[i].pid, sig);
 }
 
-int evbus_cli_supervise(const evbus_cli_t *cli, int n, evbus_cli_member_fn fn, void *arg) {
+int evbus_cli_supervise(const evbus_cli_t *cli, int n, int min_backoff_ms, evbus_cli_member_fn fn,
+                        void *arg) {
+    const int max_backoff_ms = min_backoff_ms > BACKOFF_MAX_MS ? min_backoff_ms : BACKOFF_MAX_MS;
     member_t *ms = calloc((size_t)n, sizeof(*ms));
     if (!ms) {
         evbus_cli_err("consume", "out of memory");
@@ -87,7 +93,7 @@ int evbus_cli_supervise(const evbus_cli_t *cli, int n, evbus_cli_member_fn fn, v
     pid_t self = getpid();
     int rc = EVBUS_CLI_OK, stopping = 0, forwarded = 0, killed = 0;
     for (int i = 0; i < n; i++) {
-        ms[i].backoff_ms = BACKOFF_MIN_MS;
+        ms[i].backoff_ms = min_backoff_ms;
         if (spawn(fn, arg, i, &ms[i], self) < 0) {
             evbus_cli_err("consume", "fork: %s", strerror(errno));
             rc = EVBUS_CLI_FAIL;
@@ -134,7 +140,7 @@ int evbus_cli_supervise(const evbus_cli_t *cli, int n, evbus_cli_member_fn fn, v
                 continue;
             }
             if (mono_ms() - ms[i].started_ms >= HEALTHY_MS)
-                ms[i].backoff_ms = BACKOFF_MIN_MS;
+                ms[i].backoff_ms = min_backoff_ms;
             if (WIFSIGNALED(status))
                 evbus_cli_err("consume", "member %d (pid %d) killed by signal %d; restarting in %d ms", i,
                               (int)pid, WTERMSIG(status), ms[i].backoff_ms);
@@ -142,7 +148,7 @@ int evbus_cli_supervise(const evbus_cli_t *cli, int n, evbus_cli_member_fn fn, v
                 evbus_cli_err("consume", "member %d (pid %d) exited with status %d; restarting in %d ms",
                               i, (int)pid, code, ms[i].backoff_ms);
             ms[i].restart_at = mono_ms() + ms[i].backoff_ms;
-            ms[i].backoff_ms = ms[i].backoff_ms * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : ms[i].backoff_ms * 2;
+            ms[i].backoff_ms = ms[i].backoff_ms * 2 > max_backoff_ms ? max_backoff_ms : ms[i].backoff_ms * 2;
             continue;
         }
         for (int i = 0; i < n && !stopping; i++)

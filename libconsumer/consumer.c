@@ -230,7 +230,11 @@ evbus_err_t evbus_consumer_close(evbus_consumer_t *c) {
     evbus__workers_stop(c);
     evbus_err_t err = EVBUS_OK;
     rd_kafka_resp_err_t kerr = rd_kafka_commit(c->rk, NULL, 0);
-    if (kerr && kerr != RD_KAFKA_RESP_ERR__NO_OFFSET && kerr != RD_KAFKA_RESP_ERR__STATE)
+    /* A rebalance under way (another member leaving at the same moment, as `consume
+     * --processes` members do on SIGTERM) refuses the commit; the revocation that
+     * rd_kafka_consumer_close() runs commits again, and what stays uncommitted is redelivered. */
+    if (kerr && kerr != RD_KAFKA_RESP_ERR__NO_OFFSET && kerr != RD_KAFKA_RESP_ERR__STATE &&
+        kerr != RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS && kerr != RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION)
         err = EVBUS_ERR_TRANSPORT;
     if (rd_kafka_consumer_close(c->rk))
         err = EVBUS_ERR_TRANSPORT;

@@ -1,6 +1,8 @@
 /* Test plugin, ABI v2 (StoryBoard-style): enabled() reads its settings through the context and
  * says why it is off; init() records what it read, including a consumer setting and a secret
- * it must not get. */
+ * it must not get.  Setting delay_ms makes each event take that long (a run to interrupt). */
+#include <time.h>
+
 #include "common.h"
 
 static int enabled(const evbus_plugin_ctx_t *ctx) {
@@ -18,6 +20,7 @@ static int enabled(const evbus_plugin_ctx_t *ctx) {
 
 typedef struct state_s {
     char label[64];
+    long delay_ms;
 } state_t;
 
 static evbus_err_t init(const evbus_plugin_ctx_t *ctx, void **state, char *errstr, size_t n) {
@@ -27,6 +30,8 @@ static evbus_err_t init(const evbus_plugin_ctx_t *ctx, void **state, char *errst
         return EVBUS_ERR_NOMEM;
     }
     snprintf(s->label, sizeof(s->label), "%s", evbus_plugin_ctx_get(ctx, "label"));
+    const char *delay = evbus_plugin_ctx_get(ctx, "delay_ms");
+    s->delay_ms = delay ? strtol(delay, NULL, 10) : 0;
     const char *group = evbus_plugin_ctx_get(ctx, "consumer.group");
     const char *secret = evbus_plugin_ctx_get(ctx, "sasl.password");
     char what[256];
@@ -42,6 +47,10 @@ static evbus_err_t handle(void *state, const evbus_event_t *ev, char *errstr, si
     state_t *s = state;
     char what[128];
     snprintf(what, sizeof(what), "cfg:%s", s->label);
+    if (s->delay_ms > 0) {
+        struct timespec ts = {s->delay_ms / 1000, (s->delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     tp_record(what, ev);
     return EVBUS_OK;
 }
