@@ -127,6 +127,32 @@ static void test_v2_settings(void **state) {
     unsetenv("EVBUS_PLUGIN_TEST_CONFIGURED_LABEL");
 }
 
+/* examples/plugin: a configured v2 plugin, off by its "enabled" setting (with the reason). */
+static void test_example_plugin(void **state) {
+    (void)state;
+    char err[512], path[1024];
+    int n = -1;
+    snprintf(path, sizeof(path), "%s/examples/evbus_example_plugin.so", EVBUS_TEST_BUILDDIR);
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    evbus_plugin_opts_t o = EVBUS_PLUGIN_OPTS_INIT;
+    const char *off[] = {"enabled", "false", NULL};
+    o.settings = off;
+    assert_int_equal(evbus_dispatcher_load_plugins(d, path, &o, &n, err, sizeof(err)), EVBUS_OK);
+    assert_int_equal(n, 0);
+    assert_string_equal(err, "example-logger: not enabled: plugin.example-logger.enabled is false");
+    const char *on[] = {"label", "itest", "types", "org.evbus.*", NULL};
+    o.settings = on;
+    assert_int_equal(evbus_dispatcher_load_plugins(d, path, &o, &n, err, sizeof(err)), EVBUS_OK);
+    assert_int_equal(n, 1);
+    const char *evs = "[{\"type\":\"org.evbus.x\",\"id\":\"x1\",\"data\":{\"a\":1}}]";
+    size_t nfailed = 9;
+    assert_int_equal(evbus_dispatcher_process_json(d, evs, strlen(evs), NULL, NULL, &nfailed, err, sizeof(err)),
+                     EVBUS_OK);
+    assert_int_equal(nfailed, 0);
+    evbus_dispatcher_destroy(d);
+}
+
 /* Records which events its handler saw, and the rejected lifecycle events. */
 typedef struct rec_s {
     cu_seen_t seen, rejected;
@@ -317,6 +343,7 @@ static void test_veto_dlq_on_broker(void **state) { (void)state; run_on_broker(1
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_v2_settings),
+        cmocka_unit_test(test_example_plugin),
         cmocka_unit_test(test_veto_broker_less),
         cmocka_unit_test(test_veto_commit_on_broker),
         cmocka_unit_test(test_veto_dlq_on_broker),
