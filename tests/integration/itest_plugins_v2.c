@@ -184,6 +184,11 @@ static void rec_init(rec_t *r) {
     pthread_mutex_init(&r->rejected.mu, NULL);
 }
 
+static void rec_free(rec_t *r) {
+    cu_seen_free(&r->seen);
+    cu_seen_free(&r->rejected);
+}
+
 static evbus_dispatcher_t *filter_dispatcher(rec_t *r, const char *types, const char *keys) {
     char err[512];
     int n = 0;
@@ -246,6 +251,7 @@ static void test_veto_broker_less(void **state) {
     assert_int_equal(st.rejected, 2);
     assert_int_equal(st.dispatched, 4);
     evbus_dispatcher_destroy(d);
+    rec_free(&r);
 }
 
 typedef struct wait_s { evbus_consumer_t *c; uint64_t handled, rejected, dead; } wait_t;
@@ -331,6 +337,8 @@ static void run_on_broker(int dlq_mode) {
     evbus_consumer_destroy(c);
     evbus_dispatcher_destroy(d2);
     evbus_dispatcher_destroy(d);
+    rec_free(&r);
+    rec_free(&r2);
     rd_kafka_destroy(p);
     tu_mock_destroy(m);
     free(topic);
