@@ -18,6 +18,7 @@
 static const char usage[] =
     "Usage: evbus-cli tail TOPIC... [-n N] [-f] [--from-beginning] [--since TIME]\n"
     "                      [--type GLOB] [--key KEY] [--format json|pretty|raw] [--count N]\n"
+    "                      [--as-reader]\n"
     "\n"
     "Print the last N events of each topic (all partitions, in timestamp order) and exit,\n"
     "or keep following them with -f.  TOPIC is given without the prefix (--prefix /\n"
@@ -39,6 +40,8 @@ static const char usage[] =
     "                         raw: topic, partition, offset, timestamp, type, key and value\n"
     "                         framing (single-object:<fingerprint> | confluent:<id> | none) + hex\n"
     "      --count N          stop after N events\n"
+    "      --as-reader        data resolved into the current schema of its type (what consumers'\n"
+    "                         handlers see) instead of as it was written\n"
     "Confluent-framed events need schema.registry.url (-X or EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL).\n"
     "A missing topic, or a broker silent for cli.timeout.ms (default 10000), is exit status 1.\n"
     "\n"
@@ -46,7 +49,7 @@ static const char usage[] =
     "  evbus-cli -b localhost:9092 tail orders -n 5 --format pretty\n"
     "  evbus-cli tail orders -f --type 'org.evbus.demo.*' | jq -c .data\n";
 
-enum { OPT_FROM_BEGINNING = 1, OPT_SINCE, OPT_TYPE, OPT_KEY, OPT_FORMAT, OPT_COUNT };
+enum { OPT_FROM_BEGINNING = 1, OPT_SINCE, OPT_TYPE, OPT_KEY, OPT_FORMAT, OPT_COUNT, OPT_AS_READER };
 
 static const struct option longopts[] = {
     {"lines", required_argument, NULL, 'n'},
@@ -57,14 +60,9 @@ static const struct option longopts[] = {
     {"key", required_argument, NULL, OPT_KEY},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"count", required_argument, NULL, OPT_COUNT},
+    {"as-reader", no_argument, NULL, OPT_AS_READER},
     {NULL, 0, NULL, 0},
 };
-
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
 
 static int on_opt(void *ctx, int c, const char *arg) {
     tail_t *t = ctx;
@@ -97,6 +95,9 @@ static int on_opt(void *ctx, int c, const char *arg) {
             return EVBUS_CLI_USAGE;
         }
         return -1;
+    case OPT_AS_READER:
+        t->as_reader = 1;
+        return -1;
     case OPT_COUNT:
         if (evbus_cli_parse_long(arg, 1, 1000000000L, &t->count) != 0) {
             evbus_cli_err("tail", "--count: expected a number >= 1, got \"%s\"", arg);
@@ -105,13 +106,6 @@ static int on_opt(void *ctx, int c, const char *arg) {
         return -1;
     }
     return EVBUS_CLI_USAGE;
-}
-
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The message's ce_type, NUL-terminated in buf, read by the consumer's rule (exactly one
@@ -147,6 +141,8 @@ static int handle(tail_t *t, rd_kafka_message_t *rkm) {
         evbus_cli_err("tail", "out of memory");
         return -1;
     }
+    /* tail shows what was written unless asked for the consumer's view */
+    evbus__event_set_as_written(ev, !t->as_reader);
     if (t->key) {
         const char *k = evbus_event_key(ev);
         if (!k || strcmp(k, t->key)) {
@@ -162,7 +158,6 @@ static int handle(tail_t *t, rd_kafka_message_t *rkm) {
     return tail_enqueue(t, ev);
 }
 
-
 static int run(tail_t *t) {
     int64_t last_progress = evbus__now_us(), last_refresh = last_progress;
     for (;;) {
@@ -174,7 +169,7 @@ static int run(tail_t *t) {
         }
         if (atomic_load(&t->write_failed))
             return EVBUS_CLI_FAIL;
-        if (g_stop || tail_count_reached(t) || (!t->follow && !t->initial))
+        if (evbus_cli_stop_requested() || tail_count_reached(t) || (!t->follow && !t->initial))
             return EVBUS_CLI_OK;
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(t->rk, 100);
         int64_t now = evbus__now_us();
@@ -231,7 +226,7 @@ int evbus_cli_tail(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_err("tail", "--since and --from-beginning exclude each other");
         return EVBUS_CLI_USAGE;
     }
-    if (t.since && evbus_cli_parse_time(t.since, now_ms(), &t.since_ms) != 0) {
+    if (t.since && evbus_cli_parse_time(t.since, evbus__wall_ms(), &t.since_ms) != 0) {
         evbus_cli_err("tail", "--since: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
                       t.since);
         return EVBUS_CLI_USAGE;
@@ -269,12 +264,7 @@ int evbus_cli_tail(int argc, char **argv, evbus_cli_t *cli) {
     if (!t.rk)
         goto out;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    evbus_cli_catch_stop_signals(NULL);
 
     rc = tail_setup(&t);
     if (rc == 0 && tail_writer_start(&t) != 0)

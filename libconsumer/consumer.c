@@ -6,9 +6,11 @@
  * dead-lettered (policy.c); auto-commit and the commits on revoke/close send the stored offsets.
  */
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf.h"
 #include "consumer_int.h"
@@ -33,6 +35,10 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
     }
     c->d = d;
     c->conf = conf; /* borrowed until success, owned after */
+    c->poll_timeout_ms = (int)evbus__conf_int(conf, "consumer.poll.timeout.ms");
+    /* consumer.start (default latest, as the Python bus) until evbus_consumer_set_start() */
+    c->start = strcmp(evbus__conf_str(conf, "consumer.start"), "earliest") == 0 ? EVBUS_START_EARLIEST
+                                                                             : EVBUS_START_LATEST;
     pthread_mutex_init(&c->qmu, NULL);
     pthread_cond_init(&c->done_cond, NULL);
     pthread_mutex_init(&c->parts_mu, NULL);
@@ -71,12 +77,7 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
 
     if (!(c->store = evbus__schema_store_new(evbus__conf_str(conf, "schema.dir"), errstr, errstr_size)))
         goto fail;
-    const char *url = evbus__conf_str(conf, "schema.registry.url");
-    if (url && *url &&
-        !(c->reg = evbus__registry_new(url, evbus__conf_str(conf, "schema.registry.api.key"),
-                                       evbus__conf_str(conf, "schema.registry.api.secret"),
-                                       (int)evbus__conf_int(conf, "schema.registry.timeout.ms"),
-                                       errstr, errstr_size)))
+    if (evbus__registry_from_conf(conf, &c->reg, errstr, errstr_size) != EVBUS_OK)
         goto fail;
 
     rd_kafka_conf_t *kc = evbus__conf_to_kafka(conf, errstr, errstr_size);
@@ -161,38 +162,52 @@ evbus_err_t evbus_consumer_set_start(evbus_consumer_t *c, evbus_start_t start, i
     return EVBUS_OK;
 }
 
-int evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms) {
+evbus_err_t evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms, size_t *countp) {
+    size_t n = 0;
+    if (countp)
+        *countp = 0;
     if (!c || c->closed)
         return EVBUS_ERR_STATE;
     if (evbus__workers_start(c) != EVBUS_OK)
         return EVBUS_ERR_NOMEM;
-    int n = 0;
     rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, timeout_ms);
+    int failed = 0;
     while (rkm) {
         if (rkm->err) {
-            if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && rkm->err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && rkm->err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
                 fprintf(stderr, "evbus-consumer: %s\n", rd_kafka_message_errstr(rkm));
+                failed = 1;
+            }
             rd_kafka_message_destroy(rkm);
         } else {
             ADD(c->received);
-            n += evbus__enqueue(c, rkm);
+            n += (size_t)evbus__enqueue(c, rkm);
         }
         if (n >= 1000 || STOPPING(c))
             break;
         rkm = rd_kafka_consumer_poll(c->rk, 0);
     }
     evbus__staged_push_all(c); /* nothing waits in the poll thread between calls */
-    return n;
+    /* Only errors: do not spin on a broker that keeps failing (the Python bus's
+     * POLL_FAILURE_SLEEP), but wake up for a stop. */
+    for (int64_t left = failed && n == 0 ? evbus__conf_int(c->conf, "consumer.poll.failure.sleep.ms") : 0;
+         left > 0 && !STOPPING(c); left -= 50) {
+        struct timespec ts = {0, (left < 50 ? left : 50) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (countp)
+        *countp = n;
+    return EVBUS_OK;
 }
 
 evbus_err_t evbus_consumer_run(evbus_consumer_t *c) {
     if (!c || c->closed)
         return EVBUS_ERR_STATE;
     while (!STOPPING(c)) {
-        int r = evbus_consumer_poll(c, 100);
-        if (r < 0) {
+        evbus_err_t err = evbus_consumer_poll(c, c->poll_timeout_ms, NULL);
+        if (err != EVBUS_OK) {
             evbus_consumer_close(c);
-            return (evbus_err_t)r;
+            return err;
         }
     }
     return evbus_consumer_close(c);
@@ -298,18 +313,20 @@ evbus_err_t evbus_consumer_load_plugins_dir(evbus_consumer_t *c, const char *dir
     return evbus_dispatcher_load_plugins(c->d, dir, &o, NULL, errstr, errstr_size);
 }
 
-void evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st) {
-    if (!st)
-        return;
-    memset(st, 0, sizeof(*st));
+/* The first release's evbus_consumer_stats_t ends with assigned. */
+#define CONSUMER_STATS_MIN (offsetof(evbus_consumer_stats_t, assigned) + sizeof(uint64_t))
+
+evbus_err_t evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st) {
+    evbus_consumer_stats_t full = {.size = sizeof(full)};
     if (!c)
-        return;
-    st->received = LOAD(c->received);
-    st->handled = LOAD(c->handled);
-    st->rejected = LOAD(c->rejected);
-    st->retries = LOAD(c->retries);
-    st->dead_lettered = LOAD(c->dead_lettered);
-    st->dlq_failed = LOAD(c->dlq_failed);
-    st->assigned = LOAD(c->assigned);
-    st->queued = __atomic_load_n(&c->queued, __ATOMIC_RELAXED);
+        return EVBUS_ERR_INVALID_ARG;
+    full.received = LOAD(c->received);
+    full.handled = LOAD(c->handled);
+    full.rejected = LOAD(c->rejected);
+    full.retries = LOAD(c->retries);
+    full.dead_lettered = LOAD(c->dead_lettered);
+    full.dlq_failed = LOAD(c->dlq_failed);
+    full.assigned = LOAD(c->assigned);
+    full.queued = LOAD(c->queued);
+    return evbus__struct_out(st, &full, sizeof(full), CONSUMER_STATS_MIN);
 }

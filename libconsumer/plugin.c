@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "conf.h"
 #include "dispatcher_int.h"
 
 struct evbus__plugin_s {
@@ -156,7 +157,8 @@ static evbus_err_t load_one(evbus_dispatcher_t *d, const char *path, const evbus
     char msg[512] = "";
     evbus_err_t err = EVBUS_OK;
     if (opts->flags & EVBUS_PLUGIN_LOAD_ISOLATE) {
-        if (!(pl->iso = evbus__isolate_new(pl, opts->timeout_ms > 0 ? opts->timeout_ms : 30000)))
+        int tmo = opts->timeout_ms > 0 ? opts->timeout_ms : (int)evbus__conf_int(NULL, "handler.timeout.ms");
+        if (!(pl->iso = evbus__isolate_new(pl, tmo)))
             err = evbus__fail(EVBUS_ERR_NOMEM, msg, sizeof(msg), "out of memory");
         else
             err = evbus__isolate_start(pl->iso, msg, sizeof(msg));

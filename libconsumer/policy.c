@@ -26,8 +26,8 @@ static void dead_letter(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t 
     char errstr[512];
     if (evbus__dlq_write(c, ev, code, error, handler, attempts, errstr, sizeof(errstr)) != EVBUS_OK) {
         ADD(c->dlq_failed);
-        fprintf(stderr, "evbus-consumer: %s [%d] offset %lld: %s; partition stopped\n", ev->topic,
-                (int)ev->partition, (long long)ev->offset, errstr);
+        fprintf(stderr, "evbus-consumer: %s [%d] offset %lld: %s; partition stopped\n", evbus_event_topic(ev),
+                (int)evbus_event_partition(ev), (long long)evbus_event_offset(ev), errstr);
         evbus__part_stop(c, p);
         return;
     }
@@ -35,7 +35,7 @@ static void dead_letter(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t 
     evbus__dispatcher_emit(c->d, EVBUS_LC_EVENT_DEAD_LETTERED, ev,
                            &(evbus__lc_info_t){.handler = handler, .duration_us = -1, .error = error,
                                                .error_code = code, .attempts = attempts});
-    evbus__ostore_add(c, os, p, ev->offset);
+    evbus__ostore_add(c, os, p, evbus_event_offset(ev));
     evbus__ostore_flush(c, os); /* dead letters are rare: store at once */
 }
 
@@ -59,7 +59,7 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
         err = evbus__dispatcher_run(c->d, ev, attempt, &next, &handler, errstr, sizeof(errstr));
         if (!err) {
             os->handled++;
-            evbus__ostore_add(c, os, p, ev->offset);
+            evbus__ostore_add(c, os, p, evbus_event_offset(ev));
             break;
         }
         if (err == EVBUS_ERR_REJECTED) { /* vetoed before any handler: never retried */
@@ -67,7 +67,7 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
             if (c->veto_dlq)
                 dead_letter(c, os, p, ev, err, errstr, handler, attempt);
             else
-                evbus__ostore_add(c, os, p, ev->offset);
+                evbus__ostore_add(c, os, p, evbus_event_offset(ev));
             break;
         }
         if (evbus__event_json_failed(ev)) { /* the data itself is bad: retrying cannot help */

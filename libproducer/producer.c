@@ -57,6 +57,7 @@ struct evbus_producer_s {
     ptype_t *types; /* parallel to cfg->types */
     rd_kafka_t *rk;
     char *source;
+    const char *sourcelib; /* in conf; NULL: evbus's version */
     pthread_t poller;
     atomic_int stop;
     pthread_key_t scratch_key;
@@ -273,7 +274,11 @@ static evbus_err_t create_kafka(evbus_producer_t *p, char *errstr, size_t errstr
     if (kafka_default(kc, p->conf, "enable.idempotence", "true", errstr, errstr_size) ||
         kafka_default(kc, p->conf, "acks", "all", errstr, errstr_size) ||
         kafka_default(kc, p->conf, "linger.ms", "5", errstr, errstr_size) ||
-        kafka_default(kc, p->conf, "client.id", "evbus-producer", errstr, errstr_size)) {
+        /* the Python bus's client.id is the service name (EVENTS_SERVICE_NAME/SERVICE_VARIANT) */
+        kafka_default(kc, p->conf, "client.id",
+                      evbus_conf_get(p->conf, "service") ? evbus_conf_get(p->conf, "service")
+                                                         : "evbus-producer",
+                      errstr, errstr_size)) {
         rd_kafka_conf_destroy(kc);
         return EVBUS_ERR_CONFIG;
     }
@@ -367,14 +372,15 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
         goto fail;
     }
     const char *url = evbus_conf_get(conf, "schema.registry.url");
-    if (url && *url) {
-        p->reg = evbus__registry_new(url, evbus_conf_get(conf, "schema.registry.api.key"),
-                                     evbus_conf_get(conf, "schema.registry.api.secret"),
-                                     (int)evbus__conf_int(conf, "schema.registry.timeout.ms"),
-                                     errstr, errstr_size);
-        if (!p->reg)
-            goto fail;
+    if (evbus__conf_wire_format(conf) == EVBUS__WIRE_CONFLUENT && !(url && *url)) {
+        evbus__seterr(errstr, errstr_size,
+                      "wire.format=confluent needs schema.registry.url (EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL)");
+        goto fail;
     }
+    /* single-object (explicit): no registry client, so nothing is framed with schema ids */
+    if (evbus__conf_wire_format(conf) == EVBUS__WIRE_CONFLUENT &&
+        evbus__registry_from_conf(conf, &p->reg, errstr, errstr_size) != EVBUS_OK)
+        goto fail;
     const char *src = evbus_conf_get(conf, "source");
     if (src) {
         p->source = strdup(src);
@@ -388,6 +394,7 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
         evbus__seterr(errstr, errstr_size, "out of memory");
         goto fail;
     }
+    p->sourcelib = evbus_conf_get(conf, "sourcelib");
     if (prepare_types(p, errstr, errstr_size) != EVBUS_OK)
         goto fail;
     void *op;
@@ -519,7 +526,8 @@ evbus_err_t evbus_producer_send_opts(evbus_producer_t *p, const char *event_type
     /* 3. Headers, shared by every topic of this event (one ce_id per event). */
     evbus__header_values_t hv = {event_type, opts ? opts->id : NULL,
                                  opts && opts->source ? opts->source : p->source,
-                                 opts ? opts->time : NULL, opts ? opts->minorversion : NULL};
+                                 opts ? opts->time : NULL, opts ? opts->minorversion : NULL,
+                                 p->sourcelib};
     rd_kafka_headers_t *hdrs = evbus__headers_build(&hv, NULL);
     if (!hdrs)
         return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");

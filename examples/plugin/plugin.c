@@ -1,6 +1,9 @@
 /*
  * A sample evbus plugin (ABI v2): logs the Open edX events it sees, one line each on stderr,
- * configured through its settings.  Build it as a shared object and load it with
+ * configured through its settings.  Build it with the headers only (the process that loads it
+ * provides libevbus):
+ *     cc -shared -fPIC -o evbus_example_plugin.so plugin.c $(pkg-config --cflags evbus-consumer)
+ * and load it with
  *     evbus-cli consume -t TOPIC -g GROUP --plugin ./evbus_example_plugin.so \
  *         -X plugin.example-logger.label=cms
  * or name it in a consumer config file (consume --config consumer.json):
@@ -9,7 +12,7 @@
  *                   "settings": {"label": "cms", "types": "org.openedx.*"}}]}
  * Its settings (plugin.example-logger.<key>; also env EVBUS_PLUGIN_EXAMPLE_LOGGER_<KEY>):
  *     enabled  "false" leaves it off (consume says so at start, with the reason below)
- *     label    the word in front of each line (default: the consumer group)
+ *     label    the word in front of each line (default: example-plugin)
  *     types    a glob of event types to log (default: every type it subscribes to)
  */
 #include <fnmatch.h>
@@ -44,9 +47,9 @@ static evbus_err_t init(const evbus_plugin_ctx_t *ctx, void **state, char *errst
         return EVBUS_ERR_NOMEM;
     }
     const char *label = evbus_plugin_ctx_get(ctx, "label");
-    if (!label)
-        label = evbus_plugin_ctx_get(ctx, "consumer.group"); /* a consumer setting */
     snprintf(s->label, sizeof(s->label), "%s", label ? label : "example-plugin");
+    const char *group = evbus_plugin_ctx_get(ctx, "consumer.group"); /* a consumer setting */
+    fprintf(stderr, "%s: started (group %s)\n", s->label, group ? group : "none");
     const char *types = evbus_plugin_ctx_get(ctx, "types");
     snprintf(s->types, sizeof(s->types), "%s", types ? types : "*");
     *state = s;

@@ -129,6 +129,6 @@ processes_scenario() {
     for p in "$p0" "$p1b"; do
         if kill -0 "$p" 2>/dev/null; then fail "member $p still running"; fi
     done
-    [ "$(grep -c 'handled, .* rejected' "$log")" -ge 2 ] || fail "members did not close cleanly: $(tail "$log")"
+    [ "$(grep -c 'handled, .* rejected$' "$log")" -ge 2 ] || fail "members did not close cleanly: $(tail "$log")"
     ok
 }

@@ -47,7 +47,7 @@ expect_in "$T/one.err" "as group flag-$PFX\$"
 expect_in "$EVBUS_TEST_PLUGIN_OUT" "^init:test-configured:label=worker:group=flag-$PFX:secret=\(null\) "
 stop_pid "$one" TERM
 [ "$STOP_RC" = 0 ] || fail "consume exit $STOP_RC: $(tail "$T/one.err")"
-expect_in "$T/one.err" "^evbus-cli: consume: 5 handled, $NXB rejected, 0 dead-lettered"
+expect_in "$T/one.err" "^evbus-cli: consume: 5 handled, 0 dead-lettered, 0 DLQ failures, $NXB rejected\$"
 [ "$(grep -c 'not enabled: switched off by its "enabled" setting' "$T/one.err")" = 1 ] || fail "disabled report"
 check_veto
 

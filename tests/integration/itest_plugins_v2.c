@@ -246,7 +246,7 @@ static void test_veto_broker_less(void **state) {
     assert_int_equal(r.rejected.calls, 2);
     assert_non_null(strstr(r.last_rejected, "\"handler\":\"test-filter\""));
     assert_non_null(strstr(r.last_rejected, "\"error\":\"filtered out: type org.evbus.junk key -\""));
-    evbus_dispatcher_stats_t st;
+    evbus_dispatcher_stats_t st = EVBUS_DISPATCHER_STATS_INIT;
     evbus_dispatcher_stats(d, &st);
     assert_int_equal(st.rejected, 2);
     assert_int_equal(st.dispatched, 4);
@@ -257,7 +257,7 @@ static void test_veto_broker_less(void **state) {
 typedef struct wait_s { evbus_consumer_t *c; uint64_t handled, rejected, dead; } wait_t;
 static int counts_pred(void *arg) {
     wait_t *w = arg;
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(w->c, &st);
     return st.handled >= w->handled && st.rejected >= w->rejected && st.dead_lettered >= w->dead;
 }
@@ -288,7 +288,7 @@ static void run_on_broker(int dlq_mode) {
     wait_t w = {c, 4, 2, dlq_mode ? 2 : 0};
     assert_true(cu_wait(counts_pred, &w, 60000));
     cu_stop(&run);
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(c, &st);
     assert_int_equal(st.handled, 4);
     assert_int_equal(st.rejected, 2);
