@@ -203,6 +203,13 @@ static evbus_err_t log_problem(const evbus_event_t *ev, void *opaque, char *errs
     return EVBUS_OK;
 }
 
+/* With -v, one line per vetoed event (a filter may veto many: not an error). */
+static evbus_err_t log_rejected(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
+    (void)errstr; (void)n;
+    evbus_cli_log(opaque, "rejected: %s", evbus_event_json(ev, NULL));
+    return EVBUS_OK;
+}
+
 /* What every member runs, decided once before any is started. */
 typedef struct plan_s {
     evbus_cli_t *cli;
@@ -290,7 +297,9 @@ static int run_member(int idx, int runs, void *arg) {
 
     evbus_dispatcher_t *d = evbus_dispatcher_new();
     const char *problems[] = {EVBUS_LC_HANDLER_FAILED, EVBUS_LC_EVENT_DEAD_LETTERED};
-    if (!d || evbus_dispatcher_subscribe_list(d, problems, 2, log_problem, NULL, NULL, 0, "cli-log")) {
+    if (!d || evbus_dispatcher_subscribe_list(d, problems, 2, log_problem, NULL, NULL, 0, "cli-log") ||
+        (cli->verbose && evbus_dispatcher_subscribe(d, EVBUS_LC_EVENT_REJECTED, log_rejected, cli, NULL,
+                                                    EVBUS_HANDLER_ASYNC, "cli-log-rejected"))) {
         evbus_cli_err("consume", "out of memory");
         evbus_conf_destroy(conf);
         evbus_dispatcher_destroy(d);
