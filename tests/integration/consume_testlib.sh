@@ -86,9 +86,9 @@ has_member_pid() { [ -n "$(member_pid "$1" "$2")" ] && [ "$(member_pid "$1" "$2"
 # the restart, that long: 6 s (the brokers' minimum) makes the test take seconds; the default is
 # what the single-process runs use.
 processes_scenario() {
-    local nparts=$1 log=$T/procs.err n0=40 n1=20
+    local nparts=$1 log=$T/procs.err n0=60 n1=20
     : >"$EVBUS_TEST_PLUGIN_OUT"
-    write_config "$T/procs.json" "procs-$PFX" 50
+    write_config "$T/procs.json" "procs-$PFX" 100
     publish_orders $n0 a
     publish_xblocks # before the start: a topic made later is seen only at the next metadata refresh
     EVBUS_CONSUMER_CONFIG=$T/procs.json "$CLI" -v -b "$BOOTSTRAP" --prefix "$PFX" \
