@@ -3,8 +3,10 @@
  * event), timing, peak RSS, and the one result line every benchmark program prints.
  *
  * Each program measures one figure per run, in a fresh process, and prints
- *   result events=N seconds=S rate=R hwm_kb=K [extra=...]
- * which bench/run turns into ratios.  Every program stops itself at its deadline
+ *   result events=N seconds=S rate=R cpu_us=C hwm_kb=K [extra=...]
+ * which bench/run turns into ratios.  cpu_us is the CPU time (user+sys, all threads of the
+ * process) spent per event over the same interval as seconds: on a shared machine it moves far
+ * less than rate, so the targets are judged on it.  Every program stops itself at its deadline
  * (--timeout seconds) and then exits 1 with a message instead of a result.
  */
 #ifndef EVBUS_BENCH_H
@@ -30,10 +32,13 @@ double bench_ring_mean_len(void);
 
 /** Monotonic seconds. */
 double bench_now(void);
+/** CPU seconds (user+sys, all threads) this process has used so far (getrusage). */
+double bench_cpu(void);
 /** Peak resident set (VmHWM) of this process in kB, -1 when unreadable. */
 long bench_vmhwm_kb(void);
-/** Print the result line (stdout) and flush. */
-void bench_result(uint64_t events, double seconds, const char *extra);
+/** Print the result line (stdout) and flush; cpu_seconds is the bench_cpu() difference over
+ *  the measured interval. */
+void bench_result(uint64_t events, double seconds, double cpu_seconds, const char *extra);
 
 /** Print "bench: <msg>" to stderr and exit 1. */
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));

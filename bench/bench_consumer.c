@@ -4,6 +4,8 @@
  *   evbus  libconsumer with --workers W: every event decoded (evbus_event_json()) and
  *          dispatched to a no-op handler
  *   raw    plain librdkafka: rd_kafka_consumer_poll() and a look at every value byte
+ *   raw-headers  raw, plus reading each message's ce_type header: the least any consumer that
+ *          routes on ce_type does, so the fair floor for libconsumer (consumer_vs_raw_headers)
  * The clock runs from the first event to the n-th, so group join and partition assignment
  * (the same for both) are left out.
  */
@@ -20,20 +22,24 @@
 #include "evbus/consumer.h"
 
 static const char usage[] =
-    "usage: bench_consumer evbus|raw -b BOOTSTRAP -t TOPIC [-n EVENTS] [--workers W]\n"
+    "usage: bench_consumer evbus|raw|raw-headers -b BOOTSTRAP -t TOPIC [-n EVENTS] [--workers W]\n"
     "                      [--schemas DIR] [--group G] [--timeout S]\n";
 
 static atomic_uint_fast64_t seen, decode_failed;
-static _Atomic double t_first, t_last;
+static _Atomic double t_first, t_last, cpu_first, cpu_last;
 static uint64_t target;
 
 /* Called once per event by whichever thread saw it. */
 static void mark(void) {
     uint64_t n = atomic_fetch_add(&seen, 1) + 1;
-    if (n == 1)
+    if (n == 1) {
         atomic_store(&t_first, bench_now());
-    if (n == target)
+        atomic_store(&cpu_first, bench_cpu());
+    }
+    if (n == target) {
         atomic_store(&t_last, bench_now());
+        atomic_store(&cpu_last, bench_cpu());
+    }
 }
 
 static void group_name(const bench_opts_t *o, char *b, size_t size) {
@@ -50,7 +56,8 @@ static void report(const bench_opts_t *o) {
     char extra[64];
     snprintf(extra, sizeof(extra), "workers=%d", o->workers);
     /* n events span n-1 gaps between the first and the last */
-    bench_result(target - 1, atomic_load(&t_last) - atomic_load(&t_first), extra);
+    bench_result(target - 1, atomic_load(&t_last) - atomic_load(&t_first),
+                 atomic_load(&cpu_last) - atomic_load(&cpu_first), extra);
 }
 
 /* ---------------------------------------------------------------- evbus */
@@ -109,7 +116,7 @@ static void run_evbus(const bench_opts_t *o) {
 
 /* ---------------------------------------------------------------- raw */
 
-static void run_raw(const bench_opts_t *o) {
+static void run_raw(const bench_opts_t *o, int read_type) {
     char errstr[512], group[128];
     group_name(o, group, sizeof(group));
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
@@ -133,6 +140,15 @@ static void run_raw(const bench_opts_t *o) {
         if (!m)
             continue;
         if (!m->err) {
+            if (read_type) {
+                rd_kafka_headers_t *h = NULL;
+                const void *tv = NULL;
+                size_t tlen = 0;
+                if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                    rd_kafka_header_get_last(h, "ce_type", &tv, &tlen) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                    tlen != sizeof(BENCH_EVENT_TYPE) - 1 || memcmp(tv, BENCH_EVENT_TYPE, tlen) != 0)
+                    bench_die("raw-headers: a message without ce_type %s", BENCH_EVENT_TYPE);
+            }
             const unsigned char *v = m->payload;
             for (size_t i = 0; i < m->len; i++)
                 sum += v[i];
@@ -160,7 +176,9 @@ int main(int argc, char **argv) {
     if (strcmp(o.mode, "evbus") == 0)
         run_evbus(&o);
     else if (strcmp(o.mode, "raw") == 0)
-        run_raw(&o);
+        run_raw(&o, 0);
+    else if (strcmp(o.mode, "raw-headers") == 0)
+        run_raw(&o, 1);
     else {
         fputs(usage, stderr);
         return 2;

@@ -120,10 +120,11 @@ static void run_evbus(const bench_opts_t *o) {
     for (int i = 0; i < spawn; i++)
         if (pthread_create(&th[i], NULL, sender_main, &s[i]) != 0)
             bench_die("pthread_create failed");
-    double t0 = bench_now();
+    double t0 = bench_now(), c0 = bench_cpu();
     if (spawn) {
         pthread_barrier_wait(&go);
         t0 = bench_now();
+        c0 = bench_cpu();
     } else {
         sender_main(&s[0]); /* its barrier wait returns at once: the count is 1 */
     }
@@ -133,7 +134,7 @@ static void run_evbus(const bench_opts_t *o) {
     for (int i = 0; i < nt; i++)
         failed += s[i].failed;
     int left = evbus_producer_flush(p, 120000);
-    double t1 = bench_now();
+    double t1 = bench_now(), c1 = bench_cpu();
     pthread_barrier_destroy(&go);
     evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
     evbus_producer_stats(p, &st);
@@ -143,7 +144,7 @@ static void run_evbus(const bench_opts_t *o) {
                   (unsigned long long)o->events);
     char extra[64];
     snprintf(extra, sizeof(extra), "threads=%d given_ids=%d", nt, o->given_ids);
-    bench_result(o->events, t1 - t0, extra);
+    bench_result(o->events, t1 - t0, c1 - c0, extra);
     evbus_producer_destroy(p);
     free(given_ids);
 }
@@ -240,7 +241,7 @@ static void run_raw(const bench_opts_t *o) {
     if (!rkt)
         bench_die("rd_kafka_topic_new: %s", rd_kafka_err2str(rd_kafka_last_error()));
 
-    double t0 = bench_now();
+    double t0 = bench_now(), c0 = bench_cpu();
     for (uint64_t i = 0; i < o->events; i++) {
         const pre_t *e = &pre[i % BENCH_RING];
         rd_kafka_headers_t *h = rd_kafka_headers_new(10);
@@ -269,14 +270,14 @@ static void run_raw(const bench_opts_t *o) {
             rd_kafka_poll(rk, 0);
     }
     rd_kafka_resp_err_t fe = rd_kafka_flush(rk, 120000);
-    double t1 = bench_now();
+    double t1 = bench_now(), c1 = bench_cpu();
     if (fe || atomic_load(&raw_failed) || atomic_load(&raw_delivered) != o->events)
         bench_die("raw: flush %s, %llu failed, %llu of %llu delivered", rd_kafka_err2str(fe),
                   (unsigned long long)atomic_load(&raw_failed),
                   (unsigned long long)atomic_load(&raw_delivered), (unsigned long long)o->events);
     char extra[64];
     snprintf(extra, sizeof(extra), "value_bytes=%.1f", mean_vlen);
-    bench_result(o->events, t1 - t0, extra);
+    bench_result(o->events, t1 - t0, c1 - c0, extra);
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
     for (size_t i = 0; i < BENCH_RING; i++) {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +17,14 @@ double bench_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double bench_cpu(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 long bench_vmhwm_kb(void) {
@@ -33,9 +42,10 @@ long bench_vmhwm_kb(void) {
     return kb;
 }
 
-void bench_result(uint64_t events, double seconds, const char *extra) {
-    printf("result events=%llu seconds=%.6f rate=%.0f hwm_kb=%ld%s%s\n", (unsigned long long)events,
-           seconds, seconds > 0 ? (double)events / seconds : 0.0, bench_vmhwm_kb(),
+void bench_result(uint64_t events, double seconds, double cpu_seconds, const char *extra) {
+    printf("result events=%llu seconds=%.6f rate=%.0f cpu_us=%.3f hwm_kb=%ld%s%s\n",
+           (unsigned long long)events, seconds, seconds > 0 ? (double)events / seconds : 0.0,
+           events ? cpu_seconds * 1e6 / (double)events : 0.0, bench_vmhwm_kb(),
            extra ? " " : "", extra ? extra : "");
     fflush(stdout);
 }
