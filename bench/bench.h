@@ -27,6 +27,9 @@ typedef struct bench_event_s {
 
 /** The ring of BENCH_RING events (about 300 bytes of JSON each), built once; exits on OOM. */
 const bench_event_t *bench_ring(void);
+/** Replace the ring with the JSON lines of path (cycled to BENCH_RING events), before the
+ *  first bench_ring(); for other event types (--ring, the Open edX peers).  Exits on error. */
+void bench_ring_load(const char *path);
 /** Mean JSON length of the ring. */
 double bench_ring_mean_len(void);
 
@@ -45,8 +48,8 @@ void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
 /** Deadline: a SIGALRM after seconds that ends the process with a message (exit 1). */
 void bench_set_timeout(int seconds);
 
-/** Producer config JSON text mapping the demo type to topic (static buffer). */
-const char *bench_producer_config(const char *topic);
+/** Producer config JSON text mapping type (key from key_field) to topic (static buffer). */
+const char *bench_producer_config(const char *type, const char *key_field, const char *topic);
 
 /** Create topic with partitions unless it exists (CreateTopics).  Only for real Kafka: the
  *  mock cluster never answers CreateTopics (it auto-creates 4 partitions on first use). */
@@ -54,7 +57,9 @@ void bench_ensure_topic(const char *bootstrap, const char *topic, int partitions
 
 /*
  * Options common to the programs: -b BOOTSTRAP -t TOPIC -n EVENTS --threads T
- * --workers W --schemas DIR --timeout S --group G --out FILE --partitions P.  Unset strings are NULL, ints 0.
+ * --workers W --schemas DIR --timeout S --group G --out FILE --partitions P, and for another event
+ * type than the demo one: --type T --key-field F --ring FILE --registry URL.  Unset strings are
+ * NULL, ints 0.
  */
 typedef struct bench_opts_s {
     const char *mode;
@@ -63,6 +68,10 @@ typedef struct bench_opts_s {
     const char *schemas;
     const char *group;
     const char *out;
+    const char *type;      /* --type: event type (default BENCH_EVENT_TYPE) */
+    const char *key_field; /* --key-field: producer key path (default BENCH_KEY_FIELD) */
+    const char *ring;      /* --ring FILE: JSON lines to send instead of the demo ring */
+    const char *registry;  /* --registry URL: schema.registry.url (Confluent wire format) */
     uint64_t events;
     int threads;
     int workers;

@@ -26,7 +26,7 @@
 
 static const char usage[] =
     "usage: bench_producer evbus|raw -b BOOTSTRAP -t TOPIC [-n EVENTS] [--threads T] [--given-ids]\n"
-    "                      [--transactional]\n"
+    "                      [--transactional] [--type T --key-field F --ring FILE] [--registry URL]\n"
     "                      [--schemas DIR] [--partitions P] [--timeout S]\n"
     "       bench_producer create -b BOOTSTRAP -t TOPIC --partitions P --schemas DIR\n"
     "       bench_producer gen --out FILE\n";
@@ -37,6 +37,9 @@ static const char *const kafka_settings[][2] = {
 };
 
 /* ---------------------------------------------------------------- evbus */
+
+/* The event type sent (--type, default the demo one). */
+static const char *ev_type = BENCH_EVENT_TYPE;
 
 /* ce_id values made before the clock starts, for --given-ids (see run_evbus). */
 static char (*given_ids)[EVBUS__UUID_LEN];
@@ -57,7 +60,7 @@ static void *sender_main(void *arg) {
         const bench_event_t *e = &ring[i % BENCH_RING];
         evbus_send_opts_t so = EVBUS_SEND_OPTS_INIT;
         so.id = given_ids ? given_ids[i % BENCH_RING] : NULL;
-        evbus_err_t err = evbus_producer_send_opts(s->p, BENCH_EVENT_TYPE, e->json, e->len,
+        evbus_err_t err = evbus_producer_send_opts(s->p, ev_type, e->json, e->len,
                                                    given_ids ? &so : NULL, errstr, sizeof(errstr));
         if (err != EVBUS_OK) {
             if (s->failed++ == 0)
@@ -78,7 +81,13 @@ static void run_evbus(const bench_opts_t *o) {
             bench_die("conf %s: %s", n, errstr);                                    \
     } while (0)
     SET("kafka.bootstrap.servers", o->bootstrap);
-    SET("producer.config", bench_producer_config(o->topic));
+    if (o->type)
+        ev_type = o->type;
+    SET("producer.config",
+        bench_producer_config(ev_type, o->key_field ? o->key_field : BENCH_KEY_FIELD, o->topic));
+    /* --registry: the Confluent wire format the Open edX bus uses (producer_vs_openedx) */
+    if (o->registry)
+        SET("schema.registry.url", o->registry);
     SET("schema.dir", o->schemas);
     SET("topic.prefix", "");
     for (size_t i = 0; i < sizeof(kafka_settings) / sizeof(kafka_settings[0]); i++) {

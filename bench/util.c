@@ -75,10 +75,10 @@ void bench_set_timeout(int seconds) {
     alarm((unsigned)seconds);
 }
 
-const char *bench_producer_config(const char *topic) {
-    static char b[512];
-    snprintf(b, sizeof(b), "{\"%s\": [{\"topic\": \"%s\", \"event_key_field\": \"%s\"}]}",
-             BENCH_EVENT_TYPE, topic, BENCH_KEY_FIELD);
+const char *bench_producer_config(const char *type, const char *key_field, const char *topic) {
+    static char b[1024];
+    snprintf(b, sizeof(b), "{\"%s\": [{\"topic\": \"%s\", \"event_key_field\": \"%s\"}]}", type,
+             topic, key_field);
     return b;
 }
 
@@ -125,6 +125,8 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
         {"timeout", required_argument, NULL, 'x'},   {"group", required_argument, NULL, 'g'},
         {"out", required_argument, NULL, 'o'},       {"partitions", required_argument, NULL, 'P'},
         {"given-ids", no_argument, NULL, 'I'},       {"transactional", no_argument, NULL, 'X'},
+        {"type", required_argument, NULL, 'y'},      {"key-field", required_argument, NULL, 'k'},
+        {"ring", required_argument, NULL, 'r'},      {"registry", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
@@ -159,6 +161,10 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
         case 'x': o->timeout = v > 86400 ? 86400 : (int)v; break;
         case 'g': o->group = optarg; break;
         case 'o': o->out = optarg; break;
+        case 'y': o->type = optarg; break;
+        case 'k': o->key_field = optarg; break;
+        case 'r': o->ring = optarg; break;
+        case 'R': o->registry = optarg; break;
         case 'I': o->given_ids = 1; break;
         case 'X': o->transactional = 1; break;
         case 'P': o->partitions = v > 1000 ? 1000 : (int)v; break;
@@ -169,5 +175,7 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
         fputs(usage, stderr);
         exit(2);
     }
+    if (o->ring)
+        bench_ring_load(o->ring);
     bench_set_timeout(o->timeout);
 }
