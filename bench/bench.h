@@ -43,6 +43,11 @@ long bench_vmhwm_kb(void);
  *  the measured interval. */
 void bench_result(uint64_t events, double seconds, double cpu_seconds, const char *extra);
 
+/** The librdkafka queue bounds that cap peak RSS, as " name=value" pairs into b: for a
+ *  producer queue.buffering.max.messages/.kbytes, for a consumer queued.max.messages.kbytes and
+ *  queued.min.messages.  librdkafka's defaults, which evbus leaves as they are. */
+void bench_queue_bounds(int consumer, char *b, size_t size);
+
 /** Print "bench: <msg>" to stderr and exit 1. */
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /** Deadline: a SIGALRM after seconds that ends the process with a message (exit 1). */

@@ -54,8 +54,9 @@ static void report(const bench_opts_t *o) {
     if (atomic_load(&seen) < target)
         bench_die("%s: only %llu of %llu events arrived", o->mode,
                   (unsigned long long)atomic_load(&seen), (unsigned long long)target);
-    char extra[64];
-    snprintf(extra, sizeof(extra), "workers=%d", o->workers);
+    char extra[256], bounds[192];
+    bench_queue_bounds(1, bounds, sizeof(bounds));
+    snprintf(extra, sizeof(extra), "workers=%d%s", o->workers, bounds);
     /* n events span n-1 gaps between the first and the last */
     bench_result(target - 1, atomic_load(&t_last) - atomic_load(&t_first),
                  atomic_load(&cpu_last) - atomic_load(&cpu_first), extra);

@@ -151,8 +151,9 @@ static void run_evbus(const bench_opts_t *o) {
         bench_die("evbus: %llu send failures, %d undelivered, %llu of %llu delivered",
                   (unsigned long long)failed, left, (unsigned long long)st.delivered,
                   (unsigned long long)o->events);
-    char extra[64];
-    snprintf(extra, sizeof(extra), "threads=%d given_ids=%d", nt, o->given_ids);
+    char extra[256], bounds[192];
+    bench_queue_bounds(0, bounds, sizeof(bounds));
+    snprintf(extra, sizeof(extra), "threads=%d given_ids=%d%s", nt, o->given_ids, bounds);
     bench_result(o->events, t1 - t0, c1 - c0, extra);
     evbus_producer_destroy(p);
     free(given_ids);

@@ -75,6 +75,26 @@ void bench_set_timeout(int seconds) {
     alarm((unsigned)seconds);
 }
 
+void bench_queue_bounds(int consumer, char *b, size_t size) {
+    static const char *const prod[] = {"queue.buffering.max.messages", "queue.buffering.max.kbytes"};
+    static const char *const cons[] = {"queued.max.messages.kbytes", "queued.min.messages"};
+    const char *const *names = consumer ? cons : prod;
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    size_t off = 0;
+    b[0] = 0;
+    for (int i = 0; i < 2 && off < size; i++) {
+        char v[64];
+        size_t vs = sizeof(v);
+        if (rd_kafka_conf_get(kc, names[i], v, &vs) != RD_KAFKA_CONF_OK)
+            snprintf(v, sizeof(v), "?");
+        int n = snprintf(b + off, size - off, " %s=%s", names[i], v);
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+    rd_kafka_conf_destroy(kc);
+}
+
 const char *bench_producer_config(const char *type, const char *key_field, const char *topic) {
     static char b[1024];
     snprintf(b, sizeof(b), "{\"%s\": [{\"topic\": \"%s\", \"event_key_field\": \"%s\"}]}", type,
