@@ -62,6 +62,11 @@ void evbus__config_errors_to_errstr(const evbus__config_errors_t *errs, char *er
                                     size_t errstr_size);
 
 /** Add one problem (shared with the other config loaders, e.g. consumer_config.c). */
+/** What a JSON value is, for "got X, expected Y" messages: "an object", "an array", "a string",
+ *  "an integer", "a number", "a boolean" or "null" (static storage). */
+struct json_t;
+const char *evbus__json_kind(const struct json_t *v);
+
 void evbus__config_errors_add(evbus__config_errors_t *errs, const char *path, const char *fmt, ...)
     EVBUS__PRINTF(3, 4);
 

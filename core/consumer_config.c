@@ -22,19 +22,6 @@ typedef struct load_s {
 
 #define ERR(l, path, ...) evbus__config_errors_add((l)->errs, path, __VA_ARGS__)
 
-static const char *json_kind(const json_t *v) {
-    switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
-    }
-}
-
 static char *dup_or_flag(load_t *l, const char *s) {
     char *r = strdup(s);
     if (!r)
@@ -61,7 +48,7 @@ static char **string_list(load_t *l, const char *path, json_t *arr, size_t *np, 
     char p[256];
     if (!json_is_array(arr) || json_array_size(arr) == 0) {
         ERR(l, path, "%s, expected a non-empty array of strings",
-            json_is_array(arr) ? "empty array" : json_kind(arr));
+            json_is_array(arr) ? "empty array" : evbus__json_kind(arr));
         return NULL;
     }
     size_t n = json_array_size(arr), bad = 0;
@@ -76,7 +63,7 @@ static char **string_list(load_t *l, const char *path, json_t *arr, size_t *np, 
         char why[256];
         snprintf(p, sizeof(p), "%s[%zu]", path, i);
         if (!s || !*s) {
-            ERR(l, p, "%s, expected a non-empty string", s ? "empty string" : json_kind(v));
+            ERR(l, p, "%s, expected a non-empty string", s ? "empty string" : evbus__json_kind(v));
             bad++;
         } else if (topics && evbus__topic_check(s, why, sizeof(why)) != 0) {
             ERR(l, p, "%s, expected a legal Kafka topic name", why);
@@ -111,7 +98,7 @@ static void free_list(char **v) {
 
 static char **settings_list(load_t *l, const char *path, json_t *obj) {
     if (!json_is_object(obj)) {
-        ERR(l, path, "%s, expected an object of setting names to strings", json_kind(obj));
+        ERR(l, path, "%s, expected an object of setting names to strings", evbus__json_kind(obj));
         return NULL;
     }
     size_t n = json_object_size(obj), i = 0;
@@ -138,7 +125,7 @@ static char **settings_list(load_t *l, const char *path, json_t *obj) {
             ERR(l, path, "empty setting name, expected a name");
             bad = 1;
         } else if (!s) {
-            ERR(l, p, "%s, expected a string, an integer or a boolean", json_kind(v));
+            ERR(l, p, "%s, expected a string, an integer or a boolean", evbus__json_kind(v));
             bad = 1;
         } else if (!bad) {
             out[i++] = dup_or_flag(l, k);
@@ -159,7 +146,7 @@ static void load_plugin(load_t *l, size_t idx, json_t *o, evbus__cplugin_t *pl) 
     snprintf(path, sizeof(path), "$.plugins[%zu]", idx);
     pl->isolate = -1;
     if (!json_is_object(o)) {
-        ERR(l, path, "%s, expected an object {\"path\": ...}", json_kind(o));
+        ERR(l, path, "%s, expected an object {\"path\": ...}", evbus__json_kind(o));
         return;
     }
     static const char *const known[] = {"path", "isolate", "settings", "subscriptions", NULL};
@@ -171,7 +158,7 @@ static void load_plugin(load_t *l, size_t idx, json_t *o, evbus__cplugin_t *pl) 
         ERR(l, path, "missing \"path\", expected a plugin file or directory");
     } else if (!s || !*s) {
         ERR(l, p, "%s, expected the path of a plugin (.so) or a directory of plugins",
-            s ? "empty string" : json_kind(v));
+            s ? "empty string" : evbus__json_kind(v));
     } else {
         size_t len = (l->base && *s != '/' ? strlen(l->base) + 1 : 0) + strlen(s) + 1;
         if (!(pl->path = malloc(len))) {
@@ -192,7 +179,7 @@ static void load_plugin(load_t *l, size_t idx, json_t *o, evbus__cplugin_t *pl) 
     if ((v = json_object_get(o, "isolate"))) {
         snprintf(p, sizeof(p), "%s.isolate", path);
         if (!json_is_boolean(v))
-            ERR(l, p, "%s, expected true or false", json_kind(v));
+            ERR(l, p, "%s, expected true or false", evbus__json_kind(v));
         else
             pl->isolate = json_is_true(v);
     }
@@ -218,7 +205,7 @@ static void conf_value(load_t *l, evbus__consumer_config_t *cc, size_t *nconf, c
     else if (!integer && json_is_string(v))
         s = json_string_value(v);
     if (!s) {
-        ERR(l, path, "%s, expected %s", json_kind(v), integer ? "an integer" : "a string");
+        ERR(l, path, "%s, expected %s", evbus__json_kind(v), integer ? "an integer" : "a string");
         return;
     }
     evbus_conf_t *scratch = evbus_conf_new();
@@ -250,13 +237,13 @@ static void load_root(load_t *l, json_t *root, evbus__consumer_config_t *cc) {
     if ((v = json_object_get(root, "group"))) {
         if (!json_is_string(v) || !*json_string_value(v))
             ERR(l, "$.group", "%s, expected a non-empty string",
-                json_is_string(v) ? "empty string" : json_kind(v));
+                json_is_string(v) ? "empty string" : evbus__json_kind(v));
         else
             cc->group = dup_or_flag(l, json_string_value(v));
     }
     if ((v = json_object_get(root, "plugins"))) {
         if (!json_is_array(v)) {
-            ERR(l, "$.plugins", "%s, expected an array of {\"path\": ...} objects", json_kind(v));
+            ERR(l, "$.plugins", "%s, expected an array of {\"path\": ...} objects", evbus__json_kind(v));
         } else if (json_array_size(v) > 0) {
             cc->nplugins = json_array_size(v);
             if (!(cc->plugins = calloc(cc->nplugins, sizeof(*cc->plugins))))
@@ -272,7 +259,7 @@ static void load_root(load_t *l, json_t *root, evbus__consumer_config_t *cc) {
     }
     if ((v = json_object_get(root, "retry"))) {
         if (!json_is_object(v)) {
-            ERR(l, "$.retry", "%s, expected an object {\"max\": N, \"backoff_ms\": N}", json_kind(v));
+            ERR(l, "$.retry", "%s, expected an object {\"max\": N, \"backoff_ms\": N}", evbus__json_kind(v));
         } else {
             static const char *const rk[] = {"max", "backoff_ms", NULL};
             unknown_keys(l, "$.retry", v, rk, "max or backoff_ms");
@@ -329,7 +316,7 @@ evbus__consumer_config_t *evbus__consumer_config_load(const char *text_or_path,
         l.nomem = 1;
     else if (!json_is_object(root))
         ERR(&l, "$", "%s, expected an object {\"topics\": [...], \"group\": ..., \"plugins\": [...]}",
-            json_kind(root));
+            evbus__json_kind(root));
     else
         load_root(&l, root, cc);
     json_decref(root);
