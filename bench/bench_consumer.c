@@ -4,6 +4,8 @@
  *   evbus  libconsumer with --workers W: every event decoded (evbus_event_json()) and
  *          dispatched to a no-op handler
  *   raw    plain librdkafka: rd_kafka_consumer_poll() and a look at every value byte
+ *   evbus-dispatch  the same without evbus_event_json(): routing and dispatch only, the
+ *          like-for-like figure beside raw-headers (consumer_dispatch_vs_raw_headers)
  *   raw-headers  raw, plus reading each message's ce_type header: the least any consumer that
  *          routes on ce_type does, so the fair floor for libconsumer (consumer_vs_raw_headers)
  * The clock runs from the first event to the n-th, so group join and partition assignment
@@ -22,7 +24,7 @@
 #include "evbus/consumer.h"
 
 static const char usage[] =
-    "usage: bench_consumer evbus|raw|raw-headers -b BOOTSTRAP -t TOPIC [-n EVENTS] [--workers W]\n"
+    "usage: bench_consumer evbus|evbus-dispatch|raw|raw-headers -b BOOTSTRAP -t TOPIC [-n EVENTS] [--workers W]\n"
     "                      [--schemas DIR] [--group G] [--timeout S] [--type T] [--registry URL]\n";
 
 static atomic_uint_fast64_t seen, decode_failed;
@@ -76,7 +78,17 @@ static evbus_err_t noop_handler(const evbus_event_t *ev, void *opaque, char *err
     return EVBUS_OK;
 }
 
-static void run_evbus(const bench_opts_t *o) {
+static evbus_err_t dispatch_handler(const evbus_event_t *ev, void *opaque, char *errstr,
+                                    size_t errstr_size) {
+    (void)ev;
+    (void)opaque;
+    (void)errstr;
+    (void)errstr_size;
+    mark();
+    return EVBUS_OK;
+}
+
+static void run_evbus(const bench_opts_t *o, int decode) {
     char errstr[1024], group[128], workers[16];
     group_name(o, group, sizeof(group));
     snprintf(workers, sizeof(workers), "%d", o->workers);
@@ -98,7 +110,8 @@ static void run_evbus(const bench_opts_t *o) {
     if (o->registry) /* Confluent-framed events (consumer_vs_openedx) */
         SET("schema.registry.url", o->registry);
 #undef SET
-    if (evbus_dispatcher_subscribe(d, ev_type, noop_handler, NULL, NULL, 0, "noop") != EVBUS_OK)
+    if (evbus_dispatcher_subscribe(d, ev_type, decode ? noop_handler : dispatch_handler, NULL, NULL, 0,
+                                   "noop") != EVBUS_OK)
         bench_die("subscribe failed");
     evbus_consumer_t *c = evbus_consumer_new(conf, d, errstr, sizeof(errstr));
     if (!c)
@@ -180,7 +193,9 @@ int main(int argc, char **argv) {
     if (o.type)
         ev_type = o.type;
     if (strcmp(o.mode, "evbus") == 0)
-        run_evbus(&o);
+        run_evbus(&o, 1);
+    else if (strcmp(o.mode, "evbus-dispatch") == 0)
+        run_evbus(&o, 0);
     else if (strcmp(o.mode, "raw") == 0)
         run_raw(&o, 0);
     else if (strcmp(o.mode, "raw-headers") == 0)
