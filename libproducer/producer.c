@@ -406,6 +406,26 @@ static void fill_result(evbus_send_result_t *r, scratch_t *s, size_t nacc, size_
     memcpy(r, &out, r->size < sizeof(out) ? r->size : sizeof(out));
 }
 
+/* Transactional mode, read lock held, nothing of the event enqueued yet, librdkafka refused
+ * it: when that is the open transaction's abortable error (not a fatal one), have the poller
+ * abort it and wait for the next.  Returns 1 with the read lock held again and a new
+ * transaction open, 0 to give up (fatal, or past deadline_us). */
+static int wait_next_txn(evbus_producer_t *p, int64_t deadline_us) {
+    if (rd_kafka_fatal_error(p->rk, NULL, 0) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        atomic_load(&p->txn_fatal))
+        return 0;
+    uint64_t gen = atomic_load(&p->txn_gen);
+    atomic_store(&p->txn_must_abort, 1);
+    pthread_rwlock_unlock(&p->txn_lock);
+    while (atomic_load(&p->txn_gen) == gen && !atomic_load(&p->txn_fatal) &&
+           evbus__now_us() < deadline_us) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+    pthread_rwlock_rdlock(&p->txn_lock);
+    return atomic_load(&p->txn_gen) != gen && !atomic_load(&p->txn_fatal);
+}
+
 evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, const char *json,
                                    size_t len, const evbus_send_opts_t *opts_in,
                                    evbus_send_result_t *result, char *errstr,
@@ -565,12 +585,12 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
             if (p->reg && n > 1)
                 e = frame_for(p, t->value_subject, &t->value_id, vdoc,
                               s->val.data + EVBUS__FRAME_HDR_MAX, &vstart, errstr, errstr_size);
-            rd_kafka_headers_t *h = i + 1 == n ? hdrs : rd_kafka_headers_copy(hdrs);
-            if (!h || e != EVBUS_OK) {
+            /* Each message gets its own copy: hdrs stays whole for a retry and is
+             * destroyed once, below. */
+            rd_kafka_headers_t *h = e == EVBUS_OK ? rd_kafka_headers_copy(hdrs) : NULL;
+            if (!h) {
                 ke = RD_KAFKA_RESP_ERR__FAIL;
-                nomem = !h;
-                if (h && h != hdrs)
-                    rd_kafka_headers_destroy(h);
+                nomem = e == EVBUS_OK;
             } else {
                 size_t vlen = s->val.len - (size_t)(vstart - s->val.data);
                 for (;;) {
@@ -587,12 +607,19 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
                     nanosleep(&ts, NULL);
                 }
                 if (ke != RD_KAFKA_RESP_ERR_NO_ERROR)
-                    rd_kafka_headers_destroy(h);
+                    rd_kafka_headers_destroy(h); /* else librdkafka owns it */
             }
-            if (h == hdrs || i + 1 == n)
-                hdrs = NULL; /* librdkafka owns it, or it was just destroyed */
             if (ke == RD_KAFKA_RESP_ERR_NO_ERROR) {
                 s->accepted[nacc++] = t->tc->full_topic;
+                continue;
+            }
+            if (i == 0 && p->transactional && e == EVBUS_OK && !nomem &&
+                wait_next_txn(p, deadline)) {
+                /* The open transaction had failed (abortable error) before this event got
+                 * into it; the poller has aborted it and begun another: try again there.
+                 * Nothing of this event was enqueued, so this is no re-send. */
+                ke = RD_KAFKA_RESP_ERR_NO_ERROR;
+                i = (size_t)-1;
                 continue;
             }
             failed_topic = t->tc->full_topic;
@@ -601,8 +628,7 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
         s->refused[nref++] = t->tc->full_topic;
         evbus__room_release(p, 1, (int64_t)(vpayload + EVBUS__FRAME_HDR_MAX));
     }
-    if (hdrs)
-        rd_kafka_headers_destroy(hdrs);
+    rd_kafka_headers_destroy(hdrs);
     if (p->transactional) {
         if (nacc > 0 && nref > 0)
             atomic_store(&p->txn_must_abort, 1); /* never commit half an event */

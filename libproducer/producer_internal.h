@@ -99,6 +99,7 @@ struct evbus_producer_s {
     atomic_int txn_flush;          /* flush asked for a commit now */
     atomic_int txn_must_abort;     /* an event was split inside the open transaction */
     atomic_int txn_fatal;          /* fenced or otherwise fatal: no more sends */
+    atomic_uint_fast64_t txn_gen;  /* transactions ended so far (senders wait for the next) */
     int64_t txn_started_us;
     int64_t txn_max_events, txn_interval_us;
     pthread_mutex_t held_lock;     /* guards held[] (reports of the open transaction) */

@@ -149,6 +149,7 @@ static void end_txn(evbus_producer_t *p, int abort) {
     p->txn_started_us = evbus__now_us();
     if (!atomic_load(&p->txn_fatal))
         p->txn_fatal_reason[0] = 0; /* the reason given to the next abort's reports */
+    atomic_fetch_add(&p->txn_gen, 1);
 }
 
 void evbus__txn_tick(evbus_producer_t *p) {
@@ -159,7 +160,7 @@ void evbus__txn_tick(evbus_producer_t *p) {
     size_t n = atomic_load(&p->txn_events);
     int flush = atomic_load(&p->txn_flush);
     int must_abort = atomic_load(&p->txn_must_abort);
-    if (n == 0) {
+    if (n == 0 && !must_abort) {
         if (flush)
             atomic_store(&p->txn_flush, 0);
         p->txn_started_us = evbus__now_us(); /* the interval counts from the first event */
