@@ -97,10 +97,11 @@ static void release_held(evbus_producer_t *p, int aborted) {
     free(h);
 }
 
-/* End the open transaction (write lock held).  Commit unless abort is set or the broker
- * requires one; retriable errors are retried (bounded by the transaction timeout). */
-static void end_txn(evbus_producer_t *p, int abort) {
-    int aborted = abort;
+/* End the open transaction (write lock held).  Commit unless abort_reason is given or the
+ * broker requires an abort; retriable errors are retried (bounded by the transaction
+ * timeout).  The reason goes into the failure reports of the aborted messages. */
+static void end_txn(evbus_producer_t *p, const char *abort_reason) {
+    int aborted = abort_reason != NULL;
     rd_kafka_error_t *e = NULL;
     for (int tries = 0; !aborted && tries < 10; tries++) {
         e = rd_kafka_commit_transaction(p->rk, TXN_OP_TIMEOUT_MS);
@@ -118,6 +119,8 @@ static void end_txn(evbus_producer_t *p, int abort) {
         if (e)
             snprintf(p->txn_fatal_reason, sizeof(p->txn_fatal_reason), "%s",
                      rd_kafka_error_string(e));
+        else
+            snprintf(p->txn_fatal_reason, sizeof(p->txn_fatal_reason), "%s", abort_reason);
         aborted = 1;
         rd_kafka_error_t *a = NULL;
         for (int tries = 0; tries < 10; tries++) {
@@ -170,7 +173,10 @@ void evbus__txn_tick(evbus_producer_t *p) {
         evbus__now_us() - p->txn_started_us < p->txn_interval_us)
         return;
     pthread_rwlock_wrlock(&p->txn_lock);
-    end_txn(p, atomic_load(&p->txn_must_abort));
+    end_txn(p, atomic_load(&p->txn_must_abort)
+                   ? "librdkafka refused a message of the transaction (it had failed, or an "
+                     "event could not be enqueued to all of its topics)"
+                   : NULL);
     atomic_store(&p->txn_flush, 0);
     pthread_rwlock_unlock(&p->txn_lock);
 }
@@ -179,7 +185,7 @@ void evbus__txn_finish(evbus_producer_t *p, int timeout_ms) {
     (void)timeout_ms;
     pthread_rwlock_wrlock(&p->txn_lock);
     if (!atomic_load(&p->txn_fatal) && atomic_load(&p->txn_events) > 0)
-        end_txn(p, 1); /* flush could not commit it in time: what is open is not delivered */
+        end_txn(p, "not committed before the producer was destroyed");
     drain_reports(p);
     release_held(p, 1);
     pthread_rwlock_unlock(&p->txn_lock);
