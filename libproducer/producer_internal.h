@@ -1,7 +1,7 @@
 /*
- * libevbus-producer's private state, shared by its files: producer.c (creation and the
- * send path), delivery.c (delivery reports, kept failures, queue room) and txn.c (the
- * Kafka transaction driver of producer.transactional=true).
+ * libevbus-producer's private state, shared by its files: producer.c (creation, flush,
+ * destruction), send.c (the send path), delivery.c (delivery reports, kept failures, queue
+ * room) and txn.c (the Kafka transaction driver of producer.transactional=true).
  */
 #ifndef EVBUS_PRODUCER_INTERNAL_H
 #define EVBUS_PRODUCER_INTERNAL_H
@@ -108,6 +108,10 @@ struct evbus_producer_s {
     atomic_uint_fast64_t txn_committed, txn_aborted;
     char txn_fatal_reason[256];
 };
+
+/* send.c */
+/** Free a thread's send scratch (the scratch_key destructor). */
+void evbus__scratch_free(void *scratch);
 
 /* delivery.c */
 void evbus__dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
