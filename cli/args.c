@@ -3,6 +3,8 @@
  * subcommand (main.c) and after it (mixed with the subcommand's own flags), so that
  * `evbus-cli -b host tail t` and `evbus-cli tail t -b host` mean the same.
  */
+#include <jansson.h>
+
 #include "cli.h"
 
 #include <errno.h>
@@ -12,6 +14,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "output.h"
+#include "progress.h"
 #include "topic.h"
 
 /* Long-only global flags get values above any character. */
@@ -32,6 +36,27 @@ static const struct option global_long[] = {
 };
 #define NGLOBAL (sizeof(global_long) / sizeof(global_long[0]))
 
+/* "evbus-cli: [what: ]why" on stderr as one line: what and why often quote outside text (a
+ * topic, a header, a broker's message), so they go through the sanitizer.  Without memory for
+ * that, the line is replaced, never sent raw. */
+static void put_line(const char *what, const char *why) {
+    evbus__buf_t b = EVBUS__BUF_INIT;
+    int r = evbus__buf_puts(&b, "evbus-cli: ");
+    if (what) {
+        r |= evbus_cli_safe_text(&b, what, strlen(what), EVBUS_CLI_SAFE_KEEP_BACKSLASH);
+        r |= evbus__buf_puts(&b, ": ");
+    }
+    r |= evbus_cli_safe_text(&b, why, strlen(why), EVBUS_CLI_SAFE_KEEP_BACKSLASH);
+    r |= evbus__buf_putc(&b, '\n');
+    evbus_cli_progress_pause(); /* a progress line on the terminal gives way to this one */
+    if (r == 0)
+        fwrite(b.data, 1, b.len, stderr);
+    else
+        fputs("evbus-cli: out of memory\n", stderr);
+    evbus_cli_progress_resume();
+    evbus__buf_free(&b);
+}
+
 void evbus_cli_err(const char *what, const char *fmt, ...) {
     char why[1024];
     va_list ap;
@@ -39,18 +64,18 @@ void evbus_cli_err(const char *what, const char *fmt, ...) {
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
     fflush(stdout); /* keep data and errors in order on a shared terminal */
-    fprintf(stderr, "evbus-cli: %s: %s\n", what, why);
+    put_line(what, why);
 }
 
 void evbus_cli_log(const evbus_cli_t *cli, const char *fmt, ...) {
+    char line[1024];
     va_list ap;
     if (!cli->verbose || cli->quiet)
         return;
     va_start(ap, fmt);
-    fputs("evbus-cli: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
+    put_line(NULL, line);
 }
 
 int evbus_cli_parse_long(const char *s, long min, long max, long *out) {
@@ -95,6 +120,12 @@ static int global_opt(evbus_cli_t *cli, int c, const char *arg) {
         cli->bootstrap = arg;
         return -1;
     case 'c':
+        if (cli->nconfig == (int)(sizeof(cli->config_files) / sizeof(cli->config_files[0]))) {
+            evbus_cli_err(cli->cmd ? cli->cmd : "evbus-cli", "--config: at most %d files",
+                          cli->nconfig);
+            return EVBUS_CLI_USAGE;
+        }
+        cli->config_files[cli->nconfig++] = arg;
         cli->config_file = arg;
         return -1;
     case OPT_SCHEMAS:
@@ -287,8 +318,23 @@ int evbus_cli_build_conf(evbus_cli_t *cli) {
         return EVBUS_CLI_USAGE;
     if (cli->schemas_dir && conf_set(cli, "--schemas", "schema.dir", cli->schemas_dir))
         return EVBUS_CLI_USAGE;
-    if (cli->config_file && conf_set(cli, "--config", "producer.config", cli->config_file))
+    if (cli->nconfig == 1 && conf_set(cli, "--config", "producer.config", cli->config_file))
         return EVBUS_CLI_USAGE;
+    if (cli->nconfig > 1) {
+        /* several -c: a JSON list of paths, which the config loader merges in order */
+        json_t *list = json_array();
+        for (int i = 0; list && i < cli->nconfig; i++)
+            if (json_array_append_new(list, json_string(cli->config_files[i])) != 0) {
+                json_decref(list);
+                list = NULL;
+            }
+        char *txt = list ? json_dumps(list, JSON_COMPACT) : NULL;
+        json_decref(list);
+        int bad = !txt || conf_set(cli, "--config", "producer.config", txt);
+        free(txt);
+        if (bad)
+            return EVBUS_CLI_USAGE;
+    }
     if ((cli->prefix || cli->no_prefix) &&
         conf_set(cli, cli->no_prefix ? "--no-prefix" : "--prefix", "topic.prefix",
                  cli->no_prefix ? "" : cli->prefix))

@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cli.h"
+#include "conf.h"
 #include "config.h"
 #include "schema.h"
 
@@ -71,20 +72,23 @@ int evbus_cli_topics(int argc, char **argv, evbus_cli_t *cli) {
     if (evbus_cli_has_bootstrap(cli)) {
         rk = evbus_cli_kafka(cli, RD_KAFKA_PRODUCER, &rc, "client.id", "evbus-cli", NULL);
         if (rk) {
-            rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, cli->timeout_ms);
+            rd_kafka_resp_err_t e = evbus_cli_metadata(cli, rk, &md);
             if (e) {
-                evbus_cli_err("topics", "broker %s: %s", evbus_conf_get(cli->conf, "kafka.bootstrap.servers"),
-                              rd_kafka_err2str(e));
+                if (!evbus_cli_kafka_reported()) /* else the reason is already on stderr */
+                    evbus_cli_err("topics", "broker %s: %s",
+                                  evbus_conf_get(cli->conf, "kafka.bootstrap.servers"), rd_kafka_err2str(e));
                 md = NULL;
                 rc = EVBUS_CLI_FAIL;
             }
         }
     }
+    /* One producer config, one framing for all its topics: wire.format, else the registry. */
+    const char *wire = evbus__wire_format_name(evbus__conf_wire_format(cli->conf));
     for (size_t i = 0; i < cfg->ntypes; i++) {
         const evbus__type_conf_t *t = &cfg->types[i];
         for (size_t j = 0; j < t->ntopics; j++) {
-            printf("%s\t%s\t%s", t->event_type, t->topics[j].full_topic,
-                   t->topics[j].enabled ? "enabled" : "disabled");
+            printf("%s\t%s\t%s\t%s", t->event_type, t->topics[j].full_topic,
+                   t->topics[j].enabled ? "enabled" : "disabled", wire);
             if (md)
                 print_broker_info(cli, rk, md, t->topics[j].full_topic);
             putchar('\n');

@@ -61,11 +61,18 @@ void evbus__event_destroy(evbus_event_t *ev);
 evbus_err_t evbus__event_problem(const evbus_event_t *ev, const char **msgp);
 
 /**
- * Check, without decoding, that the value has a known framing and its schema can be found
- * (fingerprint in the store, or id in the registry).  EVBUS_ERR_DECODE / _SCHEMA / _REGISTRY + errstr.
+ * Check, without decoding, that the value has a known framing, its schema can be found
+ * (fingerprint in the store, or id in the registry) and belongs to the event's ce_type.
+ * Permanent: EVBUS_ERR_DECODE (framing), _SCHEMA (unknown fingerprint or id, schema of another
+ * type), _CONFIG (Confluent framing, no registry set).  Transient (see
+ * evbus__registry_err_transient()): _REGISTRY, _TIMEOUT, _NOMEM.  errstr says which.
  */
 evbus_err_t evbus__event_check_value(const evbus_event_t *ev, char *errstr, size_t errstr_size);
 
+/** as_written 1: evbus_event_json() gives the data in the writer's schema (tail's default);
+ *  0 (the default): resolved into the current schema of the event's type. Call before the
+ *  first evbus_event_json(); thread safe. */
+void evbus__event_set_as_written(evbus_event_t *ev, int as_written);
 /** 1 when evbus_event_json() was called and failed (a deterministic failure: retrying is useless). */
 int evbus__event_json_failed(const evbus_event_t *ev);
 

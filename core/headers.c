@@ -210,7 +210,7 @@ rd_kafka_headers_t *evbus__headers_build(const evbus__header_values_t *v, const 
         {EVBUS__H_TIME, ce_time},
         {EVBUS__H_MINORVERSION, v->minorversion ? v->minorversion : "0"},
         {EVBUS__H_SOURCEHOST, hostname ? hostname : default_hostname()},
-        {EVBUS__H_SOURCELIB, EVBUS_VERSION_STR},
+        {EVBUS__H_SOURCELIB, v->sourcelib ? v->sourcelib : EVBUS_VERSION_STR},
         {EVBUS__H_CONTENT_TYPE, EVBUS__AVRO_CONTENT_TYPE},
         {EVBUS__H_DATACONTENTTYPE, EVBUS__AVRO_CONTENT_TYPE},
     };

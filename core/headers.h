@@ -36,6 +36,7 @@ typedef struct evbus__header_values_s {
     const char *source;       /* default: "openedx/<service>/web" */
     const char *time;         /* default: now */
     const char *minorversion; /* default: "0" */
+    const char *sourcelib;    /* default: evbus's version */
 } evbus__header_values_t;
 
 /**

@@ -108,7 +108,11 @@ static evbus_err_t create_kafka(evbus_producer_t *p, char *errstr, size_t errstr
     if (kafka_default(kc, p->conf, "enable.idempotence", "true", errstr, errstr_size) ||
         kafka_default(kc, p->conf, "acks", "all", errstr, errstr_size) ||
         kafka_default(kc, p->conf, "linger.ms", "5", errstr, errstr_size) ||
-        kafka_default(kc, p->conf, "client.id", "evbus-producer", errstr, errstr_size) ||
+        /* the Python bus's client.id is the service name (EVENTS_SERVICE_NAME/SERVICE_VARIANT) */
+        kafka_default(kc, p->conf, "client.id",
+                      evbus_conf_get(p->conf, "service") ? evbus_conf_get(p->conf, "service")
+                                                         : "evbus-producer",
+                      errstr, errstr_size) ||
         (p->transactional && evbus__txn_configure(p, kc, errstr, errstr_size) != EVBUS_OK) ||
         read_queue_limits(p, kc, errstr, errstr_size) != EVBUS_OK) {
         rd_kafka_conf_destroy(kc);
@@ -217,7 +221,15 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
         evbus__config_errors_clear(&errs);
         goto fail;
     }
-    if (evbus__registry_from_conf(conf, &p->reg, errstr, errstr_size) != EVBUS_OK)
+    const char *url = evbus_conf_get(conf, "schema.registry.url");
+    if (evbus__conf_wire_format(conf) == EVBUS__WIRE_CONFLUENT && !(url && *url)) {
+        evbus__seterr(errstr, errstr_size,
+                      "wire.format=confluent needs schema.registry.url (EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL)");
+        goto fail;
+    }
+    /* single-object (explicit): no registry client, so nothing is framed with schema ids */
+    if (evbus__conf_wire_format(conf) == EVBUS__WIRE_CONFLUENT &&
+        evbus__registry_from_conf(conf, &p->reg, errstr, errstr_size) != EVBUS_OK)
         goto fail;
     const char *src = evbus_conf_get(conf, "source");
     if (src) {
@@ -232,6 +244,7 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
         evbus__seterr(errstr, errstr_size, "out of memory");
         goto fail;
     }
+    p->sourcelib = evbus_conf_get(conf, "sourcelib");
     if (prepare_types(p, errstr, errstr_size) != EVBUS_OK)
         goto fail;
     void *op;

@@ -74,6 +74,7 @@ struct evbus_producer_s {
     evbus__ptype_t *types; /* parallel to cfg->types */
     rd_kafka_t *rk;
     char *source;
+    const char *sourcelib; /* in conf; NULL: evbus's version */
     pthread_t poller;
     atomic_int stop;
     pthread_key_t scratch_key;

@@ -206,7 +206,7 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
     if (e != EVBUS_OK)
         return e;
     evbus__header_values_t hv = {event_type, opts.id, opts.source ? opts.source : p->source,
-                                 opts.time, opts.minorversion};
+                                 opts.time, opts.minorversion, p->sourcelib};
     if ((e = evbus__header_values_check(&hv, errstr, errstr_size)) != EVBUS_OK)
         return e;
     const evbus__ptype_t *pt = find_type(p, event_type);

@@ -136,4 +136,19 @@ expect_in "$T/err" '3 events sent, 0 lines rejected, 0 messages delivered, 6 not
 [ $((SECONDS - start)) -lt 20 ] || fail "undeliverable publish took $((SECONDS - start)) s"
 ok
 
+
+# The Python bus's service name and sourcelib: EVENTS_SERVICE_NAME wins over SERVICE_VARIANT
+# for ce_source; -X sourcelib replaces evbus's version in the sourcelib header.
+head -n 1 "$D/cli_orders.jsonl" >"$T/one.jsonl"
+EVENTS_SERVICE_NAME=cms SERVICE_VARIANT=lms expect_rc 0 "$CLI" --prefix svc -X sourcelib=10.5.0 \
+    publish $TYPE "$T/one.jsonl"
+SERVICE_VARIANT=lms expect_rc 0 "$CLI" --prefix svc publish $TYPE "$T/one.jsonl"
+expect_rc 0 "$CLI" --prefix svc tail orders --from-beginning --format json
+python3 - "$T/out" <<'PY' || fail "ce_source/sourcelib from the service settings"
+import json, sys
+got = [json.loads(l)["headers"] for l in open(sys.argv[1])]
+assert [h["ce_source"] for h in got] == ["openedx/cms/web", "openedx/lms/web"], got
+assert got[0]["sourcelib"] == "10.5.0" and got[1]["sourcelib"] != "10.5.0", got
+PY
+
 done_ok
