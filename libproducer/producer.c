@@ -99,7 +99,7 @@ static evbus_err_t read_queue_limits(evbus_producer_t *p, rd_kafka_conf_t *kc, c
     return EVBUS_OK;
 }
 
-static evbus_err_t create_kafka(evbus_producer_t *p, char *errstr, size_t errstr_size) {
+evbus_err_t evbus__producer_kafka_create(evbus_producer_t *p, char *errstr, size_t errstr_size) {
     rd_kafka_conf_t *kc = evbus__conf_to_kafka(p->conf, errstr, errstr_size);
     if (!kc)
         return EVBUS_ERR_CONFIG;
@@ -138,13 +138,21 @@ static evbus_err_t create_kafka(evbus_producer_t *p, char *errstr, size_t errstr
     return EVBUS_OK;
 }
 
-static void producer_free(evbus_producer_t *p) {
-    for (size_t i = 0; p->types && p->cfg && i < p->cfg->ntypes; i++)
-        for (size_t j = 0; p->types[i].topics && j < p->types[i].nenabled; j++)
+void evbus__producer_kafka_destroy(evbus_producer_t *p) {
+    for (size_t i = 0; p->types && p->cfg && i < p->cfg->ntypes; i++) {
+        for (size_t j = 0; p->types[i].topics && j < p->types[i].nenabled; j++) {
             if (p->types[i].topics[j].rkt)
                 rd_kafka_topic_destroy(p->types[i].topics[j].rkt);
+            p->types[i].topics[j].rkt = NULL;
+        }
+    }
     if (p->rk)
         rd_kafka_destroy(p->rk);
+    p->rk = NULL;
+}
+
+static void producer_free(evbus_producer_t *p) {
+    evbus__producer_kafka_destroy(p);
     for (size_t i = 0; p->types && p->cfg && i < p->cfg->ntypes; i++) {
         evbus__ptype_t *pt = &p->types[i];
         for (size_t j = 0; pt->topics && j < pt->tc->ntopics; j++) {
@@ -250,7 +258,7 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
     void *op;
     p->dr_cb = (evbus_delivery_cb *)evbus__conf_get_cb(conf, "delivery", &op);
     p->dr_opaque = op;
-    if (create_kafka(p, errstr, errstr_size) != EVBUS_OK)
+    if (evbus__producer_kafka_create(p, errstr, errstr_size) != EVBUS_OK)
         goto fail;
     if (p->transactional && evbus__txn_start(p, errstr, errstr_size) != EVBUS_OK)
         goto fail;

@@ -110,6 +110,12 @@ struct evbus_producer_s {
     char txn_fatal_reason[256];
 };
 
+/* producer.c */
+/** The librdkafka producer and its topic handles, from p->conf (p->rk must be NULL). */
+evbus_err_t evbus__producer_kafka_create(evbus_producer_t *p, char *errstr, size_t errstr_size);
+/** Destroy them (nothing may be outstanding); p->rk is NULL after. */
+void evbus__producer_kafka_destroy(evbus_producer_t *p);
+
 /* send.c */
 /** Free a thread's send scratch (the scratch_key destructor). */
 void evbus__scratch_free(void *scratch);

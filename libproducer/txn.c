@@ -97,6 +97,25 @@ static void release_held(evbus_producer_t *p, int aborted) {
     free(h);
 }
 
+/* After an abort, a fresh librdkafka producer with the same transactional id (write lock
+ * held, nothing outstanding).  librdkafka 2.0 keeps the partitions' sequence numbers of an
+ * aborted transaction whose messages the broker refused, and the next transaction then
+ * stalls on "skipped sequence numbers"; init_transactions on a new instance bumps the epoch
+ * and starts them afresh.  Aborts are rare: the cost is one round trip. */
+static void restart_kafka(evbus_producer_t *p) {
+    char err[512];
+    rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    drain_reports(p);
+    release_held(p, 1);
+    evbus__producer_kafka_destroy(p);
+    if (evbus__producer_kafka_create(p, err, sizeof(err)) != EVBUS_OK ||
+        evbus__txn_start(p, err, sizeof(err)) != EVBUS_OK) {
+        snprintf(p->txn_fatal_reason, sizeof(p->txn_fatal_reason),
+                 "restarting the producer after an abort: %.200s", err);
+        atomic_store(&p->txn_fatal, 1);
+    }
+}
+
 /* End the open transaction (write lock held).  Commit unless abort_reason is given or the
  * broker requires an abort; retriable errors are retried (bounded by the transaction
  * timeout).  The reason goes into the failure reports of the aborted messages. */
@@ -142,7 +161,9 @@ static void end_txn(evbus_producer_t *p, const char *abort_reason) {
     atomic_fetch_add(aborted ? &p->txn_aborted : &p->txn_committed, 1);
     atomic_store(&p->txn_events, 0);
     atomic_store(&p->txn_must_abort, 0);
-    if (!atomic_load(&p->txn_fatal)) {
+    if (!atomic_load(&p->txn_fatal) && aborted && !atomic_load(&p->stop)) {
+        restart_kafka(p);
+    } else if (!atomic_load(&p->txn_fatal)) {
         rd_kafka_error_t *b = rd_kafka_begin_transaction(p->rk);
         if (b) {
             set_fatal(p, "begin transaction", b);
