@@ -92,7 +92,7 @@ void cu_produce_event(rd_kafka_t *p, const char *topic, int32_t partition, const
 
 void cu_flush(rd_kafka_t *p) { assert_int_equal(rd_kafka_flush(p, 30000), 0); }
 
-evbus_conf_t *cu_conf(const char *bootstrap, const char *group) {
+evbus_conf_t *cu_conf_default_start(const char *bootstrap, const char *group) {
     char err[256];
     evbus_conf_t *c = evbus_conf_new();
     assert_non_null(c);
@@ -103,6 +103,14 @@ evbus_conf_t *cu_conf(const char *bootstrap, const char *group) {
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
         if (evbus_conf_set(c, kv[i][0], kv[i][1], err, sizeof(err)) != EVBUS_CONF_OK)
             fail_msg("conf %s: %s", kv[i][0], err);
+    return c;
+}
+
+evbus_conf_t *cu_conf(const char *bootstrap, const char *group) {
+    char err[256];
+    evbus_conf_t *c = cu_conf_default_start(bootstrap, group);
+    if (evbus_conf_set(c, "consumer.start", "earliest", err, sizeof(err)) != EVBUS_CONF_OK)
+        fail_msg("conf consumer.start: %s", err);
     return c;
 }
 
