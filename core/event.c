@@ -343,7 +343,7 @@ evbus_err_t evbus__event_check_value(const evbus_event_t *ev, char *errstr, size
         return err;
     if ((err = writer_schema(ev->store, ev->reg, &fr, &s, errstr, errstr_size)) != EVBUS_OK)
         return err;
-    return check_schema_type(ev, s->root, errstr, errstr_size);
+    return check_schema_type(ev, s ? s->root : NULL, errstr, errstr_size);
 }
 
 void evbus__event_set_as_written(evbus_event_t *ev, int as_written) {

@@ -32,11 +32,11 @@ typedef struct tu_mock_s tu_mock_t;
 tu_mock_t *tu_mock_new(int nbrokers);
 const char *tu_mock_bootstrap(const tu_mock_t *m);
 rd_kafka_t *tu_mock_rk(const tu_mock_t *m);
-/* Make the next n Produce requests to the embedded broker fail with err (fault injection). */
-void tu_mock_fail_produce(tu_mock_t *m, int n, rd_kafka_resp_err_t err);
 /* The mock cluster itself, for error injection (rd_kafka_mock_push_request_errors). */
 struct rd_kafka_mock_cluster_s;
 struct rd_kafka_mock_cluster_s *tu_mock_cluster(const tu_mock_t *m);
+/* Make the next n Produce requests to the embedded broker fail with err (fault injection). */
+void tu_mock_fail_produce(tu_mock_t *m, int n, rd_kafka_resp_err_t err);
 void tu_mock_destroy(tu_mock_t *m);
 
 /* An independent raw librdkafka reader of topic: every partition assigned from the start,
@@ -102,12 +102,10 @@ void cu_flush(rd_kafka_t *p);
 /* Consumer configuration for tests: the defaults users get (retries, backoff, session timeout,
  * commit interval, metadata refresh), only the broker, group and the test schema dir set
  * (and librdkafka's log level, which changes nothing but the noise). */
-evbus_conf_t *cu_conf_default_start(const char *bootstrap, const char *group);
-
-/* The same, but a new group starts at the beginning: consumer.start=earliest instead of the
- * default latest, because these tests produce before the group joins and want every event
- * (itest_consumer_start covers the default). */
+/* Test consumer conf: bootstrap, group, the test schemas; a new group starts at the
+ * beginning (consumer.start=earliest), or at the default (latest) with cu_conf_default_start. */
 evbus_conf_t *cu_conf(const char *bootstrap, const char *group);
+evbus_conf_t *cu_conf_default_start(const char *bootstrap, const char *group);
 
 void cu_set(evbus_conf_t *c, const char *name, const char *value);
 
@@ -217,13 +215,11 @@ typedef struct fu_count_s {
 
 void fu_count_free(fu_count_t *c);
 
+/* Parse "<prefix><i>" (len bytes) into i; -1 when it is not one of ours. */
 /* The ce_id libproducer is given for event i of a run: a UUID (the producer checks that)
  * whose first group is a hash of the run's prefix and whose last holds i in decimal. */
 uint32_t fu_prefix_hash(const char *prefix);
-
 void fu_id_for(const char *prefix, int i, char out[37]);
-
-/* Parse "<prefix><i>" or fu_id_for's UUID (len bytes) into i; -1 when it is not one of ours. */
 int fu_parse_id(const char *prefix, const void *v, size_t len, int n);
 
 void fu_count_add(fu_count_t *c, int i);
@@ -235,12 +231,10 @@ void fu_count_finish(fu_count_t *c);
 void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n,
                     fu_count_t *c, int timeout_ms);
 
-/* A producer configuration for the consumer-test event type on topics[0..n), keyed by "id". */
-evbus_conf_t *fu_producer_conf_topics(const char *bs, const char *const *topics,
-                                      int n);
-
-/* The same for one topic. */
+/* A producer configuration for the consumer-test event type on one topic, keyed by "id". */
 evbus_conf_t *fu_producer_conf(const char *bs, const char *topic);
+/* The same for the consumer-test event type on topics[0..n), keyed by "id". */
+evbus_conf_t *fu_producer_conf_topics(const char *bs, const char *const *topics, int n);
 
 /* Send event i ("<prefix><i>") through libproducer; returns the result of the send. */
 evbus_err_t fu_send(evbus_producer_t *p, const char *prefix, int i, char *errstr,

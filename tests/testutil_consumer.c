@@ -92,6 +92,8 @@ void cu_produce_event(rd_kafka_t *p, const char *topic, int32_t partition, const
 
 void cu_flush(rd_kafka_t *p) { assert_int_equal(rd_kafka_flush(p, 30000), 0); }
 
+/* Consumer configuration for tests: the test schema dir and nothing else changed; where a new
+ * group starts is left at its default (latest). */
 evbus_conf_t *cu_conf_default_start(const char *bootstrap, const char *group) {
     char err[256];
     evbus_conf_t *c = evbus_conf_new();
@@ -106,6 +108,9 @@ evbus_conf_t *cu_conf_default_start(const char *bootstrap, const char *group) {
     return c;
 }
 
+/* The same, but a new group starts at the beginning: consumer.start=earliest instead of the
+ * default latest, because these tests produce before the group joins and want every event
+ * (itest_consumer_start covers the default). */
 evbus_conf_t *cu_conf(const char *bootstrap, const char *group) {
     char err[256];
     evbus_conf_t *c = cu_conf_default_start(bootstrap, group);

@@ -134,6 +134,8 @@ void fu_count_free(fu_count_t *c) {
     c->seen = NULL;
 }
 
+/* The ce_id libproducer is given for event i of a run: a UUID (the producer checks that)
+ * whose first group is a hash of the run's prefix and whose last holds i in decimal. */
 uint32_t fu_prefix_hash(const char *prefix) {
     uint32_t h = 2166136261u;
     for (const char *c = prefix; *c; c++)
@@ -145,6 +147,7 @@ void fu_id_for(const char *prefix, int i, char out[37]) {
     snprintf(out, 37, "%08x-0000-1000-8000-%012d", fu_prefix_hash(prefix), i);
 }
 
+/* Parse "<prefix><i>" or fu_id_for's UUID (len bytes) into i; -1 when it is not one of ours. */
 int fu_parse_id(const char *prefix, const void *v, size_t len, int n) {
     size_t pl = strlen(prefix);
     char buf[64];
@@ -266,8 +269,9 @@ void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n
     fu_count_finish(c);
 }
 
+/* A producer configuration for the consumer-test event type on topics[0..n), keyed by "id". */
 evbus_conf_t *fu_producer_conf_topics(const char *bs, const char *const *topics,
-                                      int n) {
+                                                    int n) {
     char pc[1024];
     size_t off = (size_t)snprintf(pc, sizeof(pc), "{\"%s\": [", CU_TYPE);
     for (int i = 0; i < n && off < sizeof(pc); i++)
@@ -286,12 +290,14 @@ evbus_conf_t *fu_producer_conf_topics(const char *bs, const char *const *topics,
     return conf;
 }
 
+/* The same for one topic. */
 evbus_conf_t *fu_producer_conf(const char *bs, const char *topic) {
     return fu_producer_conf_topics(bs, &topic, 1);
 }
 
+/* Send event i ("<prefix><i>") through libproducer; returns the result of the send. */
 evbus_err_t fu_send(evbus_producer_t *p, const char *prefix, int i, char *errstr,
-                    size_t errstr_size) {
+                                  size_t errstr_size) {
     char id[37], key[64], json[160];
     fu_id_for(prefix, i, id);
     snprintf(key, sizeof(key), "%s%d", prefix, i);
