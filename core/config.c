@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "json_scan.h"
 #include "keypath.h"
 #include "topic.h"
 
@@ -22,12 +23,9 @@
 static void errs_add(evbus__config_errors_t *errs, const char *path, const char *fmt, ...)
     EVBUS__PRINTF(3, 4);
 
-static void errs_add(evbus__config_errors_t *errs, const char *path, const char *fmt, ...) {
+static void errs_vadd(evbus__config_errors_t *errs, const char *path, const char *fmt, va_list ap) {
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     evbus__config_error_t *p = realloc(errs->items, (errs->count + 1) * sizeof(*p));
     if (!p)
         return; /* out of memory: the load fails anyway (errs->count stays > 0 or NOMEM below) */
@@ -40,6 +38,20 @@ static void errs_add(evbus__config_errors_t *errs, const char *path, const char 
         return;
     }
     errs->count++;
+}
+
+static void errs_add(evbus__config_errors_t *errs, const char *path, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    errs_vadd(errs, path, fmt, ap);
+    va_end(ap);
+}
+
+void evbus__config_errors_add(evbus__config_errors_t *errs, const char *path, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    errs_vadd(errs, path, fmt, ap);
+    va_end(ap);
 }
 
 void evbus__config_errors_clear(evbus__config_errors_t *errs) {
@@ -93,20 +105,15 @@ void evbus__config_errors_to_errstr(const evbus__config_errors_t *errs, char *er
     }
 }
 
-/* $["<type>"] with the type JSON-escaped. */
+/* $["<type>"] with the type JSON-escaped (cut to fit out). */
 static void path_type(char *out, size_t size, const char *type) {
-    size_t o = 0;
-    o += (size_t)snprintf(out, size, "$[\"");
-    for (const char *p = type; *p && o + 8 < size; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\')
-            o += (size_t)snprintf(out + o, size - o, "\\%c", c);
-        else if (c < 0x20)
-            o += (size_t)snprintf(out + o, size - o, "\\u%04x", c);
-        else
-            out[o++] = (char)c;
-    }
-    snprintf(out + o, size - o, "\"]");
+    evbus__buf_t b = EVBUS__BUF_INIT;
+    if (evbus__buf_puts(&b, "$[") == 0 && evbus__json_write_string(&b, type, strlen(type)) == 0 &&
+        evbus__buf_putc(&b, ']') == 0)
+        snprintf(out, size, "%s", (const char *)b.data);
+    else
+        snprintf(out, size, "$[?]"); /* out of memory: the message still says where, roughly */
+    evbus__buf_free(&b);
 }
 
 static const char *json_kind(const json_t *v) {
@@ -289,13 +296,14 @@ static int type_cmp(const void *a, const void *b) {
                   ((const evbus__type_conf_t *)b)->event_type);
 }
 
-static json_t *parse_source(const char *text_or_path, evbus__config_errors_t *errs) {
+json_t *evbus__config_parse_source(const char *text_or_path, const char *what,
+                                   evbus__config_errors_t *errs) {
     json_error_t jerr;
     const char *p = text_or_path;
     while (p && isspace((unsigned char)*p))
         p++;
     if (!p || !*p) {
-        errs_add(errs, "$", "empty producer config, expected JSON text or a file path");
+        errs_add(errs, "$", "empty %s, expected JSON text or a file path", what);
         return NULL;
     }
     json_t *root;
@@ -382,7 +390,7 @@ static json_t *parse_sources(json_t *list, evbus__config_errors_t *errs) {
     json_array_foreach(list, i, item) {
         char where[32];
         snprintf(where, sizeof(where), "$[%zu]", i);
-        json_t *one = json_is_string(item) ? parse_source(json_string_value(item), errs)
+        json_t *one = json_is_string(item) ? evbus__config_parse_source(json_string_value(item), "producer config", errs)
                                            : json_incref(item);
         if (!one)
             continue;
@@ -404,7 +412,7 @@ static json_t *parse_sources(json_t *list, evbus__config_errors_t *errs) {
 evbus__config_t *evbus__config_load(const char *text_or_path, const evbus__schema_store_t *store,
                                     const char *prefix, evbus__config_errors_t *errs) {
     load_ctx_t ctx = {store, prefix, errs, 0};
-    json_t *root = parse_source(text_or_path, errs);
+    json_t *root = evbus__config_parse_source(text_or_path, "producer config", errs);
     if (!root)
         return NULL;
     if (json_is_array(root)) {

@@ -56,7 +56,7 @@ struct evbus_dispatcher_s {
     pthread_t *threads;
     int started, stopping;
 
-    uint64_t dispatched, handler_ok, handler_failed, async_failed; /* atomics */
+    uint64_t dispatched, handler_ok, handler_failed, async_failed, rejected; /* atomics */
     /* Bit i: some handler matches lifecycle type lc_types[i].  Kept up to date by subscribe,
      * so the three lifecycle checks per event take no lock and match no globs. */
     unsigned lc_mask; /* atomic */
@@ -64,7 +64,7 @@ struct evbus_dispatcher_s {
 
 static const char *const lc_types[] = {EVBUS_LC_EVENT_RECEIVED, EVBUS_LC_HANDLER_INVOKING,
                                        EVBUS_LC_HANDLER_INVOKED, EVBUS_LC_HANDLER_FAILED,
-                                       EVBUS_LC_EVENT_DEAD_LETTERED};
+                                       EVBUS_LC_EVENT_DEAD_LETTERED, EVBUS_LC_EVENT_REJECTED};
 #define N_LC_TYPES (sizeof(lc_types) / sizeof(lc_types[0]))
 
 static int sub_matches(const sub_t *s, const char *type);
@@ -327,8 +327,9 @@ static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *
     int64_t t0 = evbus__now_us();
     evbus_err_t err = s->fn(ev, s->opaque, msg, msg_size);
     int64_t dur = evbus__now_us() - t0;
-    if (err != EVBUS_OK && (err > 0 || err <= EVBUS_ERR__END))
-        err = EVBUS_ERR_HANDLER; /* not one of ours: keep codes meaningful */
+    /* Not one of ours, or the veto's own code from a plain handler: keep codes meaningful. */
+    if (err != EVBUS_OK && (err > 0 || err <= EVBUS_ERR__END || err == EVBUS_ERR_REJECTED))
+        err = EVBUS_ERR_HANDLER;
     if (err && !msg[0])
         snprintf(msg, msg_size, "%s", evbus_strerror(err));
     if (!err) {
@@ -526,15 +527,21 @@ static void run_summary(const evbus__run_t *r, char *errstr, size_t errstr_size)
     }
 }
 
+static evbus_err_t received(evbus_dispatcher_t *d, const evbus_event_t *ev, evbus__run_t *run,
+                            char *errstr, size_t errstr_size);
+
 evbus_err_t evbus__dispatcher_run(evbus_dispatcher_t *d, const evbus_event_t *ev, int attempt,
                                   evbus__run_t *run, char *errstr, size_t errstr_size) {
-    if (attempt <= 1)
-        evbus__dispatcher_emit(d, EVBUS_LC_EVENT_RECEIVED, ev, NULL);
     for (size_t i = 0; i < run->nfail; i++) {
         free(run->fail[i].handler);
         free(run->fail[i].error);
     }
     run->nfail = 0;
+    if (attempt <= 1) {
+        evbus_err_t verr = received(d, ev, run, errstr, errstr_size);
+        if (verr != EVBUS_OK)
+            return verr;
+    }
     subs_t *l = subs_get(d);
     if (run_reserve(run, l->n) != 0) {
         subs_unref(l);
@@ -588,6 +595,7 @@ evbus_err_t evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats
     full.handler_ok = LOAD(d->handler_ok);
     full.handler_failed = LOAD(d->handler_failed);
     full.async_failed = LOAD(d->async_failed);
+    full.rejected = LOAD(d->rejected);
     pthread_mutex_lock(&d->mu);
     full.async_pending = d->pending;
     pthread_mutex_unlock(&d->mu);
@@ -613,14 +621,30 @@ json_t *evbus__run_failures_json(const evbus__run_t *run) {
     return a;
 }
 
-void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
-                            const evbus__lc_info_t *info) {
+/* 1 when one of s's patterns is type itself, not a glob that happens to match it. */
+static int sub_names(const sub_t *s, const char *type) {
+    for (size_t i = 0; i < s->npatterns; i++)
+        if (!strcmp(s->patterns[i], type))
+            return 1;
+    return 0;
+}
+
+/*
+ * Publish lc_type about ev.  With veto (evbus.event.received only), the sync subscribers that
+ * name lc_type exactly run in order and the first that fails stops the fan-out: its code, name
+ * (*who, a copy the caller frees) and message come back.  Everyone else only observes (a "*" or
+ * "evbus.*" logger that fails must not drop every event), and then EVBUS_OK is returned.
+ */
+static evbus_err_t emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
+                        const evbus__lc_info_t *info, int veto, char **who, char *msg,
+                        size_t msg_size) {
+    evbus_err_t verr = EVBUS_OK;
     if (!evbus__dispatcher_has(d, lc_type))
-        return; /* nobody listens: build nothing */
+        return EVBUS_OK; /* nobody listens: build nothing */
     const char *key = evbus_event_key(ev);
     json_t *o = json_object();
     if (!o)
-        return;
+        return EVBUS_OK;
     json_object_set_new(o, "type", str_or_null(evbus_event_type(ev)));
     json_object_set_new(o, "id", str_or_null(evbus_event_id(ev)));
     json_object_set_new(o, "topic", str_or_null(evbus_event_topic(ev)));
@@ -647,7 +671,7 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
     char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!txt)
-        return;
+        return EVBUS_OK;
     evbus__event_init_t in = {.type = lc_type, .id = NULL, .topic = evbus_event_topic(ev),
                               .partition = evbus_event_partition(ev), .offset = evbus_event_offset(ev),
                               .timestamp = evbus_event_timestamp(ev), .key = key, .json = txt,
@@ -658,20 +682,53 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
     evbus_event_t *lc = evbus__event_new(&in, NULL, NULL);
     free(txt);
     if (!lc)
-        return;
+        return EVBUS_OK;
     subs_t *l = subs_get(d);
     for (size_t i = 0; i < l->n; i++) {
         sub_t *s = l->v[i];
         if (!sub_matches(s, lc_type))
             continue;
-        if (s->flags & EVBUS_HANDLER_ASYNC)
+        if (s->flags & EVBUS_HANDLER_ASYNC) {
             enqueue(d, s, lc, 1);
-        else
+        } else if (!veto || !sub_names(s, lc_type)) {
             invoke(d, s, lc, 1, NULL, 0); /* observers: their failure fails nothing */
+        } else if ((verr = invoke(d, s, lc, 1, msg, msg_size)) != EVBUS_OK) {
+            *who = evbus__strdup(s->name); /* the snapshot may go with its subscriber */
+            break;
+        }
     }
     subs_unref(l);
     evbus__event_destroy(lc);
+    return verr;
 }
+
+void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
+                            const evbus__lc_info_t *info) {
+    emit(d, lc_type, ev, info, 0, NULL, NULL, 0);
+}
+
+/* evbus.event.received, whose sync subscribers may veto the event: then it is announced as
+ * evbus.event.rejected, the vetoing subscriber and its message become run's one failure, and
+ * EVBUS_ERR_REJECTED is returned with "<subscriber>: <message>" in errstr. */
+static evbus_err_t received(evbus_dispatcher_t *d, const evbus_event_t *ev, evbus__run_t *run,
+                            char *errstr, size_t errstr_size) {
+    char msg[512] = "";
+    char *who = NULL;
+    evbus_err_t err = emit(d, EVBUS_LC_EVENT_RECEIVED, ev, NULL, 1, &who, msg, sizeof(msg));
+    if (!err)
+        return EVBUS_OK;
+    ADD(d->rejected);
+    evbus__dispatcher_emit(d, EVBUS_LC_EVENT_REJECTED, ev,
+                           &(evbus__lc_info_t){.handler = who, .duration_us = -1, .error = msg,
+                                               .error_code = err});
+    evbus__seterr(errstr, errstr_size, "%s: %s", who ? who : "?", msg);
+    if (run_reserve(run, 1) == 0) /* out of memory: the veto still holds, unnamed */
+        run->fail[run->nfail++] = (evbus__failure_t){who, evbus__strdup(msg), EVBUS_ERR_REJECTED};
+    else
+        free(who);
+    return EVBUS_ERR_REJECTED;
+}
+
 
 /* ---- broker-less dispatch ---- */
 

@@ -5,6 +5,8 @@
  * headers, undecodable value, a schema that is not its type's): the first are retried until they
  * pass or the consumer stops, never dead-lettered; the second go to the dead-letter topic.
  * consumer.max.consecutive.errors turns a failure that does not pass into a stopped consumer.
+ * A vetoed event (EVBUS_ERR_REJECTED) is settled at once: stored, or dead-lettered with
+ * received.veto=dlq.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,6 +185,15 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
             settled(c);
             os->handled++;
             evbus__ostore_add(c, os, p, evbus_event_offset(ev));
+            break;
+        }
+        if (err == EVBUS_ERR_REJECTED) { /* vetoed before any handler: never retried */
+            ADD(c->rejected);
+            settled(c);
+            if (!c->veto_dlq)
+                evbus__ostore_add(c, os, p, evbus_event_offset(ev));
+            else if (dead_letter(c, os, p, ev, err, errstr, &run, attempt) != 0)
+                leave(c, p, ev, &run);
             break;
         }
         if (run.nfail == 0) { /* no handler ran (out of memory): not an attempt */
