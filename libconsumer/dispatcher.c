@@ -455,9 +455,20 @@ void evbus__run_clear(evbus__run_t *r) {
         free(r->fail[i].handler);
         free(r->fail[i].error);
     }
-    free(r->fail);
-    free(r->done);
+    if (r->fail != r->fail_inline)
+        free(r->fail);
+    if (r->done != r->done_inline)
+        free(r->done);
     memset(r, 0, sizeof(*r));
+}
+
+void evbus__run_move(evbus__run_t *dst, evbus__run_t *src) {
+    *dst = *src;
+    if (src->done == src->done_inline)
+        dst->done = dst->done_inline;
+    if (src->fail == src->fail_inline)
+        dst->fail = dst->fail_inline;
+    memset(src, 0, sizeof(*src));
 }
 
 static int run_done(const evbus__run_t *r, uint64_t id) {
@@ -467,24 +478,37 @@ static int run_done(const evbus__run_t *r, uint64_t id) {
     return 0;
 }
 
+/* Grow *v (an array of cap elements of size sz, possibly the inline one) to hold want. */
+static int grow(void **v, size_t *cap, size_t want, size_t sz, void *inline_v, size_t inline_cap,
+                size_t used) {
+    if (want <= *cap)
+        return 0;
+    if (!*v && want <= inline_cap) {
+        *v = inline_v;
+        *cap = inline_cap;
+        return 0;
+    }
+    void *n = *v == inline_v ? malloc(want * sz) : realloc(*v, want * sz);
+    if (!n)
+        return -1;
+    if (*v == inline_v)
+        memcpy(n, inline_v, used * sz);
+    *v = n;
+    *cap = want;
+    return 0;
+}
+
 /* Room for n more successes and n failures, made before any handler runs, so that recording
  * a result never fails after the handler has run (a success not recorded would run again). */
 static int run_reserve(evbus__run_t *r, size_t n) {
-    if (r->ndone + n > r->done_cap) {
-        uint64_t *v = realloc(r->done, (r->ndone + n) * sizeof(*v));
-        if (!v)
-            return -1;
-        r->done = v;
-        r->done_cap = r->ndone + n;
-    }
-    if (n > r->fail_cap) {
-        evbus__failure_t *f = realloc(r->fail, n * sizeof(*f));
-        if (!f)
-            return -1;
-        r->fail = f;
-        r->fail_cap = n;
-    }
-    return 0;
+    void *d = r->done, *f = r->fail;
+    int err = grow(&d, &r->done_cap, r->ndone + n, sizeof(uint64_t), r->done_inline,
+                   sizeof(r->done_inline) / sizeof(r->done_inline[0]), r->ndone) ||
+              grow(&f, &r->fail_cap, n, sizeof(evbus__failure_t), r->fail_inline,
+                   sizeof(r->fail_inline) / sizeof(r->fail_inline[0]), 0);
+    r->done = d;
+    r->fail = f;
+    return err ? -1 : 0;
 }
 
 /* "h1: e1; h2: e2" of the last attempt's failures. */

@@ -78,7 +78,7 @@ static void unsettled_take(evbus_consumer_t *c, evbus__part_t *p, int64_t offset
         if ((*u)->part == p && (*u)->offset == offset) {
             unsettled_t *hit = *u;
             *u = hit->next;
-            *run = hit->run;
+            evbus__run_move(run, &hit->run);
             free(hit);
             break;
         }
@@ -101,8 +101,7 @@ static void leave(evbus_consumer_t *c, evbus__part_t *p, const evbus_event_t *ev
     }
     u->part = p;
     u->offset = evbus_event_offset(ev);
-    u->run = *run;
-    memset(run, 0, sizeof(*run));
+    evbus__run_move(&u->run, run);
     pthread_mutex_lock(&c->unsettled_mu);
     u->next = c->unsettled;
     c->unsettled = u;
