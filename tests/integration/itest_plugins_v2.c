@@ -189,7 +189,14 @@ static void rec_free(rec_t *r) {
     cu_seen_free(&r->rejected);
 }
 
+static evbus_dispatcher_t *filter_dispatcher_iso(rec_t *r, const char *types, const char *keys,
+                                                 int isolate);
 static evbus_dispatcher_t *filter_dispatcher(rec_t *r, const char *types, const char *keys) {
+    return filter_dispatcher_iso(r, types, keys, 0);
+}
+
+static evbus_dispatcher_t *filter_dispatcher_iso(rec_t *r, const char *types, const char *keys,
+                                                 int isolate) {
     char err[512];
     int n = 0;
     evbus_dispatcher_t *d = evbus_dispatcher_new();
@@ -200,6 +207,7 @@ static evbus_dispatcher_t *filter_dispatcher(rec_t *r, const char *types, const 
     const char *settings[] = {types ? "types" : "keys", types ? types : keys, NULL};
     evbus_plugin_opts_t o = EVBUS_PLUGIN_OPTS_INIT;
     o.settings = settings;
+    o.flags = isolate ? EVBUS_PLUGIN_LOAD_ISOLATE : 0;
     assert_int_equal(evbus_dispatcher_load_plugins(d, cu_plugin("filter"), &o, &n, err, sizeof(err)), EVBUS_OK);
     assert_int_equal(n, 1);
     assert_int_equal(evbus_dispatcher_subscribe(d, "org.*", rec_handler, r, NULL, 0, "recorder"), EVBUS_OK);
@@ -250,6 +258,31 @@ static void test_veto_broker_less(void **state) {
     evbus_dispatcher_stats(d, &st);
     assert_int_equal(st.rejected, 2);
     assert_int_equal(st.dispatched, 4);
+    evbus_dispatcher_destroy(d);
+    rec_free(&r);
+}
+
+/* An isolated filter (its veto travels back from the child) that gets its settings there. */
+static void test_veto_isolated(void **state) {
+    (void)state;
+    char err[512];
+    rec_t r;
+    rec_init(&r);
+    unlink(g_out);
+    evbus_dispatcher_t *d = filter_dispatcher_iso(&r, "org.evbus.spam.*", NULL, 1);
+    const char *evs = "[{\"type\":\"org.evbus.spam.x\",\"id\":\"s1\",\"data\":{}},"
+                      "{\"type\":\"org.evbus.keep\",\"id\":\"k1\",\"data\":{}}]";
+    res_t res = {0};
+    assert_int_equal(evbus_dispatcher_process_json(d, evs, strlen(evs), on_res, &res, NULL, err, sizeof(err)),
+                     EVBUS_ERR_HANDLER);
+    assert_int_equal(res.err[0], EVBUS_ERR_REJECTED);
+    assert_int_equal(res.err[1], EVBUS_OK);
+    assert_int_equal(r.seen.calls, 1);
+    assert_true(cu_seen_has(&r.seen, "k1"));
+    char line[64];
+    snprintf(line, sizeof(line), "veto s1 %d", (int)getpid());
+    assert_int_equal(cu_file_count(g_out, "veto s1 "), 1);
+    assert_int_equal(cu_file_count(g_out, line), 0); /* decided in the child */
     evbus_dispatcher_destroy(d);
     rec_free(&r);
 }
@@ -353,6 +386,7 @@ int main(void) {
         cmocka_unit_test(test_v2_settings),
         cmocka_unit_test(test_example_plugin),
         cmocka_unit_test(test_veto_broker_less),
+        cmocka_unit_test(test_veto_isolated),
         cmocka_unit_test(test_veto_commit_on_broker),
         cmocka_unit_test(test_veto_dlq_on_broker),
     };
