@@ -24,9 +24,12 @@ static const char usage[] =
     "                         [--from-beginning | --since TIME] [--config FILE] [--processes N]\n"
     "\n"
     "Run a consumer-group worker: every event of the topics goes to the plugins that subscribe\n"
-    "to its type.  A failing event is retried (retry.max, retry.backoff.ms) and then written to\n"
-    "<topic>.dlq; offsets are committed only after that (at-least-once).  Stops cleanly on\n"
-    "SIGINT/SIGTERM.  TOPIC is given without the prefix (--no-prefix for full names).\n"
+    "to its type.  The plugins that fail an event are retried (retry.max, retry.backoff.ms), then\n"
+    "it is written to <topic>.dlq; offsets are committed only after that (at-least-once).  A\n"
+    "schema registry or DLQ write that fails is retried with backoff, never dead-lettered; after\n"
+    "consumer.max.consecutive.errors such failures in a row (env\n"
+    "EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT; unset: no limit) it exits 1.  Stops\n"
+    "cleanly on SIGINT/SIGTERM.  TOPIC is given without the prefix (--no-prefix for full names).\n"
     "\n"
     "Options:\n"
     "  -t, --topic TOPIC     a topic to consume (repeatable)\n"
@@ -51,7 +54,8 @@ static const char usage[] =
     "      --processes N     run N members of the group as supervised processes; a member\n"
     "                        that dies is restarted with backoff; SIGTERM stops them all\n"
     "Settings (-X): workers, retry.max, retry.backoff.ms, dlq.topic.suffix, handler.timeout.ms,\n"
-    "received.veto=commit|dlq, plugin.<plugin name>.<key> (a plugin's own setting).\n"
+    "consumer.max.consecutive.errors, received.veto=commit|dlq, plugin.<plugin name>.<key>\n"
+    "(a plugin's own setting).\n"
     "\n"
     "Example:\n"
     "  evbus-cli consume -t content-authoring-xblock-lifecycle -g cms-worker \\\n"
@@ -342,14 +346,16 @@ static int run_member(int idx, int runs, void *arg) {
     }
     if (rc == 0) {
         evbus_cli_catch_stop_signals(c);
-        evbus_cli_log(cli, "member %d: consuming %zu topic(s) as group %s", idx, pl->ntopics,
-                      evbus_conf_get(conf, "consumer.group"));
+        evbus_cli_log(cli, "consuming %zu topic(s) as group %s (member %d)", pl->ntopics,
+                      evbus_conf_get(conf, "consumer.group"), idx);
         int64_t next_status = evbus__wall_ms() + 10000;
         uint64_t assigned = 0;
         while (!evbus_cli_stop_requested()) {
             evbus_err_t perr = evbus_consumer_poll(c, 200, NULL);
             if (perr != EVBUS_OK) {
-                evbus_cli_err("consume", "%s", evbus_strerror(perr));
+                evbus_cli_err("consume", "%s%s", evbus_strerror(perr),
+                              evbus_conf_get(conf, "consumer.max.consecutive.errors")
+                                  ? " (consumer.max.consecutive.errors reached)" : "");
                 rc = EVBUS_CLI_FAIL;
                 break;
             }
@@ -365,11 +371,13 @@ static int run_member(int idx, int runs, void *arg) {
                 evbus_consumer_stats(c, &st);
                 evbus_cli_log(cli,
                               "status: partitions=%llu received=%llu handled=%llu retries=%llu "
-                              "rejected=%llu dead_lettered=%llu dlq_failed=%llu queued=%llu",
+                              "dead_lettered=%llu dlq_failed=%llu transient_errors=%llu rejected=%llu "
+                              "queued=%llu",
                               (unsigned long long)st.assigned, (unsigned long long)st.received,
                               (unsigned long long)st.handled, (unsigned long long)st.retries,
-                              (unsigned long long)st.rejected, (unsigned long long)st.dead_lettered,
-                              (unsigned long long)st.dlq_failed, (unsigned long long)st.queued);
+                              (unsigned long long)st.dead_lettered, (unsigned long long)st.dlq_failed,
+                              (unsigned long long)st.transient_errors, (unsigned long long)st.rejected,
+                              (unsigned long long)st.queued);
                 next_status = evbus__wall_ms() + 10000;
             }
         }
@@ -379,12 +387,12 @@ static int run_member(int idx, int runs, void *arg) {
         evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
         evbus_consumer_stats(c, &st);
         if (!cli->quiet)
-            fprintf(stderr, "evbus-cli: consume: %llu handled, %llu dead-lettered, %llu DLQ failures, "
-                            "%llu rejected\n",
+            fprintf(stderr,
+                    "evbus-cli: consume: %llu handled, %llu dead-lettered, %llu DLQ write failures, "
+                    "%llu transient errors (retried), %llu rejected\n",
                     (unsigned long long)st.handled, (unsigned long long)st.dead_lettered,
-                    (unsigned long long)st.dlq_failed, (unsigned long long)st.rejected);
-        if (st.dlq_failed && rc == 0)
-            rc = EVBUS_CLI_FAIL;
+                    (unsigned long long)st.dlq_failed, (unsigned long long)st.transient_errors,
+                    (unsigned long long)st.rejected);
         evbus_cli_catch_stop_signals(NULL); /* c is about to go */
     }
     for (size_t i = 0; i < pl->ntopics; i++)

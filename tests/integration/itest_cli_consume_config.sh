@@ -43,12 +43,12 @@ one=$!
 PIDS+=("$one")
 wait_until 60 handled_ge 5 || fail "handled $(handled_ids | wc -l) of 5: $(cat "$T/one.err")"
 wait_until 60 vetoed_ge "$NXB" || fail "vetoed $(vetoed_ids | wc -l) of $NXB"
-expect_in "$T/one.err" "as group flag-$PFX\$"
+expect_in "$T/one.err" "as group flag-$PFX \(member 0\)\$"
 expect_in "$T/one.err" '^evbus-cli: rejected: \{"type":"org.openedx.content_authoring.xblock.published.v1".*"handler":"test-filter","error":"filtered out: type '
 expect_in "$EVBUS_TEST_PLUGIN_OUT" "^init:test-configured:label=worker:group=flag-$PFX:secret=\(null\) "
 stop_pid "$one" TERM
 [ "$STOP_RC" = 0 ] || fail "consume exit $STOP_RC: $(tail "$T/one.err")"
-expect_in "$T/one.err" "^evbus-cli: consume: 5 handled, 0 dead-lettered, 0 DLQ failures, $NXB rejected\$"
+expect_in "$T/one.err" "^evbus-cli: consume: 5 handled, 0 dead-lettered, 0 DLQ write failures, 0 transient errors \(retried\), $NXB rejected\$"
 [ "$(grep -c 'not enabled: switched off by its "enabled" setting' "$T/one.err")" = 1 ] || fail "disabled report"
 check_veto
 

@@ -3,9 +3,13 @@
  * still load, a subscription can be overridden; a filter plugin vetoes events broker-less and on
  * the embedded broker, where the vetoed events are committed (default) or dead-lettered
  * (received.veto=dlq), and no handler ever sees them. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
-#include "consumer_util.h"
+#include "testutil.h"
 
 static char *g_dir, *g_out;
 
