@@ -299,7 +299,8 @@ static int counts_pred(void *arg) {
     return st.handled >= w->handled && st.rejected >= w->rejected && st.dead_lettered >= w->dead;
 }
 
-/* 6 events on the embedded broker, keys k0..k5; the filter vetoes k1 and k3. */
+/* 6 events on the embedded broker, keys k0..k5; the filter vetoes k1 and k5 (the last: the
+ * committed offset then shows a vetoed event is committed itself). */
 static void run_on_broker(int dlq_mode) {
     char err[512];
     tu_mock_t *m = tu_mock_new(1);
@@ -311,7 +312,7 @@ static void run_on_broker(int dlq_mode) {
     cu_flush(p);
     rec_t r;
     rec_init(&r);
-    evbus_dispatcher_t *d = filter_dispatcher(&r, NULL, "k1,k3");
+    evbus_dispatcher_t *d = filter_dispatcher(&r, NULL, "k1,k5");
     evbus_conf_t *conf = cu_conf(bs, group);
     if (dlq_mode) /* the default (commit) is the other run of this function */
         cu_set(conf, "received.veto", "dlq");
@@ -332,7 +333,7 @@ static void run_on_broker(int dlq_mode) {
     assert_int_equal(st.retries, 0); /* a veto is never retried */
     assert_int_equal(st.dead_lettered, dlq_mode ? 2 : 0);
     assert_false(cu_seen_has(&r.seen, "ev-v-1"));
-    assert_false(cu_seen_has(&r.seen, "ev-v-3"));
+    assert_false(cu_seen_has(&r.seen, "ev-v-5"));
     assert_int_equal(cu_seen_n(&r.seen), 4);
     assert_int_equal(r.rejected.calls, 2);
     evbus_consumer_destroy(c);
@@ -345,7 +346,7 @@ static void run_on_broker(int dlq_mode) {
         for (size_t i = 0; i < ms.n; i++) {
             char *id = cu_header(ms.m[i], "ce_id"), *h = cu_header(ms.m[i], "evbus_handler");
             char *code = cu_header(ms.m[i], "evbus_error_code");
-            assert_true(!strcmp(id, "ev-v-1") || !strcmp(id, "ev-v-3"));
+            assert_true(!strcmp(id, "ev-v-1") || !strcmp(id, "ev-v-5"));
             assert_string_equal(h, "test-filter");
             assert_string_equal(code, "ERR_REJECTED");
             free(id); free(h); free(code);
@@ -353,29 +354,22 @@ static void run_on_broker(int dlq_mode) {
         cu_msgs_free(&ms);
     }
 
-    /* Committed: the same group, restarted, gets only what is new. */
-    cu_produce_event(p, topic, 0, "v", 6, "ok", 0);
-    cu_flush(p);
-    rec_t r2;
-    rec_init(&r2);
-    evbus_dispatcher_t *d2 = filter_dispatcher(&r2, NULL, "k1,k3");
-    c = evbus_consumer_new(cu_conf(bs, group), d2, err, sizeof(err));
-    assert_non_null(c);
-    assert_int_equal(evbus_consumer_subscribe(c, topics, 1, err, sizeof(err)), EVBUS_OK);
-    cu_start(&run, c);
-    wait_t w2 = {c, 1, 0, 0};
-    assert_true(cu_wait(counts_pred, &w2, 60000));
-    cu_stop(&run);
-    evbus_consumer_stats(c, &st);
-    assert_int_equal(st.handled, 1);
-    assert_int_equal(st.rejected, 0);
-    assert_true(cu_seen_has(&r2.seen, "ev-v-6"));
-    assert_int_equal(r2.seen.calls, 1);
-    evbus_consumer_destroy(c);
-    evbus_dispatcher_destroy(d2);
+    /* Committed, vetoed ones included: the group's offset is past all six (asked of the
+     * coordinator directly; a second member would wait out the first one's session). */
+    char kerr[256];
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    assert_int_equal(rd_kafka_conf_set(kc, "bootstrap.servers", bs, kerr, sizeof(kerr)), RD_KAFKA_CONF_OK);
+    assert_int_equal(rd_kafka_conf_set(kc, "group.id", group, kerr, sizeof(kerr)), RD_KAFKA_CONF_OK);
+    rd_kafka_t *q = rd_kafka_new(RD_KAFKA_CONSUMER, kc, kerr, sizeof(kerr));
+    assert_non_null(q);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, topic, 0);
+    assert_int_equal(rd_kafka_committed(q, l, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    assert_int_equal(l->elems[0].offset, 6);
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(q);
     evbus_dispatcher_destroy(d);
     rec_free(&r);
-    rec_free(&r2);
     rd_kafka_destroy(p);
     tu_mock_destroy(m);
     free(topic);
