@@ -346,8 +346,12 @@ static int run_member(int idx, int runs, void *arg) {
     }
     if (rc == 0) {
         evbus_cli_catch_stop_signals(c);
-        evbus_cli_log(cli, "consuming %zu topic(s) as group %s (member %d)", pl->ntopics,
-                      evbus_conf_get(conf, "consumer.group"), idx);
+        if (o->processes > 1)
+            evbus_cli_log(cli, "member %d: consuming %zu topic(s) as group %s", idx, pl->ntopics,
+                          evbus_conf_get(conf, "consumer.group"));
+        else
+            evbus_cli_log(cli, "consuming %zu topic(s) as group %s", pl->ntopics,
+                          evbus_conf_get(conf, "consumer.group"));
         int64_t next_status = evbus__wall_ms() + 10000;
         uint64_t assigned = 0;
         while (!evbus_cli_stop_requested()) {
@@ -371,12 +375,12 @@ static int run_member(int idx, int runs, void *arg) {
                 evbus_consumer_stats(c, &st);
                 evbus_cli_log(cli,
                               "status: partitions=%llu received=%llu handled=%llu retries=%llu "
-                              "dead_lettered=%llu dlq_failed=%llu transient_errors=%llu rejected=%llu "
+                              "rejected=%llu dead_lettered=%llu dlq_failed=%llu transient_errors=%llu "
                               "queued=%llu",
                               (unsigned long long)st.assigned, (unsigned long long)st.received,
                               (unsigned long long)st.handled, (unsigned long long)st.retries,
-                              (unsigned long long)st.dead_lettered, (unsigned long long)st.dlq_failed,
-                              (unsigned long long)st.transient_errors, (unsigned long long)st.rejected,
+                              (unsigned long long)st.rejected, (unsigned long long)st.dead_lettered,
+                              (unsigned long long)st.dlq_failed, (unsigned long long)st.transient_errors,
                               (unsigned long long)st.queued);
                 next_status = evbus__wall_ms() + 10000;
             }

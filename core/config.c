@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "json_scan.h"
 #include "keypath.h"
 #include "topic.h"
 
@@ -104,20 +105,15 @@ void evbus__config_errors_to_errstr(const evbus__config_errors_t *errs, char *er
     }
 }
 
-/* $["<type>"] with the type JSON-escaped. */
+/* $["<type>"] with the type JSON-escaped (cut to fit out). */
 static void path_type(char *out, size_t size, const char *type) {
-    size_t o = 0;
-    o += (size_t)snprintf(out, size, "$[\"");
-    for (const char *p = type; *p && o + 8 < size; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\')
-            o += (size_t)snprintf(out + o, size - o, "\\%c", c);
-        else if (c < 0x20)
-            o += (size_t)snprintf(out + o, size - o, "\\u%04x", c);
-        else
-            out[o++] = (char)c;
-    }
-    snprintf(out + o, size - o, "\"]");
+    evbus__buf_t b = EVBUS__BUF_INIT;
+    if (evbus__buf_puts(&b, "$[") == 0 && evbus__json_write_string(&b, type, strlen(type)) == 0 &&
+        evbus__buf_putc(&b, ']') == 0)
+        snprintf(out, size, "%s", (const char *)b.data);
+    else
+        snprintf(out, size, "$[?]"); /* out of memory: the message still says where, roughly */
+    evbus__buf_free(&b);
 }
 
 static const char *json_kind(const json_t *v) {

@@ -327,7 +327,7 @@ static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *
     int64_t t0 = evbus__now_us();
     evbus_err_t err = s->fn(ev, s->opaque, msg, msg_size);
     int64_t dur = evbus__now_us() - t0;
-    /* Not one of ours, or the veto's own code from a handler: keep codes meaningful. */
+    /* Not one of ours, or the veto's own code from a plain handler: keep codes meaningful. */
     if (err != EVBUS_OK && (err > 0 || err <= EVBUS_ERR__END || err == EVBUS_ERR_REJECTED))
         err = EVBUS_ERR_HANDLER;
     if (err && !msg[0])
@@ -513,15 +513,15 @@ evbus_err_t evbus__dispatcher_run(evbus_dispatcher_t *d, const evbus_event_t *ev
         free(run->fail[i].error);
     }
     run->nfail = 0;
+    if (attempt <= 1) {
+        evbus_err_t verr = received(d, ev, run, errstr, errstr_size);
+        if (verr != EVBUS_OK)
+            return verr;
+    }
     subs_t *l = subs_get(d);
     if (run_reserve(run, l->n) != 0) {
         subs_unref(l);
         return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
-    }
-    evbus_err_t verr;
-    if (attempt <= 1 && (verr = received(d, ev, run, errstr, errstr_size)) != EVBUS_OK) {
-        subs_unref(l);
-        return verr;
     }
     evbus_err_t first = EVBUS_OK;
     for (size_t i = 0; i < l->n; i++) {
@@ -608,12 +608,12 @@ static int sub_names(const sub_t *s, const char *type) {
 /*
  * Publish lc_type about ev.  With veto (evbus.event.received only), the sync subscribers that
  * name lc_type exactly run in order and the first that fails stops the fan-out: its code, name
- * (copied into who) and message (msg) come back.  Everyone else only observes (a "*" or
+ * (*who, a copy the caller frees) and message come back.  Everyone else only observes (a "*" or
  * "evbus.*" logger that fails must not drop every event), and then EVBUS_OK is returned.
  */
 static evbus_err_t emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
-                        const evbus__lc_info_t *info, int veto, char *who, size_t who_size,
-                        char *msg, size_t msg_size) {
+                        const evbus__lc_info_t *info, int veto, char **who, char *msg,
+                        size_t msg_size) {
     evbus_err_t verr = EVBUS_OK;
     if (!evbus__dispatcher_has(d, lc_type))
         return EVBUS_OK; /* nobody listens: build nothing */
@@ -669,7 +669,7 @@ static evbus_err_t emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_
         } else if (!veto || !sub_names(s, lc_type)) {
             invoke(d, s, lc, 1, NULL, 0); /* observers: their failure fails nothing */
         } else if ((verr = invoke(d, s, lc, 1, msg, msg_size)) != EVBUS_OK) {
-            snprintf(who, who_size, "%s", s->name);
+            *who = evbus__strdup(s->name); /* the snapshot may go with its subscriber */
             break;
         }
     }
@@ -680,29 +680,31 @@ static evbus_err_t emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_
 
 void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
                             const evbus__lc_info_t *info) {
-    emit(d, lc_type, ev, info, 0, NULL, 0, NULL, 0);
+    emit(d, lc_type, ev, info, 0, NULL, NULL, 0);
 }
 
 /* evbus.event.received, whose sync subscribers may veto the event: then it is announced as
- * evbus.event.rejected, recorded as run's one failure (code EVBUS_ERR_REJECTED, so a DLQ
- * write names the vetoing subscriber) and EVBUS_ERR_REJECTED is returned with
- * "<subscriber>: <message>".  run has room for a failure (evbus__dispatcher_run reserved it). */
+ * evbus.event.rejected, the vetoing subscriber and its message become run's one failure, and
+ * EVBUS_ERR_REJECTED is returned with "<subscriber>: <message>" in errstr. */
 static evbus_err_t received(evbus_dispatcher_t *d, const evbus_event_t *ev, evbus__run_t *run,
                             char *errstr, size_t errstr_size) {
-    char msg[512] = "", who[256] = "";
-    evbus_err_t err = emit(d, EVBUS_LC_EVENT_RECEIVED, ev, NULL, 1, who, sizeof(who), msg, sizeof(msg));
+    char msg[512] = "";
+    char *who = NULL;
+    evbus_err_t err = emit(d, EVBUS_LC_EVENT_RECEIVED, ev, NULL, 1, &who, msg, sizeof(msg));
     if (!err)
         return EVBUS_OK;
     ADD(d->rejected);
     evbus__dispatcher_emit(d, EVBUS_LC_EVENT_REJECTED, ev,
                            &(evbus__lc_info_t){.handler = who, .duration_us = -1, .error = msg,
                                                .error_code = err});
-    if (run->nfail < run->fail_cap) /* on OOM the failure is still counted, unnamed */
-        run->fail[run->nfail++] =
-            (evbus__failure_t){evbus__strdup(who), evbus__strdup(msg), EVBUS_ERR_REJECTED};
-    evbus__seterr(errstr, errstr_size, "%s: %s", who, msg);
+    evbus__seterr(errstr, errstr_size, "%s: %s", who ? who : "?", msg);
+    if (run_reserve(run, 1) == 0) /* out of memory: the veto still holds, unnamed */
+        run->fail[run->nfail++] = (evbus__failure_t){who, evbus__strdup(msg), EVBUS_ERR_REJECTED};
+    else
+        free(who);
     return EVBUS_ERR_REJECTED;
 }
+
 
 /* ---- broker-less dispatch ---- */
 

@@ -6,7 +6,7 @@
  * pass or the consumer stops, never dead-lettered; the second go to the dead-letter topic.
  * consumer.max.consecutive.errors turns a failure that does not pass into a stopped consumer.
  * A vetoed event (EVBUS_ERR_REJECTED) is settled at once: stored, or dead-lettered with
- * received.veto=dlq; never retried.
+ * received.veto=dlq.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,12 +190,11 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
         }
         if (err == EVBUS_ERR_REJECTED) { /* vetoed before any handler: never retried */
             ADD(c->rejected);
-            if (!c->veto_dlq) {
-                settled(c);
+            settled(c);
+            if (!c->veto_dlq)
                 evbus__ostore_add(c, os, p, evbus_event_offset(ev));
-            } else if (dead_letter(c, os, p, ev, err, errstr, &run, attempt) != 0) {
+            else if (dead_letter(c, os, p, ev, err, errstr, &run, attempt) != 0)
                 leave(c, p, ev, &run);
-            }
             break;
         }
         if (run.nfail == 0) { /* no handler ran (out of memory): not an attempt */

@@ -111,9 +111,9 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_unsubscribe(evbus_dispatcher_t *d, evb
  * registration order (one failing does not keep the others from the event), then queue the
  * async ones (only when every sync handler succeeded).  Does not retry.  No lock is held while
  * handlers run.  Thread safe (concurrent calls run concurrently).
- * @returns EVBUS_OK (also when no handler matched), EVBUS_ERR_REJECTED when a received
- *          subscriber vetoed it (no handler ran; "<subscriber>: <message>" in errstr), or the
- *          first failing handler's code, with "<handler>: <message>; <handler>: <message>"
+ * @returns EVBUS_OK (also when no handler matched), EVBUS_ERR_REJECTED when a sync subscriber of
+ *          evbus.event.received vetoed it (no handler ran; errstr "<subscriber>: <message>"), or
+ *          the first failing handler's code, with "<handler>: <message>; <handler>: <message>"
  *          (each handler that failed) in errstr.
  */
 EVBUS_EXPORT evbus_err_t evbus_dispatcher_dispatch(evbus_dispatcher_t *d, const evbus_event_t *ev,
@@ -155,7 +155,7 @@ typedef struct evbus_dispatcher_stats_s {
     uint64_t async_pending;  /* queued or running now */
     uint64_t rejected;       /* events vetoed by an evbus.event.received subscriber */
 } evbus_dispatcher_stats_t;
-#define EVBUS_DISPATCHER_STATS_INIT {sizeof(evbus_dispatcher_stats_t), 0, 0, 0, 0, 0, 0}
+#define EVBUS_DISPATCHER_STATS_INIT {.size = sizeof(evbus_dispatcher_stats_t)}
 
 /** Snapshot of d's counters into *st (st->size set by the caller).  Thread safe.
  *  @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG for a NULL d/st or a too small st->size. */
@@ -388,7 +388,7 @@ typedef struct evbus_consumer_stats_s {
     uint64_t rejected;      /* events vetoed by an evbus.event.received subscriber (committed
                                or, with received.veto=dlq, also counted in dead_lettered) */
 } evbus_consumer_stats_t;
-#define EVBUS_CONSUMER_STATS_INIT {sizeof(evbus_consumer_stats_t), 0, 0, 0, 0, 0, 0, 0, 0, 0}
+#define EVBUS_CONSUMER_STATS_INIT {.size = sizeof(evbus_consumer_stats_t)}
 
 /** Snapshot of the consumer's counters into *st (st->size set by the caller).  Thread safe.
  *  @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG for a NULL c/st or a too small st->size. */
