@@ -37,7 +37,12 @@ static const conf_prop_t props[] = {
     {"retry.max", K_INT, "3", 0, 1000, 0},
     {"retry.backoff.ms", K_INT, "100", 0, 3600000, 0},
     {"retry.backoff.max.ms", K_INT, "10000", 0, 3600000, 0},
-    {"queue.full.timeout.ms", K_INT, "1000", 0, 3600000, 0},
+    /* As Java's max.block.ms: send waits this long for room before EVBUS_ERR_QUEUE_FULL. */
+    {"queue.full.timeout.ms", K_INT, "60000", 0, 3600000, 0},
+    {"producer.transactional", K_BOOL, "false", 0, 0, 0},
+    /* A transaction is committed after this many events or this long after its first. */
+    {"producer.transaction.max.events", K_INT, "10000", 1, 10000000, 0},
+    {"producer.transaction.interval.ms", K_INT, "100", 1, 3600000, 0},
     {"handler.timeout.ms", K_INT, "30000", 1, 86400000, 0},
     {"plugin.isolate", K_BOOL, "false", 0, 0, 0},
     {"workers", K_INT, "4", 1, 256, 0},
