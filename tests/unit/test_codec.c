@@ -507,7 +507,7 @@ static void test_decode_garbage(void **state) {
     assert_int_equal(evbus__avro_decode_json(d->root, "\x80\xa8\xd6\xb9\x07\x00", 6, &out, err,
                                              sizeof(err)),
                      EVBUS_ERR_DECODE);
-    assert_string_equal(err, "block count 1000000000 exceeds the limit of 1048576 items of no size in a datum");
+    assert_string_equal(err, "block count 1000000000 exceeds the limit of 131072 items of no size in a datum");
     /* a few nulls are fine */
     assert_int_equal(evbus__avro_decode_json(d->root, "\x06\x00", 2, &out, err, sizeof(err)), 0);
     assert_string_equal((char *)out.data, "[null,null,null]");

@@ -104,7 +104,7 @@ static const struct {
     {"{\"type\":\"array\",\"items\":{\"type\":\"record\",\"name\":\"E\",\"fields\":[]}}", "0600",
      "[{},{},{}]", NULL},
     {"{\"type\":\"array\",\"items\":\"null\"}", "feffffffffffffffff0100", NULL,
-     "block count 9223372036854775807 exceeds the limit of 1048576 items of no size in a datum"},
+     "block count 9223372036854775807 exceeds the limit of 131072 items of no size in a datum"},
     /* a union's index, then its branch */
     {"[\"null\",\"int\"]", "0204", "2", NULL},
     {"[\"null\",\"int\"]", "04", NULL, "union branch 2 out of range (2 branches)"},
@@ -193,7 +193,7 @@ static void test_long_values(void **state) {
         e = evbus__avro_encode_json(d->root, (char *)in.data, in.len, &avro, err, sizeof(err));
         if (extra) {
             assert_int_equal(e, EVBUS_ERR_SCHEMA);
-            assert_string_equal(err, "[1048576]: more than 1048576 array items of no encoded "
+            assert_string_equal(err, "[131072]: more than 131072 array items of no encoded "
                                      "size in one value");
         } else {
             assert_int_equal(e, EVBUS_OK);
