@@ -85,6 +85,7 @@ static void run_evbus(const bench_opts_t *o) {
     SET("schema.dir", o->schemas);
     SET("topic.prefix", "");
     SET("workers", workers);
+    SET("consumer.start", "earliest"); /* the topic is filled before the group joins */
 #undef SET
     if (evbus_dispatcher_subscribe(d, BENCH_EVENT_TYPE, noop_handler, NULL, NULL, 0, "noop") != EVBUS_OK)
         bench_die("subscribe failed");
@@ -95,9 +96,9 @@ static void run_evbus(const bench_opts_t *o) {
     if (evbus_consumer_subscribe(c, topics, 1, errstr, sizeof(errstr)) != EVBUS_OK)
         bench_die("evbus_consumer_subscribe: %s", errstr);
     while (atomic_load(&seen) < target) {
-        int r = evbus_consumer_poll(c, 100);
-        if (r < 0)
-            bench_die("evbus_consumer_poll: %s", evbus_strerror((evbus_err_t)r));
+        evbus_err_t err = evbus_consumer_poll(c, 100, NULL);
+        if (err != EVBUS_OK)
+            bench_die("evbus_consumer_poll: %s", evbus_strerror(err));
     }
     if (atomic_load(&decode_failed))
         bench_die("%llu events failed to decode", (unsigned long long)atomic_load(&decode_failed));

@@ -29,7 +29,9 @@ typedef struct evbus_cli_s {
     const char *schemas_dir; /* --schemas */
     const char *prefix;      /* --prefix */
     int no_prefix;           /* --no-prefix: topic names are full names */
-    const char *config_file; /* -c */
+    const char *config_file; /* -c (the last one) */
+    const char *config_files[16]; /* every -c, merged in order (merge_producer_configs' rules) */
+    int nconfig;
     int verbose;             /* -v, repeatable */
     int quiet;               /* -q */
     int timeout_ms;          /* -X cli.timeout.ms */
@@ -76,6 +78,13 @@ void evbus_cli_print_global_help(FILE *f);
 void evbus_cli_err(const char *what, const char *fmt, ...) EVBUS__PRINTF(2, 3);
 /** Informational line on stderr, only with -v. */
 void evbus_cli_log(const evbus_cli_t *cli, const char *fmt, ...) EVBUS__PRINTF(2, 3);
+
+/** Make SIGINT/SIGTERM set the stop flag, and stop c too when not NULL (a second signal kills
+ *  as usual); cli/signals.c. */
+struct evbus_consumer_s;
+void evbus_cli_catch_stop_signals(struct evbus_consumer_s *c);
+/** A stop signal arrived. */
+int evbus_cli_stop_requested(void);
 
 /** Parse a non-negative decimal integer (all of s). 0 on success, -1 otherwise. */
 int evbus_cli_parse_long(const char *s, long min, long max, long *out);

@@ -1,30 +1,24 @@
 /*
  * evbus-cli tail: print the last events of topics, everything, everything since a time, or
- * follow them.  A plain consumer with assign(): no group membership and no commits, so
+ * follow them: options, the poll loop and the filters.  A plain consumer with assign(): no group membership and no commits, so
  * tailing never disturbs a consumer group.  The end of a partition is its high watermark
  * when tail starts.
  */
-#include <inttypes.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <librdkafka/rdkafka.h>
-
-#include "cli.h"
-#include "event.h"
+#include "headers.h"
 #include "output.h"
-#include "registry.h"
-#include "schema.h"
+#include "tail_int.h"
 #include "topic.h"
 
 static const char usage[] =
     "Usage: evbus-cli tail TOPIC... [-n N] [-f] [--from-beginning] [--since TIME]\n"
     "                      [--type GLOB] [--key KEY] [--format json|pretty|raw] [--count N]\n"
+    "                      [--as-reader]\n"
     "\n"
     "Print the last N events of each topic (all partitions, in timestamp order) and exit,\n"
     "or keep following them with -f.  TOPIC is given without the prefix (--prefix /\n"
@@ -46,6 +40,8 @@ static const char usage[] =
     "                         raw: topic, partition, offset, timestamp, type, key and value\n"
     "                         framing (single-object:<fingerprint> | confluent:<id> | none) + hex\n"
     "      --count N          stop after N events\n"
+    "      --as-reader        data resolved into the current schema of its type (what consumers'\n"
+    "                         handlers see) instead of as it was written\n"
     "Confluent-framed events need schema.registry.url (-X or EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL).\n"
     "A missing topic, or a broker silent for cli.timeout.ms (default 10000), is exit status 1.\n"
     "\n"
@@ -53,7 +49,7 @@ static const char usage[] =
     "  evbus-cli -b localhost:9092 tail orders -n 5 --format pretty\n"
     "  evbus-cli tail orders -f --type 'org.evbus.demo.*' | jq -c .data\n";
 
-enum { OPT_FROM_BEGINNING = 1, OPT_SINCE, OPT_TYPE, OPT_KEY, OPT_FORMAT, OPT_COUNT };
+enum { OPT_FROM_BEGINNING = 1, OPT_SINCE, OPT_TYPE, OPT_KEY, OPT_FORMAT, OPT_COUNT, OPT_AS_READER };
 
 static const struct option longopts[] = {
     {"lines", required_argument, NULL, 'n'},
@@ -64,64 +60,9 @@ static const struct option longopts[] = {
     {"key", required_argument, NULL, OPT_KEY},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"count", required_argument, NULL, OPT_COUNT},
+    {"as-reader", no_argument, NULL, OPT_AS_READER},
     {NULL, 0, NULL, 0},
 };
-
-typedef struct part_s {
-    size_t topic; /* index into tail_t.topics */
-    int32_t id;
-    int64_t lo, hi; /* watermarks when tail started (hi: where "the end" is) */
-    int64_t start;
-    int done;       /* reached hi */
-    /* last-N mode: the newest n matching events of this partition, a ring */
-    evbus_event_t **ring;
-    size_t nring, ringpos;
-} part_t;
-
-#define OUTQ_SIZE 1024
-
-typedef struct tail_s {
-    evbus_cli_t *cli;
-    long n, count;
-    int follow, from_beginning, fmt;
-    const char *since, *type_glob, *key;
-    int64_t since_ms;
-    char **topics;
-    size_t ntopics;
-    part_t *parts;
-    size_t nparts;
-    rd_kafka_t *rk;
-    evbus__schema_store_t *store;
-    evbus__registry_t *reg;
-    evbus__buf_t out;
-    int color;
-    long printed;
-    int lastn;              /* last-N mode: collect, sort, print */
-    int initial;            /* still printing what was there when tail started */
-    evbus_event_t **late;   /* -f in last-N mode: arrived during the initial phase */
-    size_t nlate;
-    int rc;
-    /*
-     * Output runs on a writer thread: decoding and formatting are most of tail's work, and
-     * the poll thread (librdkafka, filters, building events) keeps fetching meanwhile.
-     * Events go through a bounded FIFO, so the order is the poll order.
-     */
-    pthread_t writer;
-    int writer_started;
-    pthread_mutex_t qmu;
-    pthread_cond_t qnonempty, qnonfull;
-    evbus_event_t *queue[OUTQ_SIZE];
-    size_t qhead, qlen;
-    int qclosing;
-    atomic_int write_failed;
-    long queued;            /* events handed to the writer (poll thread only) */
-} tail_t;
-
-static volatile sig_atomic_t g_stop;
-static void on_signal(int sig) {
-    (void)sig;
-    g_stop = 1;
-}
 
 static int on_opt(void *ctx, int c, const char *arg) {
     tail_t *t = ctx;
@@ -154,6 +95,9 @@ static int on_opt(void *ctx, int c, const char *arg) {
             return EVBUS_CLI_USAGE;
         }
         return -1;
+    case OPT_AS_READER:
+        t->as_reader = 1;
+        return -1;
     case OPT_COUNT:
         if (evbus_cli_parse_long(arg, 1, 1000000000L, &t->count) != 0) {
             evbus_cli_err("tail", "--count: expected a number >= 1, got \"%s\"", arg);
@@ -164,376 +108,23 @@ static int on_opt(void *ctx, int c, const char *arg) {
     return EVBUS_CLI_USAGE;
 }
 
-
-static int64_t now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* ---- output ---- */
-
-static int emit(tail_t *t, const evbus_event_t *ev) {
-    int r;
-    evbus__buf_reset(&t->out);
-    if (t->fmt == EVBUS_CLI_FMT_PRETTY)
-        r = evbus_cli_out_pretty(&t->out, ev, t->color);
-    else if (t->fmt == EVBUS_CLI_FMT_RAW)
-        r = evbus_cli_out_raw(&t->out, ev);
-    else
-        r = evbus_cli_out_json(&t->out, ev);
-    if (r != 0) {
-        evbus_cli_err("tail", "out of memory");
-        return -1;
-    }
-    if (fwrite(t->out.data, 1, t->out.len, stdout) != t->out.len) {
-        evbus_cli_err("tail", "cannot write to stdout");
-        return -1;
-    }
-    t->printed++;
-    return 0;
-}
-
-static void *writer_main(void *arg) {
-    tail_t *t = arg;
-    evbus_event_t *batch[64];
-    pthread_mutex_lock(&t->qmu);
-    for (;;) {
-        while (t->qlen == 0 && !t->qclosing) {
-            /* going idle: with -f, show what was written right away */
-            if (t->follow) {
-                pthread_mutex_unlock(&t->qmu);
-                fflush(stdout);
-                pthread_mutex_lock(&t->qmu);
-                if (t->qlen || t->qclosing)
-                    break;
-            }
-            pthread_cond_wait(&t->qnonempty, &t->qmu);
-        }
-        if (t->qlen == 0 && t->qclosing)
-            break;
-        size_t k = 0;
-        while (t->qlen && k < 64) {
-            batch[k++] = t->queue[t->qhead];
-            t->qhead = (t->qhead + 1) % OUTQ_SIZE;
-            t->qlen--;
-        }
-        pthread_cond_signal(&t->qnonfull);
-        pthread_mutex_unlock(&t->qmu);
-        for (size_t i = 0; i < k; i++) {
-            if (!atomic_load(&t->write_failed) && emit(t, batch[i]) != 0)
-                atomic_store(&t->write_failed, 1);
-            evbus__event_destroy(batch[i]);
-        }
-        pthread_mutex_lock(&t->qmu);
-    }
-    pthread_mutex_unlock(&t->qmu);
-    fflush(stdout);
-    return NULL;
-}
-
-static int writer_start(tail_t *t) {
-    pthread_mutex_init(&t->qmu, NULL);
-    pthread_cond_init(&t->qnonempty, NULL);
-    pthread_cond_init(&t->qnonfull, NULL);
-    if (pthread_create(&t->writer, NULL, writer_main, t) != 0) {
-        evbus_cli_err("tail", "cannot start the output thread");
-        return -1;
-    }
-    t->writer_started = 1;
-    return 0;
-}
-
-/* Let the writer finish what is queued, then stop it.  -1 if writing failed. */
-static int writer_stop(tail_t *t) {
-    if (!t->writer_started)
-        return 0;
-    pthread_mutex_lock(&t->qmu);
-    t->qclosing = 1;
-    pthread_cond_signal(&t->qnonempty);
-    pthread_mutex_unlock(&t->qmu);
-    pthread_join(t->writer, NULL);
-    t->writer_started = 0;
-    pthread_mutex_destroy(&t->qmu);
-    pthread_cond_destroy(&t->qnonempty);
-    pthread_cond_destroy(&t->qnonfull);
-    return atomic_load(&t->write_failed) ? -1 : 0;
-}
-
-/* Hand ev (a reference the caller gives up) to the writer, waiting while the queue is full. */
-static int enqueue(tail_t *t, evbus_event_t *ev) {
-    pthread_mutex_lock(&t->qmu);
-    while (t->qlen == OUTQ_SIZE && !atomic_load(&t->write_failed))
-        pthread_cond_wait(&t->qnonfull, &t->qmu);
-    if (atomic_load(&t->write_failed)) {
-        pthread_mutex_unlock(&t->qmu);
-        evbus__event_destroy(ev);
-        return -1; /* the writer said why */
-    }
-    t->queue[(t->qhead + t->qlen) % OUTQ_SIZE] = ev;
-    if (t->qlen++ == 0)
-        pthread_cond_signal(&t->qnonempty);
-    pthread_mutex_unlock(&t->qmu);
-    t->queued++;
-    return 0;
-}
-
-static int count_reached(const tail_t *t) {
-    return t->count && t->queued >= t->count;
-}
-
-static int cmp_events(const void *a, const void *b) {
-    const evbus_event_t *x = *(evbus_event_t *const *)a, *y = *(evbus_event_t *const *)b;
-    int64_t tx = evbus_event_timestamp(x), ty = evbus_event_timestamp(y);
-    if (tx != ty)
-        return tx < ty ? -1 : 1;
-    if (evbus_event_partition(x) != evbus_event_partition(y))
-        return evbus_event_partition(x) < evbus_event_partition(y) ? -1 : 1;
-    return evbus_event_offset(x) < evbus_event_offset(y) ? -1 : 1;
-}
-
-/* End of the initial phase in last-N mode: per topic, the newest n across partitions. */
-static int flush_initial(tail_t *t) {
-    int r = 0;
-    for (size_t ti = 0; ti < t->ntopics && r == 0; ti++) {
-        size_t total = 0;
-        for (size_t i = 0; i < t->nparts; i++)
-            if (t->parts[i].topic == ti)
-                total += t->parts[i].nring;
-        if (!total)
-            continue;
-        evbus_event_t **all = malloc(total * sizeof(*all));
-        if (!all) {
-            evbus_cli_err("tail", "out of memory");
-            return -1;
-        }
-        size_t k = 0;
-        for (size_t i = 0; i < t->nparts; i++)
-            if (t->parts[i].topic == ti)
-                for (size_t j = 0; j < t->parts[i].nring; j++)
-                    all[k++] = t->parts[i].ring[j];
-        qsort(all, total, sizeof(*all), cmp_events);
-        for (size_t j = total > (size_t)t->n ? total - (size_t)t->n : 0;
-             j < total && r == 0 && !count_reached(t); j++)
-            r = enqueue(t, evbus__event_ref(all[j]));
-        free(all);
-    }
-    for (size_t i = 0; i < t->nlate && r == 0 && !count_reached(t); i++)
-        r = enqueue(t, evbus__event_ref(t->late[i]));
-    return r;
-}
-
-static void free_rings(tail_t *t) {
-    for (size_t i = 0; i < t->nparts; i++) {
-        for (size_t j = 0; j < t->parts[i].nring; j++)
-            evbus__event_destroy(t->parts[i].ring[j]);
-        free(t->parts[i].ring);
-        t->parts[i].ring = NULL;
-        t->parts[i].nring = t->parts[i].ringpos = 0;
-    }
-    for (size_t i = 0; i < t->nlate; i++)
-        evbus__event_destroy(t->late[i]);
-    free(t->late);
-    t->late = NULL;
-    t->nlate = 0;
-}
-
-/* Keep ev among the newest n of its partition (takes the reference). */
-static int ring_push(tail_t *t, part_t *p, evbus_event_t *ev) {
-    if (t->n == 0) {
-        evbus__event_destroy(ev);
-        return 0;
-    }
-    if (!p->ring && !(p->ring = calloc((size_t)t->n, sizeof(*p->ring)))) {
-        evbus__event_destroy(ev);
-        evbus_cli_err("tail", "out of memory");
-        return -1;
-    }
-    if (p->nring < (size_t)t->n) {
-        p->ring[p->nring++] = ev;
-        return 0;
-    }
-    /* Full: overwrite the oldest, keeping ring[] in consumption order after a rotation. */
-    evbus__event_destroy(p->ring[0]);
-    memmove(p->ring, p->ring + 1, (p->nring - 1) * sizeof(*p->ring));
-    p->ring[p->nring - 1] = ev;
-    return 0;
-}
-
-/* ---- broker ---- */
-
-static part_t *find_part(tail_t *t, const char *topic, int32_t id) {
-    for (size_t i = 0; i < t->nparts; i++)
-        if (t->parts[i].id == id && !strcmp(t->topics[t->parts[i].topic], topic))
-            return &t->parts[i];
-    return NULL;
-}
-
-static const rd_kafka_metadata_topic_t *md_topic(const rd_kafka_metadata_t *md, const char *name) {
-    for (int i = 0; i < md->topic_cnt; i++)
-        if (!strcmp(md->topics[i].topic, name))
-            return &md->topics[i];
-    return NULL;
-}
-
-/* Add the partitions of topic ti not yet known; new partitions start at their beginning
- * when following (everything in them is new), else where the mode says. */
-static int add_partitions(tail_t *t, size_t ti, const rd_kafka_metadata_topic_t *mt, int later,
-                          rd_kafka_topic_partition_list_t *assign) {
-    for (int i = 0; i < mt->partition_cnt; i++) {
-        int32_t id = mt->partitions[i].id;
-        if (find_part(t, t->topics[ti], id))
-            continue;
-        part_t *np = realloc(t->parts, (t->nparts + 1) * sizeof(*np));
-        if (!np) {
-            evbus_cli_err("tail", "out of memory");
-            return EVBUS_CLI_FAIL;
-        }
-        t->parts = np;
-        part_t *p = &t->parts[t->nparts++];
-        memset(p, 0, sizeof(*p));
-        p->topic = ti;
-        p->id = id;
-        rd_kafka_resp_err_t e =
-            rd_kafka_query_watermark_offsets(t->rk, t->topics[ti], id, &p->lo, &p->hi,
-                                             t->cli->timeout_ms);
-        if (e) {
-            evbus_cli_err("tail", "%s [%" PRId32 "]: cannot read offsets: %s", t->topics[ti], id,
-                          rd_kafka_err2str(e));
-            return EVBUS_CLI_FAIL;
-        }
-        if (later || t->from_beginning)
-            p->start = p->lo;
-        else if (t->since)
-            p->start = p->hi; /* replaced by offsets_for_times below */
-        else if (t->type_glob || t->key)
-            p->start = t->n ? p->lo : p->hi; /* filters: the newest n matches may be anywhere */
-        else
-            p->start = p->hi - t->n > p->lo ? p->hi - t->n : p->lo;
-        p->done = later ? 1 : 0;
-        if (!rd_kafka_topic_partition_list_add(assign, t->topics[ti], id)) {
-            evbus_cli_err("tail", "out of memory");
-            return EVBUS_CLI_FAIL;
-        }
-    }
-    return 0;
-}
-
-static int apply_since(tail_t *t, rd_kafka_topic_partition_list_t *assign) {
-    for (int i = 0; i < assign->cnt; i++)
-        assign->elems[i].offset = t->since_ms;
-    rd_kafka_resp_err_t e = rd_kafka_offsets_for_times(t->rk, assign, t->cli->timeout_ms);
-    if (e) {
-        evbus_cli_err("tail", "--since: cannot look up offsets: %s", rd_kafka_err2str(e));
-        return EVBUS_CLI_FAIL;
-    }
-    for (int i = 0; i < assign->cnt; i++) {
-        part_t *p = find_part(t, assign->elems[i].topic, assign->elems[i].partition);
-        if (assign->elems[i].err) {
-            evbus_cli_err("tail", "--since: %s [%" PRId32 "]: %s", assign->elems[i].topic,
-                          assign->elems[i].partition, rd_kafka_err2str(assign->elems[i].err));
-            return EVBUS_CLI_FAIL;
-        }
-        /* -1: no message at or after the time, so start at the end. */
-        if (p && assign->elems[i].offset >= 0)
-            p->start = assign->elems[i].offset;
-    }
-    return 0;
-}
-
-static int setup(tail_t *t) {
-    const rd_kafka_metadata_t *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(t->rk, 1, NULL, &md, t->cli->timeout_ms);
-    if (e) {
-        evbus_cli_err("tail", "broker %s: %s", evbus_conf_get(t->cli->conf, "kafka.bootstrap.servers"),
-                      rd_kafka_err2str(e));
-        return EVBUS_CLI_FAIL;
-    }
-    int rc = 0;
-    rd_kafka_topic_partition_list_t *assign = rd_kafka_topic_partition_list_new(16);
-    for (size_t ti = 0; ti < t->ntopics && rc == 0; ti++) {
-        const rd_kafka_metadata_topic_t *mt = md_topic(md, t->topics[ti]);
-        if (!mt || mt->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-            evbus_cli_err("tail", "%s: topic does not exist", t->topics[ti]);
-            rc = EVBUS_CLI_FAIL;
-        } else if (mt->err) {
-            evbus_cli_err("tail", "%s: %s", t->topics[ti], rd_kafka_err2str(mt->err));
-            rc = EVBUS_CLI_FAIL;
-        } else {
-            rc = add_partitions(t, ti, mt, 0, assign);
-        }
-    }
-    rd_kafka_metadata_destroy(md);
-    if (rc == 0 && t->since)
-        rc = apply_since(t, assign);
-    for (int i = 0; rc == 0 && i < assign->cnt; i++) {
-        part_t *p = find_part(t, assign->elems[i].topic, assign->elems[i].partition);
-        assign->elems[i].offset = p->start;
-        p->done = p->start >= p->hi;
-        evbus_cli_log(t->cli, "%s [%" PRId32 "]: offsets %" PRId64 "..%" PRId64 ", from %" PRId64,
-                      assign->elems[i].topic, p->id, p->lo, p->hi, p->start);
-    }
-    if (rc == 0 && (e = rd_kafka_assign(t->rk, assign))) {
-        evbus_cli_err("tail", "cannot assign partitions: %s", rd_kafka_err2str(e));
-        rc = EVBUS_CLI_FAIL;
-    }
-    rd_kafka_topic_partition_list_destroy(assign);
-    return rc;
-}
-
-/* -f: pick up partitions added since the start. */
-static int refresh(tail_t *t) {
-    const rd_kafka_metadata_t *md = NULL;
-    if (rd_kafka_metadata(t->rk, 1, NULL, &md, t->cli->timeout_ms))
-        return 0; /* a broker hiccup while following is not fatal; try again later */
-    int rc = 0;
-    rd_kafka_topic_partition_list_t *add = rd_kafka_topic_partition_list_new(4);
-    for (size_t ti = 0; ti < t->ntopics && rc == 0; ti++) {
-        const rd_kafka_metadata_topic_t *mt = md_topic(md, t->topics[ti]);
-        if (mt && !mt->err)
-            rc = add_partitions(t, ti, mt, 1, add);
-    }
-    rd_kafka_metadata_destroy(md);
-    for (int i = 0; rc == 0 && i < add->cnt; i++) {
-        add->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-        evbus_cli_log(t->cli, "%s [%" PRId32 "]: new partition", add->elems[i].topic,
-                      add->elems[i].partition);
-    }
-    if (rc == 0 && add->cnt) {
-        rd_kafka_error_t *err = rd_kafka_incremental_assign(t->rk, add);
-        if (err) {
-            evbus_cli_err("tail", "cannot follow new partitions: %s", rd_kafka_error_string(err));
-            rd_kafka_error_destroy(err);
-            rc = EVBUS_CLI_FAIL;
-        }
-    }
-    rd_kafka_topic_partition_list_destroy(add);
-    return rc;
-}
-
-static int all_done(const tail_t *t) {
-    for (size_t i = 0; i < t->nparts; i++)
-        if (!t->parts[i].done)
-            return 0;
-    return 1;
-}
-
-/* The message's ce_type, NUL-terminated in buf; NULL when absent. */
+/* The message's ce_type, NUL-terminated in buf, read by the consumer's rule (exactly one
+ * ce_type and one ce_id); NULL for a message a consumer would not route. */
 static const char *header_type(rd_kafka_message_t *rkm, char *buf, size_t size) {
     rd_kafka_headers_t *h;
-    const void *v;
-    size_t len;
-    if (rd_kafka_message_headers(rkm, &h) || rd_kafka_header_get_last(h, "ce_type", &v, &len) ||
-        !v || len >= size)
+    const char *type, *id;
+    size_t type_len, id_len;
+    if (rd_kafka_message_headers(rkm, &h) ||
+        evbus__headers_check(h, &type, &type_len, &id, &id_len, NULL, 0) != 0 || type_len >= size)
         return NULL;
-    memcpy(buf, v, len);
-    buf[len] = 0;
+    memcpy(buf, type, type_len);
+    buf[type_len] = 0;
     return buf;
 }
 
 /* One message: filter, decode (the one place events are made), print or keep. -1 to stop. */
 static int handle(tail_t *t, rd_kafka_message_t *rkm) {
-    part_t *p = find_part(t, rd_kafka_topic_name(rkm->rkt), rkm->partition);
+    tail_part_t *p = tail_find_part(t, rd_kafka_topic_name(rkm->rkt), rkm->partition);
     int in_initial = p && rkm->offset < p->hi;
     if (p && rkm->offset + 1 >= p->hi)
         p->done = 1;
@@ -550,6 +141,8 @@ static int handle(tail_t *t, rd_kafka_message_t *rkm) {
         evbus_cli_err("tail", "out of memory");
         return -1;
     }
+    /* tail shows what was written unless asked for the consumer's view */
+    evbus__event_set_as_written(ev, !t->as_reader);
     if (t->key) {
         const char *k = evbus_event_key(ev);
         if (!k || strcmp(k, t->key)) {
@@ -559,32 +152,24 @@ static int handle(tail_t *t, rd_kafka_message_t *rkm) {
     }
     if (t->lastn && t->initial) {
         if (in_initial)
-            return ring_push(t, p, ev);
-        evbus_event_t **l = realloc(t->late, (t->nlate + 1) * sizeof(*l));
-        if (!l) {
-            evbus__event_destroy(ev);
-            evbus_cli_err("tail", "out of memory");
-            return -1;
-        }
-        t->late = l;
-        t->late[t->nlate++] = ev;
-        return 0;
+            return tail_ring_push(t, p, ev);
+        return tail_late_push(t, ev);
     }
-    return enqueue(t, ev);
+    return tail_enqueue(t, ev);
 }
 
 static int run(tail_t *t) {
     int64_t last_progress = evbus__now_us(), last_refresh = last_progress;
     for (;;) {
-        if (t->initial && all_done(t)) {
+        if (t->initial && tail_all_done(t)) {
             t->initial = 0;
-            if (t->lastn && flush_initial(t) != 0)
+            if (t->lastn && tail_ring_flush(t) != 0)
                 return EVBUS_CLI_FAIL;
-            free_rings(t);
+            tail_ring_free(t);
         }
         if (atomic_load(&t->write_failed))
             return EVBUS_CLI_FAIL;
-        if (g_stop || count_reached(t) || (!t->follow && !t->initial))
+        if (evbus_cli_stop_requested() || tail_count_reached(t) || (!t->follow && !t->initial))
             return EVBUS_CLI_OK;
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(t->rk, 100);
         int64_t now = evbus__now_us();
@@ -596,7 +181,7 @@ static int run(tail_t *t) {
             }
             if (t->follow && now - last_refresh > 5000000) {
                 last_refresh = now;
-                if (refresh(t) != 0)
+                if (tail_refresh(t) != 0)
                     return EVBUS_CLI_FAIL;
             }
             continue;
@@ -604,7 +189,7 @@ static int run(tail_t *t) {
         last_progress = now;
         int r = 0;
         if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            part_t *p = rkm->rkt ? find_part(t, rd_kafka_topic_name(rkm->rkt), rkm->partition) : NULL;
+            tail_part_t *p = rkm->rkt ? tail_find_part(t, rd_kafka_topic_name(rkm->rkt), rkm->partition) : NULL;
             if (p && rkm->offset >= p->hi)
                 p->done = 1;
         } else if (rkm->err) {
@@ -641,7 +226,7 @@ int evbus_cli_tail(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_err("tail", "--since and --from-beginning exclude each other");
         return EVBUS_CLI_USAGE;
     }
-    if (t.since && evbus_cli_parse_time(t.since, now_ms(), &t.since_ms) != 0) {
+    if (t.since && evbus_cli_parse_time(t.since, evbus__wall_ms(), &t.since_ms) != 0) {
         evbus_cli_err("tail", "--since: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
                       t.since);
         return EVBUS_CLI_USAGE;
@@ -679,22 +264,17 @@ int evbus_cli_tail(int argc, char **argv, evbus_cli_t *cli) {
     if (!t.rk)
         goto out;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    evbus_cli_catch_stop_signals(NULL);
 
-    rc = setup(&t);
-    if (rc == 0 && writer_start(&t) != 0)
+    rc = tail_setup(&t);
+    if (rc == 0 && tail_writer_start(&t) != 0)
         rc = EVBUS_CLI_FAIL;
     if (rc == 0)
         rc = run(&t);
-    if (writer_stop(&t) != 0 && rc == 0)
+    if (tail_writer_stop(&t) != 0 && rc == 0)
         rc = EVBUS_CLI_FAIL;
 out:
-    free_rings(&t);
+    tail_ring_free(&t);
     if (t.rk) {
         rd_kafka_consumer_close(t.rk);
         rd_kafka_destroy(t.rk);

@@ -29,15 +29,9 @@ evbus__schema_store_t *evbus_cli_store(evbus_cli_t *cli, int *rcp) {
 
 evbus__registry_t *evbus_cli_registry(evbus_cli_t *cli, int *rcp) {
     char errstr[512];
-    const char *url = evbus_conf_get(cli->conf, "schema.registry.url");
+    evbus__registry_t *reg;
     *rcp = 0;
-    if (!url || !*url)
-        return NULL;
-    evbus__registry_t *reg = evbus__registry_new(
-        url, evbus_conf_get(cli->conf, "schema.registry.api.key"),
-        evbus_conf_get(cli->conf, "schema.registry.api.secret"),
-        (int)evbus__conf_int(cli->conf, "schema.registry.timeout.ms"), errstr, sizeof(errstr));
-    if (!reg) {
+    if (evbus__registry_from_conf(cli->conf, &reg, errstr, sizeof(errstr)) != EVBUS_OK) {
         evbus_cli_err(cli->cmd, "%s", errstr);
         *rcp = EVBUS_CLI_USAGE;
     }

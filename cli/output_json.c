@@ -97,44 +97,54 @@ static uint32_t name_key(const char *s) {
 
 /* Headers as an object; a name that occurs more than once gets an array of its values. */
 static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
-    uint32_t keys[64];
-    size_t n = ev->nheaders;
+    enum { NH = 64 };
+    uint32_t keys[NH];
+    const char *names[NH];
+    size_t n = evbus_event_header_count(ev);
     int r = evbus__buf_putc(b, '{');
     int firstout = 1;
-    for (size_t i = 0; i < n && i < 64; i++)
-        keys[i] = name_key(ev->headers[i].name);
-#define SAME(i, j) ((i) < 64 && (j) < 64 ? keys[i] == keys[j] : 1) && \
-                   !strcmp(ev->headers[i].name, ev->headers[j].name)
+    for (size_t i = 0; i < n && i < NH; i++) {
+        evbus_event_header_at(ev, i, &names[i], NULL, NULL);
+        keys[i] = name_key(names[i]);
+    }
     for (size_t i = 0; i < n; i++) {
-        const evbus__event_header_t *h = &ev->headers[i];
+        const char *name_i, *v;
+        size_t vl;
+        evbus_event_header_at(ev, i, &name_i, NULL, NULL);
         size_t dup = 0, seen = 0;
-        for (size_t j = 0; j < n; j++)
-            if (SAME(i, j)) {
+        for (size_t j = 0; j < n; j++) {
+            const char *name_j;
+            if (i < NH && j < NH && keys[i] != keys[j])
+                continue;
+            evbus_event_header_at(ev, j, &name_j, NULL, NULL);
+            if (!strcmp(name_i, name_j)) {
                 dup++;
                 seen += j < i;
             }
+        }
         if (seen)
             continue;
         if (!firstout)
             r |= evbus__buf_putc(b, ',');
         firstout = 0;
-        r |= evbus_cli_json_string(b, h->name, strlen(h->name));
+        r |= evbus_cli_json_string(b, name_i, strlen(name_i));
         r |= evbus__buf_putc(b, ':');
         if (dup > 1)
             r |= evbus__buf_putc(b, '[');
         for (size_t j = i, k = 0; j < n; j++) {
-            const evbus__event_header_t *hj = &ev->headers[j];
-            if (!(SAME(i, j)))
+            const char *name_j;
+            if (i < NH && j < NH && keys[i] != keys[j])
+                continue;
+            evbus_event_header_at(ev, j, &name_j, &v, &vl);
+            if (strcmp(name_i, name_j))
                 continue;
             if (k++)
                 r |= evbus__buf_putc(b, ',');
-            r |= hj->value ? evbus_cli_json_string(b, hj->value, hj->value_len)
-                           : evbus__buf_puts(b, "null");
+            r |= v ? evbus_cli_json_string(b, v, vl) : evbus__buf_puts(b, "null");
         }
         if (dup > 1)
             r |= evbus__buf_putc(b, ']');
     }
-#undef SAME
     r |= evbus__buf_putc(b, '}');
     return r;
 }

@@ -124,8 +124,10 @@ int evbus_cli_out_pretty(evbus__buf_t *b, const evbus_event_t *ev, int color) {
     r |= label(b, color, "type", evbus_cli_event_type(ev));
     r |= label(b, color, "id", evbus_cli_event_id(ev));
     r |= label(b, color, "key", evbus_event_key(ev));
-    for (size_t i = 0; i < ev->nheaders; i++) {
-        const char *n = ev->headers[i].name;
+    for (size_t i = 0, nh = evbus_event_header_count(ev); i < nh; i++) {
+        const char *n, *v;
+        size_t vl;
+        evbus_event_header_at(ev, i, &n, &v, &vl);
         if (!strcmp(n, "ce_type") || !strcmp(n, "ce_id"))
             continue;
         r |= evbus__buf_puts(b, "  ");
@@ -133,8 +135,6 @@ int evbus_cli_out_pretty(evbus__buf_t *b, const evbus_event_t *ev, int color) {
         r |= evbus__buf_printf(b, "%s=", n);
         r |= color_on(b, color, C_RESET);
         /* A header value is shown as a JSON string when it needs escaping. */
-        const char *v = ev->headers[i].value;
-        size_t vl = ev->headers[i].value_len;
         int plain = v != NULL;
         for (size_t k = 0; plain && k < vl; k++)
             plain = (unsigned char)v[k] >= 0x20 && v[k] != '"' && v[k] != '\\' && v[k] != 0x7f;

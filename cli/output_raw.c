@@ -44,7 +44,9 @@ int evbus_cli_out_raw(evbus__buf_t *b, const evbus_event_t *ev) {
                               evbus_event_topic(ev), evbus_event_partition(ev),
                               evbus_event_offset(ev), evbus_event_timestamp(ev),
                               evbus_cli_event_type(ev) ? evbus_cli_event_type(ev) : "-");
-    r |= put_framed(b, ev->key_raw, ev->key_raw_len);
+    size_t klen;
+    const void *key = evbus__event_key_raw(ev, &klen);
+    r |= put_framed(b, key, klen);
     r |= evbus__buf_putc(b, '\t');
     r |= put_framed(b, v, vlen);
     r |= evbus__buf_putc(b, '\n');

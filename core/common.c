@@ -159,8 +159,37 @@ char *evbus__read_file(const char *path, size_t *lenp, char *errstr, size_t errs
     return s;
 }
 
+int64_t evbus__wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 int64_t evbus__now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+evbus_err_t evbus__struct_out(void *dst, const void *full, size_t full_size, size_t min_size) {
+    size_t size;
+    if (!dst)
+        return EVBUS_ERR_INVALID_ARG;
+    memcpy(&size, dst, sizeof(size));
+    if (size < min_size)
+        return EVBUS_ERR_INVALID_ARG;
+    size_t n = size < full_size ? size : full_size;
+    /* the caller's size member stays as the caller set it */
+    memcpy((char *)dst + sizeof(size), (const char *)full + sizeof(size), n - sizeof(size));
+    if (size > full_size)
+        memset((char *)dst + full_size, 0, size - full_size);
+    return EVBUS_OK;
+}
+
+size_t evbus__struct_in_size(const void *src, size_t min_size) {
+    size_t size;
+    if (!src)
+        return 0;
+    memcpy(&size, src, sizeof(size));
+    return size < min_size ? 0 : size;
 }

@@ -53,10 +53,24 @@ char *evbus__strdup(const char *s);
 /** Glob match with '*' (any run, including '.'), '?' and literal characters. */
 int evbus__glob_match(const char *pattern, const char *s);
 
+/**
+ * Copy a grow-safe public struct out to a caller's copy of it: full (the library's own,
+ * full_size bytes, whose first member is size_t size) goes to dst, of which the caller
+ * declared dst->size bytes.  Fields past dst->size are not written (an older caller's struct
+ * is shorter); bytes past full_size up to dst->size are zeroed (a newer caller's is longer).
+ * EVBUS_ERR_INVALID_ARG when dst is NULL or dst->size < min_size (the first release's size).
+ */
+evbus_err_t evbus__struct_out(void *dst, const void *full, size_t full_size, size_t min_size);
+/** dst->size of a grow-safe struct the caller gives in, checked against min_size as above:
+ *  the number of its bytes the library may read, or 0 when it is too small. */
+size_t evbus__struct_in_size(const void *src, size_t min_size);
+
 /** Read a whole file into a NUL-terminated malloc'd buffer; NULL + errstr on failure. */
 char *evbus__read_file(const char *path, size_t *lenp, char *errstr, size_t errstr_size);
 
 /** Monotonic clock in microseconds. */
 int64_t evbus__now_us(void);
+/** Wall-clock time in milliseconds since the epoch (Kafka timestamps, --since). */
+int64_t evbus__wall_ms(void);
 
 #endif

@@ -19,49 +19,6 @@
 #include "registry.h"
 #include "schema.h"
 
-typedef struct evbus__event_header_s {
-    char *name;
-    char *value;      /* NUL-terminated copy; NULL for a null header value */
-    size_t value_len; /* bytes, NUL excluded */
-} evbus__event_header_t;
-
-struct evbus_event_s {
-    int refcnt; /* atomic */
-    /* 1 for events from evbus__event_from_message(): headers, type, id, topic, value and
-     * key_raw live in the event's own allocation (one malloc per consumed message) and are
-     * not freed on their own; evbus__event_add_header() refuses such an event. */
-    int packed;
-    char *type; /* NULL when the ce_type header is unusable (see problem) */
-    char *id;
-    char *topic;
-    int32_t partition;
-    int64_t offset;
-    int64_t timestamp;
-    evbus__event_header_t *headers;
-    size_t nheaders;
-    unsigned char *value; /* raw bytes, framing included; NUL-terminated copy */
-    size_t value_len;
-    unsigned char *key_raw; /* raw key bytes or NULL */
-    size_t key_raw_len;
-
-    /* Problem found at construction (unusable headers, no value): the message can never be
-     * handled and goes to the dead-letter topic. */
-    evbus_err_t problem_code;
-    char *problem;
-
-    /* Lazy decoding, under mu. */
-    const evbus__schema_store_t *store;
-    evbus__registry_t *reg;
-    pthread_mutex_t mu;
-    int json_done;
-    char *json;
-    size_t json_len;
-    char *json_error;
-    evbus_err_t json_err;
-    int key_done;
-    char *key;
-};
-
 /** Fields for evbus__event_new(); every pointer is copied. */
 typedef struct evbus__event_init_s {
     const char *type, *id, *topic;
@@ -74,6 +31,8 @@ typedef struct evbus__event_init_s {
     const char *key;   /* already-decoded key text (wins over key_raw) or NULL */
     const char *json;  /* already-decoded data or NULL */
     size_t json_len;
+    const char *json_error; /* json NULL: why the data could not be decoded (isolated children) */
+    int key_given;     /* 1: key is the decoded key, even when NULL (no key) */
 } evbus__event_init_t;
 
 /**
@@ -107,8 +66,15 @@ evbus_err_t evbus__event_problem(const evbus_event_t *ev, const char **msgp);
  */
 evbus_err_t evbus__event_check_value(const evbus_event_t *ev, char *errstr, size_t errstr_size);
 
+/** as_written 1: evbus_event_json() gives the data in the writer's schema (tail's default);
+ *  0 (the default): resolved into the current schema of the event's type. Call before the
+ *  first evbus_event_json(); thread safe. */
+void evbus__event_set_as_written(evbus_event_t *ev, int as_written);
 /** 1 when evbus_event_json() was called and failed (a deterministic failure: retrying is useless). */
 int evbus__event_json_failed(const evbus_event_t *ev);
+
+/** The raw (framed) key bytes, NULL when the message has none; owned by ev. */
+const void *evbus__event_key_raw(const evbus_event_t *ev, size_t *lenp);
 
 /** Decode an Avro-framed key to text (see evbus_event_key()); malloc'd or NULL. */
 char *evbus__key_decode(const void *data, size_t len, evbus__registry_t *reg);

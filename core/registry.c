@@ -8,6 +8,7 @@
  * Each call uses its own CURL easy handle: a handle must not be shared between
  * threads, and registry calls are rare (once per subject / id per process).
  */
+#include "conf.h"
 #include "registry.h"
 
 #include <pthread.h>
@@ -19,7 +20,6 @@
 #include <jansson.h>
 
 #define REG_CONTENT_TYPE "application/vnd.schemaregistry.v1+json"
-#define REG_DEFAULT_TIMEOUT_MS 30000
 /* A schema document is small; anything beyond this is not a registry answer. */
 #define REG_MAX_RESPONSE (16u * 1024 * 1024)
 
@@ -81,6 +81,10 @@ evbus__registry_t *evbus__registry_new(const char *url, const char *api_key, con
         evbus__seterr(errstr, errstr_size, "schema registry: empty URL");
         return NULL;
     }
+    if (timeout_ms <= 0) {
+        evbus__seterr(errstr, errstr_size, "schema registry: timeout must be > 0 ms");
+        return NULL;
+    }
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
         evbus__seterr(errstr, errstr_size,
                       "schema registry: URL must start with http:// or https://");
@@ -98,7 +102,7 @@ evbus__registry_t *evbus__registry_new(const char *url, const char *api_key, con
         return NULL;
     }
     reg->url = evbus__strdup(url);
-    reg->timeout_ms = timeout_ms > 0 ? timeout_ms : REG_DEFAULT_TIMEOUT_MS;
+    reg->timeout_ms = timeout_ms;
     if (api_key && *api_key) {
         reg->api_key = evbus__strdup(api_key);
         reg->api_secret = evbus__strdup(api_secret ? api_secret : "");
@@ -524,4 +528,17 @@ char *evbus__registry_key_subject(const char *full_topic, const evbus__schema_t 
     const char *name = key_schema->fullname ? key_schema->fullname
                                             : evbus__avro_kind_name(key_schema->kind);
     return name ? join_subject(full_topic, name, NULL) : NULL;
+}
+
+evbus_err_t evbus__registry_from_conf(const evbus_conf_t *conf, evbus__registry_t **regp,
+                                      char *errstr, size_t errstr_size) {
+    const char *url = evbus_conf_get(conf, "schema.registry.url");
+    *regp = NULL;
+    if (!url || !*url)
+        return EVBUS_OK;
+    *regp = evbus__registry_new(url, evbus_conf_get(conf, "schema.registry.api.key"),
+                                evbus_conf_get(conf, "schema.registry.api.secret"),
+                                (int)evbus__conf_int(conf, "schema.registry.timeout.ms"), errstr,
+                                errstr_size);
+    return *regp ? EVBUS_OK : EVBUS_ERR_CONFIG;
 }

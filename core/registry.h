@@ -15,9 +15,15 @@
 
 typedef struct evbus__registry_s evbus__registry_t;
 
-/** url: base URL; api_key/api_secret: basic auth or NULL; timeout_ms: per request. */
+/** url: base URL; api_key/api_secret: basic auth or NULL; timeout_ms (> 0): per request. */
 evbus__registry_t *evbus__registry_new(const char *url, const char *api_key, const char *api_secret,
                                        int timeout_ms, char *errstr, size_t errstr_size);
+/**
+ * The client conf asks for (schema.registry.url, .api.key, .api.secret, .timeout.ms) into
+ * *regp, or NULL when no URL is set.  EVBUS_OK, or EVBUS_ERR_CONFIG + errstr for a bad URL.
+ */
+evbus_err_t evbus__registry_from_conf(const evbus_conf_t *conf, evbus__registry_t **regp,
+                                      char *errstr, size_t errstr_size);
 void evbus__registry_destroy(evbus__registry_t *reg);
 
 /**

@@ -126,12 +126,26 @@ static int valid_name(const char *s, size_t n) {
     return 1;
 }
 
-/* Dot-separated names (a fullname, or a namespace when not empty); n bytes, NULs included. */
-static int valid_dotted(const char *s, size_t n) {
+/* A namespace part may also hold '-' after its first character: openedx-events (through
+ * fastavro, which does not check names) ships org.openedx.enterprise.subsidy.redemption-reversed.v1,
+ * and the Python bus writes it on the wire. A type's own name stays strict. */
+static int valid_ns_part(const char *s, size_t n) {
+    if (n == 0 || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') || s[i] == '_' ||
+              s[i] == '-' || (s[i] >= '0' && s[i] <= '9')))
+            return 0;
+    return 1;
+}
+
+/* Dot-separated names (a fullname, or a namespace when not empty); n bytes, NULs included.
+ * is_ns: every part is a namespace part; else the last part is the type's name. */
+static int valid_dotted(const char *s, size_t n, int is_ns) {
     size_t start = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i == n || s[i] == '.') {
-            if (!valid_name(s + start, i - start))
+            if (!(is_ns || i < n ? valid_ns_part(s + start, i - start) : valid_name(s + start, i - start)))
                 return 0;
             start = i + 1;
         }
@@ -236,11 +250,11 @@ static evbus__schema_t *named_new(ctx_t *c, json_t *j, evbus__avro_kind_t kind, 
         return fail(c, "%s '%s': \"namespace\" must be a string", kind_names[kind],
                     json_string_value(jn));
     const char *name = json_string_value(jn);
-    if (!valid_dotted(name, json_string_length(jn)))
+    if (!valid_dotted(name, json_string_length(jn), 0))
         return fail_name(c, "name", jn, ".name");
     /* a dotted name carries its own namespace, so "namespace" is ignored (but still checked) */
     if (json_is_string(jns)) {
-        if (json_string_length(jns) && !valid_dotted(json_string_value(jns), json_string_length(jns)))
+        if (json_string_length(jns) && !valid_dotted(json_string_value(jns), json_string_length(jns), 1))
             return fail_name(c, "namespace", jns, ".namespace");
         ns = json_string_value(jns);
     }

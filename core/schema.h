@@ -97,29 +97,42 @@ uint64_t evbus__crc64_avro(const void *data, size_t len);
 const char *evbus__avro_kind_name(evbus__avro_kind_t kind);
 
 /*
- * The schema store: <event_type>.avsc files from a directory.
+ * The schema store: the current schema of each event type, from <event_type>.avsc or
+ * openedx-events' <type with '+' for '.'>_schema.avsc files of a directory, and earlier versions
+ * from its history/ subdirectory (any file name; identified by namespace and fingerprint).
  * Search order when dir is NULL: $EVENT_BUS_SCHEMA_DIR, ./schemas, the installed schemas.
  * Read-only after creation, so lookups are thread safe.
  */
 typedef struct evbus__schema_store_s evbus__schema_store_t;
 
 typedef struct evbus__schema_entry_s {
-    const char *event_type;          /* the record's namespace == the file name */
+    const char *event_type;          /* the record's namespace (== the file name's type) */
     const char *path;                /* file it came from */
     const evbus__schema_doc_t *doc;
+    int history;                     /* 1: an earlier version, from history/ */
 } evbus__schema_entry_t;
 
-/** Load every *.avsc of dir. A bad file is an error naming the file and the problem. */
+/** Load every *.avsc of dir and dir/history. A bad file is an error naming the file and the
+ *  problem; so is a type with two current files (both namings). */
 evbus__schema_store_t *evbus__schema_store_new(const char *dir, char *errstr, size_t errstr_size);
 void evbus__schema_store_destroy(evbus__schema_store_t *store);
 /** The directory the store was loaded from (owned by the store). */
 const char *evbus__schema_store_dir(const evbus__schema_store_t *store);
 const evbus__schema_entry_t *evbus__schema_store_get(const evbus__schema_store_t *store,
                                                      const char *event_type);
+/** The schema with this fingerprint, current or from history/ (the current one when both). */
 const evbus__schema_entry_t *evbus__schema_store_by_fingerprint(const evbus__schema_store_t *store,
                                                                 uint64_t fingerprint);
+/** Current schemas only. */
 size_t evbus__schema_store_count(const evbus__schema_store_t *store);
-/** Entries sorted by event type; i < count. */
+/** Current entries sorted by event type; i < count. */
 const evbus__schema_entry_t *evbus__schema_store_at(const evbus__schema_store_t *store, size_t i);
+/** Earlier versions (history/), sorted by event type then path. */
+size_t evbus__schema_store_history_count(const evbus__schema_store_t *store);
+const evbus__schema_entry_t *evbus__schema_store_history_at(const evbus__schema_store_t *store,
+                                                            size_t i);
+/** The event type a schema file name claims (malloc'd; NULL when out of memory): "<type>.avsc"
+ *  or openedx-events' "<type with '+' for '.'>_schema.avsc". */
+char *evbus__schema_file_type(const char *file);
 
 #endif

@@ -1,17 +1,28 @@
 /*
- * The consumer's internal state, shared by consumer.c (Kafka, workers, rebalance) and
- * dlq.c (dead-letter writes).
+ * The consumer's internal state and the functions its files share:
+ * consumer.c (public API) -> rebalance.c -> workers.c -> policy.c -> partitions.c, dlq.c.
  */
 #ifndef EVBUS_LIBCONSUMER_CONSUMER_INT_H
 #define EVBUS_LIBCONSUMER_CONSUMER_INT_H
 
 #include <pthread.h>
+#include <time.h>
 
 #include <librdkafka/rdkafka.h>
 
 #include "dispatcher_int.h"
 #include "registry.h"
 #include "schema.h"
+
+#define ADD(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
+#define SUB(x) __atomic_sub_fetch(&(x), 1, __ATOMIC_RELAXED)
+#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define STOPPING(c) __atomic_load_n(&(c)->stop, __ATOMIC_ACQUIRE)
+
+/* Per-worker queue bound (messages pushed and not yet finished) and hand-off batch size.
+ * The bound also caps what the poll thread pins in librdkafka's fetch buffers. */
+#define QUEUE_PER_WORKER 512
+#define HANDOFF_BATCH 64
 
 /* Per (topic, partition) state; records are never freed before the consumer. */
 typedef struct evbus__part_s {
@@ -67,6 +78,7 @@ struct evbus_consumer_s {
     int retry_max;
     int64_t backoff_ms, backoff_max_ms;
     evbus_start_t start;
+    int poll_timeout_ms; /* consumer.poll.timeout.ms: one poll of evbus_consumer_run() */
     int64_t start_ts;
 
     pthread_mutex_t qmu;      /* with done_cond: waits for workers to finish batches */
@@ -88,6 +100,67 @@ struct evbus_consumer_s {
     uint64_t received, handled, retries, dead_lettered, dlq_failed, assigned; /* atomics */
 };
 
+/*
+ * A worker's offsets to store, gathered over one batch and stored with a single
+ * rd_kafka_offsets_store() before the batch counts as finished (so an idle consumer has stored
+ * everything it handled).  Only the highest offset per partition matters.
+ */
+typedef struct evbus__ostore_s {
+    size_t n;
+    struct {
+        evbus__part_t *part;
+        int64_t offset;
+    } e[HANDOFF_BATCH];
+    uint64_t handled; /* events counted as handled once their offsets are stored */
+} evbus__ostore_t;
+
+/* An absolute CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */
+static inline void evbus__deadline_in(struct timespec *ts, int ms) {
+    clock_gettime(CLOCK_REALTIME, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* ---- partitions.c ---- */
+/** The record of (topic, partition), made on first use (*created = 1); NULL when out of memory. */
+evbus__part_t *evbus__part_get(evbus_consumer_t *c, const char *topic, int32_t partition, int *created);
+/** Stop handling a partition for this session (paused; later events stay uncommitted). */
+void evbus__part_stop(evbus_consumer_t *c, evbus__part_t *p);
+int evbus__part_stopped(evbus__part_t *p);
+/** The worker of p, mapping it to the least loaded one first (poll thread only). */
+int evbus__part_worker(evbus_consumer_t *c, evbus__part_t *p);
+/** Forget p's worker: nothing of it is queued (revoked). */
+void evbus__part_unmap(evbus_consumer_t *c, evbus__part_t *p);
+/** Remember that everything of p up to offset is settled; stored by evbus__ostore_flush(). */
+void evbus__ostore_add(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t *p, int64_t offset);
+void evbus__ostore_flush(evbus_consumer_t *c, evbus__ostore_t *os);
+
+/* ---- policy.c ---- */
+/** Settle one queued item: handle, retry, dead-letter, or leave it (stopping/stopped). */
+void evbus__handle_item(evbus_consumer_t *c, evbus__ostore_t *os, evbus__qitem_t *it);
+
+/* ---- workers.c ---- */
+void evbus__item_free(evbus__qitem_t *it);
+/** Start the worker threads once; EVBUS_ERR_NOMEM when a thread cannot be made. */
+evbus_err_t evbus__workers_start(evbus_consumer_t *c);
+/** Stop and join the workers, dropping (uncommitted) what is still queued. */
+void evbus__workers_stop(evbus_consumer_t *c);
+/** Take ownership of rkm and stage it for its partition's worker; 1 if staged, 0 if dropped. */
+int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm);
+/** Hand what is staged to the workers (may wait for room). */
+void evbus__staged_push_all(evbus_consumer_t *c);
+/** Wait until nothing is queued or being handled. */
+void evbus__wait_idle(evbus_consumer_t *c);
+
+/* ---- rebalance.c ---- */
+void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* ---- dlq.c ---- */
 /**
  * Write ev to "<its topic><dlq.topic.suffix>" with its original value, key and headers plus the
  * evbus_* headers, and wait for the delivery report.  EVBUS_OK or EVBUS_ERR_TRANSPORT + errstr.

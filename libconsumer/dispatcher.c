@@ -2,6 +2,7 @@
  * The dispatcher: handlers by type/list/glob, sync then async, lifecycle events.
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -356,7 +357,7 @@ evbus_err_t evbus__dispatcher_run(evbus_dispatcher_t *d, const evbus_event_t *ev
     size_t i = *next;
     for (; i < d->nsubs; i++) {
         sub_t *s = d->subs[i];
-        if ((s->flags & EVBUS_HANDLER_ASYNC) || !sub_matches(s, ev->type))
+        if ((s->flags & EVBUS_HANDLER_ASYNC) || !sub_matches(s, evbus_event_type(ev)))
             continue;
         if ((err = invoke(d, s, ev, 0, errstr, errstr_size)) != EVBUS_OK) {
             if (handler)
@@ -367,7 +368,7 @@ evbus_err_t evbus__dispatcher_run(evbus_dispatcher_t *d, const evbus_event_t *ev
     *next = i;
     if (!err)
         for (size_t k = 0; k < d->nsubs; k++)
-            if ((d->subs[k]->flags & EVBUS_HANDLER_ASYNC) && sub_matches(d->subs[k], ev->type))
+            if ((d->subs[k]->flags & EVBUS_HANDLER_ASYNC) && sub_matches(d->subs[k], evbus_event_type(ev)))
                 enqueue(d, d->subs[k], ev, 0);
     pthread_rwlock_unlock(&d->lock);
     return err;
@@ -382,19 +383,21 @@ evbus_err_t evbus_dispatcher_dispatch(evbus_dispatcher_t *d, const evbus_event_t
     return evbus__dispatcher_run(d, ev, 1, &next, NULL, errstr, errstr_size);
 }
 
-void evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats_t *st) {
-    if (!st)
-        return;
-    memset(st, 0, sizeof(*st));
+/* The first release's evbus_dispatcher_stats_t ends with async_pending. */
+#define DISPATCHER_STATS_MIN (offsetof(evbus_dispatcher_stats_t, async_pending) + sizeof(uint64_t))
+
+evbus_err_t evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats_t *st) {
+    evbus_dispatcher_stats_t full = {.size = sizeof(full)};
     if (!d)
-        return;
-    st->dispatched = LOAD(d->dispatched);
-    st->handler_ok = LOAD(d->handler_ok);
-    st->handler_failed = LOAD(d->handler_failed);
-    st->async_failed = LOAD(d->async_failed);
+        return EVBUS_ERR_INVALID_ARG;
+    full.dispatched = LOAD(d->dispatched);
+    full.handler_ok = LOAD(d->handler_ok);
+    full.handler_failed = LOAD(d->handler_failed);
+    full.async_failed = LOAD(d->async_failed);
     pthread_mutex_lock(&d->mu);
-    st->async_pending = d->pending;
+    full.async_pending = d->pending;
     pthread_mutex_unlock(&d->mu);
+    return evbus__struct_out(st, &full, sizeof(full), DISPATCHER_STATS_MIN);
 }
 
 /* ---- lifecycle ---- */
@@ -409,11 +412,11 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
     json_t *o = json_object();
     if (!o)
         return;
-    json_object_set_new(o, "type", str_or_null(ev->type));
-    json_object_set_new(o, "id", str_or_null(ev->id));
-    json_object_set_new(o, "topic", str_or_null(ev->topic));
-    json_object_set_new(o, "partition", json_integer(ev->partition));
-    json_object_set_new(o, "offset", json_integer(ev->offset));
+    json_object_set_new(o, "type", str_or_null(evbus_event_type(ev)));
+    json_object_set_new(o, "id", str_or_null(evbus_event_id(ev)));
+    json_object_set_new(o, "topic", str_or_null(evbus_event_topic(ev)));
+    json_object_set_new(o, "partition", json_integer(evbus_event_partition(ev)));
+    json_object_set_new(o, "offset", json_integer(evbus_event_offset(ev)));
     json_object_set_new(o, "key", str_or_null(key));
     if (info) {
         if (info->handler)
@@ -431,12 +434,12 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
     json_decref(o);
     if (!txt)
         return;
-    evbus__event_init_t in = {.type = lc_type, .id = NULL, .topic = ev->topic,
-                              .partition = ev->partition, .offset = ev->offset,
-                              .timestamp = ev->timestamp, .key = key, .json = txt,
+    evbus__event_init_t in = {.type = lc_type, .id = NULL, .topic = evbus_event_topic(ev),
+                              .partition = evbus_event_partition(ev), .offset = evbus_event_offset(ev),
+                              .timestamp = evbus_event_timestamp(ev), .key = key, .json = txt,
                               .json_len = strlen(txt)};
     char uuid[64];
-    snprintf(uuid, sizeof(uuid), "%s", ev->id ? ev->id : "");
+    snprintf(uuid, sizeof(uuid), "%s", evbus_event_id(ev) ? evbus_event_id(ev) : "");
     in.id = uuid; /* the lifecycle event carries the original's id */
     evbus_event_t *lc = evbus__event_new(&in, NULL, NULL);
     free(txt);

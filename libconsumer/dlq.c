@@ -77,31 +77,37 @@ static int add_hdr(rd_kafka_headers_t *h, const char *name, const char *value) {
 evbus_err_t evbus__dlq_write(evbus_consumer_t *c, const evbus_event_t *ev, evbus_err_t code,
                              const char *error, const char *handler, int attempts, char *errstr,
                              size_t errstr_size) {
-    if (!ev->topic)
+    const char *otopic = evbus_event_topic(ev);
+    size_t nh = evbus_event_header_count(ev), vlen, klen;
+    const void *value = evbus_event_value(ev, &vlen), *key = evbus__event_key_raw(ev, &klen);
+    if (!otopic)
         return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size, "event has no topic");
-    size_t tlen = strlen(ev->topic) + strlen(c->dlq_suffix) + 1;
+    size_t tlen = strlen(otopic) + strlen(c->dlq_suffix) + 1;
     char *topic = malloc(tlen);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(ev->nheaders + 7);
+    rd_kafka_headers_t *h = rd_kafka_headers_new(nh + 7);
     if (!topic || !h) {
         free(topic);
         if (h)
             rd_kafka_headers_destroy(h);
         return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
     }
-    snprintf(topic, tlen, "%s%s", ev->topic, c->dlq_suffix);
+    snprintf(topic, tlen, "%s%s", otopic, c->dlq_suffix);
     char num[3][32];
     snprintf(num[0], sizeof(num[0]), "%d", attempts);
-    snprintf(num[1], sizeof(num[1]), "%d", (int)ev->partition);
-    snprintf(num[2], sizeof(num[2]), "%lld", (long long)ev->offset);
+    snprintf(num[1], sizeof(num[1]), "%d", (int)evbus_event_partition(ev));
+    snprintf(num[2], sizeof(num[2]), "%lld", (long long)evbus_event_offset(ev));
     int bad = 0;
-    for (size_t i = 0; i < ev->nheaders; i++)
-        bad |= rd_kafka_header_add(h, ev->headers[i].name, -1, ev->headers[i].value,
-                                   ev->headers[i].value ? (ssize_t)ev->headers[i].value_len : 0) != 0;
+    for (size_t i = 0; i < nh; i++) {
+        const char *name, *v;
+        size_t len;
+        evbus_event_header_at(ev, i, &name, &v, &len);
+        bad |= rd_kafka_header_add(h, name, -1, v, (ssize_t)len) != 0;
+    }
     bad |= add_hdr(h, "evbus_error", error ? error : evbus_strerror(code));
     bad |= add_hdr(h, "evbus_error_code", evbus_err_name(code));
     bad |= add_hdr(h, "evbus_handler", handler ? handler : "");
     bad |= add_hdr(h, "evbus_attempts", num[0]);
-    bad |= add_hdr(h, "evbus_original_topic", ev->topic);
+    bad |= add_hdr(h, "evbus_original_topic", otopic);
     bad |= add_hdr(h, "evbus_original_partition", num[1]);
     bad |= add_hdr(h, "evbus_original_offset", num[2]);
     if (bad) {
@@ -114,8 +120,7 @@ evbus_err_t evbus__dlq_write(evbus_consumer_t *c, const evbus_event_t *ev, evbus
     pthread_cond_init(&w.cond, NULL);
     rd_kafka_resp_err_t kerr = rd_kafka_producev(
         c->dlq, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_VALUE(ev->value, ev->value ? ev->value_len : 0),
-        RD_KAFKA_V_KEY(ev->key_raw, ev->key_raw ? ev->key_raw_len : 0), RD_KAFKA_V_HEADERS(h),
+        RD_KAFKA_V_VALUE((void *)value, vlen), RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_HEADERS(h),
         RD_KAFKA_V_OPAQUE(&w), RD_KAFKA_V_END);
     if (kerr) {
         rd_kafka_headers_destroy(h); /* producev owns them only on success */

@@ -155,7 +155,7 @@ static void child_reply(int fd, evbus_err_t err, const char *msg) {
 
 static evbus_event_t *child_event(const unsigned char *data, size_t len) {
     cur_t c = {data, len, 0};
-    evbus__event_init_t in = {0};
+    evbus__event_init_t in = {.key_given = 1};
     char *type = get_bytes(&c, NULL), *id = get_bytes(&c, NULL), *topic = get_bytes(&c, NULL);
     char *key = get_bytes(&c, NULL), *json = get_bytes(&c, &in.json_len), *error = get_bytes(&c, NULL);
     in.type = type;
@@ -163,40 +163,41 @@ static evbus_event_t *child_event(const unsigned char *data, size_t len) {
     in.topic = topic;
     in.key = key;
     in.json = json;
+    /* json NULL: the parent could not decode it, and error says why */
+    in.json_error = json ? NULL : error ? error : evbus_strerror(EVBUS_ERR_DECODE);
     in.partition = (int32_t)get_u32(&c);
     in.offset = get_i64(&c);
     in.timestamp = get_i64(&c);
+    uint32_t nh = get_u32(&c);
+    char **hdr = c.bad ? NULL : calloc((size_t)nh * 2 + 1, sizeof(*hdr));
+    size_t *hlen = hdr ? calloc((size_t)nh + 1, sizeof(*hlen)) : NULL;
+    if (!hlen)
+        c.bad = 1;
+    for (uint32_t i = 0; i < nh && !c.bad; i++) {
+        hdr[2 * i] = get_bytes(&c, NULL);
+        hdr[2 * i + 1] = get_bytes(&c, &hlen[i]);
+        if (!hdr[2 * i])
+            c.bad = 1;
+    }
+    char *val = get_bytes(&c, &in.value_len);
+    in.value = val;
     evbus_event_t *ev = c.bad ? NULL : evbus__event_new(&in, NULL, NULL);
-    free(type); free(id); free(topic); free(key); free(json);
-    if (ev) {
-        ev->key_done = 1; /* a NULL key stays NULL */
-        if (!ev->json) {  /* the parent could not decode it: report its reason */
-            ev->json_done = 1;
-            ev->json_err = EVBUS_ERR_DECODE;
-            ev->json_error = error;
-            error = NULL;
-        }
-        uint32_t nh = get_u32(&c);
-        for (uint32_t i = 0; i < nh && !c.bad; i++) {
-            size_t vlen = 0;
-            char *name = get_bytes(&c, NULL), *val = get_bytes(&c, &vlen);
-            if (!c.bad && name && evbus__event_add_header(ev, name, val, vlen) != 0)
-                c.bad = 1;
-            free(name);
-            free(val);
-        }
-        size_t vlen = 0;
-        char *val = get_bytes(&c, &vlen);
-        if (val) {
-            ev->value = (unsigned char *)val;
-            ev->value_len = vlen;
-        }
-        if (c.bad) {
+    for (uint32_t i = 0; ev && i < nh; i++)
+        if (evbus__event_add_header(ev, hdr[2 * i], hdr[2 * i + 1], hlen[i]) != 0) {
             evbus__event_destroy(ev);
             ev = NULL;
         }
-    }
+    for (uint32_t i = 0; hdr && i < 2 * nh; i++)
+        free(hdr[i]);
+    free(hdr);
+    free(hlen);
+    free(type);
+    free(id);
+    free(topic);
+    free(key);
+    free(json);
     free(error);
+    free(val);
     return ev;
 }
 
@@ -348,18 +349,22 @@ evbus_err_t evbus__isolate_start(evbus__isolate_t *iso, char *errstr, size_t err
 
 static int encode_event(const evbus_event_t *ev, evbus__buf_t *b) {
     /* Decode here so the child needs none of our state; a failure travels as its reason. */
-    size_t jlen = 0;
+    size_t jlen = 0, vlen = 0, n = evbus_event_header_count(ev);
     const char *json = evbus_event_json(ev, &jlen);
     const char *key = evbus_event_key(ev);
-    int bad = put_u32(b, 0) || put_str(b, ev->type) || put_str(b, ev->id) ||
-              put_str(b, ev->topic) || put_str(b, key) || put_bytes(b, json, jlen) ||
+    const void *value = evbus_event_value(ev, &vlen);
+    int bad = put_u32(b, 0) || put_str(b, evbus_event_type(ev)) || put_str(b, evbus_event_id(ev)) ||
+              put_str(b, evbus_event_topic(ev)) || put_str(b, key) || put_bytes(b, json, jlen) ||
               put_str(b, json ? NULL : evbus_event_error(ev)) ||
-              put_u32(b, (uint32_t)ev->partition) || put_i64(b, ev->offset) ||
-              put_i64(b, ev->timestamp) || put_u32(b, (uint32_t)ev->nheaders);
-    for (size_t i = 0; i < ev->nheaders && !bad; i++)
-        bad = put_str(b, ev->headers[i].name) ||
-              put_bytes(b, ev->headers[i].value, ev->headers[i].value_len);
-    bad = bad || put_bytes(b, ev->value, ev->value_len);
+              put_u32(b, (uint32_t)evbus_event_partition(ev)) || put_i64(b, evbus_event_offset(ev)) ||
+              put_i64(b, evbus_event_timestamp(ev)) || put_u32(b, (uint32_t)n);
+    for (size_t i = 0; i < n && !bad; i++) {
+        const char *name, *v;
+        size_t len;
+        evbus_event_header_at(ev, i, &name, &v, &len);
+        bad = put_str(b, name) || put_bytes(b, v, len);
+    }
+    bad = bad || put_bytes(b, value, vlen);
     if (bad)
         return -1;
     uint32_t len = (uint32_t)(b->len - 4);

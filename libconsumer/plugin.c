@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf.h"
 #include "dispatcher_int.h"
 
 typedef struct plugin_s {
@@ -77,7 +78,7 @@ evbus_err_t evbus_dispatcher_load_plugin(evbus_dispatcher_t *d, const char *path
     char msg[512] = "";
     evbus_err_t err = EVBUS_OK;
     if (load_flags & EVBUS_PLUGIN_LOAD_ISOLATE) {
-        if (!(pl->iso = evbus__isolate_new(p, timeout_ms > 0 ? timeout_ms : 30000)))
+        if (!(pl->iso = evbus__isolate_new(p, timeout_ms > 0 ? timeout_ms : (int)evbus__conf_int(NULL, "handler.timeout.ms"))))
             err = evbus__fail(EVBUS_ERR_NOMEM, msg, sizeof(msg), "out of memory");
         else
             err = evbus__isolate_start(pl->iso, msg, sizeof(msg));

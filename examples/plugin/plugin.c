@@ -1,6 +1,8 @@
 /*
  * A sample evbus plugin: counts the Open edX events it sees and prints one line per event
- * on stderr.  Build it as a shared object and load it with
+ * on stderr.  Build it with the headers only (the process that loads it provides libevbus):
+ *     cc -shared -fPIC -o evbus_example_plugin.so plugin.c $(pkg-config --cflags evbus-consumer)
+ * and load it with
  *     evbus-cli consume -t TOPIC -g GROUP --plugin ./evbus_example_plugin.so
  * Set EVBUS_EXAMPLE_PLUGIN_OFF=1 to leave it disabled (enabled() is asked at load time).
  */

@@ -121,16 +121,24 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_process_json(evbus_dispatcher_t *d, co
  *  still queued or running (0 = idle).  Thread safe. */
 EVBUS_EXPORT int evbus_dispatcher_drain(evbus_dispatcher_t *d, int timeout_ms);
 
+/*
+ * Grow-safe: the first member is the struct's size as the caller's program knows it.  Set it
+ * with EVBUS_DISPATCHER_STATS_INIT (or to sizeof); the library writes only fields within it,
+ * so a program built against an older header keeps working when fields are added.
+ */
 typedef struct evbus_dispatcher_stats_s {
+    size_t size;             /* sizeof(evbus_dispatcher_stats_t), set by the caller */
     uint64_t dispatched;     /* events given to evbus_dispatcher_dispatch() (not lifecycle) */
     uint64_t handler_ok;     /* handler calls that succeeded */
     uint64_t handler_failed; /* handler calls that failed (sync and async) */
     uint64_t async_failed;   /* of which async */
     uint64_t async_pending;  /* queued or running now */
 } evbus_dispatcher_stats_t;
+#define EVBUS_DISPATCHER_STATS_INIT {sizeof(evbus_dispatcher_stats_t), 0, 0, 0, 0, 0}
 
-/** Snapshot of d's counters.  Thread safe. */
-EVBUS_EXPORT void evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats_t *st);
+/** Snapshot of d's counters into *st (st->size set by the caller).  Thread safe.
+ *  @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG for a NULL d/st or a too small st->size. */
+EVBUS_EXPORT evbus_err_t evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats_t *st);
 
 /* ------------------------------------------------------------------------------------------
  * Plugins
@@ -203,22 +211,24 @@ EVBUS_EXPORT evbus_err_t evbus_consumer_subscribe(evbus_consumer_t *c, const cha
                                                   size_t n, char *errstr, size_t errstr_size);
 
 typedef enum evbus_start_e {
-    EVBUS_START_EARLIEST = 0, /* default: partitions without a committed offset start at the beginning */
-    EVBUS_START_LATEST = 1,   /* ... at the end */
+    EVBUS_START_EARLIEST = 0, /* partitions without a committed offset start at the beginning */
+    EVBUS_START_LATEST = 1,   /* ... at the end: the default (consumer.start=latest), as the Python bus */
     EVBUS_START_TIMESTAMP = 2 /* each partition's first assignment starts at the first message with
                                  timestamp >= timestamp_ms, ignoring committed offsets */
 } evbus_start_t;
 
-/** Where to start.  Call before subscribing.  EVBUS_ERR_INVALID_ARG for a bad start value. */
+/** Where to start; overrides consumer.start (latest|earliest, default latest) given in the conf.
+ *  Call before subscribing.  EVBUS_ERR_INVALID_ARG for a bad start value. */
 EVBUS_EXPORT evbus_err_t evbus_consumer_set_start(evbus_consumer_t *c, evbus_start_t start,
                                                   int64_t timestamp_ms);
 
 /**
  * Take messages from Kafka for up to timeout_ms and queue them to the workers (started on the
- * first call).  Returns the number of messages queued (>= 0) or a negative evbus_err_t.
- * Call from one thread only.
+ * first call).  *countp (may be NULL) gets the number of messages queued.  Call from one
+ * thread only.
+ * @returns EVBUS_OK; EVBUS_ERR_STATE after close; EVBUS_ERR_NOMEM when workers cannot start.
  */
-EVBUS_EXPORT int evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms);
+EVBUS_EXPORT evbus_err_t evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms, size_t *countp);
 
 /**
  * Poll until evbus_consumer_stop(), then close: finish the events being handled (queued ones
@@ -250,7 +260,9 @@ EVBUS_EXPORT evbus_err_t evbus_consumer_load_plugin(evbus_consumer_t *c, const c
 EVBUS_EXPORT evbus_err_t evbus_consumer_load_plugins_dir(evbus_consumer_t *c, const char *dir,
                                                          char *errstr, size_t errstr_size);
 
+/* Grow-safe like evbus_dispatcher_stats_t: set size with EVBUS_CONSUMER_STATS_INIT. */
 typedef struct evbus_consumer_stats_s {
+    size_t size;            /* sizeof(evbus_consumer_stats_t), set by the caller */
     uint64_t received;      /* messages taken from Kafka */
     uint64_t handled;       /* events whose sync handlers succeeded (offset stored) */
     uint64_t retries;       /* handler re-runs after a failure */
@@ -259,9 +271,11 @@ typedef struct evbus_consumer_stats_s {
     uint64_t queued;        /* waiting for or being handled by a worker now */
     uint64_t assigned;      /* partitions assigned now */
 } evbus_consumer_stats_t;
+#define EVBUS_CONSUMER_STATS_INIT {sizeof(evbus_consumer_stats_t), 0, 0, 0, 0, 0, 0, 0}
 
-/** Snapshot of the consumer's counters.  Thread safe. */
-EVBUS_EXPORT void evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st);
+/** Snapshot of the consumer's counters into *st (st->size set by the caller).  Thread safe.
+ *  @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG for a NULL c/st or a too small st->size. */
+EVBUS_EXPORT evbus_err_t evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st);
 
 #ifdef __cplusplus
 }

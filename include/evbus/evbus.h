@@ -151,8 +151,22 @@ EVBUS_EXPORT int32_t evbus_event_partition(const evbus_event_t *ev);
 EVBUS_EXPORT int64_t evbus_event_offset(const evbus_event_t *ev);
 /** Message timestamp in milliseconds since the epoch, or -1 when unknown. */
 EVBUS_EXPORT int64_t evbus_event_timestamp(const evbus_event_t *ev);
-/** Value of the header name (first occurrence), NUL-terminated; NULL if absent. */
+/**
+ * Value of the header name (first occurrence), NUL-terminated; NULL if absent.
+ * W3C trace context travels as the headers "traceparent" and "tracestate".
+ */
 EVBUS_EXPORT const char *evbus_event_header(const evbus_event_t *ev, const char *name);
+/** Number of headers, duplicates included. */
+EVBUS_EXPORT size_t evbus_event_header_count(const evbus_event_t *ev);
+/**
+ * Header idx (0 .. count-1) in message order.  *namep gets its name; *valuep its value, which
+ * may hold any bytes (*lenp of them) and is also NUL-terminated, or NULL for a null value.
+ * Any out-pointer may be NULL.  Strings are owned by ev.
+ * @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG when idx is out of range.
+ */
+EVBUS_EXPORT evbus_err_t evbus_event_header_at(const evbus_event_t *ev, size_t idx,
+                                               const char **namep, const char **valuep,
+                                               size_t *lenp);
 /**
  * Event data as JSON text, decoded lazily on first call (then cached);
  * NUL-terminated; *lenp (if not NULL) gets its length.  NULL when the data cannot

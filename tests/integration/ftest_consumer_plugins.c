@@ -72,7 +72,7 @@ typedef struct wait_s {
 
 static int finished(void *arg) {
     wait_t *w = arg;
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(w->c, &st);
     return st.handled >= w->good && st.dead_lettered >= NBAD;
 }
@@ -128,7 +128,7 @@ static void test_isolated_plugins(void **state) {
     cu_start(&r, c);
     wait_t w = {c, (uint64_t)ngood};
     int done = cu_wait(finished, &w, 120000);
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(c, &st);
     long rss1 = rss_kb();
     cu_stop(&r);

@@ -96,7 +96,7 @@ typedef struct wait_s {
 
 static int finished(void *arg) {
     wait_t *w = arg;
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(w->c, &st);
     return cu_seen_n(w->seen) >= w->ngood && st.dead_lettered >= NPOISON;
 }
@@ -128,7 +128,7 @@ static void test_poison(void **state) {
     cu_start(&r, c);
     wait_t w = {c, &seen, (size_t)ngood};
     int done = cu_wait(finished, &w, 120000);
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(c, &st);
     cu_stop(&r);
     assert_int_equal(r.err, EVBUS_OK);

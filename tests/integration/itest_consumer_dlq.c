@@ -39,7 +39,7 @@ static evbus_err_t on_dead(const evbus_event_t *ev, void *opaque, char *errstr, 
 typedef struct wait_s { evbus_consumer_t *c; uint64_t handled, dead; } wait_t;
 static int done_pred(void *arg) {
     wait_t *w = arg;
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(w->c, &st);
     return st.handled >= w->handled && st.dead_lettered >= w->dead;
 }
@@ -107,7 +107,7 @@ static void test_retry_then_dlq(void **state) {
     cu_stop(&r);
     assert_int_equal(r.err, EVBUS_OK);
 
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(c, &st);
     assert_int_equal(st.handled, 6);
     assert_int_equal(st.dead_lettered, 6);

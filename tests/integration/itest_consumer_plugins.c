@@ -110,7 +110,7 @@ static void test_isolated_broker_less(void **state) {
 
 typedef struct wait_s { evbus_consumer_t *c; } wait_t;
 static int done_pred(void *arg) {
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(((wait_t *)arg)->c, &st);
     return st.handled >= 2 && st.dead_lettered >= 2;
 }
@@ -147,7 +147,7 @@ static void test_isolated_on_broker(void **state) {
     wait_t w = {c};
     assert_true(cu_wait(done_pred, &w, 60000));
     cu_stop(&r);
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(c, &st);
     assert_int_equal(st.handled, 2);
     assert_int_equal(st.dead_lettered, 2);

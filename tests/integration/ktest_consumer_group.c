@@ -50,7 +50,7 @@ static void child_main(const char *bs, const char *topic, const char *group) {
 typedef struct st_s { evbus_consumer_t *c; cu_seen_t *seen; const char *tag; int n; int min_child; } st_t;
 
 static int shared(void *arg) { /* both members hold partitions */
-    evbus_consumer_stats_t s;
+    evbus_consumer_stats_t s = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(((st_t *)arg)->c, &s);
     return s.assigned >= 1 && s.assigned < NPART;
 }
@@ -145,7 +145,7 @@ static void test_group_failover(void **state) {
     cu_flush(p);
     st_t sb = {c, &seen, "b", NB, -1};
     assert_true(cu_wait(all_handled, &sb, 120000));
-    evbus_consumer_stats_t st;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(c, &st);
     assert_int_equal(st.assigned, NPART);
     cu_stop(&r);

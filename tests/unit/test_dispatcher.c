@@ -2,6 +2,7 @@
  * broker-less process_json. */
 #include <pthread.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,7 +112,7 @@ static void test_sync_failure_stops(void **state) {
     assert_int_equal(g_second_seen, 0); /* stopped at the failure */
     assert_int_equal(evbus_dispatcher_drain(d, 5000), 0);
     assert_int_equal(async_rec->calls, 0); /* async handlers only after sync success */
-    evbus_dispatcher_stats_t st;
+    evbus_dispatcher_stats_t st = EVBUS_DISPATCHER_STATS_INIT;
     evbus_dispatcher_stats(d, &st);
     assert_int_equal(st.handler_failed, 1);
     assert_int_equal(st.dispatched, 1);
@@ -133,7 +134,7 @@ static void test_async_failure_does_not_block(void **state) {
     assert_int_equal(bad->calls, 2);
     assert_int_equal(ok->calls, 2);
     assert_int_equal(evbus_dispatcher_set_async_workers(d, 2), EVBUS_ERR_STATE);
-    evbus_dispatcher_stats_t st;
+    evbus_dispatcher_stats_t st = EVBUS_DISPATCHER_STATS_INIT;
     evbus_dispatcher_stats(d, &st);
     assert_int_equal(st.async_failed, 2);
     assert_int_equal(st.async_pending, 0);
@@ -254,6 +255,56 @@ static void test_process_json_results(void **state) {
     evbus_dispatcher_destroy(d);
 }
 
+/* Grow-safe stats: a program built with an older (shorter) struct gets only the fields it
+ * knows, one with a newer (longer) struct gets the rest zeroed, a too-short one an error. */
+static void test_stats_struct_sizes(void **state) {
+    (void)state;
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    rec_t *ok = rec_new(0);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "t.*", recorder, ok, rec_free, 0, "ok"), 0);
+    const char *one = "[{\"type\":\"t.x\",\"data\":1}]";
+    assert_int_equal(evbus_dispatcher_process_json(d, one, strlen(one), NULL, NULL, NULL, NULL, 0), EVBUS_OK);
+
+    enum { EXTRA = 32 };
+    unsigned char buf[sizeof(evbus_dispatcher_stats_t) + 2 * EXTRA];
+    evbus_dispatcher_stats_t st;
+    /* The first release's struct: up to async_pending. */
+    size_t v1 = offsetof(evbus_dispatcher_stats_t, async_pending) + sizeof(uint64_t);
+    memset(buf, 0xAA, sizeof(buf));
+    memcpy(buf, &v1, sizeof(v1));
+    assert_int_equal(evbus_dispatcher_stats(d, (evbus_dispatcher_stats_t *)(void *)buf), EVBUS_OK);
+    memcpy(&st, buf, sizeof(st) < v1 ? sizeof(st) : v1);
+    assert_int_equal(st.size, v1);
+    assert_int_equal(st.dispatched, 1);
+    assert_int_equal(st.handler_ok, 1);
+    for (size_t i = v1; i < sizeof(buf); i++)
+        assert_int_equal(buf[i], 0xAA); /* nothing written past what the caller declared */
+
+    /* A newer program's longer struct: what this library does not know is zeroed. */
+    size_t newer = sizeof(evbus_dispatcher_stats_t) + EXTRA;
+    memset(buf, 0xAA, sizeof(buf));
+    memcpy(buf, &newer, sizeof(newer));
+    assert_int_equal(evbus_dispatcher_stats(d, (evbus_dispatcher_stats_t *)(void *)buf), EVBUS_OK);
+    for (size_t i = sizeof(evbus_dispatcher_stats_t); i < newer; i++)
+        assert_int_equal(buf[i], 0);
+    for (size_t i = newer; i < sizeof(buf); i++)
+        assert_int_equal(buf[i], 0xAA);
+
+    /* Shorter than the first release, or unset (0): refused, nothing written. */
+    size_t tiny = sizeof(size_t) + sizeof(uint64_t);
+    memset(buf, 0xAA, sizeof(buf));
+    memcpy(buf, &tiny, sizeof(tiny));
+    assert_int_equal(evbus_dispatcher_stats(d, (evbus_dispatcher_stats_t *)(void *)buf), EVBUS_ERR_INVALID_ARG);
+    for (size_t i = sizeof(tiny); i < sizeof(buf); i++)
+        assert_int_equal(buf[i], 0xAA);
+    evbus_dispatcher_stats_t zero = {0};
+    assert_int_equal(evbus_dispatcher_stats(d, &zero), EVBUS_ERR_INVALID_ARG);
+    assert_int_equal(evbus_dispatcher_stats(d, NULL), EVBUS_ERR_INVALID_ARG);
+    assert_int_equal(evbus_dispatcher_stats(NULL, &st), EVBUS_ERR_INVALID_ARG);
+    evbus_dispatcher_destroy(d);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routing),
@@ -261,6 +312,7 @@ int main(void) {
         cmocka_unit_test(test_async_failure_does_not_block),
         cmocka_unit_test(test_lifecycle_order),
         cmocka_unit_test(test_process_json_results),
+        cmocka_unit_test(test_stats_struct_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /*
- * evbus-cli: the command-line face of evbus.  main() parses the global flags in front of
- * the subcommand and dispatches through one table; adding a subcommand is one line here
- * plus its cli/cmd_<name>.c.
+ * evbus-cli: the command-line face of evbus.  evbus__cli_main() parses the global flags in
+ * front of the subcommand and dispatches through one table; adding a subcommand is one line
+ * here plus its cli/cmd_<name>.c.  It lives in libevbus (see cli/evbus-cli.c for why).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,7 +49,7 @@ static void usage(FILE *f) {
           f);
 }
 
-int main(int argc, char **argv) {
+EVBUS_EXPORT int evbus__cli_main(int argc, char **argv) {
     evbus_cli_t cli;
     memset(&cli, 0, sizeof(cli));
     int first = 0;

@@ -1,0 +1,54 @@
+/*
+ * The layout of an event.  Only core/ includes this: the libraries and the CLI read events
+ * through evbus.h's accessors and event.h's functions, so the layout can change freely.
+ */
+#ifndef EVBUS_CORE_EVENT_INT_H
+#define EVBUS_CORE_EVENT_INT_H
+
+#include "event.h"
+
+typedef struct evbus__event_header_s {
+    char *name;
+    char *value;      /* NUL-terminated copy; NULL for a null header value */
+    size_t value_len; /* bytes, NUL excluded */
+} evbus__event_header_t;
+
+struct evbus_event_s {
+    int refcnt; /* atomic */
+    /* 1 for events from evbus__event_from_message(): headers, type, id, topic, value and
+     * key_raw live in the event's own allocation (one malloc per consumed message) and are
+     * not freed on their own; evbus__event_add_header() refuses such an event. */
+    int packed;
+    char *type; /* NULL when the ce_type header is unusable (see problem) */
+    char *id;
+    char *topic;
+    int32_t partition;
+    int64_t offset;
+    int64_t timestamp;
+    evbus__event_header_t *headers;
+    size_t nheaders;
+    unsigned char *value; /* raw bytes, framing included; NUL-terminated copy */
+    size_t value_len;
+    unsigned char *key_raw; /* raw key bytes or NULL */
+    size_t key_raw_len;
+
+    /* Problem found at construction (unusable headers, no value): the message can never be
+     * handled and goes to the dead-letter topic. */
+    evbus_err_t problem_code;
+    char *problem;
+
+    /* Lazy decoding, under mu. */
+    const evbus__schema_store_t *store;
+    evbus__registry_t *reg;
+    pthread_mutex_t mu;
+    int json_done;
+    char *json;
+    size_t json_len;
+    char *json_error;
+    evbus_err_t json_err;
+    int as_written; /* decode with the writer's schema only: no resolution to the current one */
+    int key_done;
+    char *key;
+};
+
+#endif

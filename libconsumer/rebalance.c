@@ -1,0 +1,104 @@
+/*
+ * Rebalances: where a newly assigned partition starts (committed offset, latest, a
+ * timestamp), and what a revocation does first (finish what was taken, commit it).
+ */
+#include <string.h>
+
+#include "consumer_int.h"
+
+static void apply_start(evbus_consumer_t *c, rd_kafka_topic_partition_list_t *parts) {
+    if (c->start == EVBUS_START_LATEST && !evbus_conf_get(c->conf, "kafka.auto.offset.reset")) {
+        /* auto.offset.reset is fixed at creation (earliest): partitions without a committed
+         * offset are sent to the end here instead. */
+        rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_copy(parts);
+        if (q && !rd_kafka_committed(c->rk, q, 10000))
+            for (int i = 0; i < q->cnt; i++)
+                if (!q->elems[i].err && q->elems[i].offset < 0)
+                    parts->elems[i].offset = RD_KAFKA_OFFSET_END;
+        if (q)
+            rd_kafka_topic_partition_list_destroy(q);
+        return;
+    }
+    if (c->start != EVBUS_START_TIMESTAMP)
+        return;
+    rd_kafka_topic_partition_list_t *q = rd_kafka_topic_partition_list_new(parts->cnt);
+    if (!q)
+        return;
+    for (int i = 0; i < parts->cnt; i++) {
+        int created = 0;
+        evbus__part_t *p = evbus__part_get(c, parts->elems[i].topic, parts->elems[i].partition, &created);
+        if (p && created) /* first assignment in this session only */
+            rd_kafka_topic_partition_list_add(q, parts->elems[i].topic, parts->elems[i].partition)
+                ->offset = c->start_ts;
+    }
+    if (q->cnt > 0) {
+        rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(c->rk, q, 10000);
+        for (int i = 0; i < q->cnt; i++) {
+            rd_kafka_topic_partition_t *e = &q->elems[i];
+            evbus__part_t *p = evbus__part_get(c, e->topic, e->partition, NULL);
+            rd_kafka_topic_partition_t *dst =
+                rd_kafka_topic_partition_list_find(parts, e->topic, e->partition);
+            if (!p || !dst)
+                continue;
+            /* A broker that cannot answer (or answers "none") gets the slow path: start at
+             * the beginning and skip older messages ourselves.  Same result either way. */
+            if (!err && !e->err && e->offset >= 0) {
+                dst->offset = e->offset;
+            } else {
+                dst->offset = RD_KAFKA_OFFSET_BEGINNING;
+                p->since_filter = 1;
+            }
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(q);
+}
+
+void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+    evbus_consumer_t *c = opaque;
+    int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        apply_start(c, parts);
+        /* Spread the new partitions over the workers now, the least loaded first. */
+        for (int i = 0; i < parts->cnt; i++) {
+            evbus__part_t *p = evbus__part_get(c, parts->elems[i].topic, parts->elems[i].partition, NULL);
+            if (p)
+                evbus__part_worker(c, p);
+        }
+        if (coop) {
+            rd_kafka_error_t *e = rd_kafka_incremental_assign(rk, parts);
+            if (e)
+                rd_kafka_error_destroy(e);
+        } else {
+            rd_kafka_assign(rk, parts);
+        }
+        __atomic_store_n(&c->assigned, (uint64_t)(coop ? LOAD(c->assigned) + (uint64_t)parts->cnt
+                                                        : (uint64_t)parts->cnt),
+                         __ATOMIC_RELAXED);
+        return;
+    }
+    /* Revoke (or error): finish what was taken, commit it, then let go. */
+    evbus__wait_idle(c);
+    if (!rd_kafka_assignment_lost(rk))
+        rd_kafka_commit(rk, NULL, 0);
+    pthread_mutex_lock(&c->parts_mu);
+    for (int i = 0; i < parts->cnt; i++)
+        for (evbus__part_t *p = c->parts; p; p = p->next)
+            if (p->partition == parts->elems[i].partition && !strcmp(p->topic, parts->elems[i].topic)) {
+                /* a new owner (maybe us) restarts from the committed offset */
+                __atomic_store_n(&p->stopped, 0, __ATOMIC_RELEASE);
+                evbus__part_unmap(c, p); /* nothing of it is queued: free to move to another worker */
+            }
+    pthread_mutex_unlock(&c->parts_mu);
+    if (coop) {
+        rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+        if (e)
+            rd_kafka_error_destroy(e);
+        uint64_t a = LOAD(c->assigned);
+        __atomic_store_n(&c->assigned, a > (uint64_t)parts->cnt ? a - (uint64_t)parts->cnt : 0,
+                         __ATOMIC_RELAXED);
+    } else {
+        rd_kafka_assign(rk, NULL);
+        __atomic_store_n(&c->assigned, 0, __ATOMIC_RELAXED);
+    }
+}

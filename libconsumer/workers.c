@@ -1,0 +1,244 @@
+/*
+ * The worker threads and their bounded queues.  The poll thread stages messages per worker
+ * (a partition always goes to the same worker while assigned, so its events stay in order)
+ * and hands them over a batch at a time; it waits when a worker is QUEUE_PER_WORKER behind,
+ * which bounds what is held in memory.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "consumer_int.h"
+
+void evbus__item_free(evbus__qitem_t *it) {
+    if (it->rkm)
+        rd_kafka_message_destroy(it->rkm);
+    evbus__event_destroy(it->ev);
+    it->rkm = NULL;
+    it->ev = NULL;
+}
+
+/* k messages of w are finished (handled, dropped or left): wake whoever waits for that. */
+static void worker_done(evbus_consumer_t *c, evbus__worker_t *w, size_t k) {
+    if (k == 0)
+        return;
+    __atomic_sub_fetch(&w->pending, k, __ATOMIC_SEQ_CST);
+    __atomic_sub_fetch(&c->queued, k, __ATOMIC_SEQ_CST);
+    /* Pairs with the waiter's increment of done_waiters before it checks the counts. */
+    if (__atomic_load_n(&c->done_waiters, __ATOMIC_SEQ_CST) > 0) {
+        pthread_mutex_lock(&c->qmu);
+        pthread_cond_broadcast(&c->done_cond);
+        pthread_mutex_unlock(&c->qmu);
+    }
+}
+
+/* Wait (up to 100 ms per round, until stopping) for cond(c, arg) to hold. */
+static void wait_done(evbus_consumer_t *c, int (*cond)(evbus_consumer_t *, void *), void *arg,
+                      int stop_ends) {
+    pthread_mutex_lock(&c->qmu);
+    __atomic_add_fetch(&c->done_waiters, 1, __ATOMIC_SEQ_CST);
+    while (!cond(c, arg) && !(stop_ends && STOPPING(c))) {
+        struct timespec ts;
+        evbus__deadline_in(&ts, 100);
+        pthread_cond_timedwait(&c->done_cond, &c->qmu, &ts);
+    }
+    __atomic_sub_fetch(&c->done_waiters, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&c->qmu);
+}
+
+/* Drop what a worker still has queued (uncommitted: it is redelivered); w->mu held.
+ * Returns how many were dropped. */
+static size_t ring_clear(evbus_consumer_t *c, evbus__worker_t *w) {
+    size_t k = w->rcount;
+    while (w->rcount) {
+        evbus__item_free(&w->ring[w->rhead]);
+        w->rhead = (w->rhead + 1) % c->qlimit;
+        w->rcount--;
+    }
+    return k;
+}
+
+static void *worker_main(void *arg) {
+    evbus__worker_t *w = arg;
+    evbus_consumer_t *c = w->c;
+    evbus__qitem_t batch[HANDOFF_BATCH];
+    evbus__ostore_t os = {0};
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (!w->rcount && !STOPPING(c)) {
+            struct timespec ts;
+            evbus__deadline_in(&ts, 100);
+            w->sleeping = 1;
+            pthread_cond_timedwait(&w->cond, &w->mu, &ts);
+            w->sleeping = 0;
+        }
+        if (STOPPING(c))
+            break;
+        size_t k = w->rcount < HANDOFF_BATCH ? w->rcount : HANDOFF_BATCH;
+        for (size_t i = 0; i < k; i++) {
+            batch[i] = w->ring[w->rhead];
+            w->rhead = (w->rhead + 1) % c->qlimit;
+        }
+        w->rcount -= k;
+        pthread_mutex_unlock(&w->mu);
+        for (size_t i = 0; i < k; i++) {
+            evbus__handle_item(c, &os, &batch[i]);
+            evbus__item_free(&batch[i]);
+        }
+        evbus__ostore_flush(c, &os);
+        worker_done(c, w, k);
+        pthread_mutex_lock(&w->mu);
+    }
+    /* Stopping: what is still queued is left uncommitted, for redelivery. */
+    size_t k = ring_clear(c, w);
+    pthread_mutex_unlock(&w->mu);
+    worker_done(c, w, k);
+    return NULL;
+}
+
+evbus_err_t evbus__workers_start(evbus_consumer_t *c) {
+    if (c->workers_started)
+        return EVBUS_OK;
+    for (int i = 0; i < c->nworkers; i++) {
+        c->workers[i].c = c;
+        if (pthread_create(&c->workers[i].thread, NULL, worker_main, &c->workers[i]) != 0) {
+            __atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+            for (int k = 0; k < i; k++) {
+                pthread_mutex_lock(&c->workers[k].mu);
+                pthread_cond_signal(&c->workers[k].cond);
+                pthread_mutex_unlock(&c->workers[k].mu);
+                pthread_join(c->workers[k].thread, NULL);
+            }
+            return EVBUS_ERR_NOMEM;
+        }
+    }
+    c->workers_started = 1;
+    return EVBUS_OK;
+}
+
+static int is_idle(evbus_consumer_t *c, void *arg) {
+    (void)arg;
+    return __atomic_load_n(&c->queued, __ATOMIC_SEQ_CST) == 0;
+}
+
+typedef struct room_s {
+    evbus__worker_t *w;
+    size_t n;
+} room_t;
+
+static int has_room(evbus_consumer_t *c, void *arg) {
+    room_t *r = arg;
+    return __atomic_load_n(&r->w->pending, __ATOMIC_SEQ_CST) + r->n <= c->qlimit;
+}
+
+/* Drop what the poll thread staged for w, uncommitted (stopping). */
+static void staged_drop(evbus__worker_t *w) {
+    for (size_t i = 0; i < w->nstaged; i++)
+        evbus__item_free(&w->staged[i]);
+    w->nstaged = 0;
+}
+
+/* Push what the poll thread staged for w into its queue, waiting while w is qlimit behind. */
+static void staged_push(evbus_consumer_t *c, evbus__worker_t *w) {
+    size_t n = w->nstaged;
+    if (n == 0)
+        return;
+    room_t r = {w, n};
+    if (!has_room(c, &r))
+        wait_done(c, has_room, &r, 1);
+    if (STOPPING(c) || !c->workers_started) {
+        staged_drop(w);
+        return;
+    }
+    __atomic_add_fetch(&w->pending, n, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&c->queued, n, __ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&w->mu);
+    size_t tail = (w->rhead + w->rcount) % c->qlimit;
+    for (size_t i = 0; i < n; i++) {
+        w->ring[tail] = w->staged[i];
+        tail = (tail + 1) % c->qlimit;
+    }
+    w->rcount += n;
+    if (w->sleeping)
+        pthread_cond_signal(&w->cond);
+    pthread_mutex_unlock(&w->mu);
+    w->nstaged = 0;
+}
+
+void evbus__staged_push_all(evbus_consumer_t *c) {
+    for (int i = 0; i < c->nworkers; i++)
+        staged_push(c, &c->workers[i]);
+}
+
+/* Wait until no message is queued or being handled. */
+void evbus__wait_idle(evbus_consumer_t *c) {
+    evbus__staged_push_all(c);
+    if (!is_idle(c, NULL))
+        wait_done(c, is_idle, NULL, 0);
+}
+
+/* Take ownership of rkm: stage it for its worker, or drop it when its partition takes nothing
+ * more. */
+int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm) {
+    const char *topic = rd_kafka_topic_name(rkm->rkt);
+    evbus__part_t *p = c->last_part;
+    if (!p || p->partition != rkm->partition || strcmp(p->topic, topic))
+        c->last_part = p = evbus__part_get(c, topic, rkm->partition, NULL);
+    if (!p || evbus__part_stopped(p) || STOPPING(c)) {
+        rd_kafka_message_destroy(rkm);
+        return 0;
+    }
+    if (p->since_filter) { /* only this thread touches since_filter after assignment */
+        rd_kafka_timestamp_type_t tt;
+        int64_t ts = rd_kafka_message_timestamp(rkm, &tt);
+        if (tt != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && ts < c->start_ts) {
+            /* Skipped on purpose (nothing of p was queued before it: since_filter is still on) */
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+            if (l) {
+                rd_kafka_topic_partition_list_add(l, topic, rkm->partition)->offset = rkm->offset + 1;
+                rd_kafka_offsets_store(c->rk, l);
+                rd_kafka_topic_partition_list_destroy(l);
+            }
+            rd_kafka_message_destroy(rkm);
+            return 0;
+        }
+        p->since_filter = 0;
+    }
+    evbus__worker_t *w = &c->workers[evbus__part_worker(c, p)];
+    evbus__qitem_t *it = &w->staged[w->nstaged];
+    it->part = p;
+    it->ev = evbus__event_from_message(rkm, c->store, c->reg);
+    if (it->ev) {
+        it->rkm = NULL;
+        rd_kafka_message_destroy(rkm);
+    } else {
+        it->rkm = rkm; /* out of memory: the worker tries again, in order */
+    }
+    if (++w->nstaged == c->qbatch)
+        staged_push(c, w);
+    return 1;
+}
+
+/* Stop and join the workers (c->stop is set), then drop whatever is still queued or staged:
+ * it stays uncommitted, for redelivery. */
+void evbus__workers_stop(evbus_consumer_t *c) {
+    if (c->workers_started) {
+        for (int i = 0; i < c->nworkers; i++) {
+            pthread_mutex_lock(&c->workers[i].mu);
+            pthread_cond_signal(&c->workers[i].cond);
+            pthread_mutex_unlock(&c->workers[i].mu);
+        }
+        for (int i = 0; i < c->nworkers; i++)
+            pthread_join(c->workers[i].thread, NULL);
+        c->workers_started = 0;
+    }
+    /* Whatever was queued after the workers left stays uncommitted, for redelivery. */
+    for (int i = 0; i < c->nworkers; i++) {
+        evbus__worker_t *w = &c->workers[i];
+        staged_drop(w);
+        pthread_mutex_lock(&w->mu);
+        size_t k = ring_clear(c, w);
+        pthread_mutex_unlock(&w->mu);
+        worker_done(c, w, k);
+    }
+}

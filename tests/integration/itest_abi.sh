@@ -1,0 +1,64 @@
+# The binary interface: libevbus exports exactly what the public headers declare (EVBUS_1.0)
+# plus evbus-cli's one private entry point (EVBUS_PRIVATE); evbus-cli links libevbus.so; and
+# a plugin built with the headers only, or also linked with libevbus, loads into
+# `evbus-cli consume` and handles events, with one copy of libevbus in the process.
+. "$EVBUS_SRC/tests/integration/cli_testlib.sh"
+
+lib=$(readlink -f "$EVBUS_BUILD/libevbus.so")
+[ -f "$lib" ] || fail "libevbus.so not built"
+
+# 1. exports == declarations.  Every EVBUS_EXPORT declaration names its function before the
+#    first "(" on its line (the headers' style; a declaration that broke it would show here).
+grep -h 'EVBUS_EXPORT' "$EVBUS_SRC"/include/evbus/*.h | grep -v '#define' |
+    sed -E 's/\(.*//; s/.*[ *]([A-Za-z_0-9]+)$/\1/' | sort -u >"$T/declared"
+[ "$(wc -l <"$T/declared")" -ge 40 ] || fail "too few declarations parsed: $(wc -l <"$T/declared")"
+readelf --dyn-syms -W "$lib" | awk '$7 != "UND" && $7 != "ABS" && ($4 == "FUNC" || $4 == "OBJECT") {print $8}' >"$T/dynsyms"
+grep '@@EVBUS_1.0$' "$T/dynsyms" | sed 's/@@.*//' | sort -u >"$T/public"
+grep '@@EVBUS_PRIVATE$' "$T/dynsyms" | sed 's/@@.*//' | sort -u >"$T/private"
+diff -u "$T/declared" "$T/public" || fail "exported EVBUS_1.0 symbols differ from the headers' declarations"
+ok
+[ "$(cat "$T/private")" = "evbus__cli_main" ] || fail "EVBUS_PRIVATE holds: $(tr '\n' ' ' <"$T/private")"
+ok
+# nothing else is exported: every defined dynamic symbol has one of the two versions
+if grep -v -e '@@EVBUS_1.0$' -e '@@EVBUS_PRIVATE$' "$T/dynsyms" | grep -q .; then
+    fail "unversioned exports: $(grep -v -e '@@EVBUS_1.0$' -e '@@EVBUS_PRIVATE$' "$T/dynsyms" | head -5 | tr '\n' ' ')"
+fi
+ok
+
+# 2. evbus-cli is a client of the shared library
+readelf -d "$CLI" | grep -q 'NEEDED.*\[libevbus\.so\.' || fail "evbus-cli does not link libevbus.so"
+ok
+
+# 3. both plugin builds load and run in evbus-cli consume, one libevbus per process
+plain=$EVBUS_BUILD/examples/evbus_example_plugin.so
+linked=$EVBUS_BUILD/examples/linked/evbus_example_plugin.so
+readelf -d "$plain" | grep -q 'NEEDED.*libevbus' && fail "$plain should not link libevbus"
+readelf -d "$linked" | grep -q 'NEEDED.*\[libevbus\.so\.' || fail "$linked should link libevbus"
+ok
+start_broker
+type=org.evbus.demo.order.placed.v1
+prefix=abi$RANDOM
+expect_rc 0 "$CLI" -b "$BOOTSTRAP" --prefix "$prefix" -c "$EVBUS_SRC/examples/producer-config.json" \
+    publish "$type" "$EVBUS_SRC/examples/events/$type.jsonl"
+n=$(wc -l <"$EVBUS_SRC/examples/events/$type.jsonl")
+for plugin in "$plain" "$linked"; do
+    name=$(basename "$(dirname "$plugin")")
+    err=$T/consume-$name.err
+    "$CLI" -b "$BOOTSTRAP" --prefix "$prefix" consume -t orders -g "abi-$name" --from-beginning \
+        --plugin "$plugin" >/dev/null 2>"$err" &
+    pid=$!
+    PIDS+=("$pid")
+    seen() { [ "$(grep -c '^example-plugin: #' "$err")" -ge "$n" ]; }
+    wait_until 60 seen || { cat "$err" >&2; fail "$plugin: handled $(grep -c '^example-plugin: #' "$err") of $n"; }
+    ok
+    # one copy of libevbus mapped in the consumer process
+    maps=$(grep -c 'libevbus\.so' /proc/"$pid"/maps | head -1)
+    [ "$(grep 'libevbus\.so' /proc/"$pid"/maps | awk '{print $6}' | sort -u | wc -l)" = 1 ] ||
+        fail "$plugin: libevbus mapped from several files: $(grep libevbus /proc/"$pid"/maps)"
+    [ "$maps" -ge 1 ] || fail "$plugin: libevbus not mapped"
+    ok
+    kill -TERM "$pid"
+    wait "$pid" || fail "$plugin: consume exited with $?"
+    expect_in "$err" "^example-plugin: $n events$" # fini ran
+done
+echo "itest_abi: $NCHECKS checks"
