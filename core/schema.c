@@ -101,6 +101,7 @@ static evbus__schema_t *node_new(ctx_t *c, evbus__avro_kind_t kind) {
         return fail(c, "out of memory");
     n->kind = kind;
     n->null_branch = -1;
+    n->enum_default = -1;
     pv->nodes[pv->nnodes++] = n;
     return n;
 }
@@ -413,6 +414,23 @@ static evbus__schema_t *parse_enum(ctx_t *c, json_t *j, const char *ns) {
         if (!(n->symbols[n->nsymbols] = strdup(json_string_value(s))))
             return fail(c, "out of memory");
         n->nsymbols++;
+    }
+    /* the symbol a reader takes for a writer's symbol it lacks (spec: enum "default") */
+    json_t *jd = json_object_get(j, "default");
+    if (jd) {
+        for (size_t k = 0; json_is_string(jd) && k < n->nsymbols; k++)
+            if (strlen(n->symbols[k]) == json_string_length(jd) &&
+                strcmp(n->symbols[k], json_string_value(jd)) == 0)
+                n->enum_default = (int)k;
+        if (n->enum_default < 0) {
+            char *txt = json_dumps(jd, JSON_ENCODE_ANY | JSON_COMPACT);
+            size_t saved = jpath_push(c, ".default");
+            fail(c, "%s: enum '%s' default %.100s is not one of its symbols", c->jpath,
+                 n->fullname, txt ? txt : "?");
+            jpath_pop(c, saved);
+            free(txt);
+            return NULL;
+        }
     }
     return n;
 }

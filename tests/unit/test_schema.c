@@ -229,6 +229,11 @@ static void test_names(void **state) {
         {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\\u0000x\"}]}",
          "$.fields[0].type: invalid type name \"int\\u0000x\""},
         {"{\"type\":\"int\\u0000\"}", "$.type: invalid type name \"int\\u0000\""},
+        {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"e\",\"type\":{\"type\":"
+         "\"enum\",\"name\":\"E\",\"symbols\":[\"A\"],\"default\":\"B\"}}]}",
+         "field 'e': $.fields[0].type.default: enum 'E' default \"B\" is not one of its symbols"},
+        {"{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"],\"default\":0}",
+         "$.default: enum 'E' default 0 is not one of its symbols"},
     };
     char err[512];
     (void)state;
@@ -245,11 +250,14 @@ static void test_names(void **state) {
         "{\"type\":\"fixed\",\"name\":\"a._b.C_1\",\"size\":1}",
         "{\"type\":\"enum\",\"name\":\"E\",\"namespace\":\"x.y_2\",\"symbols\":[\"_\",\"a1\"]}",
         "{\"type\":\"fixed\",\"name\":\"a\",\"namespace\":null,\"size\":1}",
+        "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"B\"],\"default\":\"B\"}",
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         evbus__schema_doc_t *doc = parse(good[i], err, sizeof(err));
         if (!doc)
             fail_msg("good case %zu: %s", i, err);
+        if (doc->root->kind == EVBUS__AVRO_ENUM) /* the default is kept for resolution */
+            assert_int_equal(doc->root->enum_default, strstr(good[i], "default") ? 1 : -1);
         evbus__schema_doc_destroy(doc);
     }
 }
