@@ -63,6 +63,15 @@ static void assert_default(const evbus__schema_doc_t *d, const char *want_hex,
                                  sizeof(err)) != EVBUS_OK)
         fail_msg("default_json: %s", err);
     assert_string_equal((const char *)j.data, want_json);
+    /* the natural JSON encodes, by natural JSON's rules, to the very bytes of the default */
+    evbus__buf_t a = EVBUS__BUF_INIT;
+    if (evbus__avro_encode_json(f->type, (const char *)j.data, j.len, &a, err, sizeof(err)) !=
+        EVBUS_OK)
+        fail_msg("natural JSON %s does not encode: %s", (const char *)j.data, err);
+    assert_int_equal(a.len, f->default_avro_len);
+    if (a.len)
+        assert_memory_equal(a.data, f->default_avro, a.len);
+    evbus__buf_free(&a);
     evbus__buf_free(&j);
 }
 
