@@ -234,6 +234,16 @@ static void test_names(void **state) {
          "field 'e': $.fields[0].type.default: enum 'E' default \"B\" is not one of its symbols"},
         {"{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"],\"default\":0}",
          "$.default: enum 'E' default 0 is not one of its symbols"},
+        {"{\"type\":\"fixed\",\"name\":\"F\",\"aliases\":[\"a.b\",\"c-d\"],\"size\":1}",
+         "$.aliases[1]: invalid alias \"c-d\": must match [A-Za-z_][A-Za-z0-9_]*"},
+        {"{\"type\":\"fixed\",\"name\":\"F\",\"aliases\":\"G\",\"size\":1}",
+         "$.aliases: \"aliases\" must be an array of names"},
+        {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"aliases\":[\"x.y\"],"
+         "\"type\":\"int\"}]}",
+         "$.fields[0].aliases[0]: invalid alias \"x.y\""},
+        {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"aliases\":[1],"
+         "\"type\":\"int\"}]}",
+         "$.fields[0].aliases[0]: an alias must be a string"},
     };
     char err[512];
     (void)state;
@@ -251,6 +261,8 @@ static void test_names(void **state) {
         "{\"type\":\"enum\",\"name\":\"E\",\"namespace\":\"x.y_2\",\"symbols\":[\"_\",\"a1\"]}",
         "{\"type\":\"fixed\",\"name\":\"a\",\"namespace\":null,\"size\":1}",
         "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"B\"],\"default\":\"B\"}",
+        "{\"type\":\"record\",\"name\":\"R\",\"aliases\":[\"p.Q\",\"S\"],\"fields\":[{\"name\":"
+        "\"a\",\"aliases\":[\"b\",\"_c\"],\"type\":\"int\"}]}",
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         evbus__schema_doc_t *doc = parse(good[i], err, sizeof(err));
