@@ -34,15 +34,6 @@ static evbus__schema_doc_t *doc_file(const char *rel, char **textp) {
     return d;
 }
 
-static char *hex(const unsigned char *p, size_t n) {
-    char *s = malloc(n * 2 + 1);
-    assert_non_null(s);
-    for (size_t i = 0; i < n; i++)
-        snprintf(s + 2 * i, 3, "%02x", p[i]);
-    s[n * 2] = 0;
-    return s;
-}
-
 /* encode json, expect OK and the given hex */
 static void enc_ok(const evbus__schema_t *s, const char *json, const char *want_hex) {
     char err[512] = "";
@@ -50,7 +41,7 @@ static void enc_ok(const evbus__schema_t *s, const char *json, const char *want_
     evbus_err_t e = evbus__avro_encode_json(s, json, strlen(json), &b, err, sizeof(err));
     if (e != EVBUS_OK)
         fail_msg("encode %s: %s", json, err);
-    char *h = hex(b.data, b.len);
+    char *h = tu_hex(b.data, b.len);
     assert_string_equal(h, want_hex);
     free(h);
     evbus__buf_free(&b);

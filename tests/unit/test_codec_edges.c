@@ -21,17 +21,6 @@ static evbus__schema_doc_t *doc_from(const char *s) {
     return d;
 }
 
-static size_t unhex(const char *h, unsigned char *out, size_t cap) {
-    size_t n = 0;
-    for (; h[0] && h[1]; h += 2) {
-        unsigned v = 0;
-        assert_int_equal(sscanf(h, "%2x", &v), 1);
-        assert_true(n < cap);
-        out[n++] = (unsigned char)v;
-    }
-    return n;
-}
-
 /*
  * want: the JSON it decodes to; err: NULL, or the error it must give instead.  A value that
  * decodes must encode back, and that encoding must decode to the same JSON.
@@ -117,7 +106,7 @@ static void test_edge_encodings(void **state) {
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         unsigned char in[64];
         char err[512] = "";
-        size_t n = unhex(cases[i].hex, in, sizeof(in));
+        size_t n = tu_unhex(cases[i].hex, in, sizeof(in));
         evbus__schema_doc_t *d = doc_from(cases[i].schema);
         evbus__buf_t json = EVBUS__BUF_INIT, avro = EVBUS__BUF_INIT, again = EVBUS__BUF_INIT;
         evbus_err_t e = evbus__avro_decode_json(d->root, in, n, &json, err, sizeof(err));
@@ -210,7 +199,7 @@ static void test_long_values(void **state) {
 /* avro-c reads hex as one datum of schema: 1 if it does, using every byte. */
 static int avroc_reads(const char *schema, const char *hexdata) {
     unsigned char in[64];
-    size_t n = unhex(hexdata, in, sizeof(in));
+    size_t n = tu_unhex(hexdata, in, sizeof(in));
     avro_schema_t s = NULL;
     assert_int_equal(avro_schema_from_json_length(schema, strlen(schema), &s), 0);
     avro_value_iface_t *iface = avro_generic_class_from_schema(s);
@@ -256,7 +245,7 @@ static void test_avroc_disagreements(void **state) {
     for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
         unsigned char in[64];
         char err[256] = "";
-        size_t n = unhex(odd[i].hex, in, sizeof(in));
+        size_t n = tu_unhex(odd[i].hex, in, sizeof(in));
         evbus__schema_doc_t *d = doc_from(odd[i].schema);
         evbus__buf_t out = EVBUS__BUF_INIT;
         evbus_err_t e = evbus__avro_decode_json(d->root, in, n, &out, err, sizeof(err));
