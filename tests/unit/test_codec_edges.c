@@ -13,14 +13,6 @@
 #include "codec.h"
 #include "schema.h"
 
-static evbus__schema_doc_t *doc_from(const char *s) {
-    char err[512];
-    evbus__schema_doc_t *d = evbus__schema_parse(s, strlen(s), err, sizeof(err));
-    if (!d)
-        fail_msg("schema %s: %s", s, err);
-    return d;
-}
-
 /*
  * want: the JSON it decodes to; err: NULL, or the error it must give instead.  A value that
  * decodes must encode back, and that encoding must decode to the same JSON.
@@ -107,7 +99,7 @@ static void test_edge_encodings(void **state) {
         unsigned char in[64];
         char err[512] = "";
         size_t n = tu_unhex(cases[i].hex, in, sizeof(in));
-        evbus__schema_doc_t *d = doc_from(cases[i].schema);
+        evbus__schema_doc_t *d = tu_schema_parse(cases[i].schema);
         evbus__buf_t json = EVBUS__BUF_INIT, avro = EVBUS__BUF_INIT, again = EVBUS__BUF_INIT;
         evbus_err_t e = evbus__avro_decode_json(d->root, in, n, &json, err, sizeof(err));
         if (cases[i].err) {
@@ -141,7 +133,7 @@ static void test_edge_encodings(void **state) {
 static void test_long_values(void **state) {
     (void)state;
     char err[256];
-    evbus__schema_doc_t *d = doc_from("\"string\"");
+    evbus__schema_doc_t *d = tu_schema_parse("\"string\"");
     evbus__buf_t in = EVBUS__BUF_INIT, avro = EVBUS__BUF_INIT, out = EVBUS__BUF_INIT;
     assert_int_equal(evbus__buf_putc(&in, '"'), 0);
     for (int i = 0; i < 100000; i++)
@@ -159,7 +151,7 @@ static void test_long_values(void **state) {
     evbus__schema_doc_destroy(d);
 
     /* exactly the budget of zero-size items decodes and encodes; one more does neither */
-    d = doc_from("{\"type\":\"array\",\"items\":\"null\"}");
+    d = tu_schema_parse("{\"type\":\"array\",\"items\":\"null\"}");
     for (int extra = 0; extra <= 1; extra++) {
         size_t count = (size_t)EVBUS__AVRO_MAX_ZERO_ITEMS + (size_t)extra;
         unsigned char blk[16];
@@ -246,7 +238,7 @@ static void test_avroc_disagreements(void **state) {
         unsigned char in[64];
         char err[256] = "";
         size_t n = tu_unhex(odd[i].hex, in, sizeof(in));
-        evbus__schema_doc_t *d = doc_from(odd[i].schema);
+        evbus__schema_doc_t *d = tu_schema_parse(odd[i].schema);
         evbus__buf_t out = EVBUS__BUF_INIT;
         evbus_err_t e = evbus__avro_decode_json(d->root, in, n, &out, err, sizeof(err));
         if (odd[i].evbus_err) {
