@@ -18,13 +18,20 @@ typedef struct evbus__registry_s evbus__registry_t;
 /** url: base URL; api_key/api_secret: basic auth or NULL; timeout_ms (> 0): per request. */
 evbus__registry_t *evbus__registry_new(const char *url, const char *api_key, const char *api_secret,
                                        int timeout_ms, char *errstr, size_t errstr_size);
+void evbus__registry_destroy(evbus__registry_t *reg);
+
+/** Verify an https:// registry against the CA certificates (PEM) in ca_file instead of the
+ * system's.  NULL, "" or librdkafka's "probe" keep the system's.  EVBUS_ERR_NOMEM. */
+evbus_err_t evbus__registry_set_ca(evbus__registry_t *reg, const char *ca_file, char *errstr,
+                                   size_t errstr_size);
+
 /**
- * The client conf asks for (schema.registry.url, .api.key, .api.secret, .timeout.ms) into
- * *regp, or NULL when no URL is set.  EVBUS_OK, or EVBUS_ERR_CONFIG + errstr for a bad URL.
+ * The registry client conf describes: schema.registry.url / .api.key / .api.secret /
+ * .timeout.ms, verified with the brokers' CA (kafka.ssl.ca.location) when that is set.
+ * *regp = NULL and EVBUS_OK when no URL is set; EVBUS_ERR_CONFIG + errstr when it is invalid.
  */
 evbus_err_t evbus__registry_from_conf(const evbus_conf_t *conf, evbus__registry_t **regp,
                                       char *errstr, size_t errstr_size);
-void evbus__registry_destroy(evbus__registry_t *reg);
 
 /**
  * Id of schema (canonical JSON text of doc) under subject, registering it when absent
