@@ -40,6 +40,15 @@ typedef struct evbus__header_values_s {
 } evbus__header_values_t;
 
 /**
+ * Check the caller-given values of v (NULL fields are not checked): id a UUID
+ * (8-4-4-4-12 hex digits), time UTC ISO 8601 "YYYY-MM-DDThh:mm:ss[.ffffff]+00:00" (what
+ * Python's datetime.isoformat() gives and its consumers parse), minorversion a decimal
+ * integer, source non-empty.  EVBUS_ERR_INVALID_ARG + errstr naming the field.
+ */
+evbus_err_t evbus__header_values_check(const evbus__header_values_t *v, char *errstr,
+                                       size_t errstr_size);
+
+/**
  * New header list with the full set of headers.  hostname: sourcehost (gethostname() when NULL).
  * NULL when out of memory.  The caller owns the list (rd_kafka_headers_destroy, or hand it to
  * rd_kafka_producev which takes it on success).

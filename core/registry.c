@@ -261,7 +261,7 @@ static void error_message(const evbus__buf_t *body, char *out, size_t out_size) 
  * Any other outcome fills errstr: "schema registry: <what> <method> <path>: <why>".
  */
 static evbus_err_t http_call(evbus__registry_t *reg, const char *method, const char *path,
-                             const char *body, evbus__buf_t *resp, char *errstr,
+                             const char *body, evbus__buf_t *resp, long *statusp, char *errstr,
                              size_t errstr_size) {
     evbus__buf_t url = EVBUS__BUF_INIT;
     char curlerr[CURL_ERROR_SIZE] = "";
@@ -335,6 +335,8 @@ static evbus_err_t http_call(evbus__registry_t *reg, const char *method, const c
     }
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (statusp)
+        *statusp = status;
     if (status < 200 || status > 299) {
         char msg[512], clean[512];
         error_message(resp, msg, sizeof(msg));
@@ -414,7 +416,7 @@ evbus_err_t evbus__registry_id_for(evbus__registry_t *reg, const char *subject,
         err = evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "schema registry: out of memory");
         goto out;
     }
-    err = http_call(reg, "POST", (const char *)path.data, body, &resp, errstr, errstr_size);
+    err = http_call(reg, "POST", (const char *)path.data, body, &resp, NULL, errstr, errstr_size);
     if (err)
         goto out;
     ans = parse_object(&resp, "POST", (const char *)path.data, errstr, errstr_size);
@@ -459,6 +461,11 @@ out:
     return err;
 }
 
+int evbus__registry_err_transient(evbus_err_t err) {
+    return err == EVBUS_ERR_REGISTRY || err == EVBUS_ERR_TIMEOUT || err == EVBUS_ERR_TRANSPORT ||
+           err == EVBUS_ERR_NOMEM;
+}
+
 /* ---- schemas for ids --------------------------------------------------------- */
 
 static const evbus__schema_doc_t *doc_cached(const evbus__registry_t *reg, int32_t id) {
@@ -487,7 +494,12 @@ evbus_err_t evbus__registry_schema_by_id(evbus__registry_t *reg, int32_t id,
     evbus__buf_t resp = EVBUS__BUF_INIT;
     evbus__schema_doc_t *doc = NULL;
     json_t *ans = NULL;
-    evbus_err_t err = http_call(reg, "GET", path, NULL, &resp, errstr, errstr_size);
+    long status = 0;
+    evbus_err_t err = http_call(reg, "GET", path, NULL, &resp, &status, errstr, errstr_size);
+    /* 404 is the registry's answer that no schema has this id (error_code 40403): the message
+     * can never be decoded.  Any other failure may pass (5xx, 429, auth being rotated). */
+    if (err == EVBUS_ERR_REGISTRY && status == 404)
+        err = EVBUS_ERR_SCHEMA;
     if (err)
         goto out;
     ans = parse_object(&resp, "GET", path, errstr, errstr_size);

@@ -44,10 +44,18 @@ evbus_err_t evbus__registry_id_for(evbus__registry_t *reg, const char *subject,
 
 /**
  * The parsed schema for id (fetched once, then cached; owned by reg, lives as long as it).
+ * Errors are classified for the consumer (evbus__registry_err_transient()): EVBUS_ERR_SCHEMA
+ * when the registry answers that the id is unknown (404) or the schema is not usable Avro
+ * (permanent); EVBUS_ERR_REGISTRY (unreachable, 5xx, any other status, a malformed answer) and
+ * EVBUS_ERR_TIMEOUT when asking again later may succeed.
  */
 evbus_err_t evbus__registry_schema_by_id(evbus__registry_t *reg, int32_t id,
                                          const evbus__schema_doc_t **docp, char *errstr,
                                          size_t errstr_size);
+
+/** 1 when an error of this code may pass on its own (registry or broker unreachable, a 5xx, a
+ *  timeout, memory): the caller retries with backoff rather than give the event up. */
+int evbus__registry_err_transient(evbus_err_t err);
 
 /** Subject names of the record-name-per-topic strategy (malloc'd). */
 char *evbus__registry_value_subject(const char *full_topic, const char *event_type);
