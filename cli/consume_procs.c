@@ -55,6 +55,9 @@ static pid_t spawn(evbus_cli_member_fn fn, void *arg, int idx, member_t *m, pid_
         prctl(PR_SET_PDEATHSIG, SIGTERM); /* never outlive the supervisor */
         if (getppid() != parent)
             _exit(EVBUS_CLI_FAIL);
+        /* Out of the terminal's process group: a ^C reaches the supervisor alone, which passes
+         * one SIGTERM on (a member hit twice would take the second as "kill now"). */
+        setpgid(0, 0);
         signal(SIGINT, SIG_DFL);
         signal(SIGTERM, SIG_DFL);
         signal(SIGCHLD, SIG_DFL);

@@ -14,6 +14,9 @@
 
 #include "topic.h"
 
+/* retry.max, retry.backoff.ms, dlq.topic.suffix: name and value each, and the NULL. */
+#define CONF_SLOTS 7
+
 typedef struct load_s {
     evbus__config_errors_t *errs;
     const char *base; /* directory of the file, for relative plugin paths; NULL for JSON text */
@@ -253,7 +256,7 @@ static void load_root(load_t *l, json_t *root, evbus__consumer_config_t *cc) {
         }
     }
     size_t nconf = 0;
-    if (!(cc->conf = calloc(7, sizeof(char *)))) {
+    if (!(cc->conf = calloc(CONF_SLOTS, sizeof(char *)))) {
         l->nomem = 1;
         return;
     }
@@ -290,7 +293,10 @@ void evbus__consumer_config_destroy(evbus__consumer_config_t *cc) {
         free_list(cc->plugins[i].subscriptions);
     }
     free(cc->plugins);
-    free_list(cc->conf);
+    /* Every slot: a copy that ran out of memory leaves a NULL before later ones. */
+    for (size_t i = 0; cc->conf && i < CONF_SLOTS; i++)
+        free(cc->conf[i]);
+    free(cc->conf);
     free(cc);
 }
 

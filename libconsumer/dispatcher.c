@@ -5,6 +5,7 @@
  * publish a new snapshot) without deadlocking; a removed handler's opaque is freed only when
  * the last snapshot or async job that holds it lets go.
  */
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -25,11 +26,11 @@ typedef struct sub_s {
     int flags;
     char *name;
     uint64_t id; /* unique in d and never reused: what a retry records as already handled */
-    int refs;    /* atomic: snapshots and async jobs holding it */
+    atomic_int refs; /* snapshots and async jobs holding it */
 } sub_t;
 
 typedef struct subs_s {
-    int refs; /* atomic */
+    atomic_int refs;
     size_t n;
     sub_t *v[];
 } subs_t;
@@ -56,10 +57,10 @@ struct evbus_dispatcher_s {
     pthread_t *threads;
     int started, stopping;
 
-    uint64_t dispatched, handler_ok, handler_failed, async_failed, rejected; /* atomics */
+    _Atomic uint64_t dispatched, handler_ok, handler_failed, async_failed, rejected;
     /* Bit i: some handler matches lifecycle type lc_types[i].  Kept up to date by subscribe,
      * so the three lifecycle checks per event take no lock and match no globs. */
-    unsigned lc_mask; /* atomic */
+    atomic_uint lc_mask;
 };
 
 static const char *const lc_types[] = {EVBUS_LC_EVENT_RECEIVED, EVBUS_LC_HANDLER_INVOKING,
@@ -69,8 +70,8 @@ static const char *const lc_types[] = {EVBUS_LC_EVENT_RECEIVED, EVBUS_LC_HANDLER
 
 static int sub_matches(const sub_t *s, const char *type);
 
-#define ADD(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ADD(x) atomic_fetch_add_explicit(&(x), 1, memory_order_relaxed)
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
 /* ---- handler list snapshots ---- */
 
@@ -85,14 +86,14 @@ static void sub_free(sub_t *s) {
 }
 
 static sub_t *sub_ref(sub_t *s) {
-    __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
     return s;
 }
 
 /* The last holder calls opaque_free: a handler unsubscribed mid-call keeps its state until
  * that call returns. */
 static void sub_unref(sub_t *s) {
-    if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) > 1)
         return;
     if (s->opaque_free)
         s->opaque_free(s->opaque);
@@ -110,7 +111,7 @@ static subs_t *subs_alloc(size_t n) {
 
 /* Last registered first, so a plugin's fini runs before what it may depend on is freed. */
 static void subs_unref(subs_t *l) {
-    if (!l || __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) > 0)
+    if (!l || atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) > 1)
         return;
     for (size_t i = l->n; i-- > 0;)
         sub_unref(l->v[i]);
@@ -121,7 +122,7 @@ static void subs_unref(subs_t *l) {
 static subs_t *subs_get(evbus_dispatcher_t *d) {
     pthread_mutex_lock(&d->subs_mu);
     subs_t *l = d->cur;
-    __atomic_add_fetch(&l->refs, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
     pthread_mutex_unlock(&d->subs_mu);
     return l;
 }
@@ -137,7 +138,7 @@ static subs_t *subs_swap_locked(evbus_dispatcher_t *d, subs_t *l) {
         for (size_t i = 0; i < N_LC_TYPES; i++)
             if (sub_matches(l->v[k], lc_types[i]))
                 mask |= 1u << i;
-    __atomic_store_n(&d->lc_mask, mask, __ATOMIC_RELEASE);
+    atomic_store_explicit(&d->lc_mask, mask, memory_order_release);
     return old;
 }
 
@@ -301,7 +302,7 @@ int evbus__dispatcher_has(evbus_dispatcher_t *d, const char *type) {
     if (!strncmp(type, "evbus.", 6))
         for (size_t i = 0; i < N_LC_TYPES; i++)
             if (!strcmp(type, lc_types[i]))
-                return (__atomic_load_n(&d->lc_mask, __ATOMIC_ACQUIRE) >> i) & 1;
+                return (atomic_load_explicit(&d->lc_mask, memory_order_acquire) >> i) & 1;
     subs_t *l = subs_get(d);
     for (size_t i = 0; i < l->n && !r; i++)
         r = sub_matches(l->v[i], type);
@@ -455,9 +456,20 @@ void evbus__run_clear(evbus__run_t *r) {
         free(r->fail[i].handler);
         free(r->fail[i].error);
     }
-    free(r->fail);
-    free(r->done);
+    if (r->fail != r->fail_inline)
+        free(r->fail);
+    if (r->done != r->done_inline)
+        free(r->done);
     memset(r, 0, sizeof(*r));
+}
+
+void evbus__run_move(evbus__run_t *dst, evbus__run_t *src) {
+    *dst = *src;
+    if (src->done == src->done_inline)
+        dst->done = dst->done_inline;
+    if (src->fail == src->fail_inline)
+        dst->fail = dst->fail_inline;
+    memset(src, 0, sizeof(*src));
 }
 
 static int run_done(const evbus__run_t *r, uint64_t id) {
@@ -467,24 +479,37 @@ static int run_done(const evbus__run_t *r, uint64_t id) {
     return 0;
 }
 
+/* Grow *v (an array of cap elements of size sz, possibly the inline one) to hold want. */
+static int grow(void **v, size_t *cap, size_t want, size_t sz, void *inline_v, size_t inline_cap,
+                size_t used) {
+    if (want <= *cap)
+        return 0;
+    if (!*v && want <= inline_cap) {
+        *v = inline_v;
+        *cap = inline_cap;
+        return 0;
+    }
+    void *n = *v == inline_v ? malloc(want * sz) : realloc(*v, want * sz);
+    if (!n)
+        return -1;
+    if (*v == inline_v)
+        memcpy(n, inline_v, used * sz);
+    *v = n;
+    *cap = want;
+    return 0;
+}
+
 /* Room for n more successes and n failures, made before any handler runs, so that recording
  * a result never fails after the handler has run (a success not recorded would run again). */
 static int run_reserve(evbus__run_t *r, size_t n) {
-    if (r->ndone + n > r->done_cap) {
-        uint64_t *v = realloc(r->done, (r->ndone + n) * sizeof(*v));
-        if (!v)
-            return -1;
-        r->done = v;
-        r->done_cap = r->ndone + n;
-    }
-    if (n > r->fail_cap) {
-        evbus__failure_t *f = realloc(r->fail, n * sizeof(*f));
-        if (!f)
-            return -1;
-        r->fail = f;
-        r->fail_cap = n;
-    }
-    return 0;
+    void *d = r->done, *f = r->fail;
+    int err = grow(&d, &r->done_cap, r->ndone + n, sizeof(uint64_t), r->done_inline,
+                   sizeof(r->done_inline) / sizeof(r->done_inline[0]), r->ndone) ||
+              grow(&f, &r->fail_cap, n, sizeof(evbus__failure_t), r->fail_inline,
+                   sizeof(r->fail_inline) / sizeof(r->fail_inline[0]), 0);
+    r->done = d;
+    r->fail = f;
+    return err ? -1 : 0;
 }
 
 /* "h1: e1; h2: e2" of the last attempt's failures. */

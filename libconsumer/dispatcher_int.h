@@ -28,9 +28,15 @@ typedef struct evbus__run_s {
     size_t ndone, done_cap;
     evbus__failure_t *fail;
     size_t nfail, fail_cap;
+    /* Room for the usual few handlers, so that an event costs no allocation: done and fail
+     * point here until more is needed.  Hence a run is moved only with evbus__run_move(). */
+    uint64_t done_inline[8];
+    evbus__failure_t fail_inline[4];
 } evbus__run_t;
 
 void evbus__run_clear(evbus__run_t *r);
+/** Move src into dst (dst's previous content is not freed); src is left empty. */
+void evbus__run_move(evbus__run_t *dst, evbus__run_t *src);
 
 /** The last attempt's failures as a JSON array of {handler, error, error_code} (new reference). */
 json_t *evbus__run_failures_json(const evbus__run_t *run);

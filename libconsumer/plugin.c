@@ -60,11 +60,12 @@ static void plugin_free(void *opaque) {
     free(pl);
 }
 
-/* The descriptor of dl: v2 when exported, else v1.  NULL + why when unusable. */
+/* Find dl's descriptor (v2 when exported, else v1) into pl.  0, or -1 + why when unusable. */
 static int find_descriptor(void *dl, evbus__plugin_t *pl, int *abi, const char **why) {
     /* POSIX: a data pointer converts to a function pointer through memcpy. */
     void *sym = dlsym(dl, EVBUS_PLUGIN_SYMBOL_V2);
     const char *const *subs;
+    int has_handle;
     *abi = -1;
     if (sym) {
         evbus_plugin_v2_fn fn;
@@ -80,8 +81,7 @@ static int find_descriptor(void *dl, evbus__plugin_t *pl, int *abi, const char *
         }
         pl->name = pl->v2->name;
         subs = pl->v2->subscriptions;
-        if (!pl->v2->handle)
-            pl->name = NULL;
+        has_handle = pl->v2->handle != NULL;
     } else if ((sym = dlsym(dl, EVBUS_PLUGIN_SYMBOL))) {
         evbus_plugin_v1_fn fn;
         memcpy(&fn, &sym, sizeof(fn));
@@ -97,13 +97,12 @@ static int find_descriptor(void *dl, evbus__plugin_t *pl, int *abi, const char *
         }
         pl->name = pl->v1->name;
         subs = pl->v1->subscriptions;
-        if (!pl->v1->handle)
-            pl->name = NULL;
+        has_handle = pl->v1->handle != NULL;
     } else {
         *why = "no " EVBUS_PLUGIN_SYMBOL_V2 "() or " EVBUS_PLUGIN_SYMBOL "() exported";
         return -1;
     }
-    if (!pl->name || !*pl->name || !subs || !subs[0]) {
+    if (!pl->name || !*pl->name || !has_handle || !subs || !subs[0]) {
         *why = "plugin descriptor lacks name, handle or subscriptions";
         return -1;
     }

@@ -45,7 +45,7 @@ static int64_t backoff_for(const evbus_consumer_t *c, int n) {
 }
 
 /* The event's fate is settled (handled or dead-lettered): the failures were not consecutive. */
-static void settled(evbus_consumer_t *c) { __atomic_store_n(&c->consec, 0, __ATOMIC_RELAXED); }
+static void settled(evbus_consumer_t *c) { atomic_store_explicit(&c->consec, 0, memory_order_relaxed); }
 
 /*
  * A failure that may pass: count and log it, then wait before try n + 1.  -1 when the consumer
@@ -54,13 +54,14 @@ static void settled(evbus_consumer_t *c) { __atomic_store_n(&c->consec, 0, __ATO
 static int transient_wait(evbus_consumer_t *c, const evbus__part_t *p, int64_t offset, int n,
                           evbus_err_t err, const char *what, const char *why) {
     ADD(c->transient_errors);
-    int64_t consec = __atomic_add_fetch(&c->consec, 1, __ATOMIC_RELAXED);
+    int64_t consec = atomic_fetch_add_explicit(&c->consec, 1, memory_order_relaxed) + 1;
     int64_t wait = backoff_for(c, n);
     fprintf(stderr, "evbus-consumer: %s [%d] offset %lld: %s failed (try %d), retrying in %lld ms: %s\n",
             p->topic, (int)p->partition, (long long)offset, what, n, (long long)wait, why);
     if (c->max_consec > 0 && consec >= c->max_consec) {
         int none = 0;
-        __atomic_compare_exchange_n(&c->fatal, &none, (int)err, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+        atomic_compare_exchange_strong_explicit(&c->fatal, &none, (int)err, memory_order_acq_rel,
+                                                memory_order_acquire);
         fprintf(stderr, "evbus-consumer: %lld consecutive errors reached consumer.max.consecutive.errors; "
                         "stopping (the event stays uncommitted)\n", (long long)consec);
         evbus_consumer_stop(c);
@@ -78,7 +79,7 @@ static void unsettled_take(evbus_consumer_t *c, evbus__part_t *p, int64_t offset
         if ((*u)->part == p && (*u)->offset == offset) {
             unsettled_t *hit = *u;
             *u = hit->next;
-            *run = hit->run;
+            evbus__run_move(run, &hit->run);
             free(hit);
             break;
         }
@@ -101,8 +102,7 @@ static void leave(evbus_consumer_t *c, evbus__part_t *p, const evbus_event_t *ev
     }
     u->part = p;
     u->offset = evbus_event_offset(ev);
-    u->run = *run;
-    memset(run, 0, sizeof(*run));
+    evbus__run_move(&u->run, run);
     pthread_mutex_lock(&c->unsettled_mu);
     u->next = c->unsettled;
     c->unsettled = u;

@@ -14,10 +14,11 @@
  * apply.  Lifecycle events never produce lifecycle events, and a lifecycle handler's failure
  * never fails the original event, with one exception, the veto: a sync (not
  * EVBUS_HANDLER_ASYNC) handler subscribed to "evbus.event.received" by that exact name (not
- * by a glob such as "evbus.*") that fails stops the event before any of its handlers runs.  The event is then announced as evbus.event.rejected ("handler": the
- * vetoing handler, "error": its message), counted (stats "rejected"), and, in a consumer,
- * committed unseen, or written to the dead-letter topic when received.veto=dlq.  It is never
- * retried.  Async handlers of evbus.event.received only observe.
+ * by a glob such as "evbus.*") that fails stops the event before any of its handlers runs.
+ * The event is then announced as evbus.event.rejected ("handler": the vetoing handler,
+ * "error": its message), counted (stats "rejected"), and, in a consumer, committed unseen, or
+ * written to the dead-letter topic when received.veto=dlq.  It is never retried.  Async
+ * handlers of evbus.event.received only observe.
  */
 #ifndef EVBUS_CONSUMER_H
 #define EVBUS_CONSUMER_H
@@ -204,12 +205,13 @@ typedef struct evbus_plugin_ctx_s evbus_plugin_ctx_t;
  */
 EVBUS_EXPORT const char *evbus_plugin_ctx_get(const evbus_plugin_ctx_t *ctx, const char *key);
 
-/** The plugin's name (its descriptor's), borrowed as ctx. */
+/** The plugin's name (its descriptor's), borrowed as ctx.  Thread safety: as ctx. */
 EVBUS_EXPORT const char *evbus_plugin_ctx_name(const evbus_plugin_ctx_t *ctx);
 
 /**
  * From enabled(): say why the plugin is off (the host reports it once, at start).  The only
  * thing a plugin may record in ctx; copied (truncated to 255 bytes).  NULL reason clears it.
+ * Thread safety: as ctx (one call at a time).
  */
 EVBUS_EXPORT void evbus_plugin_ctx_disable_reason(const evbus_plugin_ctx_t *ctx, const char *reason);
 
@@ -237,7 +239,8 @@ typedef const evbus_plugin_v2_t *(*evbus_plugin_v2_fn)(void);
  * Load the plugin at path (dlopen) and subscribe its handler to its subscriptions in d.
  * Checks the ABI version; a plugin whose enabled() returns 0 is not subscribed (EVBUS_OK,
  * *loaded = 0, and errstr gets "<name>: not enabled[: <reason>]").  A v2 plugin's context
- * holds no settings here (evbus_dispatcher_load_plugins() gives it some).  In-process: init() runs now, fini() at evbus_dispatcher_destroy().
+ * holds no settings here (evbus_dispatcher_load_plugins() gives it some).  In-process: init()
+ * runs now, fini() at evbus_dispatcher_destroy().
  * With EVBUS_PLUGIN_LOAD_ISOLATE: init/handle/fini run in a child process fed over a
  * socketpair; a crash, or a handle() running longer than timeout_ms, kills and restarts the
  * child and fails that event (EVBUS_ERR_HANDLER / EVBUS_ERR_TIMEOUT).  One child per plugin:
@@ -265,7 +268,8 @@ typedef void (*evbus_plugin_disabled_fn)(const char *path, const char *name, con
 typedef struct evbus_plugin_opts_s {
     size_t size;                       /* sizeof(evbus_plugin_opts_t) as compiled by the caller */
     int flags;                         /* EVBUS_PLUGIN_LOAD_ISOLATE */
-    int timeout_ms;                    /* isolated handle() bound; <= 0: 30000 */
+    int timeout_ms;                    /* isolated handle() bound; <= 0: handler.timeout.ms's
+                                          default */
     const evbus_conf_t *conf;          /* settings seen through evbus_plugin_ctx_get() (copied);
                                           NULL: none */
     const char *const *settings;       /* the plugins' own settings from a config file: NULL-
@@ -300,8 +304,9 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_load_plugins(evbus_dispatcher_t *d, co
  * New consumer group member feeding d.
  * conf (evbus names used: consumer.group (required, or kafka.group.id), topic.prefix,
  * schema.dir, schema.registry.*, workers, retry.max, retry.backoff.ms, retry.backoff.max.ms,
- * dlq.topic.suffix, plugin.isolate, handler.timeout.ms, received.veto, plugin.*, kafka.*) is owned by the consumer on
- * success and must not be used or destroyed by the caller; on failure the caller keeps it.
+ * dlq.topic.suffix, plugin.isolate, handler.timeout.ms, received.veto, plugin.*, kafka.*) is
+ * owned by the consumer on success and must not be used or destroyed by the caller; on failure
+ * the caller keeps it.
  * d is borrowed and must outlive the consumer.
  * NULL + errstr on failure (configuration, schemas, librdkafka).
  */

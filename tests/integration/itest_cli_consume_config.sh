@@ -33,6 +33,16 @@ expect_in "$T/err" '\$\.retry\.max: invalid value "5000"'
 EVBUS_CONSUMER_CONFIG=$T/bad.json expect_rc 2 "$CLI" -b 127.0.0.1:1 consume
 expect_in "$T/err" '^evbus-cli: EVBUS_CONSUMER_CONFIG: \$\.group'
 
+# -X plugin.<name>.<key> reaches a v2 plugin's enabled()/init() (dispatch: no broker needed).
+EXAMPLE=$EVBUS_BUILD/examples/evbus_example_plugin.so
+echo '{"type":"org.evbus.x","data":{"a":1}}' >"$T/one.jsonl"
+expect_rc 0 "$CLI" -X plugin.example-logger.label=from-x dispatch --plugin "$EXAMPLE" "$T/one.jsonl"
+expect_in "$T/err" '^from-x: #1 org.evbus.x '
+expect_rc 0 "$CLI" -v -X plugin.example-logger.enabled=false dispatch --plugin "$EXAMPLE" "$T/one.jsonl"
+expect_in "$T/err" 'not enabled: plugin.example-logger.enabled is false$'
+expect_rc 2 "$CLI" -X plugin.nokey=1 dispatch --plugin "$EXAMPLE" "$T/one.jsonl"
+expect_in "$T/err" 'expected plugin.<plugin name>.<key>'
+
 start_broker
 publish_orders 5 s
 publish_xblocks
