@@ -300,9 +300,14 @@ static void test_uuid1_unique_ordered_and_forked(void **state) {
 static void test_time_format(void **state) {
     (void)state;
     char t[EVBUS__TIME_LEN];
-    time_t before = time(NULL);
+    /* clock_gettime, not time(): glibc's time() reads a coarse clock that can lag the
+     * real-time clock the formatter reads, so "after" could be a second behind it. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    time_t before = ts.tv_sec;
     evbus__time_now_iso(t);
-    time_t after = time(NULL);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    time_t after = ts.tv_sec;
     struct tm tm;
     memset(&tm, 0, sizeof(tm));
     int us = -1;
