@@ -42,6 +42,11 @@ static const conf_prop_t props[] = {
     {"workers", K_INT, "4", 1, 256, 0},
     {"sasl.username", K_STR, NULL, 0, 0, 0},
     {"sasl.password", K_STR, NULL, 0, 0, 1},
+    /* Operating (README "Operating"): audit lines, the statistics period behind the lag and
+     * queue metrics, and how long a stalled poll loop stays healthy. */
+    {"audit.log", K_BOOL, "false", 0, 0, 0},
+    {"metrics.interval.ms", K_INT, "1000", 0, 3600000, 0},
+    {"health.poll.timeout.ms", K_INT, "30000", 100, 86400000, 0},
 };
 #define NPROPS (sizeof(props) / sizeof(props[0]))
 

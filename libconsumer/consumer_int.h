@@ -10,7 +10,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "consumer_metrics.h"
 #include "dispatcher_int.h"
+#include "log.h"
 #include "registry.h"
 #include "schema.h"
 
@@ -97,6 +99,9 @@ struct evbus_consumer_s {
     int closed;
 
     uint64_t received, handled, retries, dead_lettered, dlq_failed, assigned; /* atomics */
+
+    evbus__log_t log;             /* operating (consumer_metrics.c): the application's log, */
+    evbus__cmetrics_t *metrics;   /* outcome counters, lag and health */
 };
 
 /*

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "dispatcher_int.h"
+#include "metrics.h"
 #include "headers.h"
 
 typedef struct sub_s {
@@ -48,6 +49,7 @@ struct evbus_dispatcher_s {
     /* Bit i: some handler matches lifecycle type lc_types[i].  Kept up to date by subscribe,
      * so the three lifecycle checks per event take no lock and match no globs. */
     unsigned lc_mask; /* atomic */
+    evbus__mmap_t *handler_hist; /* durations by handler name (metrics.h) */
 };
 
 static const char *const lc_types[] = {EVBUS_LC_EVENT_RECEIVED, EVBUS_LC_HANDLER_INVOKING,
@@ -73,7 +75,11 @@ evbus_dispatcher_t *evbus_dispatcher_new(void) {
     if (pthread_cond_init(&d->idle_cond, NULL) != 0)
         goto fail3;
     d->nworkers = 2;
+    if (!(d->handler_hist = evbus__hist_new()))
+        goto fail4;
     return d;
+fail4:
+    pthread_cond_destroy(&d->idle_cond);
 fail3:
     pthread_cond_destroy(&d->cond);
 fail2:
@@ -118,8 +124,11 @@ void evbus_dispatcher_destroy(evbus_dispatcher_t *d) {
     pthread_cond_destroy(&d->cond);
     pthread_mutex_destroy(&d->mu);
     pthread_rwlock_destroy(&d->lock);
+    evbus__mmap_destroy(d->handler_hist);
     free(d);
 }
+
+evbus__mmap_t *evbus__dispatcher_handler_hist(evbus_dispatcher_t *d) { return d->handler_hist; }
 
 evbus_err_t evbus_dispatcher_set_async_workers(evbus_dispatcher_t *d, int n) {
     if (!d || n < 1 || n > 256)
@@ -225,6 +234,8 @@ static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *
     int64_t t0 = evbus__now_us();
     evbus_err_t err = s->fn(ev, s->opaque, msg, sizeof(msg));
     int64_t dur = evbus__now_us() - t0;
+    if (!lifecycle)
+        evbus__hist_observe(d->handler_hist, s->name, dur);
     if (err != EVBUS_OK && (err > 0 || err <= EVBUS_ERR__END))
         err = EVBUS_ERR_HANDLER; /* not one of ours: keep codes meaningful */
     if (err && !msg[0])
@@ -445,6 +456,13 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
     free(txt);
     if (!lc)
         return;
+    /* Trace context follows the event into its lifecycle events (README "Operating"). */
+    static const char *const trace_hdrs[] = {"traceparent", "tracestate"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *tv = evbus_event_header(ev, trace_hdrs[i]);
+        if (tv && evbus__event_add_header(lc, trace_hdrs[i], tv, strlen(tv)) != 0)
+            break; /* out of memory: the lifecycle event still goes out, without it */
+    }
     pthread_rwlock_rdlock(&d->lock);
     for (size_t i = 0; i < d->nsubs; i++) {
         sub_t *s = d->subs[i];

@@ -22,15 +22,19 @@ static int backoff_sleep(evbus_consumer_t *c, int64_t ms) {
 
 static void dead_letter(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t *p, const evbus_event_t *ev,
                         evbus_err_t code, const char *error, const char *handler, int attempts) {
-    char errstr[512];
+    char errstr[512], dlq_topic[512];
+    snprintf(dlq_topic, sizeof(dlq_topic), "%s%s", evbus_event_topic(ev), c->dlq_suffix);
     if (evbus__dlq_write(c, ev, code, error, handler, attempts, errstr, sizeof(errstr)) != EVBUS_OK) {
         ADD(c->dlq_failed);
-        fprintf(stderr, "evbus-consumer: %s [%d] offset %lld: %s; partition stopped\n", evbus_event_topic(ev),
-                (int)evbus_event_partition(ev), (long long)evbus_event_offset(ev), errstr);
+        evbus__cmetrics_dlq(c->metrics, dlq_topic, 0, errstr);
+        evbus__log_event(&c->log, EVBUS_LOG_ERR, "dlq", ev, handler, attempts, errstr,
+                         "dead-letter write failed; partition stopped");
         evbus__part_stop(c, p);
         return;
     }
     ADD(c->dead_lettered);
+    evbus__cmetrics_dlq(c->metrics, dlq_topic, 1, NULL);
+    evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_DEAD_LETTERED);
     evbus__dispatcher_emit(c->d, EVBUS_LC_EVENT_DEAD_LETTERED, ev,
                            &(evbus__lc_info_t){.handler = handler, .duration_us = -1, .error = error,
                                                .error_code = code, .attempts = attempts});
@@ -43,11 +47,13 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
     const char *problem;
     evbus_err_t err = evbus__event_problem(ev, &problem);
     if (err) {
+        evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_UNDECODABLE);
         dead_letter(c, os, p, ev, err, problem, NULL, 0);
         return;
     }
     evbus__dispatcher_count_event(c->d);
     if ((err = evbus__event_check_value(ev, errstr, sizeof(errstr))) != EVBUS_OK) {
+        evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_UNDECODABLE);
         dead_letter(c, os, p, ev, err, errstr, NULL, 0);
         return;
     }
@@ -58,10 +64,16 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
         err = evbus__dispatcher_run(c->d, ev, attempt, &next, &handler, errstr, sizeof(errstr));
         if (!err) {
             os->handled++;
+            evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_HANDLED);
+            if (c->log.audit)
+                evbus__log_event(&c->log, EVBUS_LOG_INFO, "audit", ev, NULL, attempt, NULL,
+                                 "event handled");
             evbus__ostore_add(c, os, p, evbus_event_offset(ev));
             break;
         }
+        evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_FAILED);
         if (evbus__event_json_failed(ev)) { /* the data itself is bad: retrying cannot help */
+            evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_UNDECODABLE);
             const char *why = evbus_event_error(ev);
             dead_letter(c, os, p, ev, EVBUS_ERR_DECODE, why ? why : errstr, handler, attempt);
             break;
@@ -71,6 +83,7 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
             break;
         }
         ADD(c->retries);
+        evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_RETRIED);
         int64_t wait = c->backoff_ms;
         for (int i = 1; i < attempt && wait < c->backoff_max_ms; i++)
             wait *= 2;
@@ -89,8 +102,8 @@ void evbus__handle_item(evbus_consumer_t *c, evbus__ostore_t *os, evbus__qitem_t
     if (STOPPING(c) || evbus__part_stopped(p))
         return;
     if (!it->ev && !(it->ev = evbus__event_from_message(it->rkm, c->store, c->reg))) {
-        fprintf(stderr, "evbus-consumer: out of memory; partition %s [%d] stopped\n", p->topic,
-                (int)p->partition);
+        evbus__log(&c->log, EVBUS_LOG_ERR, "consumer", "out of memory; partition %s [%d] stopped",
+                   p->topic, (int)p->partition);
         evbus__part_stop(c, p);
         return;
     }

@@ -1,0 +1,180 @@
+/*
+ * Counter families, histograms and Prometheus text helpers (see metrics.h).
+ */
+#include "metrics.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct mkey_s {
+    char *key;
+    uint64_t *c; /* ncounters atomics */
+} mkey_t;
+
+struct evbus__mmap_s {
+    pthread_rwlock_t lock;
+    size_t ncounters;
+    mkey_t keys[EVBUS__METRICS_MAX_KEYS + 1]; /* the last slot is "_other" */
+    size_t nkeys;
+};
+
+evbus__mmap_t *evbus__mmap_new(size_t ncounters) {
+    evbus__mmap_t *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    if (pthread_rwlock_init(&m->lock, NULL) != 0) {
+        free(m);
+        return NULL;
+    }
+    m->ncounters = ncounters;
+    return m;
+}
+
+void evbus__mmap_destroy(evbus__mmap_t *m) {
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->nkeys; i++) {
+        free(m->keys[i].key);
+        free(m->keys[i].c);
+    }
+    pthread_rwlock_destroy(&m->lock);
+    free(m);
+}
+
+static uint64_t *find(evbus__mmap_t *m, const char *key) {
+    for (size_t i = 0; i < m->nkeys; i++)
+        if (!strcmp(m->keys[i].key, key))
+            return m->keys[i].c;
+    return NULL;
+}
+
+static uint64_t *counters(evbus__mmap_t *m, const char *key) {
+    if (!key)
+        key = "";
+    pthread_rwlock_rdlock(&m->lock);
+    uint64_t *c = find(m, key);
+    pthread_rwlock_unlock(&m->lock);
+    if (c)
+        return c;
+    pthread_rwlock_wrlock(&m->lock);
+    if (!(c = find(m, key))) {
+        if (m->nkeys >= EVBUS__METRICS_MAX_KEYS) /* full: count under the overflow key */
+            c = find(m, key = "_other");
+        if (!c) {
+            char *k = strdup(key);
+            uint64_t *nc = calloc(m->ncounters, sizeof(uint64_t));
+            if (k && nc && m->nkeys <= EVBUS__METRICS_MAX_KEYS) {
+                m->keys[m->nkeys++] = (mkey_t){k, nc};
+                c = nc;
+            } else {
+                free(k);
+                free(nc);
+            }
+        }
+    }
+    pthread_rwlock_unlock(&m->lock);
+    return c;
+}
+
+void evbus__mmap_add(evbus__mmap_t *m, const char *key, size_t i, uint64_t v) {
+    uint64_t *c = m && i < m->ncounters ? counters(m, key) : NULL;
+    if (c)
+        __atomic_add_fetch(&c[i], v, __ATOMIC_RELAXED);
+}
+
+void evbus__mmap_each(evbus__mmap_t *m, void (*fn)(void *arg, const char *key, const uint64_t *c),
+                      void *arg) {
+    if (!m)
+        return;
+    uint64_t snap[64];
+    pthread_rwlock_rdlock(&m->lock);
+    for (size_t k = 0; k < m->nkeys; k++) {
+        size_t n = m->ncounters < 64 ? m->ncounters : 64;
+        for (size_t i = 0; i < n; i++)
+            snap[i] = __atomic_load_n(&m->keys[k].c[i], __ATOMIC_RELAXED);
+        fn(arg, m->keys[k].key, snap);
+    }
+    pthread_rwlock_unlock(&m->lock);
+}
+
+/* Handler durations: upper bounds in microseconds; counters are per bucket (not cumulative),
+ * then the count and the sum in microseconds. */
+static const int64_t bounds_us[] = {1000, 5000, 10000, 25000, 50000, 100000, 250000, 500000,
+                                    1000000, 2500000, 5000000, 10000000};
+#define NB (sizeof(bounds_us) / sizeof(bounds_us[0]))
+
+evbus__mmap_t *evbus__hist_new(void) { return evbus__mmap_new(NB + 3); }
+
+void evbus__hist_observe(evbus__mmap_t *h, const char *key, int64_t us) {
+    uint64_t *c = h ? counters(h, key) : NULL;
+    if (!c)
+        return;
+    size_t i = 0;
+    while (i < NB && us > bounds_us[i])
+        i++;
+    __atomic_add_fetch(&c[i], 1, __ATOMIC_RELAXED); /* i == NB: above the last bound */
+    __atomic_add_fetch(&c[NB + 1], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&c[NB + 2], us > 0 ? (uint64_t)us : 0, __ATOMIC_RELAXED);
+}
+
+typedef struct hist_ctx_s {
+    evbus__buf_t *b;
+    const char *name, *label;
+    int r;
+} hist_ctx_t;
+
+static void hist_one(void *arg, const char *key, const uint64_t *c) {
+    hist_ctx_t *x = arg;
+    uint64_t cum = 0;
+    for (size_t i = 0; i <= NB; i++) {
+        cum += c[i];
+        x->r |= evbus__buf_printf(x->b, "%s_bucket{%s=", x->name, x->label);
+        x->r |= evbus__prom_label(x->b, key);
+        if (i < NB)
+            x->r |= evbus__buf_printf(x->b, ",le=\"%g\"} %llu\n", (double)bounds_us[i] / 1e6,
+                                      (unsigned long long)cum);
+        else
+            x->r |= evbus__buf_printf(x->b, ",le=\"+Inf\"} %llu\n", (unsigned long long)cum);
+    }
+    x->r |= evbus__buf_printf(x->b, "%s_sum{%s=", x->name, x->label);
+    x->r |= evbus__prom_label(x->b, key);
+    x->r |= evbus__buf_printf(x->b, "} %.6f\n", (double)c[NB + 2] / 1e6);
+    x->r |= evbus__buf_printf(x->b, "%s_count{%s=", x->name, x->label);
+    x->r |= evbus__prom_label(x->b, key);
+    x->r |= evbus__buf_printf(x->b, "} %llu\n", (unsigned long long)c[NB + 1]);
+}
+
+int evbus__hist_render(evbus__buf_t *b, const char *name, const char *help, const char *label,
+                       evbus__mmap_t *h) {
+    hist_ctx_t x = {b, name, label, evbus__prom_head(b, name, help, "histogram")};
+    evbus__mmap_each(h, hist_one, &x);
+    return x.r;
+}
+
+int evbus__prom_label(evbus__buf_t *b, const char *v) {
+    int r = evbus__buf_putc(b, '"');
+    for (const char *p = v ? v : ""; *p; p++) {
+        if (*p == '\\' || *p == '"')
+            r |= evbus__buf_putc(b, '\\') | evbus__buf_putc(b, (unsigned char)*p);
+        else if (*p == '\n')
+            r |= evbus__buf_puts(b, "\\n");
+        else
+            r |= evbus__buf_putc(b, (unsigned char)*p);
+    }
+    return r | evbus__buf_putc(b, '"');
+}
+
+int evbus__prom_head(evbus__buf_t *b, const char *name, const char *help, const char *type) {
+    return evbus__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+size_t evbus__prom_copy_out(const evbus__buf_t *b, char *buf, size_t size) {
+    if (buf && size) {
+        size_t n = b->len < size - 1 ? b->len : size - 1;
+        if (n)
+            memcpy(buf, b->data, n);
+        buf[n] = 0;
+    }
+    return b->len;
+}
