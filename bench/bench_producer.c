@@ -54,7 +54,7 @@ static void *sender_main(void *arg) {
     pthread_barrier_wait(s->go);
     for (uint64_t i = s->from; i < s->from + s->count; i++) {
         const bench_event_t *e = &ring[i % BENCH_RING];
-        evbus_send_opts_t so = {given_ids ? given_ids[i % BENCH_RING] : NULL, NULL, NULL, NULL};
+        evbus_send_opts_t so = {.id = given_ids ? given_ids[i % BENCH_RING] : NULL};
         evbus_err_t err = evbus_producer_send_opts(s->p, BENCH_EVENT_TYPE, e->json, e->len,
                                                    given_ids ? &so : NULL, errstr, sizeof(errstr));
         if (err != EVBUS_OK) {

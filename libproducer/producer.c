@@ -18,7 +18,9 @@
 #include "config.h"
 #include "framing.h"
 #include "headers.h"
+#include "kafka_obs.h"
 #include "keypath.h"
+#include "producer_metrics.h"
 #include "registry.h"
 #include "schema.h"
 
@@ -67,6 +69,8 @@ struct evbus_producer_s {
     char last_broker_error[256]; /* e.g. a SASL failure: why messages then time out */
     kept_failure_t *fails;
     size_t nfails, fail_head;
+    evbus__log_t log;              /* operating (producer_metrics.c) */
+    evbus__pmetrics_t *metrics;
 };
 
 typedef struct scratch_s {
@@ -140,6 +144,7 @@ static void dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     char type[256], id[64];
     rd_kafka_headers_t *h = NULL;
     (void)rk;
+    evbus__pmetrics_delivery(p->metrics, &p->log, m);
     if (m->err)
         atomic_fetch_add(&p->failed, 1);
     else
@@ -280,8 +285,13 @@ static evbus_err_t create_kafka(evbus_producer_t *p, char *errstr, size_t errstr
     rd_kafka_conf_set_dr_msg_cb(kc, dr_msg_cb);
     rd_kafka_conf_set_error_cb(kc, error_cb);
     rd_kafka_conf_set_opaque(kc, p);
+    if (evbus__kafka_obs_bind(kc, p->conf, p, &p->log, evbus__pmetrics_stats, p->metrics) != 0) {
+        rd_kafka_conf_destroy(kc);
+        return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
+    }
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, errstr, errstr_size);
     if (!p->rk) {
+        evbus__kafka_obs_unbind(p);
         rd_kafka_conf_destroy(kc);
         return EVBUS_ERR_CONFIG;
     }
@@ -302,8 +312,11 @@ static void producer_free(evbus_producer_t *p) {
         for (size_t j = 0; p->types[i].topics && j < p->types[i].nenabled; j++)
             if (p->types[i].topics[j].rkt)
                 rd_kafka_topic_destroy(p->types[i].topics[j].rkt);
-    if (p->rk)
+    if (p->rk) {
         rd_kafka_destroy(p->rk);
+        evbus__kafka_obs_unbind(p);
+    }
+    evbus__pmetrics_destroy(p->metrics);
     for (size_t i = 0; p->types && p->cfg && i < p->cfg->ntypes; i++) {
         ptype_t *pt = &p->types[i];
         for (size_t j = 0; pt->topics && j < pt->tc->ntopics; j++) {
@@ -353,10 +366,12 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
         free(p);
         return NULL;
     }
+    evbus__log_init(&p->log, conf);
+    p->metrics = evbus__pmetrics_new();
     p->fails = calloc(MAX_KEPT_FAILURES, sizeof(*p->fails));
     p->store = evbus__schema_store_new(evbus_conf_get(conf, "schema.dir"), err, sizeof(err));
-    if (!p->fails || !p->store) {
-        evbus__seterr(errstr, errstr_size, "%s", p->fails ? err : "out of memory");
+    if (!p->fails || !p->store || !p->metrics) {
+        evbus__seterr(errstr, errstr_size, "%s", p->fails && p->metrics ? err : "out of memory");
         goto fail;
     }
     evbus__config_errors_t errs = {0};
@@ -464,6 +479,8 @@ evbus_err_t evbus_producer_send_opts(evbus_producer_t *p, const char *event_type
     if (!pt)
         return evbus__fail(EVBUS_ERR_UNKNOWN_TYPE, errstr, errstr_size,
                            "event type \"%s\" is not in the producer config", event_type);
+    if (opts && evbus__trace_check(opts->traceparent, opts->tracestate, errstr, errstr_size))
+        return EVBUS_ERR_INVALID_ARG;
     if (pt->nenabled == 0)
         return EVBUS_OK;
     scratch_t *s = scratch_get(p);
@@ -512,7 +529,8 @@ evbus_err_t evbus_producer_send_opts(evbus_producer_t *p, const char *event_type
     /* 3. Headers, shared by every topic of this event (one ce_id per event). */
     evbus__header_values_t hv = {event_type, opts ? opts->id : NULL,
                                  opts && opts->source ? opts->source : p->source,
-                                 opts ? opts->time : NULL, opts ? opts->minorversion : NULL};
+                                 opts ? opts->time : NULL, opts ? opts->minorversion : NULL,
+                                 opts ? opts->traceparent : NULL, opts ? opts->tracestate : NULL};
     rd_kafka_headers_t *hdrs = evbus__headers_build(&hv, NULL);
     if (!hdrs)
         return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
@@ -550,6 +568,7 @@ evbus_err_t evbus_producer_send_opts(evbus_producer_t *p, const char *event_type
         if (h == hdrs)
             hdrs = NULL; /* librdkafka owns it now */
         atomic_fetch_add(&p->sent, 1);
+        evbus__pmetrics_sent(p->metrics, event_type);
         done++;
     }
     if (hdrs)
@@ -564,6 +583,10 @@ evbus_err_t evbus_producer_send_opts(evbus_producer_t *p, const char *event_type
 evbus_err_t evbus_producer_send(evbus_producer_t *p, const char *event_type, const char *json,
                                 size_t len, char *errstr, size_t errstr_size) {
     return evbus_producer_send_opts(p, event_type, json, len, NULL, errstr, errstr_size);
+}
+
+size_t evbus_producer_metrics(evbus_producer_t *p, char *buf, size_t size) {
+    return evbus__pmetrics_render(p ? p->metrics : NULL, buf, size);
 }
 
 void evbus_producer_stats(evbus_producer_t *p, evbus_producer_stats_t *st) {

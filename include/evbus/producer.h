@@ -59,6 +59,12 @@ typedef struct evbus_send_opts_s {
     const char *time;         /* ce_time (default: now, UTC, ISO 8601 with microseconds) */
     const char *source;       /* ce_source (default: conf "source" or "openedx/<service>/web") */
     const char *minorversion; /* ce_minorversion (default "0") */
+    /* W3C trace context, written as the headers "traceparent" and "tracestate" (the
+     * CloudEvents distributed-tracing extension); NULL: no such header.  A malformed value
+     * fails the send with EVBUS_ERR_INVALID_ARG.  Consumers read them with evbus_event_header()
+     * and lifecycle events carry them on. */
+    const char *traceparent;  /* "00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>" */
+    const char *tracestate;   /* vendor list, e.g. "congo=t61rcWkgMzE" */
 } evbus_send_opts_t;
 
 /**
@@ -100,6 +106,16 @@ typedef struct evbus_producer_stats_s {
 
 /** Counters since creation.  Thread safe. */
 EVBUS_EXPORT void evbus_producer_stats(evbus_producer_t *p, evbus_producer_stats_t *stats);
+
+/**
+ * The producer's metrics in Prometheus' text format, for a service to serve from its own
+ * endpoint: evbus_producer_events_total{type,outcome} (outcome: sent = enqueued, delivered,
+ * failed; one message per event per topic) and evbus_producer_queue_messages (messages in
+ * librdkafka's queues, from its statistics every metrics.interval.ms; absent before the first).
+ * Like snprintf: at most size bytes into buf (NUL-terminated when size > 0; buf may be NULL when
+ * size is 0); returns the length of the whole text.  Thread safe.
+ */
+EVBUS_EXPORT size_t evbus_producer_metrics(evbus_producer_t *p, char *buf, size_t size);
 
 /**
  * Hand each kept failure (when no delivery callback is set; at most the last 10000) to cb,

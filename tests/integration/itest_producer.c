@@ -234,7 +234,7 @@ static void test_errors_all_or_nothing_and_callback(void **state) {
     evbus_producer_stats(p, &st);
     assert_int_equal(st.sent, 0); /* all or nothing */
     /* caller-given header values */
-    evbus_send_opts_t o = {"11111111-2222-1333-8444-555555555555", "2024-01-02T03:04:05.000006+00:00", NULL, "3"};
+    evbus_send_opts_t o = {.id = "11111111-2222-1333-8444-555555555555", .time = "2024-01-02T03:04:05.000006+00:00", .minorversion = "3"};
     const char *ev = "{\"user\":{\"id\":2,\"pii\":{\"username\":\"b\",\"email\":\"e\"}}}";
     assert_int_equal(evbus_producer_send_opts(p, t, ev, strlen(ev), &o, err, sizeof(err)), EVBUS_OK);
     assert_int_equal(evbus_producer_flush(p, 10000), 0);

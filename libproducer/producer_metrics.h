@@ -1,0 +1,31 @@
+/*
+ * The producer's operating state: per-type sent/delivered/failed counters, the queue depth
+ * from librdkafka's statistics, and the audit line per produced event.
+ */
+#ifndef EVBUS_LIBPRODUCER_PRODUCER_METRICS_H
+#define EVBUS_LIBPRODUCER_PRODUCER_METRICS_H
+
+#include <librdkafka/rdkafka.h>
+
+#include "log.h"
+#include "metrics.h"
+
+enum { EVBUS__PM_SENT, EVBUS__PM_DELIVERED, EVBUS__PM_FAILED, EVBUS__PM_N };
+
+typedef struct evbus__pmetrics_s {
+    evbus__mmap_t *events; /* ce_type -> EVBUS__PM_N counters */
+    int64_t queue_msgs;    /* atomic: msg_cnt of the last statistics, -1 before any */
+} evbus__pmetrics_t;
+
+evbus__pmetrics_t *evbus__pmetrics_new(void);
+void evbus__pmetrics_destroy(evbus__pmetrics_t *m);
+void evbus__pmetrics_sent(evbus__pmetrics_t *m, const char *type);
+/** A delivery report: count it by its ce_type header, and write the audit line when asked. */
+void evbus__pmetrics_delivery(evbus__pmetrics_t *m, const evbus__log_t *log,
+                              const rd_kafka_message_t *rkm);
+/** librdkafka statistics of the producer (an evbus__stats_fn). */
+void evbus__pmetrics_stats(void *m, const char *json, size_t len);
+/** evbus_producer_metrics()'s text for m. */
+size_t evbus__pmetrics_render(evbus__pmetrics_t *m, char *buf, size_t size);
+
+#endif
