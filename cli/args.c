@@ -38,19 +38,23 @@ void evbus_cli_err(const char *what, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    fflush(stdout); /* keep data and errors in order on a shared terminal */
-    fprintf(stderr, "evbus-cli: %s: %s\n", what, why);
+    evbus_cli_log_line(EVBUS_LOG_ERR, what, why, NULL); /* text: "evbus-cli: <what>: <why>" */
 }
 
 void evbus_cli_log(const evbus_cli_t *cli, const char *fmt, ...) {
     va_list ap;
+    char msg[1024];
     if (!cli->verbose || cli->quiet)
         return;
     va_start(ap, fmt);
-    fputs("evbus-cli: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    if (evbus_cli_json_logs()) {
+        evbus_cli_log_line(EVBUS_LOG_INFO, cli->cmd ? cli->cmd : "evbus-cli", msg, NULL);
+    } else {
+        fflush(stdout);
+        fprintf(stderr, "evbus-cli: %s\n", msg);
+    }
 }
 
 int evbus_cli_parse_long(const char *s, long min, long max, long *out) {

@@ -13,7 +13,8 @@
 
 static const char usage[] =
     "Usage: evbus-cli consume -t TOPIC... -g GROUP [--plugin PATH]... [--plugins DIR] [--isolate]\n"
-    "                         [--from-beginning | --since TIME]\n"
+    "                         [--from-beginning | --since TIME] [--metrics HOST:PORT]\n"
+    "                         [--log-format text|json]\n"
     "\n"
     "Run a consumer-group worker: every event of the topics goes to the plugins that subscribe\n"
     "to its type.  A failing event is retried (retry.max, retry.backoff.ms) and then written to\n"
@@ -31,13 +32,18 @@ static const char usage[] =
     "                        (default: at the end)\n"
     "      --since TIME      start every partition at TIME, ignoring committed offsets:\n"
     "                        ISO 8601 (2024-05-01T12:00:00Z) or relative 30s, 10m, 2h, 1d\n"
-    "Settings (-X): workers, retry.max, retry.backoff.ms, dlq.topic.suffix, handler.timeout.ms.\n"
+    "      --metrics HOST:PORT  serve Prometheus metrics at /metrics and health at /healthz\n"
+    "                        (200, or 503 and why); port 0 picks a free port (told on stderr)\n"
+    "      --log-format F    stderr lines as text (default) or json (one object per line)\n"
+    "Settings (-X): audit.log=true (a line per handled event), metrics.interval.ms,\n"
+    "health.poll.timeout.ms, workers, retry.max, retry.backoff.ms, dlq.topic.suffix, handler.timeout.ms.\n"
     "\n"
     "Example:\n"
     "  evbus-cli consume -t content-authoring-xblock-lifecycle -g cms-worker \\\n"
     "      --plugin ./evbus_example_plugin.so -v\n";
 
-enum { OPT_PLUGIN = 1, OPT_PLUGINS, OPT_ISOLATE, OPT_FROM_BEGINNING, OPT_SINCE };
+enum { OPT_PLUGIN = 1, OPT_PLUGINS, OPT_ISOLATE, OPT_FROM_BEGINNING, OPT_SINCE, OPT_METRICS,
+       OPT_LOG_FORMAT };
 
 static const struct option longopts[] = {
     {"topic", required_argument, NULL, 't'},
@@ -47,6 +53,8 @@ static const struct option longopts[] = {
     {"isolate", no_argument, NULL, OPT_ISOLATE},
     {"from-beginning", no_argument, NULL, OPT_FROM_BEGINNING},
     {"since", required_argument, NULL, OPT_SINCE},
+    {"metrics", required_argument, NULL, OPT_METRICS},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {NULL, 0, NULL, 0},
 };
 
@@ -56,6 +64,7 @@ typedef struct opts_s {
     const char *plugins[256];
     size_t nplugins;
     const char *group, *plugins_dir, *since;
+    const char *metrics; /* --metrics HOST:PORT */
     int isolate, from_beginning;
 } opts_t;
 
@@ -91,6 +100,11 @@ static int on_opt(void *ctx, int c, const char *arg) {
     case OPT_SINCE:
         o->since = arg;
         return -1;
+    case OPT_METRICS:
+        o->metrics = arg;
+        return -1;
+    case OPT_LOG_FORMAT:
+        return evbus_cli_log_format_opt(arg);
     }
     return EVBUS_CLI_USAGE;
 }
@@ -101,9 +115,7 @@ static int on_opt(void *ctx, int c, const char *arg) {
 /* One stderr line per failure, from the lifecycle events. */
 static evbus_err_t log_problem(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
     (void)opaque; (void)errstr; (void)n;
-    const char *what = !strcmp(evbus_event_type(ev), EVBUS_LC_EVENT_DEAD_LETTERED) ? "dead-lettered"
-                                                                                    : "handler failed";
-    evbus_cli_err("consume", "%s: %s", what, evbus_event_json(ev, NULL));
+    evbus_cli_log_lifecycle("consume", ev);
     return EVBUS_OK;
 }
 
@@ -157,6 +169,7 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
     }
     if (!cli->verbose && !evbus_conf_get(conf, "kafka.log_level"))
         evbus_conf_set(conf, "kafka.log_level", "3", NULL, 0);
+    evbus_cli_log_setup(conf);
 
     evbus_dispatcher_t *d = evbus_dispatcher_new();
     const char *problems[] = {EVBUS_LC_HANDLER_FAILED, EVBUS_LC_EVENT_DEAD_LETTERED};
@@ -199,6 +212,17 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_err("consume", "%s", err);
         rc = EVBUS_CLI_USAGE;
     }
+    evbus_cli_http_t *http = NULL;
+    if (rc == 0 && o.metrics) {
+        if (!(http = evbus_cli_http_start(o.metrics, c, err, sizeof(err)))) {
+            evbus_cli_err("consume", "%s", err);
+            rc = EVBUS_CLI_USAGE;
+        } else if (!cli->quiet) {
+            snprintf(err, sizeof(err), "serving /metrics and /healthz on port %d",
+                     evbus_cli_http_port(http));
+            evbus_cli_log_line(EVBUS_LOG_INFO, "consume", err, NULL);
+        }
+    }
     if (rc == 0) {
         evbus_cli_catch_stop_signals(c);
         evbus_cli_log(cli, "consuming %zu topic(s) as group %s", o.ntopics,
@@ -229,16 +253,19 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
             rc = EVBUS_CLI_FAIL;
         evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
         evbus_consumer_stats(c, &st);
-        if (!cli->quiet)
-            fprintf(stderr, "evbus-cli: consume: %llu handled, %llu dead-lettered, %llu DLQ failures\n",
-                    (unsigned long long)st.handled, (unsigned long long)st.dead_lettered,
-                    (unsigned long long)st.dlq_failed);
+        if (!cli->quiet) {
+            snprintf(err, sizeof(err), "%llu handled, %llu dead-lettered, %llu DLQ failures",
+                     (unsigned long long)st.handled, (unsigned long long)st.dead_lettered,
+                     (unsigned long long)st.dlq_failed);
+            evbus_cli_log_line(EVBUS_LOG_INFO, "consume", err, NULL);
+        }
         if (st.dlq_failed && rc == 0)
             rc = EVBUS_CLI_FAIL;
         evbus_cli_catch_stop_signals(NULL); /* c is about to go */
     }
     for (size_t i = 0; i < o.ntopics; i++)
         free(full[i]);
+    evbus_cli_http_stop(http); /* before c: it renders c's metrics */
     evbus_consumer_destroy(c);
     evbus_dispatcher_destroy(d);
     return rc;

@@ -15,7 +15,7 @@
 #include "schema.h"
 
 static const char usage[] =
-    "Usage: evbus-cli publish EVENT_TYPE [FILE|-]\n"
+    "Usage: evbus-cli publish EVENT_TYPE [FILE|-] [--log-format text|json]\n"
     "\n"
     "Publish events of EVENT_TYPE: each line of FILE (default: standard input) is one\n"
     "event's data as a JSON object.  They go through the producer library to every enabled\n"
@@ -24,6 +24,8 @@ static const char usage[] =
     "skipped.  A line that cannot be published is reported as \"line N: <why>\" and the rest\n"
     "go on.  A summary goes to stderr (not with -q); exit status 1 if any event failed.\n"
     "Delivery waits at most kafka.message.timeout.ms (default here 30000).\n"
+    "  --log-format F   stderr lines as text (default) or json (one object per line);\n"
+    "                   -X audit.log=true adds a line per produced event\n"
     "\n"
     "Example:\n"
     "  echo '{\"order_id\": \"o-1\", ...}' |\n"
@@ -45,7 +47,13 @@ static void on_delivery(const evbus_delivery_t *d, void *opaque) {
         st->delivered++;
     } else {
         st->failed++;
-        if (st->reported++ < MAX_REPORTED)
+        evbus_log_fields_t f = {sizeof(f), d->topic, -1, -1, d->event_type, d->event_id,
+                                NULL, 0, d->errstr};
+        if (st->reported++ >= MAX_REPORTED)
+            ; /* counted in the summary */
+        else if (evbus_cli_json_logs())
+            evbus_cli_log_line(EVBUS_LOG_ERR, "publish", "event not delivered", &f);
+        else
             evbus_cli_err("publish", "%s: event %s not delivered: %s", d->topic,
                           d->event_id ? d->event_id : "?", d->errstr);
     }
@@ -75,9 +83,19 @@ static int only_space(const char *s, size_t n) {
     return 1;
 }
 
+static const struct option longopts[] = {
+    {"log-format", required_argument, NULL, 1},
+    {NULL, 0, NULL, 0},
+};
+
+static int on_opt(void *ctx, int c, const char *arg) {
+    (void)ctx;
+    return c == 1 ? evbus_cli_log_format_opt(arg) : EVBUS_CLI_USAGE;
+}
+
 int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
-    evbus_cli_spec_t spec = {usage, "", NULL, 0};
-    int first, rc = evbus_cli_parse(cli, argc, argv, &spec, NULL, NULL, &first);
+    evbus_cli_spec_t spec = {usage, "", longopts, 0};
+    int first, rc = evbus_cli_parse(cli, argc, argv, &spec, on_opt, NULL, &first);
     if (rc >= 0)
         return rc;
     int nargs = argc - first;
@@ -140,6 +158,7 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
         goto out;
     }
     evbus_conf_set_delivery_cb(pconf, on_delivery, &st);
+    evbus_cli_log_setup(pconf);
     p = evbus_producer_new(pconf, errstr, sizeof(errstr));
     if (!p) {
         evbus_conf_destroy(pconf);
@@ -149,7 +168,7 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
         goto out;
     }
 
-    int progress = isatty(STDERR_FILENO) && !cli->quiet;
+    int progress = isatty(STDERR_FILENO) && !cli->quiet && !evbus_cli_json_logs();
     int64_t last_progress = evbus__now_us();
     char *line = NULL;
     size_t cap = 0;
@@ -189,12 +208,15 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
     pthread_mutex_unlock(&st.mu);
     if (undelivered > 0 && failed < (uint64_t)undelivered)
         failed = (uint64_t)undelivered;
-    if (!cli->quiet)
-        fprintf(stderr,
-                "evbus-cli: publish: %lu event%s sent, %lu line%s rejected, "
-                "%" PRIu64 " message%s delivered, %" PRIu64 " not delivered; topics: %s\n",
-                sent, sent == 1 ? "" : "s", rejected, rejected == 1 ? "" : "s", delivered,
-                delivered == 1 ? "" : "s", failed, topics);
+    if (!cli->quiet) {
+        char summary[1024];
+        snprintf(summary, sizeof(summary),
+                 "%lu event%s sent, %lu line%s rejected, "
+                 "%" PRIu64 " message%s delivered, %" PRIu64 " not delivered; topics: %s",
+                 sent, sent == 1 ? "" : "s", rejected, rejected == 1 ? "" : "s", delivered,
+                 delivered == 1 ? "" : "s", failed, topics);
+        evbus_cli_log_line(EVBUS_LOG_INFO, "publish", summary, NULL);
+    }
     rc = rejected || failed || read_err ? EVBUS_CLI_FAIL : EVBUS_CLI_OK;
 out:
     pthread_mutex_destroy(&st.mu);

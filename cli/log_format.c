@@ -1,0 +1,79 @@
+/*
+ * --log-format text|json for consume and publish: every line evbus-cli writes on stderr
+ * (its own errors and notes, the library's log, librdkafka's) as text or as one JSON object
+ * per line with time, level, message and, for lines about one event, its topic, partition,
+ * offset, ce_type, ce_id, handler, attempt and error.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "log.h"
+
+static int json_logs; /* set once while parsing, before any thread starts */
+
+int evbus_cli_log_format_opt(const char *arg) {
+    if (!strcmp(arg, "json") || !strcmp(arg, "text")) {
+        json_logs = !strcmp(arg, "json");
+        return -1;
+    }
+    evbus_cli_err("--log-format", "expected text or json, got \"%s\"", arg);
+    return EVBUS_CLI_USAGE;
+}
+
+int evbus_cli_json_logs(void) { return json_logs; }
+
+void evbus_cli_log_line(int level, const char *subsystem, const char *msg,
+                        const evbus_log_fields_t *f) {
+    evbus__buf_t b = EVBUS__BUF_INIT;
+    int r = json_logs ? evbus__log_format(&b, 1, level, subsystem, msg, f)
+                      : evbus__buf_printf(&b, "evbus-cli: %s: %s", subsystem, msg);
+    if (r == 0 && evbus__buf_putc(&b, '\n') == 0) {
+        fflush(stdout); /* keep data and errors in order on a shared terminal */
+        fwrite(b.data, 1, b.len, stderr);
+    }
+    evbus__buf_free(&b);
+}
+
+/* The library's log sink under --log-format json (text keeps the library's default). */
+static void sink(int level, const char *subsystem, const char *message,
+                 const evbus_log_fields_t *fields, void *opaque) {
+    (void)opaque;
+    evbus__buf_t b = EVBUS__BUF_INIT;
+    if (evbus__log_format(&b, 1, level, subsystem, message, fields) == 0 &&
+        evbus__buf_putc(&b, '\n') == 0)
+        fwrite(b.data, 1, b.len, stderr);
+    evbus__buf_free(&b);
+}
+
+void evbus_cli_log_setup(evbus_conf_t *conf) {
+    if (json_logs)
+        evbus_conf_set_log_cb(conf, sink, NULL);
+}
+
+void evbus_cli_log_lifecycle(const char *cmd, const evbus_event_t *ev) {
+    int dead = !strcmp(evbus_event_type(ev), "evbus.event.dead_lettered");
+    const char *what = dead ? "dead-lettered" : "handler failed";
+    if (!json_logs) {
+        evbus_cli_err(cmd, "%s: %s", what, evbus_event_json(ev, NULL));
+        return;
+    }
+    /* The lifecycle event's data holds the original event's coordinates. */
+    json_t *o = json_loads(evbus_event_json(ev, NULL) ? evbus_event_json(ev, NULL) : "{}", 0, NULL);
+    evbus_log_fields_t f = EVBUS__LOG_FIELDS_INIT;
+    json_t *v;
+    f.topic = json_string_value(json_object_get(o, "topic"));
+    if (json_is_integer(v = json_object_get(o, "partition")))
+        f.partition = (int32_t)json_integer_value(v);
+    if (json_is_integer(v = json_object_get(o, "offset")))
+        f.offset = (int64_t)json_integer_value(v);
+    f.ce_type = json_string_value(json_object_get(o, "type"));
+    f.ce_id = json_string_value(json_object_get(o, "id"));
+    f.handler = json_string_value(json_object_get(o, "handler"));
+    if (json_is_integer(v = json_object_get(o, "attempts")))
+        f.attempt = (int)json_integer_value(v);
+    f.error = json_string_value(json_object_get(o, "error"));
+    evbus_cli_log_line(dead ? EVBUS_LOG_ERR : EVBUS_LOG_WARNING, cmd, what, &f);
+    json_decref(o);
+}
