@@ -225,7 +225,7 @@ int evbus__dispatcher_has(evbus_dispatcher_t *d, const char *type) {
 void evbus__dispatcher_count_event(evbus_dispatcher_t *d) { ADD(d->dispatched); }
 
 /* One handler call with its accounting and (unless lifecycle) its lifecycle events. */
-static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *ev, int lifecycle,
+static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *ev, int lifecycle, int attempt,
                           char *errstr, size_t errstr_size) {
     char msg[512] = "";
     if (!lifecycle)
@@ -253,7 +253,8 @@ static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *
     if (!lifecycle)
         evbus__dispatcher_emit(d, EVBUS_LC_HANDLER_FAILED, ev,
                                &(evbus__lc_info_t){.handler = s->name, .duration_us = dur,
-                                                   .error = msg, .error_code = err});
+                                                   .error = msg, .error_code = err,
+                                                   .attempts = attempt});
     evbus__seterr(errstr, errstr_size, "%s: %s", s->name, msg);
     return err;
 }
@@ -273,7 +274,7 @@ static void *worker_main(void *arg) {
         if (!d->head)
             d->tail = NULL;
         pthread_mutex_unlock(&d->mu);
-        invoke(d, j->sub, j->ev, j->lifecycle, NULL, 0);
+        invoke(d, j->sub, j->ev, j->lifecycle, 0, NULL, 0);
         evbus__event_destroy(j->ev);
         free(j);
         pthread_mutex_lock(&d->mu);
@@ -314,7 +315,7 @@ static void enqueue(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *ev, in
     if (!j || d->stopping || pool_start_locked(d) != 0) {
         pthread_mutex_unlock(&d->mu);
         free(j);
-        invoke(d, s, ev, lifecycle, NULL, 0);
+        invoke(d, s, ev, lifecycle, 0, NULL, 0);
         return;
     }
     j->next = NULL;
@@ -370,7 +371,7 @@ evbus_err_t evbus__dispatcher_run(evbus_dispatcher_t *d, const evbus_event_t *ev
         sub_t *s = d->subs[i];
         if ((s->flags & EVBUS_HANDLER_ASYNC) || !sub_matches(s, evbus_event_type(ev)))
             continue;
-        if ((err = invoke(d, s, ev, 0, errstr, errstr_size)) != EVBUS_OK) {
+        if ((err = invoke(d, s, ev, 0, attempt, errstr, errstr_size)) != EVBUS_OK) {
             if (handler)
                 *handler = s->name;
             break;
@@ -471,7 +472,7 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
         if (s->flags & EVBUS_HANDLER_ASYNC)
             enqueue(d, s, lc, 1);
         else
-            invoke(d, s, lc, 1, NULL, 0); /* observers: their failure fails nothing */
+            invoke(d, s, lc, 1, 0, NULL, 0); /* observers: their failure fails nothing */
     }
     pthread_rwlock_unlock(&d->lock);
     evbus__event_destroy(lc);

@@ -72,6 +72,7 @@ tu_mock_t *tu_mock_new(int nbrokers) {
 
 const char *tu_mock_bootstrap(const tu_mock_t *m) { return rd_kafka_mock_cluster_bootstraps(m->mc); }
 rd_kafka_t *tu_mock_rk(const tu_mock_t *m) { return m->rk; }
+rd_kafka_mock_cluster_t *tu_mock_cluster(const tu_mock_t *m) { return m->mc; }
 
 void tu_mock_destroy(tu_mock_t *m) {
     if (!m)

@@ -6,11 +6,14 @@
 #ifndef EVBUS_TEST_CONSUMER_UTIL_H
 #define EVBUS_TEST_CONSUMER_UTIL_H
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "evbus/consumer.h"
@@ -343,6 +346,28 @@ static inline int cu_file_count(const char *path, const char *prefix) {
             n++;
     fclose(f);
     return n;
+}
+
+/* Run argv (argv[0] a path) with its stderr in errfile; the child's pid. */
+static inline pid_t cu_spawn(char *const argv[], const char *errfile) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0)
+            dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait for pid to exit (it must exit, not be killed); its exit status. */
+static inline int cu_wait_exit(pid_t pid) {
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
 }
 
 #endif

@@ -1,32 +1,9 @@
 /* evbus-cli consume (a plugin that fails everything: events end in the DLQ, one log line each,
  * clean stop on SIGTERM) and evbus-cli replay (dead letters back to their topic, byte for byte,
  * and only once). */
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include "consumer_util.h"
-
-static pid_t spawn(char *const argv[], const char *errfile) {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0)
-            dup2(fd, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid) {
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st));
-    return WEXITSTATUS(st);
-}
 
 static void test_consume_and_replay(void **state) {
     (void)state;
@@ -47,12 +24,12 @@ static void test_consume_and_replay(void **state) {
     char *cargv[] = {(char *)cli, "-b", (char *)bs, "--schemas", schemas, "-X", "retry.max=1",
                      "-X", "retry.backoff.ms=1", "consume", "-t", topic, "-g", "cli-grp", "--plugin",
                      (char *)cu_plugin("failing"), "--from-beginning", NULL};
-    pid_t pid = spawn(cargv, errfile);
+    pid_t pid = cu_spawn(cargv, errfile);
     cu_msgs_t ms = {0};
     assert_int_equal(cu_read_topic(bs, dlq, &ms, 3, 60000), 3);
     cu_msgs_free(&ms);
     assert_int_equal(kill(pid, SIGTERM), 0);
-    assert_int_equal(wait_exit(pid), 0);
+    assert_int_equal(cu_wait_exit(pid), 0);
     assert_int_equal(cu_file_count(errfile, "evbus-cli: consume: dead-lettered:"), 3);
     assert_int_equal(cu_file_count(errfile, "evbus-cli: consume: handler failed:"), 6); /* 2 tries each */
     assert_int_equal(cu_file_count(errfile, "evbus-cli: consume: 0 handled, 3 dead-lettered"), 1);
@@ -60,7 +37,7 @@ static void test_consume_and_replay(void **state) {
     /* replay: back to the original topic, without the evbus_* headers */
     snprintf(errfile, sizeof(errfile), "%s/replay.err", dir);
     char *rargv[] = {(char *)cli, "-b", (char *)bs, "replay", dlq, NULL};
-    assert_int_equal(wait_exit(spawn(rargv, errfile)), 0);
+    assert_int_equal(cu_wait_exit(cu_spawn(rargv, errfile)), 0);
     assert_int_equal(cu_file_count(errfile, "evbus-cli: replay: 3 replayed"), 1);
     assert_int_equal(cu_read_topic(bs, topic, &ms, 6, 60000), 6);
     int replayed = 0;
@@ -85,7 +62,7 @@ static void test_consume_and_replay(void **state) {
     assert_int_equal(replayed, 6); /* each of the 3 pairs seen from both sides */
     cu_msgs_free(&ms);
     /* progress was committed: a second replay has nothing to do */
-    assert_int_equal(wait_exit(spawn(rargv, errfile)), 0);
+    assert_int_equal(cu_wait_exit(cu_spawn(rargv, errfile)), 0);
     assert_int_equal(cu_file_count(errfile, "evbus-cli: replay: 0 replayed"), 1);
 
     rd_kafka_destroy(p);

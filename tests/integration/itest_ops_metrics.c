@@ -1,0 +1,123 @@
+/* Operating evbus-cli consume (issue 15): /metrics scraped during and after a run with
+ * failures and dead letters, parsed by Prometheus' own text parser (ops_check.py, in the test
+ * venv); /healthz 503 while dead-letter writes fail; --log-format json lines, audit lines, and
+ * no secret in them.  Settings are the defaults (retry.max=3, retry.backoff.ms=100,
+ * metrics.interval.ms=1000, librdkafka's 5 s auto-commit) unless a comment says otherwise. */
+#include <signal.h>
+
+#include "consumer_util.h"
+
+#include <librdkafka/rdkafka_mock.h> /* after rdkafka.h */
+
+#define API_PRODUCE 0 /* Kafka protocol ApiKey of Produce (rdkafka_mock.h takes raw keys) */
+
+#define SECRET "evbus-TOPSECRET-42"
+
+static char py[1024];
+
+/* The test venv's Python (scripts/setup venv), as tests/interop/interop_lib.sh finds it. */
+static const char *venv_python(void) {
+    const char *cache = getenv("EVBUS_CACHE");
+    if (cache && *cache)
+        snprintf(py, sizeof(py), "%s/venv/bin/python", cache);
+    else
+        snprintf(py, sizeof(py), "%s/.cache/evbus/venv/bin/python", getenv("HOME"));
+    return py;
+}
+
+/* The port from "serving /metrics and /healthz on port N" in the consumer's stderr, waited for. */
+static int wait_port(const char *errfile) {
+    for (int i = 0; i < 300; i++) { /* 30 s */
+        FILE *f = fopen(errfile, "r");
+        char line[4096];
+        int port = -1;
+        while (f && fgets(line, sizeof(line), f)) {
+            const char *p = strstr(line, "on port ");
+            if (p && strstr(line, "serving /metrics"))
+                port = atoi(p + 8);
+        }
+        if (f)
+            fclose(f);
+        if (port > 0)
+            return port;
+        struct timespec ts = {0, 100000000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("consume did not say where it serves metrics");
+    return -1;
+}
+
+static int check(const char *mode, const char *arg1, const char *arg2) {
+    char *argv[] = {(char *)venv_python(), (char *)tu_src_path("tests/integration/ops_check.py"),
+                    (char *)mode, (char *)arg1, (char *)arg2, NULL};
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return cu_wait_exit(pid);
+}
+
+static pid_t consume(const char *cli, const char *bs, const char *topic, const char *group,
+                     const char *errfile) {
+    char *argv[] = {(char *)cli, "-b", (char *)bs, "--schemas", (char *)tu_src_path(CU_SCHEMA_DIR),
+                    "-X", "audit.log=true", "-X", "kafka.sasl.password=" SECRET, "-v", "consume",
+                    "-t", (char *)topic, "-g", (char *)group, "--from-beginning", "--plugin",
+                    (char *)cu_plugin("selective"), "--metrics", "127.0.0.1:0", "--log-format",
+                    "json", NULL};
+    return cu_spawn(argv, errfile);
+}
+
+static void test_metrics_health_logs(void **state) {
+    (void)state;
+    const char *cli = tu_env("EVBUS_CLI");
+    assert_non_null(cli); /* set by tests/CMakeLists.txt */
+    tu_mock_t *m = tu_mock_new(1);
+    const char *bs = tu_mock_bootstrap(m);
+    char *topic = tu_unique_name("ops"), *topic2 = tu_unique_name("ops-dlqfail");
+    char *dir = tu_mkdtemp();
+    rd_kafka_t *p = cu_producer(bs);
+    for (int i = 0; i < 14; i++) /* 10 handled, 4 failing on every attempt */
+        cu_produce_event(p, topic, -1, "ops", i, i < 10 ? "ok" : "fail", 0);
+    for (int i = 0; i < 2; i++) /* no headers: undecodable, dead-lettered */
+        cu_produce_raw(p, topic, -1, "garbage", 7, NULL, 0, NULL, 0);
+    cu_produce_event(p, topic2, 0, "ops2", 0, "fail", 0);
+    cu_flush(p);
+
+    /* 1. A run with failures and dead letters: counters, lag 0, health, JSON logs. */
+    char errfile[512];
+    snprintf(errfile, sizeof(errfile), "%s/consume.err", dir);
+    pid_t pid = consume(cli, bs, topic, "ops-grp", errfile);
+    char port[16];
+    snprintf(port, sizeof(port), "%d", wait_port(errfile));
+    assert_int_equal(check("run", port, NULL), 0);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(cu_wait_exit(pid), 0);
+    assert_int_equal(check("jsonlog", errfile, SECRET), 0);
+
+    /* 2. Dead-letter writes that keep failing: every Produce request is refused from now on
+     * (the test's own producer is done), so the partition stops and /healthz says why. */
+    rd_kafka_resp_err_t errs[64];
+    for (size_t i = 0; i < 64; i++)
+        errs[i] = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+    rd_kafka_mock_push_request_errors_array(tu_mock_cluster(m), API_PRODUCE, 64, errs);
+    snprintf(errfile, sizeof(errfile), "%s/consume2.err", dir);
+    pid = consume(cli, bs, topic2, "ops-grp2", errfile);
+    snprintf(port, sizeof(port), "%d", wait_port(errfile));
+    assert_int_equal(check("dlqfail", port, NULL), 0);
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    assert_int_equal(cu_wait_exit(pid), 1); /* a failed dead-letter write is a runtime failure */
+
+    rd_kafka_destroy(p);
+    tu_mock_destroy(m);
+    tu_rm_rf(dir);
+    free(dir);
+    free(topic);
+    free(topic2);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_metrics_health_logs)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
