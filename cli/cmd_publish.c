@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "headers.h"
 #include "evbus/producer.h"
 #include "schema.h"
 
@@ -26,6 +27,8 @@ static const char usage[] =
     "Delivery waits at most kafka.message.timeout.ms (default here 30000).\n"
     "  --log-format F   stderr lines as text (default) or json (one object per line);\n"
     "                   -X audit.log=true adds a line per produced event\n"
+    "  --traceparent TP, --tracestate TS\n"
+    "                   W3C trace context written as headers of every event published\n"
     "\n"
     "Example:\n"
     "  echo '{\"order_id\": \"o-1\", ...}' |\n"
@@ -85,17 +88,31 @@ static int only_space(const char *s, size_t n) {
 
 static const struct option longopts[] = {
     {"log-format", required_argument, NULL, 1},
+    {"traceparent", required_argument, NULL, 2},
+    {"tracestate", required_argument, NULL, 3},
     {NULL, 0, NULL, 0},
 };
 
 static int on_opt(void *ctx, int c, const char *arg) {
-    (void)ctx;
-    return c == 1 ? evbus_cli_log_format_opt(arg) : EVBUS_CLI_USAGE;
+    evbus_send_opts_t *so = ctx;
+    if (c == 1)
+        return evbus_cli_log_format_opt(arg);
+    if (c == 2 || c == 3) {
+        char err[256];
+        if (evbus__trace_check(c == 2 ? arg : NULL, c == 3 ? arg : NULL, err, sizeof(err))) {
+            evbus_cli_err("publish", "--%s", err);
+            return EVBUS_CLI_USAGE;
+        }
+        *(c == 2 ? &so->traceparent : &so->tracestate) = arg;
+        return -1;
+    }
+    return EVBUS_CLI_USAGE;
 }
 
 int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
     evbus_cli_spec_t spec = {usage, "", longopts, 0};
-    int first, rc = evbus_cli_parse(cli, argc, argv, &spec, on_opt, NULL, &first);
+    evbus_send_opts_t so = {0};
+    int first, rc = evbus_cli_parse(cli, argc, argv, &spec, on_opt, &so, &first);
     if (rc >= 0)
         return rc;
     int nargs = argc - first;
@@ -180,7 +197,9 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
             continue;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = 0;
-        evbus_err_t err = evbus_producer_send(p, type, line, (size_t)len, errstr, sizeof(errstr));
+        evbus_err_t err = evbus_producer_send_opts(p, type, line, (size_t)len,
+                                                   so.traceparent || so.tracestate ? &so : NULL,
+                                                   errstr, sizeof(errstr));
         if (err) {
             rejected++;
             if (progress)
