@@ -64,6 +64,7 @@ typedef struct bench_opts_s {
     int timeout;
     int partitions; /* --partitions P: create the topic first (0: rely on auto-creation) */
     int given_ids;  /* --given-ids: producer passes pre-made ce_id values */
+    int transactional; /* --transactional: producer.transactional=true */
 } bench_opts_t;
 
 /** Parse argv (mode first, then options); exits 2 with usage on anything unknown. */

@@ -85,6 +85,7 @@ static void run_evbus(const bench_opts_t *o) {
     SET("schema.dir", o->schemas);
     SET("topic.prefix", "");
     SET("workers", workers);
+    SET("consumer.start", "earliest"); /* the topic is filled before the group joins */
 #undef SET
     if (evbus_dispatcher_subscribe(d, BENCH_EVENT_TYPE, noop_handler, NULL, NULL, 0, "noop") != EVBUS_OK)
         bench_die("subscribe failed");

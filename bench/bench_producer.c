@@ -26,6 +26,7 @@
 
 static const char usage[] =
     "usage: bench_producer evbus|raw -b BOOTSTRAP -t TOPIC [-n EVENTS] [--threads T] [--given-ids]\n"
+    "                      [--transactional]\n"
     "                      [--schemas DIR] [--partitions P] [--timeout S]\n"
     "       bench_producer create -b BOOTSTRAP -t TOPIC --partitions P --schemas DIR\n"
     "       bench_producer gen --out FILE\n";
@@ -54,7 +55,8 @@ static void *sender_main(void *arg) {
     pthread_barrier_wait(s->go);
     for (uint64_t i = s->from; i < s->from + s->count; i++) {
         const bench_event_t *e = &ring[i % BENCH_RING];
-        evbus_send_opts_t so = {.id = given_ids ? given_ids[i % BENCH_RING] : NULL};
+        evbus_send_opts_t so = EVBUS_SEND_OPTS_INIT;
+        so.id = given_ids ? given_ids[i % BENCH_RING] : NULL;
         evbus_err_t err = evbus_producer_send_opts(s->p, BENCH_EVENT_TYPE, e->json, e->len,
                                                    given_ids ? &so : NULL, errstr, sizeof(errstr));
         if (err != EVBUS_OK) {
@@ -84,6 +86,9 @@ static void run_evbus(const bench_opts_t *o) {
         snprintf(name, sizeof(name), "kafka.%s", kafka_settings[i][0]);
         SET(name, kafka_settings[i][1]);
     }
+    /* --transactional: the cost of Kafka transactions (producer_transactional_vs_plain) */
+    if (o->transactional)
+        SET("producer.transactional", "true");
 #undef SET
     if (o->partitions)
         bench_ensure_topic(o->bootstrap, o->topic, o->partitions);
@@ -130,7 +135,7 @@ static void run_evbus(const bench_opts_t *o) {
     int left = evbus_producer_flush(p, 120000);
     double t1 = bench_now();
     pthread_barrier_destroy(&go);
-    evbus_producer_stats_t st;
+    evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
     evbus_producer_stats(p, &st);
     if (failed || left != 0 || st.delivered != o->events)
         bench_die("evbus: %llu send failures, %d undelivered, %llu of %llu delivered",

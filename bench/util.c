@@ -114,7 +114,8 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
         {"workers", required_argument, NULL, 'w'},   {"schemas", required_argument, NULL, 's'},
         {"timeout", required_argument, NULL, 'x'},   {"group", required_argument, NULL, 'g'},
         {"out", required_argument, NULL, 'o'},       {"partitions", required_argument, NULL, 'P'},
-        {"given-ids", no_argument, NULL, 'I'},       {NULL, 0, NULL, 0},
+        {"given-ids", no_argument, NULL, 'I'},       {"transactional", no_argument, NULL, 'X'},
+        {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
     o->threads = 1;
@@ -149,6 +150,7 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
         case 'g': o->group = optarg; break;
         case 'o': o->out = optarg; break;
         case 'I': o->given_ids = 1; break;
+        case 'X': o->transactional = 1; break;
         case 'P': o->partitions = v > 1000 ? 1000 : (int)v; break;
         default: fputs(usage, stderr); exit(2);
         }

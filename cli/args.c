@@ -3,6 +3,8 @@
  * subcommand (main.c) and after it (mixed with the subcommand's own flags), so that
  * `evbus-cli -b host tail t` and `evbus-cli tail t -b host` mean the same.
  */
+#include <jansson.h>
+
 #include "cli.h"
 
 #include <errno.h>
@@ -99,6 +101,12 @@ static int global_opt(evbus_cli_t *cli, int c, const char *arg) {
         cli->bootstrap = arg;
         return -1;
     case 'c':
+        if (cli->nconfig == (int)(sizeof(cli->config_files) / sizeof(cli->config_files[0]))) {
+            evbus_cli_err(cli->cmd ? cli->cmd : "evbus-cli", "--config: at most %d files",
+                          cli->nconfig);
+            return EVBUS_CLI_USAGE;
+        }
+        cli->config_files[cli->nconfig++] = arg;
         cli->config_file = arg;
         return -1;
     case OPT_SCHEMAS:
@@ -291,8 +299,23 @@ int evbus_cli_build_conf(evbus_cli_t *cli) {
         return EVBUS_CLI_USAGE;
     if (cli->schemas_dir && conf_set(cli, "--schemas", "schema.dir", cli->schemas_dir))
         return EVBUS_CLI_USAGE;
-    if (cli->config_file && conf_set(cli, "--config", "producer.config", cli->config_file))
+    if (cli->nconfig == 1 && conf_set(cli, "--config", "producer.config", cli->config_file))
         return EVBUS_CLI_USAGE;
+    if (cli->nconfig > 1) {
+        /* several -c: a JSON list of paths, which the config loader merges in order */
+        json_t *list = json_array();
+        for (int i = 0; list && i < cli->nconfig; i++)
+            if (json_array_append_new(list, json_string(cli->config_files[i])) != 0) {
+                json_decref(list);
+                list = NULL;
+            }
+        char *txt = list ? json_dumps(list, JSON_COMPACT) : NULL;
+        json_decref(list);
+        int bad = !txt || conf_set(cli, "--config", "producer.config", txt);
+        free(txt);
+        if (bad)
+            return EVBUS_CLI_USAGE;
+    }
     if ((cli->prefix || cli->no_prefix) &&
         conf_set(cli, cli->no_prefix ? "--no-prefix" : "--prefix", "topic.prefix",
                  cli->no_prefix ? "" : cli->prefix))

@@ -29,7 +29,9 @@ typedef struct evbus_cli_s {
     const char *schemas_dir; /* --schemas */
     const char *prefix;      /* --prefix */
     int no_prefix;           /* --no-prefix: topic names are full names */
-    const char *config_file; /* -c */
+    const char *config_file; /* -c (the last one) */
+    const char *config_files[16]; /* every -c, merged in order (merge_producer_configs' rules) */
+    int nconfig;
     int verbose;             /* -v, repeatable */
     int quiet;               /* -q */
     int timeout_ms;          /* -X cli.timeout.ms */

@@ -8,7 +8,11 @@
 #include <string.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "cli.h"
+#include "conf.h"
+#include "consume_int.h"
 #include "evbus/consumer.h"
 
 static const char usage[] =
@@ -23,18 +27,22 @@ static const char usage[] =
     "\n"
     "Options:\n"
     "  -t, --topic TOPIC     a topic to consume (repeatable)\n"
-    "  -g, --group GROUP     consumer group (or -X consumer.group=GROUP)\n"
+    "  -g, --group GROUP     consumer group (or -X consumer.group=GROUP); --group_id too\n"
     "      --plugin PATH     load the plugin shared object PATH (repeatable)\n"
     "      --plugins DIR     load every *.so of DIR\n"
     "      --isolate         run plugins in supervised child processes (plugin.isolate=true);\n"
     "                        a crash or a handler past handler.timeout.ms fails only the event\n"
     "      --from-beginning  a group without committed offsets starts at the beginning\n"
-    "                        (default: at the end)\n"
+    "                        (consumer.start=earliest; the default is latest, as the Python bus)\n"
     "      --since TIME      start every partition at TIME, ignoring committed offsets:\n"
     "                        ISO 8601 (2024-05-01T12:00:00Z) or relative 30s, 10m, 2h, 1d\n"
     "      --metrics HOST:PORT  serve Prometheus metrics at /metrics and health at /healthz\n"
     "                        (200, or 503 and why); port 0 picks a free port (told on stderr)\n"
     "      --log-format F    stderr lines as text (default) or json (one object per line)\n"
+    "      --offset-time TIME  consume nothing: commit the group's offsets of its assigned\n"
+    "                        partitions to TIME (the Python bus's --offset_time), print them\n"
+    "                        and exit; the group's next run starts there\n"
+    "      --extra JSON      consume_events' extra arguments: {\"offset_time\": TIME}\n"
     "Settings (-X): audit.log=true (a line per handled event), metrics.interval.ms,\n"
     "health.poll.timeout.ms, workers, retry.max, retry.backoff.ms, dlq.topic.suffix, handler.timeout.ms.\n"
     "\n"
@@ -42,17 +50,21 @@ static const char usage[] =
     "  evbus-cli consume -t content-authoring-xblock-lifecycle -g cms-worker \\\n"
     "      --plugin ./evbus_example_plugin.so -v\n";
 
-enum { OPT_PLUGIN = 1, OPT_PLUGINS, OPT_ISOLATE, OPT_FROM_BEGINNING, OPT_SINCE, OPT_METRICS,
-       OPT_LOG_FORMAT };
+enum { OPT_PLUGIN = 1, OPT_PLUGINS, OPT_ISOLATE, OPT_FROM_BEGINNING, OPT_SINCE, OPT_OFFSET_TIME, OPT_EXTRA,
+       OPT_METRICS, OPT_LOG_FORMAT };
 
 static const struct option longopts[] = {
     {"topic", required_argument, NULL, 't'},
     {"group", required_argument, NULL, 'g'},
+    {"group_id", required_argument, NULL, 'g'}, /* the Python bus's consume_events spelling */
     {"plugin", required_argument, NULL, OPT_PLUGIN},
     {"plugins", required_argument, NULL, OPT_PLUGINS},
     {"isolate", no_argument, NULL, OPT_ISOLATE},
     {"from-beginning", no_argument, NULL, OPT_FROM_BEGINNING},
     {"since", required_argument, NULL, OPT_SINCE},
+    {"offset-time", required_argument, NULL, OPT_OFFSET_TIME},
+    {"offset_time", required_argument, NULL, OPT_OFFSET_TIME}, /* consume_events' spelling */
+    {"extra", required_argument, NULL, OPT_EXTRA},
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {NULL, 0, NULL, 0},
@@ -63,7 +75,8 @@ typedef struct opts_s {
     size_t ntopics;
     const char *plugins[256];
     size_t nplugins;
-    const char *group, *plugins_dir, *since;
+    const char *group, *plugins_dir, *since, *offset_time;
+    char extra_offset_time[64]; /* from --extra */
     const char *metrics; /* --metrics HOST:PORT */
     int isolate, from_beginning;
 } opts_t;
@@ -100,6 +113,36 @@ static int on_opt(void *ctx, int c, const char *arg) {
     case OPT_SINCE:
         o->since = arg;
         return -1;
+    case OPT_OFFSET_TIME:
+        o->offset_time = arg;
+        return -1;
+    case OPT_EXTRA: {
+        /* The Python command's --extra: a JSON object of keyword arguments for the consumer;
+         * offset_time is the one it defines. */
+        json_error_t jerr;
+        json_t *j = json_loads(arg, 0, &jerr), *v;
+        const char *k;
+        int rc = -1;
+        if (!json_is_object(j)) {
+            evbus_cli_err("consume", "--extra: expected a JSON object, got \"%s\"", arg);
+            rc = EVBUS_CLI_USAGE;
+        } else {
+            json_object_foreach(j, k, v) {
+                if (strcmp(k, "offset_time") != 0 || !json_is_string(v)) {
+                    evbus_cli_err("consume", "--extra: unknown or non-string \"%s\", expected {\"offset_time\": TIME}", k);
+                    rc = EVBUS_CLI_USAGE;
+                } else if (json_string_length(v) >= sizeof(o->extra_offset_time)) {
+                    evbus_cli_err("consume", "--extra: offset_time too long");
+                    rc = EVBUS_CLI_USAGE;
+                } else {
+                    memcpy(o->extra_offset_time, json_string_value(v), json_string_length(v) + 1);
+                    o->offset_time = o->extra_offset_time;
+                }
+            }
+        }
+        json_decref(j);
+        return rc;
+    }
     case OPT_METRICS:
         o->metrics = arg;
         return -1;
@@ -111,6 +154,33 @@ static int on_opt(void *ctx, int c, const char *arg) {
 
 /* "30s" "10m" "2h" "1d" before now, or ISO 8601 YYYY-MM-DD[Thh:mm[:ss[.fff]]][Z|+hh:mm|-hh:mm]
  * (no zone: UTC).  0 on success. */
+
+/* --offset-time: parse, resolve the topics and the group, then commit (consume_offset_time.c). */
+static int offset_time(evbus_cli_t *cli, const opts_t *o) {
+    int64_t ts = 0;
+    if (evbus_cli_parse_time(o->offset_time, evbus__wall_ms(), &ts) != 0) {
+        evbus_cli_err("consume", "--offset-time: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
+                      o->offset_time);
+        return EVBUS_CLI_USAGE;
+    }
+    const char *group = o->group ? o->group : evbus_conf_get(cli->conf, "consumer.group");
+    if (!group) {
+        evbus_cli_err("consume", "no consumer group: give -g GROUP");
+        return EVBUS_CLI_USAGE;
+    }
+    char *full[256] = {0};
+    int rc = EVBUS_CLI_OK;
+    for (size_t i = 0; rc == 0 && i < o->ntopics; i++)
+        if (!(full[i] = evbus_cli_full_topic(cli, o->topics[i]))) {
+            evbus_cli_err("consume", "out of memory");
+            rc = EVBUS_CLI_FAIL;
+        }
+    if (rc == 0)
+        rc = evbus_cli_offset_time(cli, full, o->ntopics, group, ts);
+    for (size_t i = 0; i < o->ntopics; i++)
+        free(full[i]);
+    return rc;
+}
 
 /* One stderr line per failure, from the lifecycle events. */
 static evbus_err_t log_problem(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
@@ -132,14 +202,24 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_err("consume", "unexpected argument \"%s\" (topics are given with -t)", argv[first]);
         return EVBUS_CLI_USAGE;
     }
+    /* EVENT_BUS_KAFKA_CONSUMERS_ENABLED=false: as the Python bus's consume_events, say so and
+     * succeed, so a deployment can switch consumers off without changing its commands. */
+    if (!evbus__conf_bool(cli->conf, "consumers.enabled")) {
+        if (!cli->quiet)
+            evbus_cli_err("consume", "consumers are disabled (consumers.enabled=false, "
+                                     "EVENT_BUS_KAFKA_CONSUMERS_ENABLED): not consuming");
+        return EVBUS_CLI_OK;
+    }
     if (o.ntopics == 0) {
         evbus_cli_err("consume", "no topic given: -t TOPIC (see evbus-cli consume --help)");
         return EVBUS_CLI_USAGE;
     }
-    if (o.since && o.from_beginning) {
-        evbus_cli_err("consume", "--since and --from-beginning exclude each other");
+    if (!!o.since + o.from_beginning + !!o.offset_time > 1) {
+        evbus_cli_err("consume", "--since, --from-beginning and --offset-time exclude each other");
         return EVBUS_CLI_USAGE;
     }
+    if (o.offset_time)
+        return offset_time(cli, &o);
     if (o.since && evbus_cli_parse_time(o.since, evbus__wall_ms(), &since_ms) != 0) {
         evbus_cli_err("consume", "--since: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
                       o.since);
@@ -157,6 +237,7 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
     /* The CLI resolves topic names itself (prefix / --no-prefix), so the library adds none. */
     if ((o.group && evbus_conf_set(conf, "consumer.group", o.group, err, sizeof(err))) ||
         evbus_conf_set(conf, "topic.prefix", "", err, sizeof(err)) ||
+        (o.from_beginning && evbus_conf_set(conf, "consumer.start", "earliest", err, sizeof(err))) ||
         (o.isolate && evbus_conf_set(conf, "plugin.isolate", "true", err, sizeof(err)))) {
         evbus_cli_err("consume", "%s", err);
         evbus_conf_destroy(conf);
@@ -205,9 +286,8 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
             evbus_cli_err("consume", "out of memory");
             rc = EVBUS_CLI_FAIL;
         }
-    evbus_start_t start = o.since ? EVBUS_START_TIMESTAMP
-                        : o.from_beginning ? EVBUS_START_EARLIEST : EVBUS_START_LATEST;
-    if (rc == 0 && (evbus_consumer_set_start(c, start, since_ms) != EVBUS_OK ||
+    /* Without --since the library's consumer.start applies (--from-beginning set it above). */
+    if (rc == 0 && ((o.since && evbus_consumer_set_start(c, EVBUS_START_TIMESTAMP, since_ms) != EVBUS_OK) ||
                     evbus_consumer_subscribe(c, (const char *const *)full, o.ntopics, err, sizeof(err)))) {
         evbus_cli_err("consume", "%s", err);
         rc = EVBUS_CLI_USAGE;

@@ -5,20 +5,78 @@
 
 #include "cli.h"
 #include "config.h"
+#include "resolve.h"
 #include "schema.h"
 
 static const char usage[] =
-    "Usage: evbus-cli schemas [list | check | fingerprint EVENT_TYPE]\n"
+    "Usage: evbus-cli schemas [list | check | fingerprint EVENT_TYPE | compat OLD NEW]\n"
     "\n"
     "  list              each event type, the CRC-64-AVRO fingerprint of its schema's\n"
     "                    Parsing Canonical Form (16 hex digits) and its file (default)\n"
     "  check             load every schema; with a producer config (-c or\n"
     "                    EVENT_BUS_PRODUCER_CONFIG) also resolve every key path\n"
     "  fingerprint TYPE  the fingerprint of one event type's schema\n"
+    "  history           the earlier versions kept in history/: type, fingerprint, file\n"
+    "  compat OLD NEW    whether two versions of a schema (files, or an event type for its\n"
+    "                    current schema) resolve into each other, as a schema registry judges:\n"
+    "                    FULL, BACKWARD (NEW reads what OLD wrote), FORWARD (OLD reads what\n"
+    "                    NEW wrote) or NONE, each with the reason it is not more (exit 0)\n"
     "Schemas come from --schemas DIR, EVENT_BUS_SCHEMA_DIR, ./schemas, then the installed ones.\n"
     "\n"
     "Example:\n"
     "  evbus-cli --schemas ./schemas schemas fingerprint org.evbus.demo.order.placed.v1\n";
+
+/* A schema to compare: a file, else the current schema of an event type in the store. */
+static evbus__schema_doc_t *load_doc(evbus_cli_t *cli, const char *what, evbus__schema_store_t **store,
+                                     int *rc) {
+    char err[512];
+    size_t len;
+    if (!strchr(what, '/') && !strstr(what, ".avsc")) {
+        if (!*store && !(*store = evbus_cli_store(cli, rc)))
+            return NULL;
+        const evbus__schema_entry_t *e = evbus__schema_store_get(*store, what);
+        if (!e) {
+            evbus_cli_err("schemas", "no schema for event type \"%s\" in %s", what,
+                          evbus__schema_store_dir(*store));
+            *rc = EVBUS_CLI_USAGE;
+            return NULL;
+        }
+        return evbus__schema_parse(e->doc->json, strlen(e->doc->json), err, sizeof(err));
+    }
+    char *text = evbus__read_file(what, &len, err, sizeof(err));
+    evbus__schema_doc_t *doc = text ? evbus__schema_parse(text, len, err, sizeof(err)) : NULL;
+    free(text);
+    if (!doc) {
+        evbus_cli_err("schemas", "%s: %s", what, err);
+        *rc = EVBUS_CLI_USAGE;
+    }
+    return doc;
+}
+
+static int compat(evbus_cli_t *cli, const char *old_s, const char *new_s) {
+    evbus__schema_store_t *store = NULL;
+    int rc = EVBUS_CLI_OK;
+    evbus__schema_doc_t *o = load_doc(cli, old_s, &store, &rc), *n = o ? load_doc(cli, new_s, &store, &rc) : NULL;
+    if (n) {
+        char back[512] = "", fwd[512] = "";
+        /* BACKWARD: the new schema reads what the old one wrote; FORWARD: the other way. */
+        int b = evbus__resolve_check(o, n, back, sizeof(back)) == EVBUS_OK;
+        int f = evbus__resolve_check(n, o, fwd, sizeof(fwd)) == EVBUS_OK;
+        if (b && f)
+            printf("FULL: each schema reads what the other writes\n");
+        else if (b)
+            printf("BACKWARD: NEW reads what OLD writes; not FORWARD: OLD reading NEW's data: %s\n", fwd);
+        else if (f)
+            printf("FORWARD: OLD reads what NEW writes; not BACKWARD: NEW reading OLD's data: %s\n", back);
+        else
+            printf("NONE: not BACKWARD: NEW reading OLD's data: %s; not FORWARD: OLD reading NEW's data: %s\n",
+                   back, fwd);
+    }
+    evbus__schema_doc_destroy(o);
+    evbus__schema_doc_destroy(n);
+    evbus__schema_store_destroy(store);
+    return rc;
+}
 
 int evbus_cli_schemas(int argc, char **argv, evbus_cli_t *cli) {
     evbus_cli_spec_t spec = {usage, "", NULL, 0};
@@ -27,15 +85,21 @@ int evbus_cli_schemas(int argc, char **argv, evbus_cli_t *cli) {
         return rc;
     const char *action = first < argc ? argv[first] : "list";
     int nargs = argc - first - (first < argc);
-    int want = strcmp(action, "fingerprint") == 0 ? 1 : 0;
-    if (strcmp(action, "list") && strcmp(action, "check") && strcmp(action, "fingerprint")) {
-        evbus_cli_err("schemas", "unknown action \"%s\", expected list, check or fingerprint", action);
+    int want = !strcmp(action, "fingerprint") ? 1 : !strcmp(action, "compat") ? 2 : 0;
+    if (strcmp(action, "list") && strcmp(action, "check") && strcmp(action, "fingerprint") &&
+        strcmp(action, "history") && strcmp(action, "compat")) {
+        evbus_cli_err("schemas",
+                      "unknown action \"%s\", expected list, check, fingerprint, history or compat",
+                      action);
         return EVBUS_CLI_USAGE;
     }
     if (nargs != want) {
-        evbus_cli_err("schemas", "%s: expected %s", action, want ? "one EVENT_TYPE" : "no arguments");
+        evbus_cli_err("schemas", "%s: expected %s", action,
+                      want == 2 ? "OLD and NEW" : want ? "one EVENT_TYPE" : "no arguments");
         return EVBUS_CLI_USAGE;
     }
+    if (!strcmp(action, "compat"))
+        return compat(cli, argv[first + 1], argv[first + 2]);
     evbus__schema_store_t *store = evbus_cli_store(cli, &rc);
     if (!store)
         return rc;
@@ -44,6 +108,11 @@ int evbus_cli_schemas(int argc, char **argv, evbus_cli_t *cli) {
     if (!strcmp(action, "list")) {
         for (size_t i = 0; i < n; i++) {
             const evbus__schema_entry_t *e = evbus__schema_store_at(store, i);
+            printf("%s\t%016" PRIx64 "\t%s\n", e->event_type, e->doc->fingerprint, e->path);
+        }
+    } else if (!strcmp(action, "history")) {
+        for (size_t i = 0; i < evbus__schema_store_history_count(store); i++) {
+            const evbus__schema_entry_t *e = evbus__schema_store_history_at(store, i);
             printf("%s\t%016" PRIx64 "\t%s\n", e->event_type, e->doc->fingerprint, e->path);
         }
     } else if (!strcmp(action, "fingerprint")) {
@@ -66,7 +135,8 @@ int evbus_cli_schemas(int argc, char **argv, evbus_cli_t *cli) {
                 evbus__config_destroy(cfg);
             }
         } else {
-            printf("ok: %zu schemas in %s\n", n, evbus__schema_store_dir(store));
+            printf("ok: %zu schemas in %s, %zu earlier versions in history/\n", n,
+                   evbus__schema_store_dir(store), evbus__schema_store_history_count(store));
         }
         if (n == 0 && rc == EVBUS_CLI_OK) {
             evbus_cli_err("schemas", "no *.avsc files in %s", evbus__schema_store_dir(store));

@@ -18,6 +18,7 @@
 static const char usage[] =
     "Usage: evbus-cli tail TOPIC... [-n N] [-f] [--from-beginning] [--since TIME]\n"
     "                      [--type GLOB] [--key KEY] [--format json|pretty|raw] [--count N]\n"
+    "                      [--as-reader]\n"
     "\n"
     "Print the last N events of each topic (all partitions, in timestamp order) and exit,\n"
     "or keep following them with -f.  TOPIC is given without the prefix (--prefix /\n"
@@ -39,6 +40,8 @@ static const char usage[] =
     "                         raw: topic, partition, offset, timestamp, type, key and value\n"
     "                         framing (single-object:<fingerprint> | confluent:<id> | none) + hex\n"
     "      --count N          stop after N events\n"
+    "      --as-reader        data resolved into the current schema of its type (what consumers'\n"
+    "                         handlers see) instead of as it was written\n"
     "Confluent-framed events need schema.registry.url (-X or EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL).\n"
     "A missing topic, or a broker silent for cli.timeout.ms (default 10000), is exit status 1.\n"
     "\n"
@@ -46,7 +49,7 @@ static const char usage[] =
     "  evbus-cli -b localhost:9092 tail orders -n 5 --format pretty\n"
     "  evbus-cli tail orders -f --type 'org.evbus.demo.*' | jq -c .data\n";
 
-enum { OPT_FROM_BEGINNING = 1, OPT_SINCE, OPT_TYPE, OPT_KEY, OPT_FORMAT, OPT_COUNT };
+enum { OPT_FROM_BEGINNING = 1, OPT_SINCE, OPT_TYPE, OPT_KEY, OPT_FORMAT, OPT_COUNT, OPT_AS_READER };
 
 static const struct option longopts[] = {
     {"lines", required_argument, NULL, 'n'},
@@ -57,6 +60,7 @@ static const struct option longopts[] = {
     {"key", required_argument, NULL, OPT_KEY},
     {"format", required_argument, NULL, OPT_FORMAT},
     {"count", required_argument, NULL, OPT_COUNT},
+    {"as-reader", no_argument, NULL, OPT_AS_READER},
     {NULL, 0, NULL, 0},
 };
 
@@ -90,6 +94,9 @@ static int on_opt(void *ctx, int c, const char *arg) {
             evbus_cli_err("tail", "--format: expected json, pretty or raw, got \"%s\"", arg);
             return EVBUS_CLI_USAGE;
         }
+        return -1;
+    case OPT_AS_READER:
+        t->as_reader = 1;
         return -1;
     case OPT_COUNT:
         if (evbus_cli_parse_long(arg, 1, 1000000000L, &t->count) != 0) {
@@ -134,6 +141,8 @@ static int handle(tail_t *t, rd_kafka_message_t *rkm) {
         evbus_cli_err("tail", "out of memory");
         return -1;
     }
+    /* tail shows what was written unless asked for the consumer's view */
+    evbus__event_set_as_written(ev, !t->as_reader);
     if (t->key) {
         const char *k = evbus_event_key(ev);
         if (!k || strcmp(k, t->key)) {

@@ -6,6 +6,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cli.h"
+#include "conf.h"
 #include "config.h"
 #include "schema.h"
 
@@ -80,11 +81,13 @@ int evbus_cli_topics(int argc, char **argv, evbus_cli_t *cli) {
             }
         }
     }
+    /* One producer config, one framing for all its topics: wire.format, else the registry. */
+    const char *wire = evbus__wire_format_name(evbus__conf_wire_format(cli->conf));
     for (size_t i = 0; i < cfg->ntypes; i++) {
         const evbus__type_conf_t *t = &cfg->types[i];
         for (size_t j = 0; j < t->ntopics; j++) {
-            printf("%s\t%s\t%s", t->event_type, t->topics[j].full_topic,
-                   t->topics[j].enabled ? "enabled" : "disabled");
+            printf("%s\t%s\t%s\t%s", t->event_type, t->topics[j].full_topic,
+                   t->topics[j].enabled ? "enabled" : "disabled", wire);
             if (md)
                 print_broker_info(cli, rk, md, t->topics[j].full_topic);
             putchar('\n');

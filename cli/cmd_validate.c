@@ -2,6 +2,7 @@
 #include <stdlib.h>
 
 #include "cli.h"
+#include "conf.h"
 #include "config.h"
 #include "schema.h"
 
@@ -36,18 +37,22 @@ int evbus_cli_validate_config(int argc, char **argv, evbus_cli_t *cli) {
         return rc;
     }
     size_t ntopics = 0, nenabled = 0;
+    evbus__wire_format_t wire = evbus__conf_wire_format(cli->conf);
     for (size_t i = 0; i < cfg->ntypes; i++) {
         const evbus__type_conf_t *t = &cfg->types[i];
         for (size_t j = 0; j < t->ntopics; j++) {
             const evbus__topic_conf_t *tc = &t->topics[j];
-            printf("%s\t%s\tkey=%s\t%s\n", t->event_type, tc->full_topic, tc->key_field,
-                   tc->enabled ? "enabled" : "disabled");
+            printf("%s\t%s\tkey=%s\t%s\t%s\n", t->event_type, tc->full_topic, tc->key_field,
+                   tc->enabled ? "enabled" : "disabled", evbus__wire_format_name(wire));
             ntopics++;
             nenabled += tc->enabled != 0;
         }
     }
     printf("valid: %zu event type%s, %zu topic%s (%zu enabled)\n", cfg->ntypes,
            cfg->ntypes == 1 ? "" : "s", ntopics, ntopics == 1 ? "" : "s", nenabled);
+    if (wire == EVBUS__WIRE_SINGLE_OBJECT && !cli->quiet)
+        fprintf(stderr, "evbus-cli: validate-config: note: single-object framing (no "
+                        "schema.registry.url): Python Open edX consumers cannot read it, they need confluent\n");
     evbus__config_destroy(cfg);
     evbus__schema_store_destroy(store);
     return EVBUS_CLI_OK;

@@ -38,6 +38,7 @@ typedef struct tail_s {
     evbus_cli_t *cli;
     long n, count;
     int follow, from_beginning, fmt;
+    int as_reader; /* --as-reader: data resolved into the current schema, as consumers get it */
     const char *since, *type_glob, *key;
     int64_t since_ms;
     char **topics;

@@ -72,6 +72,8 @@ typedef struct enc_s {
     char *errstr;
     size_t errstr_size;
     evbus_err_t err;
+    size_t zero_items; /* array items of no encoded size so far (EVBUS__AVRO_MAX_ZERO_ITEMS) */
+    int avro_default;  /* the text is a schema default: Avro's rules, not natural JSON's */
     evbus__path_t path;
 } enc_t;
 
@@ -162,6 +164,7 @@ static int parse_i64(const char *s, size_t n, int64_t *v) {
 }
 
 static int enc_value(enc_t *e, const evbus__schema_t *n, int depth);
+static int enc_default_text(enc_t *e, const evbus__schema_t *n, const char *json, int depth);
 static int enc_union(enc_t *e, const evbus__schema_t *n, evbus__json_type_t t, int depth);
 
 static int enc_integer(enc_t *e, const evbus__schema_t *n, evbus__json_type_t t) {
@@ -304,6 +307,10 @@ static int enc_array(enc_t *e, const evbus__schema_t *n, evbus__json_type_t t, i
         return nomem(e);
     while ((r = evbus__json_arr_next(&e->j, &first)) == 1) {
         evbus__path_push(&e->path, SEG_INDEX, NULL, count);
+        if (n->items->min_size == 0 && ++e->zero_items > EVBUS__AVRO_MAX_ZERO_ITEMS)
+            return enc_fail(e, EVBUS_ERR_SCHEMA,
+                            "more than %d array items of no encoded size in one value",
+                            EVBUS__AVRO_MAX_ZERO_ITEMS);
         if (enc_value(e, n->items, depth + 1) != 0)
             return -1;
         evbus__path_pop(&e->path);
@@ -382,6 +389,14 @@ static int enc_record(enc_t *e, const evbus__schema_t *n, evbus__json_type_t t, 
                     break;
                 }
         }
+        if (f == nf && e->avro_default) {
+            /* Avro says nothing of them; Java's parser ignores them, and so do we */
+            if (evbus__json_skip(&e->j, depth + 1) != 0) {
+                json_fail(e);
+                goto out;
+            }
+            continue;
+        }
         if (f == nf || f < next || span[f]) {
             char name[128];
             snprintf(name, sizeof(name), "%.*s", (int)(key.rawlen > 100 ? 100 : key.rawlen),
@@ -415,8 +430,14 @@ static int enc_record(enc_t *e, const evbus__schema_t *n, evbus__json_type_t t, 
         if (span[next]) {
             if (enc_field_at(e, n, next, span[next], depth) != 0)
                 goto out;
-        } else if (f->has_default) {
+        } else if (f->has_default && f->default_avro) {
             if (put_bytes(e, f->default_avro, f->default_avro_len) != 0)
+                goto out;
+        } else if (f->has_default) { /* not prepared yet: a default inside a default */
+            evbus__path_push(&e->path, SEG_FIELD, f->name, 0);
+            int r2 = enc_default_text(e, f->type, f->default_json, depth + 1);
+            evbus__path_pop(&e->path);
+            if (r2 != 0)
                 goto out;
         } else {
             evbus__path_push(&e->path, SEG_FIELD, f->name, 0);
@@ -460,6 +481,13 @@ static int union_mismatch(enc_t *e, const evbus__schema_t *n, evbus__json_type_t
  */
 static int enc_union(enc_t *e, const evbus__schema_t *n, evbus__json_type_t t, int depth) {
     size_t nonnull = n->nbranches - (n->null_branch >= 0 ? 1 : 0);
+    if (e->avro_default) { /* Avro: a union's default is a value of its first branch */
+        if (n->nbranches == 0)
+            return enc_fail(e, EVBUS_ERR_SCHEMA, "an empty union has no value");
+        if (put_long(e, 0) != 0)
+            return -1;
+        return enc_value(e, n->branches[0], depth + 1);
+    }
     if (t == EVBUS__JSON_NULL && n->null_branch >= 0) {
         if (evbus__json_literal(&e->j, t) != 0)
             return json_fail(e);
@@ -529,14 +557,34 @@ static int enc_value(enc_t *e, const evbus__schema_t *n, int depth) {
     return enc_fail(e, EVBUS_ERR_SCHEMA, "bad schema node");
 }
 
-evbus_err_t evbus__avro_encode_json(const evbus__schema_t *schema, const char *json, size_t len,
-                                    evbus__buf_t *out, char *errstr, size_t errstr_size) {
+/*
+ * Encode a default given as JSON text (a record field's own default, needed while encoding
+ * another default that leaves that field out) with a scanner of its own, then carry on
+ * with the outer text.
+ */
+static int enc_default_text(enc_t *e, const evbus__schema_t *n, const char *json, int depth) {
+    evbus__json_t saved = e->j;
+    int saved_mode = e->avro_default;
+    evbus__json_init(&e->j, json, strlen(json));
+    e->avro_default = 1;
+    int r = enc_value(e, n, depth);
+    if (r == 0 && evbus__json_end(&e->j) != 0)
+        r = json_fail(e);
+    e->j = saved;
+    e->avro_default = saved_mode;
+    return r;
+}
+
+static evbus_err_t encode(const evbus__schema_t *schema, const char *json, size_t len,
+                          int avro_default, evbus__buf_t *out, char *errstr, size_t errstr_size) {
     enc_t e;
     size_t start = out->len;
     e.out = out;
     e.errstr = errstr;
     e.errstr_size = errstr_size;
     e.err = EVBUS_OK;
+    e.zero_items = 0;
+    e.avro_default = avro_default;
     e.path.depth = 0;
     evbus__json_init(&e.j, json, len);
     /* strtod must read '.' whatever locale the application set */
@@ -558,4 +606,14 @@ evbus_err_t evbus__avro_encode_json(const evbus__schema_t *schema, const char *j
     }
     out->data[out->len] = 0;
     return EVBUS_OK;
+}
+
+evbus_err_t evbus__avro_encode_default(const evbus__schema_t *schema, const char *json, size_t len,
+                                       evbus__buf_t *out, char *errstr, size_t errstr_size) {
+    return encode(schema, json, len, 1, out, errstr, errstr_size);
+}
+
+evbus_err_t evbus__avro_encode_json(const evbus__schema_t *schema, const char *json, size_t len,
+                                    evbus__buf_t *out, char *errstr, size_t errstr_size) {
+    return encode(schema, json, len, 0, out, errstr, errstr_size);
 }

@@ -3,7 +3,7 @@
  * input text (no DOM): the hot path of both producer and consumer.
  *
  * Mapping (CONVENTIONS "natural JSON"): records are objects (missing fields take their
- * defaults; unknown fields are errors), a nullable union ["null", T] takes null or the
+ * defaults, checked and pre-encoded by Avro's rules, see below; unknown fields are errors), a nullable union ["null", T] takes null or the
  * plain T value, other unions take {"<branch type name>": value}, bytes and fixed are
  * strings whose code points 0..255 are the bytes (as Avro's JSON encoding), enums are
  * strings, maps are objects.  Non-finite floats/doubles are not JSON and are rejected
@@ -28,6 +28,14 @@
 #include "common.h"
 #include "schema.h"
 
+/*
+ * The most array items of no encoded size (null, empty record, fixed 0) one datum may hold,
+ * all arrays together.  Their count is all the bytes say of them, so without a bound a
+ * forged count of a few bytes would make the decoder loop 2^63 times.  The encoder refuses
+ * more too, so whatever evbus writes, it reads.
+ */
+#define EVBUS__AVRO_MAX_ZERO_ITEMS (1 << 20)
+
 /**
  * Append the Avro binary encoding of json to out. EVBUS_ERR_SCHEMA (or _NOMEM) + errstr;
  * on error out is left as it was.  Thread safe (schema is read-only); no allocation
@@ -35,6 +43,41 @@
  */
 evbus_err_t evbus__avro_encode_json(const evbus__schema_t *schema, const char *json, size_t len,
                                     evbus__buf_t *out, char *errstr, size_t errstr_size);
+
+/*
+ * Field defaults, by Avro's rules rather than natural JSON's (spec, "Schema Declaration",
+ * record field "default"): the value is in the JSON encoding of the field's type, where a
+ * union's value is a value of its FIRST branch, plain, at every nesting level (so for
+ * ["int","string"] the default is 1, never {"int":1}, and for ["null","int"] only null);
+ * bytes and fixed are strings of code points 0..255; a record value may leave out fields
+ * that have defaults of their own, and keys the record does not have are ignored (as
+ * Java's parser does).  These are the building blocks of schema resolution too, which
+ * fills a reader's added fields from them.
+ */
+
+/**
+ * Check json (a default as written in a schema) against type by Avro's rules and append its
+ * Avro binary encoding to out.  EVBUS_ERR_SCHEMA + errstr ("u: expected int, got object",
+ * the path inside the default) or EVBUS_ERR_NOMEM; on error out is left as it was.
+ * Thread safe (type is read-only).
+ */
+evbus_err_t evbus__avro_encode_default(const evbus__schema_t *type, const char *json, size_t len,
+                                       evbus__buf_t *out, char *errstr, size_t errstr_size);
+
+/**
+ * The same default as natural JSON (the mapping above: {"int":1} for a plain union, the
+ * plain value for a nullable one), appended to out: what a reader that fills a missing
+ * field hands to the application.  Errors as evbus__avro_encode_default.
+ */
+evbus_err_t evbus__avro_default_json(const evbus__schema_t *type, const char *json, size_t len,
+                                     evbus__buf_t *out, char *errstr, size_t errstr_size);
+
+/**
+ * Check and pre-encode every field default of doc (fills default_avro), so a missing field
+ * costs a memcpy.  EVBUS_ERR_SCHEMA + errstr "field 'a.b': default ... does not match ...".
+ * evbus__schema_parse() calls it; it is here so that the schema layer never calls the codec.
+ */
+evbus_err_t evbus__avro_prepare_defaults(evbus__schema_doc_t *doc, char *errstr, size_t errstr_size);
 
 /**
  * Append the JSON text of the Avro datum to out (compact, no spaces). EVBUS_ERR_DECODE + errstr;

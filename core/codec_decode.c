@@ -1,7 +1,8 @@
 /*
  * Avro binary -> compact JSON text, in one pass.  The input is untrusted (it comes off
  * a Kafka topic): every length is checked against the bytes left before it is used,
- * recursion is capped, and an array of zero-size items (nulls) has an item budget, so
+ * recursion is capped, block counts are bounded by what their items can take (items of
+ * no size, like nulls, by a fixed budget per datum), so
  * garbage gives EVBUS_ERR_DECODE rather than a crash or a huge allocation.
  *
  * Choices (see codec.h): strings must be valid UTF-8 (else an error: the Python peer
@@ -252,24 +253,15 @@ static int put_string(dec_t *d, const unsigned char *s, size_t n) {
     return evbus__json_write_string(d->out, (const char *)s, n) == 0 ? 0 : nomem(d);
 }
 
-/* Can a datum of this type take zero bytes? (Only then may a block count exceed the bytes left.) */
-static int zero_size(const evbus__schema_t *n, int depth) {
-    if (depth > 8)
-        return 0;
-    switch (n->kind) {
-    case EVBUS__AVRO_NULL: return 1;
-    case EVBUS__AVRO_FIXED: return n->fixed_size == 0;
-    case EVBUS__AVRO_RECORD:
-        for (size_t i = 0; i < n->nfields; i++)
-            if (!zero_size(n->fields[i].type, depth + 1))
-                return 0;
-        return 1;
-    default: return 0;
-    }
-}
-
-/* Block header: item count (a negative count is followed by the block's byte size). */
-static int rd_block(dec_t *d, const evbus__schema_t *items, size_t *count) {
+/*
+ * Block header: item count (a negative count is followed by the block's byte size).  Every
+ * item takes at least min bytes, so a count the bytes left cannot hold is refused before any
+ * item is read.  Items that take no bytes (null, empty records, fixed 0) are charged to the
+ * datum's budget of EVBUS__AVRO_MAX_ZERO_ITEMS instead: the bound must not depend on the
+ * input's length, or a value that decodes from a long input would not decode from its own,
+ * shorter, canonical encoding.
+ */
+static int rd_block(dec_t *d, size_t min, size_t *count) {
     int64_t c = 0, bytes = 0;
     *count = 0;
     if (rd_long(d, &c) != 0)
@@ -284,10 +276,14 @@ static int rd_block(dec_t *d, const evbus__schema_t *items, size_t *count) {
             return dec_fail(d, "block size %lld exceeds the %zu bytes left", (long long)bytes,
                             d->len - d->pos);
     }
-    if ((uint64_t)c > d->len - d->pos) {
-        if (!items || !zero_size(items, 0) || (uint64_t)c > d->zero_budget)
-            return dec_fail(d, "block count %lld exceeds the %zu bytes left", (long long)c,
-                            d->len - d->pos);
+    if (min > 0) {
+        if ((uint64_t)c > (d->len - d->pos) / min)
+            return dec_fail(d, "block count %lld needs at least %llu bytes, %zu left",
+                            (long long)c, (unsigned long long)c * min, d->len - d->pos);
+    } else {
+        if ((uint64_t)c > d->zero_budget)
+            return dec_fail(d, "block count %lld exceeds the limit of %d items of no size in a datum",
+                            (long long)c, EVBUS__AVRO_MAX_ZERO_ITEMS);
         d->zero_budget -= (size_t)c;
     }
     *count = (size_t)c;
@@ -319,7 +315,7 @@ static int dec_array(dec_t *d, const evbus__schema_t *n, int depth) {
     if (putc_(d, '[') != 0)
         return -1;
     for (;;) {
-        if (rd_block(d, n->items, &count) != 0)
+        if (rd_block(d, n->items->min_size, &count) != 0)
             return -1;
         if (count == 0)
             break;
@@ -340,7 +336,7 @@ static int dec_map(dec_t *d, const evbus__schema_t *n, int depth) {
     if (putc_(d, '{') != 0)
         return -1;
     for (;;) {
-        if (rd_block(d, NULL, &count) != 0) /* every entry has a key: at least one byte */
+        if (rd_block(d, 1 + n->items->min_size, &count) != 0) /* the key's length byte */
             return -1;
         if (count == 0)
             break;
@@ -461,7 +457,7 @@ evbus_err_t evbus__avro_decode_json(const evbus__schema_t *schema, const void *d
     d.out = out;
     d.errstr = errstr;
     d.errstr_size = errstr_size;
-    d.zero_budget = 65536 + 16 * (len < SIZE_MAX / 32 ? len : SIZE_MAX / 32);
+    d.zero_budget = EVBUS__AVRO_MAX_ZERO_ITEMS;
     /* snprintf/strtod must use '.' whatever locale the application set */
     locale_t cl = evbus__c_locale(), old = cl ? uselocale(cl) : (locale_t)0;
     int r = dec_value(&d, schema, 0);

@@ -7,6 +7,7 @@
 #include "conf.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,17 +37,45 @@ static const conf_prop_t props[] = {
     {"retry.max", K_INT, "3", 0, 1000, 0},
     {"retry.backoff.ms", K_INT, "100", 0, 3600000, 0},
     {"retry.backoff.max.ms", K_INT, "10000", 0, 3600000, 0},
-    {"queue.full.timeout.ms", K_INT, "1000", 0, 3600000, 0},
+    /* As Java's max.block.ms: send waits this long for room before EVBUS_ERR_QUEUE_FULL. */
+    {"queue.full.timeout.ms", K_INT, "60000", 0, 3600000, 0},
+    {"producer.transactional", K_BOOL, "false", 0, 0, 0},
+    /* A transaction is committed after this many events or this long after its first. */
+    {"producer.transaction.max.events", K_INT, "10000", 1, 10000000, 0},
+    {"producer.transaction.interval.ms", K_INT, "100", 1, 3600000, 0},
     {"handler.timeout.ms", K_INT, "30000", 1, 86400000, 0},
     {"plugin.isolate", K_BOOL, "false", 0, 0, 0},
     {"workers", K_INT, "4", 1, 256, 0},
     {"sasl.username", K_STR, NULL, 0, 0, 0},
     {"sasl.password", K_STR, NULL, 0, 0, 1},
+    /* auto: confluent framing when schema.registry.url is set, else single-object */
+    {"wire.format", K_STR, "auto", 0, 0, 0},
+    /* the sourcelib header; unset: evbus's version (the Python bus puts openedx-events') */
+    {"sourcelib", K_STR, NULL, 0, 0, 0},
+    /* where a group with no committed offset starts: latest, as the Python bus */
+    {"consumer.start", K_STR, "latest", 0, 0, 0},
+    /* false: `consume` logs that and exits 0 (EVENT_BUS_KAFKA_CONSUMERS_ENABLED) */
+    {"consumers.enabled", K_BOOL, "true", 0, 0, 0},
+    /* how long evbus_consumer_run() waits in one poll (EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT,
+     * seconds there); short so that a stop is seen soon */
+    {"consumer.poll.timeout.ms", K_INT, "100", 1, 3600000, 0},
+    /* after a poll that returned only an error, wait this long before polling again
+     * (EVENT_BUS_KAFKA_CONSUMER_POLL_FAILURE_SLEEP, seconds there), as the Python bus */
+    {"consumer.poll.failure.sleep.ms", K_INT, "1000", 0, 3600000, 0},
     /* Operating (README "Operating"): audit lines, the statistics period behind the lag and
      * queue metrics, and how long a stalled poll loop stays healthy. */
     {"audit.log", K_BOOL, "false", 0, 0, 0},
     {"metrics.interval.ms", K_INT, "1000", 0, 3600000, 0},
     {"health.poll.timeout.ms", K_INT, "30000", 100, 86400000, 0},
+};
+
+/* Names whose value is one of a few words. */
+static const struct {
+    const char *name;
+    const char *const words[4];
+} word_props[] = {
+    {"wire.format", {"auto", "confluent", "single-object", NULL}},
+    {"consumer.start", {"latest", "earliest", NULL}},
 };
 #define NPROPS (sizeof(props) / sizeof(props[0]))
 
@@ -240,6 +269,20 @@ evbus_conf_res_t evbus_conf_set(evbus_conf_t *conf, const char *name, const char
                           name, (long long)p->min, (long long)p->max);
             return EVBUS_CONF_INVALID;
         }
+        for (size_t i = 0; i < sizeof(word_props) / sizeof(word_props[0]); i++) {
+            if (strcmp(word_props[i].name, name) != 0)
+                continue;
+            size_t k = 0;
+            while (word_props[i].words[k] && strcmp(word_props[i].words[k], value) != 0)
+                k++;
+            if (!word_props[i].words[k]) {
+                evbus__seterr(errstr, errstr_size, "invalid value \"%s\" for \"%s\", expected %s|%s%s%s",
+                              value, name, word_props[i].words[0], word_props[i].words[1],
+                              word_props[i].words[2] ? "|" : "",
+                              word_props[i].words[2] ? word_props[i].words[2] : "");
+                return EVBUS_CONF_INVALID;
+            }
+        }
         if (p->kind == K_BOOL && parse_bool(value, &bv) != 0) {
             evbus__seterr(errstr, errstr_size,
                           "invalid value \"%s\" for \"%s\", expected true or false", value, name);
@@ -287,6 +330,20 @@ int64_t evbus__conf_int(const evbus_conf_t *conf, const char *name) {
     return 0;
 }
 
+evbus__wire_format_t evbus__conf_wire_format(const evbus_conf_t *conf) {
+    const char *w = evbus__conf_str(conf, "wire.format");
+    const char *url = evbus_conf_get(conf, "schema.registry.url");
+    if (!strcmp(w, "confluent"))
+        return EVBUS__WIRE_CONFLUENT;
+    if (!strcmp(w, "single-object"))
+        return EVBUS__WIRE_SINGLE_OBJECT;
+    return url && *url ? EVBUS__WIRE_CONFLUENT : EVBUS__WIRE_SINGLE_OBJECT;
+}
+
+const char *evbus__wire_format_name(evbus__wire_format_t f) {
+    return f == EVBUS__WIRE_CONFLUENT ? "confluent" : "single-object";
+}
+
 int evbus__conf_bool(const evbus_conf_t *conf, const char *name) {
     const char *v = evbus__conf_str(conf, name);
     int bv = 0;
@@ -299,17 +356,36 @@ int evbus__conf_bool(const evbus_conf_t *conf, const char *name) {
 static const struct {
     const char *env;
     const char *name;
+    int seconds; /* the variable is in (fractional) seconds, the name in milliseconds */
 } env_map[] = {
-    {"EVENT_BUS_PRODUCER_CONFIG", "producer.config"},
-    {"EVENT_BUS_TOPIC_PREFIX", "topic.prefix"},
-    {"EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS", "kafka.bootstrap.servers"},
-    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL", "schema.registry.url"},
-    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY", "schema.registry.api.key"},
-    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET", "schema.registry.api.secret"},
-    {"EVENT_BUS_KAFKA_API_KEY", "sasl.username"},
-    {"EVENT_BUS_KAFKA_API_SECRET", "sasl.password"},
-    {"EVENT_BUS_SCHEMA_DIR", "schema.dir"},
+    {"EVENT_BUS_PRODUCER_CONFIG", "producer.config", 0},
+    {"EVENT_BUS_TOPIC_PREFIX", "topic.prefix", 0},
+    {"EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS", "kafka.bootstrap.servers", 0},
+    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL", "schema.registry.url", 0},
+    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY", "schema.registry.api.key", 0},
+    {"EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET", "schema.registry.api.secret", 0},
+    {"EVENT_BUS_KAFKA_API_KEY", "sasl.username", 0},
+    {"EVENT_BUS_KAFKA_API_SECRET", "sasl.password", 0},
+    {"EVENT_BUS_SCHEMA_DIR", "schema.dir", 0},
+    /* openedx-events' get_service_name(): EVENTS_SERVICE_NAME, else SERVICE_VARIANT */
+    {"EVENTS_SERVICE_NAME", "service", 0},
+    {"SERVICE_VARIANT", "service", 0},
+    {"EVENT_BUS_KAFKA_CONSUMERS_ENABLED", "consumers.enabled", 0},
+    {"EVENT_BUS_WIRE_FORMAT", "wire.format", 0},
+    {"EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT", "consumer.poll.timeout.ms", 1},
+    {"EVENT_BUS_KAFKA_CONSUMER_POLL_FAILURE_SLEEP", "consumer.poll.failure.sleep.ms", 1},
 };
+
+/* "1.5" seconds -> "1500"; -1 when it is not a number of seconds >= 0. */
+static int seconds_to_ms(const char *v, char *out, size_t size) {
+    char *end;
+    errno = 0;
+    double sec = strtod(v, &end);
+    if (end == v || *end || errno || !(sec >= 0) || sec > 86400.0 * 365)
+        return -1;
+    snprintf(out, size, "%lld", (long long)(sec * 1000.0 + 0.5));
+    return 0;
+}
 
 evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr, size_t errstr_size) {
     char err[512];
@@ -317,8 +393,17 @@ evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr, size_t errstr_
         return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size, "conf is NULL");
     for (size_t i = 0; i < sizeof(env_map) / sizeof(env_map[0]); i++) {
         const char *v = getenv(env_map[i].env);
-        if (!v || evbus_conf_get(conf, env_map[i].name))
+        /* empty counts as unset, as Python's `or` treats it */
+        if (!v || (!*v && !strcmp(env_map[i].name, "service")) || evbus_conf_get(conf, env_map[i].name))
             continue;
+        char ms[32];
+        if (env_map[i].seconds) {
+            if (seconds_to_ms(v, ms, sizeof(ms)) != 0)
+                return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size,
+                                   "%s: invalid value \"%s\", expected seconds (e.g. 1.0)",
+                                   env_map[i].env, v);
+            v = ms;
+        }
         if (evbus_conf_set(conf, env_map[i].name, v, err, sizeof(err)) != EVBUS_CONF_OK)
             return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size, "%s: %s", env_map[i].env,
                                err);

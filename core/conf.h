@@ -13,6 +13,11 @@
 int64_t evbus__conf_int(const evbus_conf_t *conf, const char *name);
 /** Boolean value of an evbus name ("true"/"false"/"1"/"0"). */
 int evbus__conf_bool(const evbus_conf_t *conf, const char *name);
+/** The framing a producer with this conf writes: wire.format, where auto means confluent when
+ *  schema.registry.url is set. */
+typedef enum { EVBUS__WIRE_SINGLE_OBJECT, EVBUS__WIRE_CONFLUENT } evbus__wire_format_t;
+evbus__wire_format_t evbus__conf_wire_format(const evbus_conf_t *conf);
+const char *evbus__wire_format_name(evbus__wire_format_t f);
 /** String value, or the table default (may be NULL). */
 const char *evbus__conf_str(const evbus_conf_t *conf, const char *name);
 

@@ -317,12 +317,102 @@ static json_t *parse_source(const char *text_or_path, evbus__config_errors_t *er
     return root;
 }
 
+/* A type's topics as the dict-of-topics form (a new reference), so two configs can be merged
+ * topic by topic; NULL when the list form is malformed (validation of the merge reports it). */
+static json_t *topics_as_dict(json_t *v) {
+    if (!json_is_array(v))
+        return json_incref(v);
+    json_t *d = json_object(), *item;
+    size_t i;
+    json_array_foreach(v, i, item) {
+        const char *topic = json_string_value(json_object_get(item, "topic"));
+        json_t *rest = json_is_object(item) ? json_deep_copy(item) : NULL;
+        if (!d || !topic || !rest || json_object_del(rest, "topic") != 0 ||
+            json_object_set_new(d, topic, rest) != 0) {
+            json_decref(rest);
+            json_decref(d);
+            return NULL;
+        }
+    }
+    return d;
+}
+
+/* openedx-events' merge_producer_configs(): every event type/topic pair of over is added to
+ * into; where both have a pair, over's enabled and event_key_field win. -1 on a shape the
+ * rules do not cover (then into is left for validation to report). */
+static int merge_into(json_t *into, json_t *over) {
+    const char *type, *topic;
+    json_t *tv, *cv;
+    json_object_foreach(over, type, tv) {
+        json_t *od = topics_as_dict(tv), *id = json_object_get(into, type);
+        json_t *idd = id ? topics_as_dict(id) : json_object();
+        if (!od || !idd || !json_is_object(od) || !json_is_object(idd)) {
+            json_decref(od);
+            json_decref(idd);
+            return -1;
+        }
+        json_object_foreach(od, topic, cv) {
+            json_t *cur = json_object_get(idd, topic);
+            if (!cur) {
+                json_object_set(idd, topic, cv);
+                continue;
+            }
+            if (!json_is_object(cur) || !json_is_object(cv))
+                continue;
+            json_t *e = json_object_get(cv, "enabled"), *k = json_object_get(cv, "event_key_field");
+            if (e && !json_is_null(e))
+                json_object_set(cur, "enabled", e);
+            if (k && !json_is_null(k))
+                json_object_set(cur, "event_key_field", k);
+        }
+        json_decref(od);
+        json_object_set_new(into, type, idd);
+    }
+    return 0;
+}
+
+/* Several producer configs, merged in order: a JSON array of JSON objects or file paths. */
+static json_t *parse_sources(json_t *list, evbus__config_errors_t *errs) {
+    json_t *merged = json_object(), *item;
+    size_t i;
+    if (!merged) {
+        errs_add(errs, "$", "out of memory");
+        return NULL;
+    }
+    json_array_foreach(list, i, item) {
+        char where[32];
+        snprintf(where, sizeof(where), "$[%zu]", i);
+        json_t *one = json_is_string(item) ? parse_source(json_string_value(item), errs)
+                                           : json_incref(item);
+        if (!one)
+            continue;
+        if (!json_is_object(one))
+            errs_add(errs, where, "got %s, expected a producer config object or a file path",
+                     json_kind(one));
+        else if (merge_into(merged, one) != 0)
+            errs_add(errs, where, "cannot be merged: a type's topics are neither a list of "
+                                  "{\"topic\", ...} nor an object of topics");
+        json_decref(one);
+    }
+    if (errs->count > 0) {
+        json_decref(merged);
+        return NULL;
+    }
+    return merged;
+}
+
 evbus__config_t *evbus__config_load(const char *text_or_path, const evbus__schema_store_t *store,
                                     const char *prefix, evbus__config_errors_t *errs) {
     load_ctx_t ctx = {store, prefix, errs, 0};
     json_t *root = parse_source(text_or_path, errs);
     if (!root)
         return NULL;
+    if (json_is_array(root)) {
+        json_t *merged = parse_sources(root, errs);
+        json_decref(root);
+        if (!(root = merged))
+            return NULL;
+    }
     evbus__config_t *cfg = calloc(1, sizeof(*cfg));
     if (!cfg) {
         json_decref(root);
@@ -333,7 +423,8 @@ evbus__config_t *evbus__config_load(const char *text_or_path, const evbus__schem
         errs_add(errs, "$", "got %s, expected an object mapping event types to topics",
                  json_kind(root));
     } else if (json_object_size(root) == 0) {
-        errs_add(errs, "$", "no event types, expected at least one event type");
+        /* {} is valid, as for the Python bus: a producer that sends nothing (every type is
+         * EVBUS_ERR_UNKNOWN_TYPE) */
     } else {
         cfg->types = calloc(json_object_size(root), sizeof(*cfg->types));
         if (!cfg->types) {
@@ -358,7 +449,7 @@ evbus__config_t *evbus__config_load(const char *text_or_path, const evbus__schem
 }
 
 const evbus__type_conf_t *evbus__config_find(const evbus__config_t *cfg, const char *event_type) {
-    if (!cfg || !event_type)
+    if (!cfg || !event_type || cfg->ntypes == 0) /* {}: no types array at all */
         return NULL;
     evbus__type_conf_t k;
     k.event_type = (char *)event_type;

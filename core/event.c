@@ -10,6 +10,7 @@
 #include "framing.h"
 #include "headers.h"
 #include "json_scan.h"
+#include "resolve.h"
 
 static char *dup_n(const void *p, size_t n) {
     char *r = malloc(n + 1);
@@ -285,10 +286,11 @@ evbus_err_t evbus__event_problem(const evbus_event_t *ev, const char **msgp) {
     return ev && ev->problem ? ev->problem_code : EVBUS_OK;
 }
 
-/* The schema a framed payload was written with. */
-static evbus_err_t resolve_schema(const evbus__schema_store_t *store, evbus__registry_t *reg,
-                                  const evbus__frame_t *fr, const evbus__schema_t **out,
-                                  char *errstr, size_t errstr_size) {
+/* The schema a framed payload was written with: by fingerprint among the current schemas and
+ * history/, or by registry id. */
+static evbus_err_t writer_schema(const evbus__schema_store_t *store, evbus__registry_t *reg,
+                                 const evbus__frame_t *fr, const evbus__schema_doc_t **out,
+                                 char *errstr, size_t errstr_size) {
     if (fr->framing == EVBUS__FRAMING_SINGLE_OBJECT) {
         const evbus__schema_entry_t *e =
             store ? evbus__schema_store_by_fingerprint(store, fr->fingerprint) : NULL;
@@ -296,47 +298,66 @@ static evbus_err_t resolve_schema(const evbus__schema_store_t *store, evbus__reg
             return evbus__fail(EVBUS_ERR_SCHEMA, errstr, errstr_size,
                                "unknown schema fingerprint %016llx",
                                (unsigned long long)fr->fingerprint);
-        *out = e->doc->root;
+        *out = e->doc;
         return EVBUS_OK;
     }
     if (!reg)
         return evbus__fail(EVBUS_ERR_REGISTRY, errstr, errstr_size,
                            "Confluent-framed message (schema id %d) but no schema registry configured",
                            (int)fr->schema_id);
-    const evbus__schema_doc_t *doc = NULL;
-    evbus_err_t err = evbus__registry_schema_by_id(reg, fr->schema_id, &doc, errstr, errstr_size);
-    if (err)
-        return err;
-    *out = doc->root;
-    return EVBUS_OK;
+    return evbus__registry_schema_by_id(reg, fr->schema_id, out, errstr, errstr_size);
+}
+
+/* The reader schema: the current one of the event's type, when it differs from the writer's. */
+static const evbus__schema_doc_t *reader_schema(const evbus_event_t *ev,
+                                                const evbus__schema_doc_t *writer) {
+    const evbus__schema_entry_t *e =
+        ev->store && ev->type && !ev->as_written ? evbus__schema_store_get(ev->store, ev->type) : NULL;
+    return e && e->doc->fingerprint != writer->fingerprint ? e->doc : NULL;
 }
 
 evbus_err_t evbus__event_check_value(const evbus_event_t *ev, char *errstr, size_t errstr_size) {
     evbus__frame_t fr;
-    const evbus__schema_t *s;
+    const evbus__schema_doc_t *s;
     if (!ev->value)
         return evbus__fail(EVBUS_ERR_DECODE, errstr, errstr_size, "message has no value");
     evbus_err_t err = evbus__framing_parse(ev->value, ev->value_len, &fr, errstr, errstr_size);
     if (err)
         return err;
-    return resolve_schema(ev->store, ev->reg, &fr, &s, errstr, errstr_size);
+    return writer_schema(ev->store, ev->reg, &fr, &s, errstr, errstr_size);
+}
+
+void evbus__event_set_as_written(evbus_event_t *ev, int as_written) {
+    pthread_mutex_lock(&ev->mu);
+    ev->as_written = as_written;
+    pthread_mutex_unlock(&ev->mu);
 }
 
 static void decode_value(evbus_event_t *ev) {
     char errstr[512];
     evbus__frame_t fr;
-    const evbus__schema_t *s = NULL;
+    const evbus__schema_doc_t *s = NULL;
     evbus__buf_t out = EVBUS__BUF_INIT;
     evbus_err_t err;
     if (!ev->value)
         err = evbus__fail(EVBUS_ERR_DECODE, errstr, sizeof(errstr), "message has no value");
     else if (!(err = evbus__framing_parse(ev->value, ev->value_len, &fr, errstr, sizeof(errstr))) &&
-             !(err = resolve_schema(ev->store, ev->reg, &fr, &s, errstr, sizeof(errstr)))) {
+             !(err = writer_schema(ev->store, ev->reg, &fr, &s, errstr, sizeof(errstr)))) {
         /* JSON text runs about 2-3x the Avro bytes: one allocation instead of a realloc chain
          * (a failed reserve is fine, the buffer grows as usual). */
         if (fr.payload_len < ((size_t)1 << 24))
             (void)evbus__buf_reserve(&out, fr.payload_len * 3 + 64);
-        err = evbus__avro_decode_json(s, fr.payload, fr.payload_len, &out, errstr, sizeof(errstr));
+        err = evbus__avro_decode_json(s->root, fr.payload, fr.payload_len, &out, errstr,
+                                      sizeof(errstr));
+        /* Another version of the type's schema: handlers get the current (reader's) shape. */
+        const evbus__schema_doc_t *r = err ? NULL : reader_schema(ev, s);
+        if (r) {
+            evbus__buf_t res = EVBUS__BUF_INIT;
+            err = evbus__resolve_json(s, r, (const char *)out.data, out.len, &res, errstr,
+                                      sizeof(errstr));
+            evbus__buf_free(&out);
+            out = res;
+        }
     }
     size_t json_len = out.len; /* JSON text escapes NUL: the same as strlen() */
     if (!err && !(ev->json = evbus__buf_steal(&out)))

@@ -66,6 +66,10 @@ evbus_err_t evbus__event_problem(const evbus_event_t *ev, const char **msgp);
  */
 evbus_err_t evbus__event_check_value(const evbus_event_t *ev, char *errstr, size_t errstr_size);
 
+/** as_written 1: evbus_event_json() gives the data in the writer's schema (tail's default);
+ *  0 (the default): resolved into the current schema of the event's type. Call before the
+ *  first evbus_event_json(); thread safe. */
+void evbus__event_set_as_written(evbus_event_t *ev, int as_written);
 /** 1 when evbus_event_json() was called and failed (a deterministic failure: retrying is useless). */
 int evbus__event_json_failed(const evbus_event_t *ev);
 

@@ -46,6 +46,7 @@ struct evbus_event_s {
     size_t json_len;
     char *json_error;
     evbus_err_t json_err;
+    int as_written; /* decode with the writer's schema only: no resolution to the current one */
     int key_done;
     char *key;
 };

@@ -1,19 +1,34 @@
 /* Wire framings of an Avro payload: single-object (C3 01 + fingerprint) and Confluent (00 + id). */
 #include "framing.h"
 
-int evbus__framing_write_single(evbus__buf_t *out, uint64_t fingerprint) {
-    unsigned char h[EVBUS__SINGLE_OBJECT_HDR_LEN] = {0xC3, 0x01};
+size_t evbus__framing_header(unsigned char *h, evbus__framing_t framing, uint64_t fingerprint,
+                             int32_t schema_id) {
+    if (framing == EVBUS__FRAMING_CONFLUENT) {
+        uint32_t id = (uint32_t)schema_id;
+        h[0] = 0x00;
+        h[1] = (unsigned char)(id >> 24);
+        h[2] = (unsigned char)(id >> 16);
+        h[3] = (unsigned char)(id >> 8);
+        h[4] = (unsigned char)id;
+        return EVBUS__CONFLUENT_HDR_LEN;
+    }
+    h[0] = 0xC3;
+    h[1] = 0x01;
     for (int i = 0; i < 8; i++)
         h[2 + i] = (unsigned char)(fingerprint >> (8 * i)); /* little-endian, as the spec says */
-    return evbus__buf_append(out, h, sizeof(h));
+    return EVBUS__SINGLE_OBJECT_HDR_LEN;
+}
+
+int evbus__framing_write_single(evbus__buf_t *out, uint64_t fingerprint) {
+    unsigned char h[EVBUS__FRAME_HDR_MAX];
+    return evbus__buf_append(out, h,
+                             evbus__framing_header(h, EVBUS__FRAMING_SINGLE_OBJECT, fingerprint, 0));
 }
 
 int evbus__framing_write_confluent(evbus__buf_t *out, int32_t schema_id) {
-    uint32_t id = (uint32_t)schema_id;
-    unsigned char h[EVBUS__CONFLUENT_HDR_LEN] = {0x00, (unsigned char)(id >> 24),
-                                                 (unsigned char)(id >> 16),
-                                                 (unsigned char)(id >> 8), (unsigned char)id};
-    return evbus__buf_append(out, h, sizeof(h));
+    unsigned char h[EVBUS__FRAME_HDR_MAX];
+    return evbus__buf_append(out, h,
+                             evbus__framing_header(h, EVBUS__FRAMING_CONFLUENT, 0, schema_id));
 }
 
 evbus_err_t evbus__framing_parse(const void *data, size_t len, evbus__frame_t *frame, char *errstr,

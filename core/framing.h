@@ -24,6 +24,15 @@ typedef struct evbus__frame_s {
     size_t payload_len;
 } evbus__frame_t;
 
+#define EVBUS__FRAME_HDR_MAX EVBUS__SINGLE_OBJECT_HDR_LEN /* the longer of the two */
+
+/**
+ * The framing header for a payload, written to out (at least EVBUS__FRAME_HDR_MAX bytes);
+ * returns its length.  For writers that lay the header down in front of a payload already
+ * encoded (the producer), so the payload is never copied.
+ */
+size_t evbus__framing_header(unsigned char *out, evbus__framing_t framing, uint64_t fingerprint,
+                             int32_t schema_id);
 int evbus__framing_write_single(evbus__buf_t *out, uint64_t fingerprint);
 int evbus__framing_write_confluent(evbus__buf_t *out, int32_t schema_id);
 /** Detect the framing from the first bytes. EVBUS_ERR_DECODE + errstr for anything else or a truncated frame. */

@@ -1,5 +1,7 @@
 #include "headers.h"
 
+#include <ctype.h>
+
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -110,6 +112,67 @@ void evbus__time_now_iso(char out[EVBUS__TIME_LEN]) {
     memcpy(out + 26, "+00:00", 7);
 }
 
+static int is_uuid(const char *s) {
+    for (int i = 0; i < 36; i++) {
+        int dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? s[i] != '-' : !isxdigit((unsigned char)s[i]))
+            return 0;
+    }
+    return s[36] == 0;
+}
+
+/* n digits at s, within [lo, hi]. */
+static int digits(const char *s, int n, int lo, int hi) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i]))
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v >= lo && v <= hi;
+}
+
+static int is_utc_iso8601(const char *s) {
+    if (strlen(s) < 25 || !digits(s, 4, 1, 9999) || s[4] != '-' || !digits(s + 5, 2, 1, 12) ||
+        s[7] != '-' || !digits(s + 8, 2, 1, 31) || s[10] != 'T' || !digits(s + 11, 2, 0, 23) ||
+        s[13] != ':' || !digits(s + 14, 2, 0, 59) || s[16] != ':' || !digits(s + 17, 2, 0, 59))
+        return 0;
+    const char *p = s + 19;
+    if (*p == '.') {
+        int n = 0;
+        while (isdigit((unsigned char)p[1 + n]))
+            n++;
+        if (n < 1 || n > 6)
+            return 0;
+        p += 1 + n;
+    }
+    return strcmp(p, "+00:00") == 0;
+}
+
+evbus_err_t evbus__header_values_check(const evbus__header_values_t *v, char *errstr,
+                                       size_t errstr_size) {
+    if (v->id && !is_uuid(v->id))
+        return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size,
+                           "id (ce_id) \"%.64s\" is not a UUID, expected "
+                           "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx in hex digits", v->id);
+    if (v->time && !is_utc_iso8601(v->time))
+        return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size,
+                           "time (ce_time) \"%.64s\" is not UTC ISO 8601, expected "
+                           "YYYY-MM-DDThh:mm:ss[.ffffff]+00:00", v->time);
+    if (v->minorversion) {
+        const char *m = v->minorversion;
+        size_t n = strspn(m, "0123456789");
+        if (n == 0 || n > 9 || m[n])
+            return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size,
+                               "minorversion (ce_minorversion) \"%.64s\" is not a "
+                               "non-negative integer", m);
+    }
+    if (v->source && !*v->source)
+        return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size,
+                           "source (ce_source) is empty");
+    return EVBUS_OK;
+}
+
 static const char *default_hostname(void) {
     static char host[256];
     static int done;
@@ -147,7 +210,7 @@ rd_kafka_headers_t *evbus__headers_build(const evbus__header_values_t *v, const 
         {EVBUS__H_TIME, ce_time},
         {EVBUS__H_MINORVERSION, v->minorversion ? v->minorversion : "0"},
         {EVBUS__H_SOURCEHOST, hostname ? hostname : default_hostname()},
-        {EVBUS__H_SOURCELIB, EVBUS_VERSION_STR},
+        {EVBUS__H_SOURCELIB, v->sourcelib ? v->sourcelib : EVBUS_VERSION_STR},
         {EVBUS__H_CONTENT_TYPE, EVBUS__AVRO_CONTENT_TYPE},
         {EVBUS__H_DATACONTENTTYPE, EVBUS__AVRO_CONTENT_TYPE},
     };

@@ -39,9 +39,19 @@ typedef struct evbus__header_values_s {
     const char *source;       /* default: "openedx/<service>/web" */
     const char *time;         /* default: now */
     const char *minorversion; /* default: "0" */
+    const char *sourcelib;    /* default: evbus's version */
     const char *traceparent;  /* W3C trace context: written only when not NULL */
     const char *tracestate;
 } evbus__header_values_t;
+
+/**
+ * Check the caller-given values of v (NULL fields are not checked): id a UUID
+ * (8-4-4-4-12 hex digits), time UTC ISO 8601 "YYYY-MM-DDThh:mm:ss[.ffffff]+00:00" (what
+ * Python's datetime.isoformat() gives and its consumers parse), minorversion a decimal
+ * integer, source non-empty.  EVBUS_ERR_INVALID_ARG + errstr naming the field.
+ */
+evbus_err_t evbus__header_values_check(const evbus__header_values_t *v, char *errstr,
+                                       size_t errstr_size);
 
 /**
  * Check W3C trace context values before they go on the wire: traceparent

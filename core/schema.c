@@ -1,6 +1,8 @@
 /*
- * Avro schema parsing (jansson: schemas are parsed once, never on the hot path),
- * Parsing Canonical Form and the CRC-64-AVRO fingerprint.
+ * Avro schema parsing (jansson: schemas are parsed once, never on the hot path), names
+ * checked by the spec's rules, Parsing Canonical Form and the CRC-64-AVRO fingerprint.
+ * Defaults are kept as JSON text: checking and encoding them is the codec's job
+ * (codec_default.c), and this file never calls the codec.
  */
 #include "schema.h"
 
@@ -11,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
 #include "json_scan.h"
 
 /* Everything a doc owns, so destroy frees nodes shared through named references once. */
@@ -29,6 +30,8 @@ typedef struct ctx_s {
     int failed;
     char path[512]; /* field path for messages, "a.b" */
     size_t pathlen;
+    char jpath[512]; /* JSON path of the node being parsed, "$.fields[2].type" */
+    size_t jpathlen;
 } ctx_t;
 
 static const char *kind_names[] = {"null",   "boolean", "int",  "long",  "float",
@@ -112,26 +115,89 @@ static int primitive_kind(const char *s, evbus__avro_kind_t *k) {
     return 0;
 }
 
-static int valid_name(const char *s) {
-    if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+/* The Avro spec's name rule, [A-Za-z_][A-Za-z0-9_]*, on s[0..n). */
+static int valid_name(const char *s, size_t n) {
+    if (n == 0 || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
         return 0;
-    for (s++; *s; s++)
-        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_' ||
-              (*s >= '0' && *s <= '9')))
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') || s[i] == '_' ||
+              (s[i] >= '0' && s[i] <= '9')))
             return 0;
     return 1;
 }
 
-/* A fullname: dot-separated valid names. */
-static int valid_fullname(const char *s) {
-    char buf[512];
-    if (!*s || strlen(s) >= sizeof(buf)) /* "" has no last character to check below */
+/* A namespace part may also hold '-' after its first character: openedx-events (through
+ * fastavro, which does not check names) ships org.openedx.enterprise.subsidy.redemption-reversed.v1,
+ * and the Python bus writes it on the wire. A type's own name stays strict. */
+static int valid_ns_part(const char *s, size_t n) {
+    if (n == 0 || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
         return 0;
-    strcpy(buf, s);
-    for (char *save = NULL, *p = strtok_r(buf, ".", &save); p; p = strtok_r(NULL, ".", &save))
-        if (!valid_name(p))
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') || s[i] == '_' ||
+              s[i] == '-' || (s[i] >= '0' && s[i] <= '9')))
             return 0;
-    return s[0] != '.' && s[strlen(s) - 1] != '.' && !strstr(s, "..");
+    return 1;
+}
+
+/* Dot-separated names (a fullname, or a namespace when not empty); n bytes, NULs included.
+ * is_ns: every part is a namespace part; else the last part is the type's name. */
+static int valid_dotted(const char *s, size_t n, int is_ns) {
+    size_t start = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == '.') {
+            if (!(is_ns || i < n ? valid_ns_part(s + start, i - start) : valid_name(s + start, i - start)))
+                return 0;
+            start = i + 1;
+        }
+    }
+    return 1;
+}
+
+/* The JSON path is pushed as nodes are entered, so a bad name can be found in a big schema. */
+static size_t jpath_push(ctx_t *c, const char *fmt, ...) EVBUS__PRINTF(2, 3);
+static size_t jpath_push(ctx_t *c, const char *fmt, ...) {
+    size_t saved = c->jpathlen;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(c->jpath + c->jpathlen, sizeof(c->jpath) - c->jpathlen, fmt, ap);
+    va_end(ap);
+    if (k > 0)
+        c->jpathlen += (size_t)k;
+    if (c->jpathlen >= sizeof(c->jpath))
+        c->jpathlen = sizeof(c->jpath) - 1;
+    return saved;
+}
+
+static void jpath_pop(ctx_t *c, size_t saved) {
+    c->jpathlen = saved;
+    c->jpath[saved] = 0;
+}
+
+/*
+ * A name, namespace, field name or enum symbol that breaks the spec's rule: the message
+ * gives the JSON path of the offending string and the string JSON-escaped (it may hold a
+ * NUL or control characters, which jansson's C string would hide).
+ */
+static void *fail_name(ctx_t *c, const char *what, json_t *js, const char *key) {
+    evbus__buf_t q = EVBUS__BUF_INIT;
+    size_t saved = jpath_push(c, "%s", key);
+    if (evbus__json_write_string(&q, json_string_value(js), json_string_length(js)) != 0) {
+        evbus__buf_free(&q);
+        jpath_pop(c, saved);
+        return fail(c, "out of memory");
+    }
+    size_t fsaved = c->pathlen;
+    c->pathlen = 0; /* the JSON path says where, without the field path before it */
+    fail(c, "%s: invalid %s %.200s: %s", c->jpath, what, (const char *)q.data,
+         strcmp(what, "namespace") == 0
+             ? "each dot-separated part must match [A-Za-z_][A-Za-z0-9_]*"
+         : strcmp(what, "name") == 0
+             ? "must match [A-Za-z_][A-Za-z0-9_]* (dot-separated parts for a full name)"
+             : "must match [A-Za-z_][A-Za-z0-9_]*");
+    c->pathlen = fsaved;
+    evbus__buf_free(&q);
+    jpath_pop(c, saved);
+    return NULL;
 }
 
 static evbus__schema_t *lookup_named(priv_t *pv, const char *fullname) {
@@ -184,16 +250,17 @@ static evbus__schema_t *named_new(ctx_t *c, json_t *j, evbus__avro_kind_t kind, 
         return fail(c, "%s '%s': \"namespace\" must be a string", kind_names[kind],
                     json_string_value(jn));
     const char *name = json_string_value(jn);
-    if (json_is_string(jns))
+    if (!valid_dotted(name, json_string_length(jn), 0))
+        return fail_name(c, "name", jn, ".name");
+    /* a dotted name carries its own namespace, so "namespace" is ignored (but still checked) */
+    if (json_is_string(jns)) {
+        if (json_string_length(jns) && !valid_dotted(json_string_value(jns), json_string_length(jns), 1))
+            return fail_name(c, "namespace", jns, ".namespace");
         ns = json_string_value(jns);
+    }
     char *full = make_fullname(name, ns);
     if (!full)
         return fail(c, "out of memory");
-    if (!valid_fullname(full)) {
-        fail(c, "invalid %s name '%s'", kind_names[kind], full);
-        free(full);
-        return NULL;
-    }
     evbus__avro_kind_t pk;
     const char *last = strrchr(full, '.');
     if (primitive_kind(last ? last + 1 : full, &pk)) {
@@ -240,41 +307,15 @@ static void path_pop(ctx_t *c, size_t saved) {
     c->path[saved] = 0;
 }
 
-/* Encode the field's default to Avro binary (Avro: a union's default is for its first branch). */
-static int encode_default(ctx_t *c, evbus__field_t *f, json_t *def) {
-    char err[300];
-    evbus__buf_t b = EVBUS__BUF_INIT;
-    const evbus__schema_t *t = f->type;
+/* Keep the default as compact JSON text; the codec checks it by Avro's rules once every
+ * type is known (a default may be of this record's own type). */
+static int keep_default(ctx_t *c, evbus__field_t *f, json_t *def) {
     f->default_json = json_dumps(def, JSON_ENCODE_ANY | JSON_COMPACT);
     if (!f->default_json) {
         fail(c, "out of memory");
         return -1;
     }
-    if (t->kind == EVBUS__AVRO_UNION) {
-        if (evbus__buf_putc(&b, 0) != 0) {
-            fail(c, "out of memory");
-            return -1;
-        }
-        t = t->branches[0];
-    }
-    evbus_err_t e = evbus__avro_encode_json(t, f->default_json, strlen(f->default_json), &b, err,
-                                            sizeof(err));
-    if (e != EVBUS_OK) {
-        evbus__buf_free(&b);
-        if (f->type->kind == EVBUS__AVRO_UNION)
-            fail(c, "default %s does not match the union's first branch (%s): %s", f->default_json,
-                 t->fullname ? t->fullname : kind_names[t->kind], err);
-        else
-            fail(c, "default %s does not match the type: %s", f->default_json, err);
-        return -1;
-    }
     f->has_default = 1;
-    f->default_avro_len = b.len;
-    f->default_avro = b.data ? b.data : malloc(1);
-    if (!f->default_avro) {
-        fail(c, "out of memory");
-        return -1;
-    }
     return 0;
 }
 
@@ -303,9 +344,10 @@ static evbus__schema_t *parse_record(ctx_t *c, json_t *j, const char *ns, int de
             return fail(c, "record '%s': field %zu needs a string \"name\"", n->fullname, i);
         }
         const char *fname = json_string_value(jn);
-        if (!valid_name(fname)) {
+        size_t jsaved = jpath_push(c, ".fields[%zu]", i);
+        if (!valid_name(fname, json_string_length(jn))) {
             free(inner_ns);
-            return fail(c, "record '%s': invalid field name '%s'", n->fullname, fname);
+            return fail_name(c, "field name", jn, ".name");
         }
         for (size_t k = 0; k < n->nfields; k++)
             if (strcmp(n->fields[k].name, fname) == 0) {
@@ -325,24 +367,21 @@ static evbus__schema_t *parse_record(ctx_t *c, json_t *j, const char *ns, int de
             free(inner_ns);
             return fail(c, "missing \"type\"");
         }
+        size_t tsaved = jpath_push(c, ".type");
         f->type = parse_type(c, jt, inner_ns ? inner_ns : "", depth + 1);
         if (!f->type) {
             free(inner_ns);
             return NULL;
         }
+        jpath_pop(c, tsaved);
+        jpath_pop(c, jsaved);
         path_pop(c, saved);
     }
     free(inner_ns);
-    /* defaults once every field's type is known (a default may be of this record's own type) */
     for (size_t i = 0; i < n->nfields; i++) {
         json_t *def = json_object_get(json_array_get(fields, i), "default");
-        if (!def)
-            continue;
-        size_t saved;
-        path_push(c, n->fields[i].name, &saved);
-        if (encode_default(c, &n->fields[i], def) != 0)
+        if (def && keep_default(c, &n->fields[i], def) != 0)
             return NULL;
-        path_pop(c, saved);
     }
     return n;
 }
@@ -361,8 +400,13 @@ static evbus__schema_t *parse_enum(ctx_t *c, json_t *j, const char *ns) {
         return fail(c, "out of memory");
     for (size_t i = 0; i < ns_; i++) {
         json_t *s = json_array_get(syms, i);
-        if (!json_is_string(s) || !valid_name(json_string_value(s)))
-            return fail(c, "enum '%s': symbol %zu is not a valid name", n->fullname, i);
+        if (!json_is_string(s))
+            return fail(c, "enum '%s': symbol %zu is not a string", n->fullname, i);
+        if (!valid_name(json_string_value(s), json_string_length(s))) {
+            char key[48];
+            snprintf(key, sizeof(key), ".symbols[%zu]", i);
+            return fail_name(c, "enum symbol", s, key);
+        }
         for (size_t k = 0; k < n->nsymbols; k++)
             if (strcmp(n->symbols[k], json_string_value(s)) == 0)
                 return fail(c, "enum '%s': symbol '%s' twice", n->fullname, n->symbols[k]);
@@ -392,14 +436,16 @@ static evbus__schema_t *parse_union(ctx_t *c, json_t *j, const char *ns, int dep
     if (!n)
         return NULL;
     size_t nb = json_array_size(j);
-    if (nb == 0)
-        return fail(c, "empty union");
-    if (!(n->branches = calloc(nb, sizeof(*n->branches))))
+    /* [] is a valid schema (the spec's own Parsing Canonical Form cases have it); no datum
+     * has that type, so the codec refuses every value of it */
+    if (nb && !(n->branches = calloc(nb, sizeof(*n->branches))))
         return fail(c, "out of memory");
     for (size_t i = 0; i < nb; i++) {
+        size_t saved = jpath_push(c, "[%zu]", i);
         evbus__schema_t *b = parse_type(c, json_array_get(j, i), ns, depth + 1);
         if (!b)
             return NULL;
+        jpath_pop(c, saved);
         if (b->kind == EVBUS__AVRO_UNION)
             return fail(c, "union directly inside a union");
         for (size_t k = 0; k < n->nbranches; k++) {
@@ -418,8 +464,11 @@ static evbus__schema_t *parse_union(ctx_t *c, json_t *j, const char *ns, int dep
 static evbus__schema_t *parse_type(ctx_t *c, json_t *j, const char *ns, int depth) {
     if (depth > EVBUS__SCHEMA_MAX_DEPTH)
         return fail(c, "schema nested too deeply");
-    if (json_is_string(j))
+    if (json_is_string(j)) {
+        if (strlen(json_string_value(j)) != json_string_length(j))
+            return fail_name(c, "type name", j, "");
         return resolve_name(c, json_string_value(j), ns);
+    }
     if (json_is_array(j))
         return parse_union(c, j, ns, depth);
     if (!json_is_object(j))
@@ -428,6 +477,8 @@ static evbus__schema_t *parse_type(ctx_t *c, json_t *j, const char *ns, int dept
     if (!json_is_string(jt))
         return fail(c, "type object without a string \"type\"");
     const char *t = json_string_value(jt);
+    if (strlen(t) != json_string_length(jt))
+        return fail_name(c, "type name", jt, ".type");
     evbus__schema_t *n;
     evbus__avro_kind_t k;
     if (strcmp(t, "record") == 0 || strcmp(t, "error") == 0) {
@@ -442,8 +493,10 @@ static evbus__schema_t *parse_type(ctx_t *c, json_t *j, const char *ns, int dept
         if (!it)
             return fail(c, "%s without \"%s\"", t, arr ? "items" : "values");
         n = node_new(c, arr ? EVBUS__AVRO_ARRAY : EVBUS__AVRO_MAP);
+        size_t saved = jpath_push(c, arr ? ".items" : ".values");
         if (n && !(n->items = parse_type(c, it, ns, depth + 1)))
             return NULL;
+        jpath_pop(c, saved);
     } else if (primitive_kind(t, &k)) {
         n = node_new(c, k);
     } else {
@@ -457,6 +510,50 @@ static evbus__schema_t *parse_type(ctx_t *c, json_t *j, const char *ns, int dept
         !(n->logical_type = strdup(json_string_value(lt))))
         return fail(c, "out of memory");
     return n;
+}
+
+/* The bytes a datum of n takes at least, given the current bounds of its children. */
+static size_t min_size_of(const evbus__schema_t *n) {
+    enum { CAP = 1 << 30 }; /* far beyond any input; keeps the sums from overflowing */
+    size_t m = 0;
+    switch (n->kind) {
+    case EVBUS__AVRO_NULL: return 0;
+    case EVBUS__AVRO_FLOAT: return 4;
+    case EVBUS__AVRO_DOUBLE: return 8;
+    case EVBUS__AVRO_FIXED: return n->fixed_size < CAP ? n->fixed_size : CAP;
+    case EVBUS__AVRO_RECORD:
+        for (size_t i = 0; i < n->nfields && m < CAP; i++)
+            m += n->fields[i].type->min_size;
+        return m < CAP ? m : CAP;
+    case EVBUS__AVRO_UNION: /* the branch index, then the smallest branch */
+        m = n->nbranches ? n->branches[0]->min_size : 0;
+        for (size_t i = 1; i < n->nbranches; i++)
+            if (n->branches[i]->min_size < m)
+                m = n->branches[i]->min_size;
+        return 1 + m;
+    default: return 1; /* boolean, int, long, enum, string, bytes, array, map: a byte at least */
+    }
+}
+
+/*
+ * Named references make the type graph cyclic, so the bounds are found by iteration from 0:
+ * each round can only raise them and never past the true minimum, so stopping after a fixed
+ * number of rounds still leaves a lower bound (a record that must contain itself grows each
+ * round; no datum of it exists anyway).
+ */
+static void compute_min_sizes(priv_t *pv) {
+    for (int round = 0; round < 64; round++) {
+        int changed = 0;
+        for (size_t i = 0; i < pv->nnodes; i++) {
+            size_t m = min_size_of(pv->nodes[i]);
+            if (m != pv->nodes[i]->min_size) {
+                pv->nodes[i]->min_size = m;
+                changed = 1;
+            }
+        }
+        if (!changed)
+            break;
+    }
 }
 
 static void priv_free(priv_t *pv) {
@@ -478,8 +575,8 @@ void evbus__schema_doc_destroy(evbus__schema_doc_t *doc) {
     free(doc);
 }
 
-evbus__schema_doc_t *evbus__schema_parse(const char *json, size_t len, char *errstr,
-                                         size_t errstr_size) {
+evbus__schema_doc_t *evbus__schema_parse_types(const char *json, size_t len, char *errstr,
+                                               size_t errstr_size) {
     json_error_t jerr;
     json_t *j = json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (!j) {
@@ -492,6 +589,8 @@ evbus__schema_doc_t *evbus__schema_parse(const char *json, size_t len, char *err
     ctx_t c;
     memset(&c, 0, sizeof(c));
     c.pv = pv;
+    c.jpath[0] = '$';
+    c.jpathlen = 1;
     c.errstr = errstr;
     c.errstr_size = errstr_size;
     if (!doc || !pv) {
@@ -508,6 +607,7 @@ evbus__schema_doc_t *evbus__schema_parse(const char *json, size_t len, char *err
         evbus__schema_doc_destroy(doc);
         return NULL;
     }
+    compute_min_sizes(pv);
     doc->canonical = evbus__schema_canonical(doc->root);
     doc->json = strndup(json, len);
     if (!doc->canonical || !doc->json) {

@@ -39,11 +39,13 @@ typedef struct evbus__field_s {
     char *name;
     evbus__schema_t *type;
     int has_default;
-    /* The default pre-encoded as Avro binary for `type`, so a missing field costs a memcpy. */
+    /* The default as JSON text (as written in the schema, compact): Avro's JSON encoding of
+     * `type`, not natural JSON (see evbus__avro_encode_default in codec.h). */
+    char *default_json;
+    /* default_json pre-encoded as Avro binary for `type`, so a missing field costs a memcpy;
+     * filled by evbus__avro_prepare_defaults (NULL in a doc from evbus__schema_parse_types). */
     unsigned char *default_avro;
     size_t default_avro_len;
-    /* The default as JSON text (as written in the schema), for tools and decoding checks. */
-    char *default_json;
 } evbus__field_t;
 
 struct evbus__schema_s {
@@ -59,6 +61,10 @@ struct evbus__schema_s {
     evbus__schema_t *items;    /* array items, map values */
     size_t fixed_size;         /* fixed */
     char *logical_type;        /* "logicalType" when present (informational) */
+    /* A lower bound of the bytes any datum of this type takes (0: null, empty record, fixed 0
+     * and records of those).  The decoder bounds a block count by it, so a forged count cannot
+     * make it loop or allocate beyond what the input can hold. */
+    size_t min_size;
 };
 
 /** A parsed schema document: the root node plus everything it owns. */
@@ -70,9 +76,17 @@ typedef struct evbus__schema_doc_s {
     void *priv;                /* allocation bookkeeping */
 } evbus__schema_doc_t;
 
-/** Parse an Avro schema from JSON text.  NULL + errstr ("what is wrong") on failure. */
+/**
+ * Parse an Avro schema from JSON text, with its field defaults checked and pre-encoded.
+ * NULL + errstr ("what is wrong") on failure.  Defined in codec_default.c: it is
+ * evbus__schema_parse_types() then evbus__avro_prepare_defaults(), so this file's parser
+ * does not depend on the codec that depends on it.
+ */
 evbus__schema_doc_t *evbus__schema_parse(const char *json, size_t len, char *errstr,
                                          size_t errstr_size);
+/** The types only: names, canonical form and fingerprint; defaults kept as JSON text, unchecked. */
+evbus__schema_doc_t *evbus__schema_parse_types(const char *json, size_t len, char *errstr,
+                                               size_t errstr_size);
 void evbus__schema_doc_destroy(evbus__schema_doc_t *doc);
 
 /** Parsing Canonical Form of any node (malloc'd), NULL when out of memory. */
@@ -83,29 +97,42 @@ uint64_t evbus__crc64_avro(const void *data, size_t len);
 const char *evbus__avro_kind_name(evbus__avro_kind_t kind);
 
 /*
- * The schema store: <event_type>.avsc files from a directory.
+ * The schema store: the current schema of each event type, from <event_type>.avsc or
+ * openedx-events' <type with '+' for '.'>_schema.avsc files of a directory, and earlier versions
+ * from its history/ subdirectory (any file name; identified by namespace and fingerprint).
  * Search order when dir is NULL: $EVENT_BUS_SCHEMA_DIR, ./schemas, the installed schemas.
  * Read-only after creation, so lookups are thread safe.
  */
 typedef struct evbus__schema_store_s evbus__schema_store_t;
 
 typedef struct evbus__schema_entry_s {
-    const char *event_type;          /* the record's namespace == the file name */
+    const char *event_type;          /* the record's namespace (== the file name's type) */
     const char *path;                /* file it came from */
     const evbus__schema_doc_t *doc;
+    int history;                     /* 1: an earlier version, from history/ */
 } evbus__schema_entry_t;
 
-/** Load every *.avsc of dir. A bad file is an error naming the file and the problem. */
+/** Load every *.avsc of dir and dir/history. A bad file is an error naming the file and the
+ *  problem; so is a type with two current files (both namings). */
 evbus__schema_store_t *evbus__schema_store_new(const char *dir, char *errstr, size_t errstr_size);
 void evbus__schema_store_destroy(evbus__schema_store_t *store);
 /** The directory the store was loaded from (owned by the store). */
 const char *evbus__schema_store_dir(const evbus__schema_store_t *store);
 const evbus__schema_entry_t *evbus__schema_store_get(const evbus__schema_store_t *store,
                                                      const char *event_type);
+/** The schema with this fingerprint, current or from history/ (the current one when both). */
 const evbus__schema_entry_t *evbus__schema_store_by_fingerprint(const evbus__schema_store_t *store,
                                                                 uint64_t fingerprint);
+/** Current schemas only. */
 size_t evbus__schema_store_count(const evbus__schema_store_t *store);
-/** Entries sorted by event type; i < count. */
+/** Current entries sorted by event type; i < count. */
 const evbus__schema_entry_t *evbus__schema_store_at(const evbus__schema_store_t *store, size_t i);
+/** Earlier versions (history/), sorted by event type then path. */
+size_t evbus__schema_store_history_count(const evbus__schema_store_t *store);
+const evbus__schema_entry_t *evbus__schema_store_history_at(const evbus__schema_store_t *store,
+                                                            size_t i);
+/** The event type a schema file name claims (malloc'd; NULL when out of memory): "<type>.avsc"
+ *  or openedx-events' "<type with '+' for '.'>_schema.avsc". */
+char *evbus__schema_file_type(const char *file);
 
 #endif

@@ -1,4 +1,9 @@
-/* The schema store: every <event_type>.avsc of a directory, parsed once, then read-only. */
+/*
+ * The schema store: the current schema of each event type (<event_type>.avsc, or openedx-events'
+ * own org+openedx+…_schema.avsc) and the earlier versions kept in history/, parsed once, then
+ * read-only. Writers' fingerprints are looked up among both; the current schema of a type is the
+ * reader schema every version of that type is resolved into.
+ */
 #include "schema.h"
 
 #include <dirent.h>
@@ -10,37 +15,52 @@
 
 struct evbus__schema_store_s {
     char *dir;
-    evbus__schema_entry_t *entries; /* sorted by event type */
+    evbus__schema_entry_t *entries; /* current schemas, sorted by event type */
     size_t n;
-    evbus__schema_entry_t **by_fp;  /* sorted by fingerprint */
+    evbus__schema_entry_t *hist;    /* history/, sorted by event type then file */
+    size_t nhist;
+    evbus__schema_entry_t **by_fp;  /* both, sorted by fingerprint; a current one first */
+    size_t nfp;
 };
 
-#ifdef EVBUS_SCHEMA_INSTALL_DIR
 static int is_dir(const char *p) {
     struct stat st;
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
-#endif
 
 static int cmp_name(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int cmp_entry(const void *a, const void *b) {
+    const evbus__schema_entry_t *x = a, *y = b;
+    int c = strcmp(x->event_type, y->event_type);
+    return c ? c : strcmp(x->path, y->path);
+}
+
 static int cmp_fp(const void *a, const void *b) {
-    uint64_t x = (*(evbus__schema_entry_t *const *)a)->doc->fingerprint;
-    uint64_t y = (*(evbus__schema_entry_t *const *)b)->doc->fingerprint;
-    return x < y ? -1 : x > y;
+    const evbus__schema_entry_t *x = *(evbus__schema_entry_t *const *)a;
+    const evbus__schema_entry_t *y = *(evbus__schema_entry_t *const *)b;
+    uint64_t fx = x->doc->fingerprint, fy = y->doc->fingerprint;
+    if (fx != fy)
+        return fx < fy ? -1 : 1;
+    return x->history - y->history;
+}
+
+static void entries_free(evbus__schema_entry_t *es, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        free((char *)es[i].event_type);
+        free((char *)es[i].path);
+        evbus__schema_doc_destroy((evbus__schema_doc_t *)es[i].doc);
+    }
+    free(es);
 }
 
 void evbus__schema_store_destroy(evbus__schema_store_t *st) {
     if (!st)
         return;
-    for (size_t i = 0; i < st->n; i++) {
-        free((char *)st->entries[i].event_type);
-        free((char *)st->entries[i].path);
-        evbus__schema_doc_destroy((evbus__schema_doc_t *)st->entries[i].doc);
-    }
-    free(st->entries);
+    entries_free(st->entries, st->n);
+    entries_free(st->hist, st->nhist);
     free(st->by_fp);
     free(st->dir);
     free(st);
@@ -57,7 +77,24 @@ static const char *pick_dir(void) {
     return "schemas";
 }
 
-/* Parse one file into e; "path: problem" in errstr on failure. */
+/* The event type a current schema's file name claims: "<type>.avsc", or openedx-events'
+ * generate_avro_schemas naming "<type with '.' as '+'>_schema.avsc". malloc'd, NULL on OOM. */
+char *evbus__schema_file_type(const char *file) {
+    size_t l = strlen(file);
+    static const char oe[] = "_schema.avsc";
+    const size_t oel = sizeof(oe) - 1;
+    if (l > oel && strcmp(file + l - oel, oe) == 0 && memchr(file, '+', l - oel)) {
+        char *t = strndup(file, l - oel);
+        for (char *p = t; p && *p; p++)
+            if (*p == '+')
+                *p = '.';
+        return t;
+    }
+    return strndup(file, l > 5 ? l - 5 : l);
+}
+
+/* Parse one file into e (doc and event_type); "path: problem" in errstr on failure. type is
+ * what the file name says, or NULL (history/) to take the record's namespace as it is. */
 static int load_one(evbus__schema_entry_t *e, const char *path, const char *type, char *errstr,
                     size_t errstr_size) {
     char err[400];
@@ -76,11 +113,16 @@ static int load_one(evbus__schema_entry_t *e, const char *path, const char *type
     if (r->kind != EVBUS__AVRO_RECORD) {
         evbus__seterr(errstr, errstr_size, "%s: top-level type is %s, not a record", path,
                       evbus__avro_kind_name(r->kind));
-    } else if (!dot || strlen(type) != (size_t)(dot - r->fullname) ||
-               strncmp(type, r->fullname, (size_t)(dot - r->fullname)) != 0) {
+    } else if (!dot && !type) {
+        evbus__seterr(errstr, errstr_size, "%s: record '%s' has no namespace (the event type)",
+                      path, r->fullname);
+    } else if (type && (!dot || strlen(type) != (size_t)(dot - r->fullname) ||
+                        strncmp(type, r->fullname, (size_t)(dot - r->fullname)) != 0)) {
         evbus__seterr(errstr, errstr_size,
                       "%s: record namespace '%.*s' differs from the file name's event type '%s'",
                       path, dot ? (int)(dot - r->fullname) : 0, r->fullname, type);
+    } else if (!(e->event_type = strndup(r->fullname, (size_t)(dot - r->fullname)))) {
+        evbus__seterr(errstr, errstr_size, "out of memory");
     } else {
         e->doc = doc;
         return 0;
@@ -89,18 +131,19 @@ static int load_one(evbus__schema_entry_t *e, const char *path, const char *type
     return -1;
 }
 
-evbus__schema_store_t *evbus__schema_store_new(const char *dir, char *errstr, size_t errstr_size) {
-    evbus__schema_store_t *st = calloc(1, sizeof(*st));
+/* Every .avsc file of dir into esp/np (sorted by type, then path). A missing history/ is empty. */
+static int load_dir(const char *dir, int history, evbus__schema_entry_t **esp, size_t *np,
+                    char *errstr, size_t errstr_size) {
     char **names = NULL;
-    size_t nnames = 0, cap = 0;
-    DIR *d = NULL;
-    if (!st)
-        goto oom;
-    if (!(st->dir = strdup(dir ? dir : pick_dir())))
-        goto oom;
-    if (!(d = opendir(st->dir))) {
-        evbus__seterr(errstr, errstr_size, "%s: %s", st->dir, strerror(errno));
-        goto fail;
+    size_t nnames = 0, cap = 0, n = 0;
+    evbus__schema_entry_t *es = NULL;
+    DIR *d = opendir(dir);
+    int rc = -1;
+    if (!d) {
+        if (history && errno == ENOENT)
+            return 0;
+        evbus__seterr(errstr, errstr_size, "%s: %s", dir, strerror(errno));
+        return -1;
     }
     for (struct dirent *de; (de = readdir(d));) {
         size_t l = strlen(de->d_name);
@@ -114,7 +157,7 @@ evbus__schema_store_t *evbus__schema_store_new(const char *dir, char *errstr, si
             names = p;
             cap = nc;
         }
-        if (!(names[nnames] = strndup(de->d_name, l - 5)))
+        if (!(names[nnames] = strdup(de->d_name)))
             goto oom;
         nnames++;
     }
@@ -122,30 +165,42 @@ evbus__schema_store_t *evbus__schema_store_new(const char *dir, char *errstr, si
     d = NULL;
     if (nnames)
         qsort(names, nnames, sizeof(*names), cmp_name);
-    if (nnames && (!(st->entries = calloc(nnames, sizeof(*st->entries))) ||
-                   !(st->by_fp = calloc(nnames, sizeof(*st->by_fp)))))
+    if (nnames && !(es = calloc(nnames, sizeof(*es))))
         goto oom;
     for (size_t i = 0; i < nnames; i++) {
-        evbus__schema_entry_t *e = &st->entries[st->n];
-        size_t pl = strlen(st->dir) + strlen(names[i]) + 7;
-        char *path = malloc(pl);
-        if (!path)
+        evbus__schema_entry_t *e = &es[n];
+        size_t pl = strlen(dir) + strlen(names[i]) + 2;
+        char *path = malloc(pl), *type = NULL;
+        if (!path || (!history && !(type = evbus__schema_file_type(names[i])))) {
+            free(path);
             goto oom;
-        snprintf(path, pl, "%s/%s.avsc", st->dir, names[i]);
-        if (load_one(e, path, names[i], errstr, errstr_size) != 0) {
+        }
+        snprintf(path, pl, "%s/%s", dir, names[i]);
+        int bad = load_one(e, path, type, errstr, errstr_size);
+        free(type);
+        if (bad) {
             free(path);
             goto fail;
         }
         e->path = path;
-        e->event_type = names[i];
-        names[i] = NULL;
-        st->by_fp[st->n] = e;
-        st->n++;
+        e->history = history;
+        n++;
     }
-    if (st->n)
-        qsort(st->by_fp, st->n, sizeof(*st->by_fp), cmp_fp);
-    free(names);
-    return st;
+    if (n)
+        qsort(es, n, sizeof(*es), cmp_entry);
+    for (size_t i = 1; !history && i < n; i++) {
+        if (strcmp(es[i - 1].event_type, es[i].event_type) == 0) {
+            evbus__seterr(errstr, errstr_size, "%s and %s both hold the current schema of %s",
+                          es[i - 1].path, es[i].path, es[i].event_type);
+            goto fail;
+        }
+    }
+    *esp = es;
+    *np = n;
+    es = NULL;
+    n = 0;
+    rc = 0;
+    goto fail;
 oom:
     evbus__seterr(errstr, errstr_size, "out of memory");
 fail:
@@ -154,6 +209,35 @@ fail:
     for (size_t i = 0; i < nnames; i++)
         free(names[i]);
     free(names);
+    entries_free(es, n);
+    return rc;
+}
+
+evbus__schema_store_t *evbus__schema_store_new(const char *dir, char *errstr, size_t errstr_size) {
+    evbus__schema_store_t *st = calloc(1, sizeof(*st));
+    char *hdir = NULL;
+    if (!st || !(st->dir = strdup(dir ? dir : pick_dir())) ||
+        !(hdir = malloc(strlen(st->dir) + sizeof("/history"))))
+        goto oom;
+    sprintf(hdir, "%s/history", st->dir);
+    if (load_dir(st->dir, 0, &st->entries, &st->n, errstr, errstr_size) != 0 ||
+        (is_dir(hdir) &&
+         load_dir(hdir, 1, &st->hist, &st->nhist, errstr, errstr_size) != 0))
+        goto fail;
+    if (st->n + st->nhist && !(st->by_fp = calloc(st->n + st->nhist, sizeof(*st->by_fp))))
+        goto oom;
+    for (size_t i = 0; i < st->n; i++)
+        st->by_fp[st->nfp++] = &st->entries[i];
+    for (size_t i = 0; i < st->nhist; i++)
+        st->by_fp[st->nfp++] = &st->hist[i];
+    if (st->nfp)
+        qsort(st->by_fp, st->nfp, sizeof(*st->by_fp), cmp_fp);
+    free(hdir);
+    return st;
+oom:
+    evbus__seterr(errstr, errstr_size, "out of memory");
+fail:
+    free(hdir);
     evbus__schema_store_destroy(st);
     return NULL;
 }
@@ -178,22 +262,27 @@ const evbus__schema_entry_t *evbus__schema_store_get(const evbus__schema_store_t
 
 const evbus__schema_entry_t *evbus__schema_store_by_fingerprint(const evbus__schema_store_t *st,
                                                                 uint64_t fp) {
-    size_t lo = 0, hi = st->n;
+    /* Lower bound: with the same schema both current and in history/, the current entry. */
+    size_t lo = 0, hi = st->nfp;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        uint64_t m = st->by_fp[mid]->doc->fingerprint;
-        if (m == fp)
-            return st->by_fp[mid];
-        if (fp < m)
-            hi = mid;
-        else
+        if (st->by_fp[mid]->doc->fingerprint < fp)
             lo = mid + 1;
+        else
+            hi = mid;
     }
-    return NULL;
+    return lo < st->nfp && st->by_fp[lo]->doc->fingerprint == fp ? st->by_fp[lo] : NULL;
 }
 
 size_t evbus__schema_store_count(const evbus__schema_store_t *st) { return st->n; }
 
 const evbus__schema_entry_t *evbus__schema_store_at(const evbus__schema_store_t *st, size_t i) {
     return i < st->n ? &st->entries[i] : NULL;
+}
+
+size_t evbus__schema_store_history_count(const evbus__schema_store_t *st) { return st->nhist; }
+
+const evbus__schema_entry_t *evbus__schema_store_history_at(const evbus__schema_store_t *st,
+                                                            size_t i) {
+    return i < st->nhist ? &st->hist[i] : NULL;
 }

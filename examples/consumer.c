@@ -2,7 +2,10 @@
  * A minimal evbus consumer: handles every event of the given topics with a C callback,
  * logs failures through the lifecycle events, and stops cleanly on SIGINT/SIGTERM.
  *
- *   EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS=localhost:9092 ./consumer GROUP TOPIC...
+ *   EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS=localhost:9092 ./consumer [--from-beginning] GROUP TOPIC...
+ *
+ * A new group starts at the end of each partition (consumer.start=latest, as the Python bus);
+ * --from-beginning starts it at the beginning.
  *
  * Everything else comes from the EVENT_BUS_* environment (topic prefix, schema dir, registry).
  */
@@ -36,8 +39,14 @@ static evbus_err_t on_problem(const evbus_event_t *ev, void *opaque, char *errst
 
 int main(int argc, char **argv) {
     char errstr[512];
+    int from_beginning = argc > 1 && strcmp(argv[1], "--from-beginning") == 0;
+    if (from_beginning) {
+        argv[1] = argv[0];
+        argv++;
+        argc--;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: %s GROUP TOPIC...\n", argv[0]);
+        fprintf(stderr, "usage: %s [--from-beginning] GROUP TOPIC...\n", argv[0]);
         return 2;
     }
     unsigned long count = 0;
@@ -51,7 +60,9 @@ int main(int argc, char **argv) {
         evbus_dispatcher_subscribe_list(d, problems, 2, on_problem, NULL, NULL, 0, "log") != EVBUS_OK)
         return 1;
     if (evbus_conf_from_env(conf, errstr, sizeof(errstr)) != EVBUS_OK ||
-        evbus_conf_set(conf, "consumer.group", argv[1], errstr, sizeof(errstr)) != EVBUS_CONF_OK) {
+        evbus_conf_set(conf, "consumer.group", argv[1], errstr, sizeof(errstr)) != EVBUS_CONF_OK ||
+        (from_beginning &&
+         evbus_conf_set(conf, "consumer.start", "earliest", errstr, sizeof(errstr)) != EVBUS_CONF_OK)) {
         fprintf(stderr, "consumer: %s\n", errstr);
         return 2;
     }

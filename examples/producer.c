@@ -34,6 +34,12 @@ int main(int argc, char **argv) {
     evbus_conf_t *conf = evbus_conf_new();
     if (!conf)
         return 1;
+    /* The library reads no environment: take EVENT_BUS_* here, as the Python bus's users do. */
+    if (evbus_conf_from_env(conf, errstr, sizeof(errstr)) != EVBUS_OK) {
+        fprintf(stderr, "producer: %s\n", errstr);
+        evbus_conf_destroy(conf);
+        return 2;
+    }
     evbus_conf_set_delivery_cb(conf, on_delivery, &failed_delivery);
     evbus_producer_t *p = evbus_producer_new(conf, errstr, sizeof(errstr));
     if (!p) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "conf.h"
 #include "consumer_int.h"
@@ -35,6 +36,10 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
     }
     c->d = d;
     c->conf = conf; /* borrowed until success, owned after */
+    c->poll_timeout_ms = (int)evbus__conf_int(conf, "consumer.poll.timeout.ms");
+    /* consumer.start (default latest, as the Python bus) until evbus_consumer_set_start() */
+    c->start = strcmp(evbus__conf_str(conf, "consumer.start"), "earliest") == 0 ? EVBUS_START_EARLIEST
+                                                                             : EVBUS_START_LATEST;
     pthread_mutex_init(&c->qmu, NULL);
     pthread_cond_init(&c->done_cond, NULL);
     pthread_mutex_init(&c->parts_mu, NULL);
@@ -178,10 +183,13 @@ evbus_err_t evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms, size_t *cou
     if (evbus__workers_start(c) != EVBUS_OK)
         return EVBUS_ERR_NOMEM;
     rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, timeout_ms);
+    int failed = 0;
     while (rkm) {
         if (rkm->err) {
-            if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && rkm->err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && rkm->err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
                 evbus__log(&c->log, EVBUS_LOG_ERR, "consumer", "%s", rd_kafka_message_errstr(rkm));
+                failed = 1;
+            }
             rd_kafka_message_destroy(rkm);
         } else {
             ADD(c->received);
@@ -192,6 +200,13 @@ evbus_err_t evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms, size_t *cou
         rkm = rd_kafka_consumer_poll(c->rk, 0);
     }
     evbus__staged_push_all(c); /* nothing waits in the poll thread between calls */
+    /* Only errors: do not spin on a broker that keeps failing (the Python bus's
+     * POLL_FAILURE_SLEEP), but wake up for a stop. */
+    for (int64_t left = failed && n == 0 ? evbus__conf_int(c->conf, "consumer.poll.failure.sleep.ms") : 0;
+         left > 0 && !STOPPING(c); left -= 50) {
+        struct timespec ts = {0, (left < 50 ? left : 50) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     if (countp)
         *countp = n;
     return EVBUS_OK;
@@ -201,7 +216,7 @@ evbus_err_t evbus_consumer_run(evbus_consumer_t *c) {
     if (!c || c->closed)
         return EVBUS_ERR_STATE;
     while (!STOPPING(c)) {
-        evbus_err_t err = evbus_consumer_poll(c, 100, NULL);
+        evbus_err_t err = evbus_consumer_poll(c, c->poll_timeout_ms, NULL);
         if (err != EVBUS_OK) {
             evbus_consumer_close(c);
             return err;

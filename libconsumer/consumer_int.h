@@ -80,6 +80,7 @@ struct evbus_consumer_s {
     int retry_max;
     int64_t backoff_ms, backoff_max_ms;
     evbus_start_t start;
+    int poll_timeout_ms; /* consumer.poll.timeout.ms: one poll of evbus_consumer_run() */
     int64_t start_ts;
 
     pthread_mutex_t qmu;      /* with done_cond: waits for workers to finish batches */

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "headers.h"
 
 evbus__pmetrics_t *evbus__pmetrics_new(void) {
     evbus__pmetrics_t *m = calloc(1, sizeof(*m));
@@ -28,43 +27,27 @@ void evbus__pmetrics_destroy(evbus__pmetrics_t *m) {
     free(m);
 }
 
-void evbus__pmetrics_sent(evbus__pmetrics_t *m, const char *type) {
-    if (m)
-        evbus__mmap_add(m->events, type, EVBUS__PM_SENT, 1);
+void evbus__pmetrics_sent(evbus__pmetrics_t *m, const char *type, size_t n) {
+    if (m && n)
+        evbus__mmap_add(m->events, type, EVBUS__PM_SENT, n);
 }
 
-static void header_copy(rd_kafka_headers_t *h, const char *name, char *out, size_t size) {
-    const void *v;
-    size_t len;
-    out[0] = 0;
-    if (h && rd_kafka_header_get_last(h, name, &v, &len) == RD_KAFKA_RESP_ERR_NO_ERROR && v) {
-        if (len >= size)
-            len = size - 1;
-        memcpy(out, v, len);
-        out[len] = 0;
-    }
-}
-
-void evbus__pmetrics_delivery(evbus__pmetrics_t *m, const evbus__log_t *log,
-                              const rd_kafka_message_t *rkm) {
-    char type[256], id[64];
-    rd_kafka_headers_t *h = NULL;
-    rd_kafka_message_headers(rkm, &h);
-    header_copy(h, EVBUS__H_TYPE, type, sizeof(type));
+void evbus__pmetrics_report(evbus__pmetrics_t *m, const evbus__log_t *log, const char *type,
+                            const char *id, const char *topic, int32_t partition, int64_t offset,
+                            const char *error) {
     if (m)
-        evbus__mmap_add(m->events, type, rkm->err ? EVBUS__PM_FAILED : EVBUS__PM_DELIVERED, 1);
+        evbus__mmap_add(m->events, type, error ? EVBUS__PM_FAILED : EVBUS__PM_DELIVERED, 1);
     if (!log || !log->audit)
         return;
-    header_copy(h, EVBUS__H_ID, id, sizeof(id));
     evbus_log_fields_t f = EVBUS__LOG_FIELDS_INIT;
-    f.topic = rd_kafka_topic_name(rkm->rkt);
-    f.partition = rkm->err ? -1 : rkm->partition;
-    f.offset = rkm->err ? -1 : rkm->offset;
+    f.topic = topic;
+    f.partition = error ? -1 : partition;
+    f.offset = error ? -1 : offset;
     f.ce_type = type;
     f.ce_id = id;
-    f.error = rkm->err ? rd_kafka_err2str(rkm->err) : NULL;
-    evbus__log_fields(log, rkm->err ? EVBUS_LOG_WARNING : EVBUS_LOG_INFO, "audit", &f,
-                      rkm->err ? "event not produced" : "event produced");
+    f.error = error;
+    evbus__log_fields(log, error ? EVBUS_LOG_WARNING : EVBUS_LOG_INFO, "audit", &f,
+                      error ? "event not produced" : "event produced");
 }
 
 void evbus__pmetrics_stats(void *arg, const char *json, size_t len) {

@@ -19,10 +19,13 @@ typedef struct evbus__pmetrics_s {
 
 evbus__pmetrics_t *evbus__pmetrics_new(void);
 void evbus__pmetrics_destroy(evbus__pmetrics_t *m);
-void evbus__pmetrics_sent(evbus__pmetrics_t *m, const char *type);
-/** A delivery report: count it by its ce_type header, and write the audit line when asked. */
-void evbus__pmetrics_delivery(evbus__pmetrics_t *m, const evbus__log_t *log,
-                              const rd_kafka_message_t *rkm);
+/** n messages of one event of type enqueued. */
+void evbus__pmetrics_sent(evbus__pmetrics_t *m, const char *type, size_t n);
+/** One message's outcome: count it, and write the audit line when audit.log is on.
+ *  error: NULL when delivered. */
+void evbus__pmetrics_report(evbus__pmetrics_t *m, const evbus__log_t *log, const char *type,
+                            const char *id, const char *topic, int32_t partition, int64_t offset,
+                            const char *error);
 /** librdkafka statistics of the producer (an evbus__stats_fn). */
 void evbus__pmetrics_stats(void *m, const char *json, size_t len);
 /** evbus_producer_metrics()'s text for m. */

@@ -25,7 +25,8 @@ typedef struct tu_mock_s tu_mock_t;
 tu_mock_t *tu_mock_new(int nbrokers);
 const char *tu_mock_bootstrap(const tu_mock_t *m);
 rd_kafka_t *tu_mock_rk(const tu_mock_t *m);
-/** The mock cluster itself, for error injection (rdkafka_mock.h). */
+/* The mock cluster itself, for error injection (rd_kafka_mock_push_request_errors). */
+struct rd_kafka_mock_cluster_s;
 struct rd_kafka_mock_cluster_s *tu_mock_cluster(const tu_mock_t *m);
 void tu_mock_destroy(tu_mock_t *m);
 

@@ -211,13 +211,14 @@ EVBUS_EXPORT evbus_err_t evbus_consumer_subscribe(evbus_consumer_t *c, const cha
                                                   size_t n, char *errstr, size_t errstr_size);
 
 typedef enum evbus_start_e {
-    EVBUS_START_EARLIEST = 0, /* default: partitions without a committed offset start at the beginning */
-    EVBUS_START_LATEST = 1,   /* ... at the end */
+    EVBUS_START_EARLIEST = 0, /* partitions without a committed offset start at the beginning */
+    EVBUS_START_LATEST = 1,   /* ... at the end: the default (consumer.start=latest), as the Python bus */
     EVBUS_START_TIMESTAMP = 2 /* each partition's first assignment starts at the first message with
                                  timestamp >= timestamp_ms, ignoring committed offsets */
 } evbus_start_t;
 
-/** Where to start.  Call before subscribing.  EVBUS_ERR_INVALID_ARG for a bad start value. */
+/** Where to start; overrides consumer.start (latest|earliest, default latest) given in the conf.
+ *  Call before subscribing.  EVBUS_ERR_INVALID_ARG for a bad start value. */
 EVBUS_EXPORT evbus_err_t evbus_consumer_set_start(evbus_consumer_t *c, evbus_start_t start,
                                                   int64_t timestamp_ms);
 

@@ -19,7 +19,11 @@ extern "C" {
 
 typedef struct evbus_producer_s evbus_producer_t;
 
-/** The outcome of one message (one event on one topic).  Borrowed: valid during the callback. */
+/**
+ * The outcome of one message: one event on one of its topics.  An event sent to n topics
+ * gets n reports (ntopics says n), so a program can tell whether an event reached all of
+ * its topics, some or none.  Borrowed: valid during the callback (or drain callback).
+ */
 typedef struct evbus_delivery_s {
     const char *event_type;
     const char *event_id;  /* ce_id */
@@ -28,6 +32,13 @@ typedef struct evbus_delivery_s {
     int64_t offset;        /* -1 when not delivered */
     evbus_err_t err;       /* EVBUS_OK when delivered */
     const char *errstr;    /* why it failed (librdkafka's message), "" when delivered */
+    /* Since 0.2 (reports are library-made, so new fields only ever go at the end). */
+    void *opaque;          /* evbus_send_opts_t.opaque of the event's send (NULL if none) */
+    size_t ntopics;        /* topics the send meant the event for; this report is for one.
+                            * A topic refused at send time (see evbus_send_result_t) gets
+                            * no report. */
+    int transaction_aborted; /* 1: delivered, then its transaction aborted (not visible to
+                              * read_committed readers); err says EVBUS_ERR_TRANSPORT */
 } evbus_delivery_t;
 
 typedef void(evbus_delivery_cb)(const evbus_delivery_t *d, void *opaque);
@@ -36,15 +47,28 @@ typedef void(evbus_delivery_cb)(const evbus_delivery_t *d, void *opaque);
  * Report every message's outcome to cb.  It is called from the producer's background
  * thread (never from evbus_producer_send()), one call at a time; keep it short.
  * Without a callback, failures are counted and kept for evbus_producer_drain_failures().
+ * With producer.transactional=true a message is reported only once its transaction is
+ * committed (delivered) or aborted (failed, transaction_aborted=1).
  */
 EVBUS_EXPORT void evbus_conf_set_delivery_cb(evbus_conf_t *conf, evbus_delivery_cb *cb,
                                              void *opaque);
 
 /**
- * Create a producer.  Reads EVENT_BUS_* from the environment for names conf leaves unset
- * (evbus_conf_from_env), loads and validates the producer config (producer.config), the
+ * Create a producer.  Loads and validates the producer config (producer.config), the
  * schemas (schema.dir) and the topic prefix, and creates one idempotent librdkafka producer
  * (enable.idempotence=true, acks=all, linger.ms=5 unless kafka.* says otherwise).
+ *
+ * The environment is not read: call evbus_conf_from_env(conf) first to take the
+ * EVENT_BUS_* variables (the CLI does), exactly as for evbus_consumer_new().
+ *
+ * With producer.transactional=true the producer uses Kafka transactions: the events sent
+ * become visible to read_committed consumers together, per transaction, or not at all.
+ * kafka.transactional.id defaults to "evbus-<service>-<host name>"; give each concurrently
+ * running producer its own (a second one with the same id fences the first).  Transactions
+ * are committed every producer.transaction.max.events events or
+ * producer.transaction.interval.ms after their first event, and by evbus_producer_flush().
+ * Creation then blocks (up to 60 s) until the transaction coordinator has registered the
+ * producer, and fails when it cannot.
  *
  * @param conf owned by the producer on success (do not use or destroy it after);
  *             on failure it still belongs to the caller.
@@ -53,59 +77,123 @@ EVBUS_EXPORT void evbus_conf_set_delivery_cb(evbus_conf_t *conf, evbus_delivery_
 EVBUS_EXPORT evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr,
                                                   size_t errstr_size) EVBUS_WARN_UNUSED;
 
-/** Header values a caller may give instead of the generated ones; NULL fields keep defaults. */
+/**
+ * Per-send options.  Grow-safe: set size to sizeof(evbus_send_opts_t) as compiled
+ * (EVBUS_SEND_OPTS_INIT does); the library reads only the fields within size.  NULL
+ * fields keep their defaults.  Caller-given header values are checked (a bad one is
+ * EVBUS_ERR_INVALID_ARG naming the field), as Python consumers reject them.
+ */
 typedef struct evbus_send_opts_s {
-    const char *id;           /* ce_id (default: a time-based UUID) */
-    const char *time;         /* ce_time (default: now, UTC, ISO 8601 with microseconds) */
+    size_t size;              /* sizeof(evbus_send_opts_t) the caller was compiled with */
+    const char *id;           /* ce_id: a UUID (default: a time-based UUID) */
+    const char *time;         /* ce_time: UTC "YYYY-MM-DDThh:mm:ss[.ffffff]+00:00" (default: now) */
     const char *source;       /* ce_source (default: conf "source" or "openedx/<service>/web") */
-    const char *minorversion; /* ce_minorversion (default "0") */
-    /* W3C trace context, written as the headers "traceparent" and "tracestate" (the
-     * CloudEvents distributed-tracing extension); NULL: no such header.  A malformed value
-     * fails the send with EVBUS_ERR_INVALID_ARG.  Consumers read them with evbus_event_header()
-     * and lifecycle events carry them on. */
+    const char *minorversion; /* ce_minorversion: a non-negative integer (default "0") */
+    /* Since 0.2. */
+    void *opaque;             /* handed back in every delivery report of this event */
+    const char *const *topics; /* only these of the type's enabled topics (names as in the
+                                * producer config, or full names); NULL: all enabled */
+    size_t ntopics;
+    /* Since 0.2: W3C trace context, written as the headers "traceparent" and "tracestate"
+     * (the CloudEvents distributed-tracing extension); NULL: no such header.  A malformed value
+     * fails the send with EVBUS_ERR_INVALID_ARG.  Consumers read them with evbus_event_header(),
+     * and the lifecycle events about the event carry them too. */
     const char *traceparent;  /* "00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>" */
     const char *tracestate;   /* vendor list, e.g. "congo=t61rcWkgMzE" */
 } evbus_send_opts_t;
 
+#define EVBUS_SEND_OPTS_INIT {sizeof(evbus_send_opts_t), NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL}
+
+/**
+ * What one send did, per topic: a program never needs errstr to know which topics have
+ * the event.  Grow-safe like evbus_send_opts_t (EVBUS_SEND_RESULT_INIT).  The arrays and
+ * strings are owned by the producer and valid until the next send from the same thread
+ * (or the producer's destruction).
+ */
+typedef struct evbus_send_result_s {
+    size_t size;                  /* sizeof(evbus_send_result_t) the caller was compiled with */
+    const char *event_id;         /* the event's ce_id ("" when nothing was built) */
+    size_t naccepted;             /* topics (full names) that have the event enqueued */
+    const char *const *accepted;
+    size_t nrefused;              /* topics that were meant to get it and do not */
+    const char *const *refused;
+} evbus_send_result_t;
+
+#define EVBUS_SEND_RESULT_INIT {sizeof(evbus_send_result_t), NULL, 0, NULL, 0, NULL}
+
 /**
  * Publish one event (its data as a JSON object, json[0..len)) to every enabled topic of
- * event_type.  All or nothing: when the event cannot be encoded for one topic, nothing is
- * enqueued for any.  Thread safe: call from any number of threads.
+ * event_type.  Thread safe: call from any number of threads.
+ *
+ * All or nothing: the event is validated, encoded and framed for every topic first, then
+ * the call waits until librdkafka's queue has room for all of its messages and enqueues
+ * them together, so concurrent senders cannot split an event.
+ *
+ * Blocks while the queue is full, up to queue.full.timeout.ms (default 60000, like Java's
+ * max.block.ms); past that it returns EVBUS_ERR_QUEUE_FULL having enqueued nothing.
+ * Nothing accepted before is lost: it is still delivered or reported.
  *
  * @returns EVBUS_OK when enqueued for every enabled topic (delivery is reported later);
  *   EVBUS_ERR_UNKNOWN_TYPE (type not configured), EVBUS_ERR_KEY (key path missing or null),
  *   EVBUS_ERR_SCHEMA (data does not match the schema; errstr names the field path),
- *   EVBUS_ERR_QUEUE_FULL (librdkafka's queue stayed full for queue.full.timeout.ms),
- *   EVBUS_ERR_REGISTRY, EVBUS_ERR_TRANSPORT.  A type whose topics are all disabled is OK
- *   and sends nothing.  If the queue fills between topics of one event, errstr names the
- *   topics that already have it.
+ *   EVBUS_ERR_QUEUE_FULL (no room for queue.full.timeout.ms), EVBUS_ERR_INVALID_ARG (a bad
+ *   option; errstr names the field), EVBUS_ERR_REGISTRY, EVBUS_ERR_TRANSPORT (librdkafka
+ *   refused a message, e.g. after a fatal error: see evbus_producer_send_ex() for which
+ *   topics still got the event).  A type whose topics are all disabled is OK and sends nothing.
  */
 EVBUS_EXPORT evbus_err_t evbus_producer_send(evbus_producer_t *p, const char *event_type,
                                              const char *json, size_t len, char *errstr,
                                              size_t errstr_size);
 
-/** evbus_producer_send() with caller-given header values (opts may be NULL). */
+/** evbus_producer_send() with options (opts may be NULL). */
 EVBUS_EXPORT evbus_err_t evbus_producer_send_opts(evbus_producer_t *p, const char *event_type,
                                                   const char *json, size_t len,
                                                   const evbus_send_opts_t *opts, char *errstr,
                                                   size_t errstr_size);
 
 /**
- * Wait up to timeout_ms for outstanding messages to be delivered.
- * @returns the number of messages not delivered: still in flight, plus those that failed
- *   (0 means every message sent so far was delivered).
+ * evbus_producer_send_opts() that also fills result (may be NULL) with the topics that
+ * accepted the event and those that refused it.  Whatever the return value, accepted
+ * lists exactly the topics whose message was enqueued (and will be reported).
+ */
+EVBUS_EXPORT evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type,
+                                                const char *json, size_t len,
+                                                const evbus_send_opts_t *opts,
+                                                evbus_send_result_t *result, char *errstr,
+                                                size_t errstr_size);
+
+/**
+ * Wait up to timeout_ms for the messages sent so far to be delivered (with transactions:
+ * commit the open transaction, waiting for it).  Thread safe.
+ * @returns the number of events still undelivered now (an event with a message in flight, or
+ *   in a transaction not yet committed); 0 means nothing is outstanding.  Failures are not counted here: they
+ *   are reported through the delivery callback or evbus_producer_drain_failures().
  */
 EVBUS_EXPORT int evbus_producer_flush(evbus_producer_t *p, int timeout_ms);
 
+/**
+ * Counters since creation.  Grow-safe: set size to sizeof(evbus_producer_stats_t) as
+ * compiled (EVBUS_PRODUCER_STATS_INIT); only fields within size are written.
+ */
 typedef struct evbus_producer_stats_s {
+    size_t size;        /* sizeof(evbus_producer_stats_t) the caller was compiled with */
     uint64_t sent;      /* messages enqueued (one per event per topic) */
-    uint64_t delivered; /* acknowledged by the broker */
+    uint64_t delivered; /* acknowledged by the broker (and committed, with transactions) */
     uint64_t failed;    /* reported failed */
     uint64_t in_flight; /* sent - delivered - failed */
+    /* Since 0.2. */
+    uint64_t transactions_committed;
+    uint64_t transactions_aborted;
 } evbus_producer_stats_t;
 
-/** Counters since creation.  Thread safe. */
-EVBUS_EXPORT void evbus_producer_stats(evbus_producer_t *p, evbus_producer_stats_t *stats);
+#define EVBUS_PRODUCER_STATS_INIT {sizeof(evbus_producer_stats_t), 0, 0, 0, 0, 0, 0}
+
+/**
+ * Fill stats (fields within stats->size).  Thread safe.
+ * @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG when p or stats is NULL or stats->size is
+ *   smaller than the first release's struct.
+ */
+EVBUS_EXPORT evbus_err_t evbus_producer_stats(evbus_producer_t *p, evbus_producer_stats_t *stats);
 
 /**
  * The producer's metrics in Prometheus' text format, for a service to serve from its own

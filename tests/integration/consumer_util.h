@@ -107,8 +107,9 @@ static inline void cu_produce_event(rd_kafka_t *p, const char *topic, int32_t pa
 
 static inline void cu_flush(rd_kafka_t *p) { assert_int_equal(rd_kafka_flush(p, 30000), 0); }
 
-/* Consumer configuration for tests: fast retries, the test schema dir. */
-static inline evbus_conf_t *cu_conf(const char *bootstrap, const char *group) {
+/* Consumer configuration for tests: fast retries, the test schema dir; where a new group
+ * starts is left at its default (latest). */
+static inline evbus_conf_t *cu_conf_default_start(const char *bootstrap, const char *group) {
     char err[256];
     evbus_conf_t *c = evbus_conf_new();
     assert_non_null(c);
@@ -125,6 +126,17 @@ static inline evbus_conf_t *cu_conf(const char *bootstrap, const char *group) {
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
         if (evbus_conf_set(c, kv[i][0], kv[i][1], err, sizeof(err)) != EVBUS_CONF_OK)
             fail_msg("conf %s: %s", kv[i][0], err);
+    return c;
+}
+
+/* The same, but a new group starts at the beginning: consumer.start=earliest instead of the
+ * default latest, because these tests produce before the group joins and want every event
+ * (itest_consumer_start covers the default). */
+static inline evbus_conf_t *cu_conf(const char *bootstrap, const char *group) {
+    char err[256];
+    evbus_conf_t *c = cu_conf_default_start(bootstrap, group);
+    if (evbus_conf_set(c, "consumer.start", "earliest", err, sizeof(err)) != EVBUS_CONF_OK)
+        fail_msg("conf consumer.start: %s", err);
     return c;
 }
 

@@ -7,9 +7,9 @@ unset EVENT_BUS_PRODUCER_CONFIG EVENT_BUS_TOPIC_PREFIX EVENT_BUS_KAFKA_BOOTSTRAP
 
 # --- validate-config: a good config in both forms, from FILE, -c, the environment (text or path)
 expect_rc 0 "$CLI" validate-config "$D/cli_producer_config.json"
-expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\torders\tkey=order_id\tenabled$'
-expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\torders-audit\tkey=order_id\tdisabled$'
-expect_in "$T/out" $'^org.openedx.content_authoring.xblock.published.v1\tcontent-authoring-xblock-published\tkey=xblock_info.usage_key\tenabled$'
+expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\torders\tkey=order_id\tenabled\tsingle-object$'
+expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\torders-audit\tkey=order_id\tdisabled\tsingle-object$'
+expect_in "$T/out" $'^org.openedx.content_authoring.xblock.published.v1\tcontent-authoring-xblock-published\tkey=xblock_info.usage_key\tenabled\tsingle-object$'
 expect_in "$T/out" '^valid: 2 event types, 4 topics \(3 enabled\)$'
 expect_rc 0 "$CLI" --prefix dev -c "$D/cli_producer_config.json" validate-config
 expect_in "$T/out" $'\tdev-orders\t'
@@ -99,15 +99,50 @@ expect_in "$T/err" 'broken.v1.avsc'
 # --- topics: without a broker, with one, with a silent one
 expect_rc 0 "$CLI" -c "$D/cli_producer_config.json" --prefix dev topics
 [ "$(wc -l <"$T/out")" = 4 ] || fail "topics lines"
-expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\tdev-orders\tenabled$'
-expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\tdev-orders-audit\tdisabled$'
+expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\tdev-orders\tenabled\tsingle-object$'
+expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\tdev-orders-audit\tdisabled\tsingle-object$'
 start_broker --topic dev-orders:3
 printf 'x\n' | kproduce dev-orders -p 1
 expect_rc 0 "$CLI" -b "$BOOTSTRAP" -c "$D/cli_producer_config.json" --prefix dev topics
-expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\tdev-orders\tenabled\texists\tpartitions=3\tend=0,1,0$'
-expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\tdev-orders-by-user\tenabled\tmissing$'
+expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\tdev-orders\tenabled\tsingle-object\texists\tpartitions=3\tend=0,1,0$'
+expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\tdev-orders-by-user\tenabled\tsingle-object\tmissing$'
 expect_rc 1 "$CLI" -b 127.0.0.1:1 -X cli.timeout.ms=1000 -c "$D/cli_producer_config.json" topics
 expect_in "$T/err" '^evbus-cli: topics: broker 127.0.0.1:1: '
-expect_in "$T/out" $'\torders\tenabled$'
+expect_in "$T/out" $'\torders\tenabled\tsingle-object$'
+
+
+# --- wire format: auto follows the registry; explicit values win; a bad one is a usage error
+expect_rc 0 "$CLI" -X schema.registry.url=http://127.0.0.1:9 -c "$D/cli_producer_config.json" topics
+expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\torders\tenabled\tconfluent$'
+expect_rc 0 "$CLI" -X schema.registry.url=http://127.0.0.1:9 -X wire.format=single-object \
+    -c "$D/cli_producer_config.json" validate-config
+expect_in "$T/out" $'\torders\tkey=order_id\tenabled\tsingle-object$'
+expect_in "$T/err" 'Python Open edX consumers cannot read it'
+EVENT_BUS_WIRE_FORMAT=confluent EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL=http://127.0.0.1:9 \
+    expect_rc 0 "$CLI" -c "$D/cli_producer_config.json" validate-config
+expect_in "$T/out" $'\torders\tkey=order_id\tenabled\tconfluent$'
+printf '{"order_id":"o-1"}\n' >"$T/one.jsonl"
+expect_rc 2 "$CLI" -b 127.0.0.1:1 -X wire.format=confluent -c "$D/cli_producer_config.json" \
+    publish org.evbus.demo.order.placed.v1 "$T/one.jsonl"
+expect_in "$T/err" 'wire.format=confluent needs schema.registry.url'
+expect_rc 2 "$CLI" -X wire.format=avro topics
+expect_in "$T/err" 'expected auto|confluent|single-object'
+
+# --- {} is a valid producer config; several -c merge as merge_producer_configs
+printf '{}' >"$T/empty.json"
+expect_rc 0 "$CLI" validate-config "$T/empty.json"
+expect_in "$T/out" '^valid: 0 event types, 0 topics \(0 enabled\)$'
+printf '{"org.evbus.demo.order.placed.v1": {"orders": {"enabled": false}, "more": {"event_key_field": "order_id"}}}' \
+    >"$T/override.json"
+expect_rc 0 "$CLI" -c "$D/cli_producer_config.json" -c "$T/override.json" validate-config
+expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\torders\tkey=order_id\tdisabled\tsingle-object$'
+expect_in "$T/out" $'^org.evbus.demo.order.placed.v1\tmore\tkey=order_id\tenabled\tsingle-object$'
+expect_in "$T/out" '^valid: 2 event types, 5 topics \(3 enabled\)$'
+EVENT_BUS_PRODUCER_CONFIG="[\"$D/cli_producer_config.json\", \"$T/override.json\"]" expect_rc 0 "$CLI" validate-config
+expect_in "$T/out" '^valid: 2 event types, 5 topics \(3 enabled\)$'
+
+# --- EVENT_BUS_KAFKA_CONSUMERS_ENABLED=false: consume says so and succeeds without a broker
+EVENT_BUS_KAFKA_CONSUMERS_ENABLED=false expect_rc 0 "$CLI" consume -t orders --group_id g
+expect_in "$T/err" 'consumers are disabled'
 
 done_ok

@@ -22,7 +22,7 @@ export EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP
 
 # Round trip: publish, then tail both enabled topics: data exactly as published.
 expect_rc 0 "$CLI" --prefix dev publish $TYPE "$D/cli_orders.jsonl"
-expect_in "$T/err" '^evbus-cli: publish: 3 events sent, 0 lines rejected, 6 messages delivered, 0 not delivered; topics: dev-orders, dev-orders-by-user$'
+expect_in "$T/err" '^evbus-cli: publish: 3 events sent, 0 lines rejected, 6 messages delivered, 0 not delivered; events on all topics: 3, on some: 0, on none: 0; topics: dev-orders, dev-orders-by-user$'
 [ "$(wc -l <"$T/err")" = 1 ] || fail "publish stderr: $(cat "$T/err")"
 ok
 for topic in orders orders-by-user; do
@@ -58,9 +58,37 @@ expect_in "$T/err" '^evbus-cli: publish: line 2: '
 expect_in "$T/err" '^evbus-cli: publish: line 3: .*customer.id'
 expect_in "$T/err" '^evbus-cli: publish: line 5: .*order_id'
 expect_not_in "$T/err" 'line (1|4|6):'
-expect_in "$T/err" '2 events sent, 3 lines rejected, 4 messages delivered, 0 not delivered'
+expect_in "$T/err" '2 events sent, 3 lines rejected, 4 messages delivered, 0 not delivered; events on all topics: 2, on some: 0, on none: 3;'
 expect_rc 0 "$CLI" --no-prefix tail orders --from-beginning
 [ "$(jq -r .key "$T/out" | sort | tr '\n' ' ')" = "o-1 o-3 " ] || fail "published: $(jq -r .key "$T/out")"
+ok
+
+# --failed: the rejected lines, exactly as read; re-publishing the good events' topics is
+# not needed, so only the three bad lines are there.
+expect_rc 1 "$CLI" --prefix fl publish $TYPE - --failed "$T/failed.jsonl" <"$T/mixed.jsonl"
+sed -n '2p;3p;5p' "$T/mixed.jsonl" >"$T/want-failed.jsonl"
+cmp -s "$T/failed.jsonl" "$T/want-failed.jsonl" || fail "--failed wrote: $(cat "$T/failed.jsonl")"
+ok
+
+# --only-topics: an event that still needs one of its topics ("TOPIC<TAB>LINE", what
+# --failed writes for an event that reached some) goes to that topic only; plain lines
+# in the same file go to every topic.  Each topic ends with exactly one copy per event.
+expect_rc 0 "$CLI" --prefix ot publish $TYPE "$D/cli_orders.jsonl"
+{
+    printf 'ot-orders-by-user\t%s\n' "$(sed -n 1p "$D/cli_orders.jsonl")"
+    printf 'orders\t%s\n' "$(sed -n 2p "$D/cli_orders.jsonl")"
+} >"$T/some.jsonl"
+expect_rc 0 "$CLI" --prefix ot publish $TYPE "$T/some.jsonl" --only-topics
+expect_in "$T/err" '2 events sent, 0 lines rejected, 2 messages delivered, 0 not delivered; events on all topics: 2,'
+expect_rc 0 "$CLI" --prefix ot tail orders --from-beginning -n 100
+[ "$(jq -r .key "$T/out" | sort | tr '\n' ' ')" = "o-1 o-2 o-2 o-3 " ] || fail "orders: $(jq -r .key "$T/out")"
+expect_rc 0 "$CLI" --prefix ot tail orders-by-user --from-beginning -n 100
+[ "$(jq -r .key "$T/out" | sort | tr '\n' ' ')" = "ann ann bob cy " ] || fail "by-user: $(jq -r .key "$T/out")"
+ok
+# A topic the type does not have is refused whole, with the line number.
+printf 'nope,orders\t%s\n' "$(sed -n 1p "$D/cli_orders.jsonl")" >"$T/bad-topics.jsonl"
+expect_rc 1 "$CLI" --prefix ot publish $TYPE "$T/bad-topics.jsonl" --only-topics
+expect_in "$T/err" '^evbus-cli: publish: line 1: topics: "nope" is not an enabled topic'
 ok
 
 # -q: errors only.
@@ -87,10 +115,29 @@ ok
 
 # A broker that never answers: the events are not delivered, exit 1, bounded in time.
 start=$SECONDS
-expect_rc 1 "$CLI" -b 127.0.0.1:1 -X kafka.message.timeout.ms=1500 publish $TYPE "$D/cli_orders.jsonl"
+expect_rc 1 "$CLI" -b 127.0.0.1:1 -X kafka.message.timeout.ms=1500 publish $TYPE "$D/cli_orders.jsonl" \
+    --failed "$T/undelivered.jsonl"
 expect_in "$T/err" 'not delivered'
-expect_in "$T/err" '3 events sent, 0 lines rejected, 0 messages delivered, 6 not delivered'
+expect_in "$T/err" '3 events sent, 0 lines rejected, 0 messages delivered, 6 not delivered; events on all topics: 0, on some: 0, on none: 3;'
+# every event reached none of its topics: written as its line, in any order
+[ "$(sort "$T/undelivered.jsonl")" = "$(grep . "$D/cli_orders.jsonl" | sort)" ] ||
+    fail "--failed wrote: $(cat "$T/undelivered.jsonl")"
 [ $((SECONDS - start)) -lt 20 ] || fail "undeliverable publish took $((SECONDS - start)) s"
 ok
+
+
+# The Python bus's service name and sourcelib: EVENTS_SERVICE_NAME wins over SERVICE_VARIANT
+# for ce_source; -X sourcelib replaces evbus's version in the sourcelib header.
+head -n 1 "$D/cli_orders.jsonl" >"$T/one.jsonl"
+EVENTS_SERVICE_NAME=cms SERVICE_VARIANT=lms expect_rc 0 "$CLI" --prefix svc -X sourcelib=10.5.0 \
+    publish $TYPE "$T/one.jsonl"
+SERVICE_VARIANT=lms expect_rc 0 "$CLI" --prefix svc publish $TYPE "$T/one.jsonl"
+expect_rc 0 "$CLI" --prefix svc tail orders --from-beginning --format json
+python3 - "$T/out" <<'PY' || fail "ce_source/sourcelib from the service settings"
+import json, sys
+got = [json.loads(l)["headers"] for l in open(sys.argv[1])]
+assert [h["ce_source"] for h in got] == ["openedx/cms/web", "openedx/lms/web"], got
+assert got[0]["sourcelib"] == "10.5.0" and got[1]["sourcelib"] != "10.5.0", got
+PY
 
 done_ok

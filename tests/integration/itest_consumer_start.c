@@ -19,16 +19,19 @@ static int pred(void *arg) {
 }
 
 static evbus_consumer_t *make(const char *bs, const char *topic, cu_seen_t *seen, evbus_dispatcher_t **dp,
-                              evbus_start_t start, int64_t ts) {
+                              int start, int64_t ts) {
     char err[512];
     char *group = tu_unique_name("grp");
     evbus_dispatcher_t *d = evbus_dispatcher_new();
     assert_non_null(d);
     assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, cu_record, seen, NULL, 0, NULL), 0);
-    evbus_consumer_t *c = evbus_consumer_new(cu_conf(bs, group), d, err, sizeof(err));
+    /* start < 0: nothing set, the default users get */
+    evbus_consumer_t *c = evbus_consumer_new(start < 0 ? cu_conf_default_start(bs, group) : cu_conf(bs, group),
+                                             d, err, sizeof(err));
     if (!c)
         fail_msg("consumer: %s", err);
-    assert_int_equal(evbus_consumer_set_start(c, start, ts), EVBUS_OK); /* before subscribing */
+    if (start >= 0)
+        assert_int_equal(evbus_consumer_set_start(c, (evbus_start_t)start, ts), EVBUS_OK); /* before subscribing */
     const char *topics[] = {topic};
     assert_int_equal(evbus_consumer_subscribe(c, topics, 1, err, sizeof(err)), EVBUS_OK);
     free(group);
@@ -66,10 +69,10 @@ static void test_since_and_latest(void **state) {
     evbus_dispatcher_destroy(d);
     cu_seen_free(&seen);
 
-    /* latest: only what is produced after the assignment */
+    /* the default, latest: only what is produced after the assignment */
     cu_seen_t late = {0};
     pthread_mutex_init(&late.mu, NULL);
-    c = make(bs, topic, &late, &d, EVBUS_START_LATEST, 0);
+    c = make(bs, topic, &late, &d, -1, 0);
     cu_start(&r, c);
     w_t wa = {c, 0, 1};
     assert_true(cu_wait(pred, &wa, 60000));

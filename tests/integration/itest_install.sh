@@ -78,11 +78,17 @@ type=org.evbus.demo.order.placed.v1
 timeout 60 "$cli" -b "$bs" -c "$EVBUS_SRC/examples/producer-config.json" publish "$type" \
     "$EVBUS_SRC/examples/events/$type.jsonl" 2>"$T/pub.err" || { cat "$T/pub.err"; exit 1; }
 for p in cflags libs; do
-    timeout 60 "$cli" -b "$bs" consume -t orders -g "inst-$p" --from-beginning \
+    # (no `timeout` wrapper: its own exit status on SIGTERM would hide consume's)
+    "$cli" -b "$bs" consume -t orders -g "inst-$p" --from-beginning \
         --plugin "$T/plugin-$p.so" 2>"$T/consume-$p.err" &
     cpid=$!
-    for _ in $(seq 300); do [ "$(grep -c '^example-plugin: #' "$T/consume-$p.err")" -ge 3 ] && break; sleep 0.1; done
-    kill -TERM $cpid; wait $cpid || { echo "FAIL: consume with the $p plugin exited $?"; cat "$T/consume-$p.err"; exit 1; }
+    for _ in $(seq 600); do [ "$(grep -c '^example-plugin: #' "$T/consume-$p.err")" -ge 3 ] && break; sleep 0.1; done
+    kill -TERM $cpid
+    ( sleep 30; kill -KILL $cpid 2>/dev/null ) & # bounded: a stuck consume fails the test below
+    wdog=$!
+    crc=0; wait $cpid || crc=$?
+    kill $wdog 2>/dev/null || true
+    [ $crc = 0 ] || { echo "FAIL: consume with the $p plugin exited $crc"; cat "$T/consume-$p.err"; exit 1; }
     grep -q '^example-plugin: 3 events$' "$T/consume-$p.err" ||
         { echo "FAIL: the plugin built with $p did not handle the 3 events"; cat "$T/consume-$p.err"; exit 1; }
 done

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Producer fault tests on a 3-node Kafka cluster of their own (tests/kafka/with-kafka --brokers 3):
-#   ftest_producer_kill   SIGKILL a partition leader while 200k events are published: each is
-#                         delivered exactly once (a raw librdkafka consumer counts them)
+#   ftest_producer_kill   SIGKILL a partition leader while 200k events are published to two
+#                         topics with the default settings: each is delivered exactly once to
+#                         both (a raw librdkafka consumer counts them)
+#   ftest_producer_cli    the same through `evbus-cli publish` with no -X: exit 0, nothing in
+#                         --failed, every event exactly once on both topics
+#   ftest_producer_txn    producer.transactional=true, the transaction coordinator's broker
+#                         SIGKILLed: a read_committed reader sees each event on both topics or
+#                         on neither, exactly the events reported delivered
 #   ftest_producer_down   every broker down at start: events wait and are delivered once the
 #                         brokers come up, or are all reported undelivered past message.timeout.ms
 # EVBUS_TEST_LONG=1: 1M events and 3 leader kills.
@@ -16,7 +22,7 @@ fi
 
 rc=0
 # The kill test first: the other one stops every node.
-for t in ftest_producer_kill ftest_producer_down; do
+for t in ftest_producer_kill ftest_producer_cli ftest_producer_txn ftest_producer_down; do
     printf '\n=== %s (3 brokers) ===\n' "$t"
     start=$SECONDS
     if "$EVBUS_BUILD/tests/$t"; then

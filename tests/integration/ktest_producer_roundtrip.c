@@ -48,7 +48,7 @@ static void test_100k_roundtrip(void **state) {
     }
     assert_int_equal(evbus_producer_flush(p, 120000), 0);
     int64_t t1 = tu_now_us();
-    evbus_producer_stats_t st;
+    evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
     evbus_producer_stats(p, &st);
     assert_int_equal(st.delivered, NEVENTS);
     evbus_producer_destroy(p);

@@ -71,7 +71,8 @@ ok
 echo "consume: $(grep -c '^ok ' "$T/plugin.out") events handled by the ok plugin, ids as sent"
 
 # libconsumer's decoded JSON, as examples/consumer prints it.
-EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL=$REG "$EXAMPLE" $P-example $SO $CF >"$T/example.out" 2>"$T/example.err" &
+# --from-beginning: the peer produced before this new group exists (default: latest)
+EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL=$REG "$EXAMPLE" --from-beginning $P-example $SO $CF >"$T/example.out" 2>"$T/example.err" &
 epid=$!
 PIDS+=("$epid")
 wait_until 120 lines_ge "$T/example.out" $((2 * NEVENTS)) ||

@@ -64,6 +64,51 @@ static void test_from_env_explicit_wins(void **state) {
     unsetenv("EVENT_BUS_SCHEMA_DIR");
 }
 
+/* The Python bus's settings: service name (EVENTS_SERVICE_NAME before SERVICE_VARIANT, empty
+ * as unset), consumers switch, poll times in seconds; wire.format and consumer.start words. */
+static void test_python_bus_settings(void **state) {
+    (void)state;
+    char err[256];
+    evbus_conf_t *c = evbus_conf_new();
+    assert_string_equal(evbus__conf_str(c, "consumer.start"), "latest");
+    assert_string_equal(evbus__conf_str(c, "wire.format"), "auto");
+    assert_int_equal(evbus__conf_wire_format(c), EVBUS__WIRE_SINGLE_OBJECT);
+    assert_int_equal(evbus__conf_bool(c, "consumers.enabled"), 1);
+    setenv("EVENTS_SERVICE_NAME", "", 1);
+    setenv("SERVICE_VARIANT", "lms", 1);
+    setenv("EVENT_BUS_KAFKA_CONSUMERS_ENABLED", "false", 1);
+    setenv("EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT", "0.25", 1);
+    setenv("EVENT_BUS_KAFKA_CONSUMER_POLL_FAILURE_SLEEP", "2", 1);
+    setenv("EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL", "http://127.0.0.1:1", 1);
+    assert_int_equal(evbus_conf_from_env(c, err, sizeof(err)), EVBUS_OK);
+    assert_string_equal(evbus_conf_get(c, "service"), "lms");
+    assert_int_equal(evbus__conf_bool(c, "consumers.enabled"), 0);
+    assert_int_equal(evbus__conf_int(c, "consumer.poll.timeout.ms"), 250);
+    assert_int_equal(evbus__conf_int(c, "consumer.poll.failure.sleep.ms"), 2000);
+    assert_int_equal(evbus__conf_wire_format(c), EVBUS__WIRE_CONFLUENT); /* auto + registry */
+    assert_int_equal(evbus_conf_set(c, "wire.format", "single-object", err, sizeof(err)), EVBUS_CONF_OK);
+    assert_int_equal(evbus__conf_wire_format(c), EVBUS__WIRE_SINGLE_OBJECT);
+    assert_int_equal(evbus_conf_set(c, "wire.format", "avro", err, sizeof(err)), EVBUS_CONF_INVALID);
+    assert_non_null(strstr(err, "expected auto|confluent|single-object"));
+    assert_int_equal(evbus_conf_set(c, "consumer.start", "beginning", err, sizeof(err)), EVBUS_CONF_INVALID);
+    assert_non_null(strstr(err, "expected latest|earliest"));
+    evbus_conf_destroy(c);
+
+    c = evbus_conf_new();
+    setenv("EVENTS_SERVICE_NAME", "cms", 1);
+    setenv("EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT", "soon", 1);
+    assert_int_equal(evbus_conf_from_env(c, err, sizeof(err)), EVBUS_ERR_CONFIG);
+    assert_non_null(strstr(err, "EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT: invalid value \"soon\""));
+    assert_string_equal(evbus_conf_get(c, "service"), "cms");
+    evbus_conf_destroy(c);
+    unsetenv("EVENTS_SERVICE_NAME");
+    unsetenv("SERVICE_VARIANT");
+    unsetenv("EVENT_BUS_KAFKA_CONSUMERS_ENABLED");
+    unsetenv("EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT");
+    unsetenv("EVENT_BUS_KAFKA_CONSUMER_POLL_FAILURE_SLEEP");
+    unsetenv("EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL");
+}
+
 static void test_kafka_conf_and_secrets(void **state) {
     (void)state;
     char err[512], val[64];
@@ -117,7 +162,7 @@ static void test_topic_names(void **state) {
 static void test_headers(void **state) {
     (void)state;
     char err[128];
-    evbus__header_values_t v = {.type = "org.example.thing.v1"};
+    evbus__header_values_t v = {"org.example.thing.v1", NULL, NULL, NULL, NULL, NULL};
     rd_kafka_headers_t *h = evbus__headers_build(&v, "myhost");
     assert_non_null(h);
     assert_int_equal(rd_kafka_header_cnt(h), 10);
@@ -224,6 +269,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_get_validate),
         cmocka_unit_test(test_from_env_explicit_wins),
+        cmocka_unit_test(test_python_bus_settings),
         cmocka_unit_test(test_kafka_conf_and_secrets),
         cmocka_unit_test(test_topic_names),
         cmocka_unit_test(test_headers),

@@ -82,6 +82,62 @@ static void test_list_form(void **state) {
     evbus__config_destroy(cfg);
 }
 
+/* {} is a valid config, as for the Python bus: no event types. */
+static void test_empty_config(void **state) {
+    fx_t *fx = *state;
+    evbus__config_errors_t errs = {0};
+    evbus__config_t *cfg = evbus__config_load("{}", fx->store, NULL, &errs);
+    assert_non_null(cfg);
+    assert_int_equal(errs.count, 0);
+    assert_int_equal(cfg->ntypes, 0);
+    assert_null(evbus__config_find(cfg, "org.test.user.created.v1"));
+    evbus__config_destroy(cfg);
+}
+
+/* A list of configs merges as openedx-events' merge_producer_configs: pairs are added, and an
+ * override's enabled/event_key_field win; list and dict forms mix; file paths work. */
+static void test_merge_configs(void **state) {
+    fx_t *fx = *state;
+    evbus__config_errors_t errs = {0};
+    char *over = tu_write_file(fx->dir, "override.json",
+        "{\"org.test.user.created.v1\": {\"users\": {\"enabled\": false},"
+        " \"extra\": {\"event_key_field\": \"user.id\", \"enabled\": true}}}");
+    char text[1024];
+    snprintf(text, sizeof(text),
+             "[{\"org.test.user.created.v1\": [{\"topic\": \"users\", \"event_key_field\": \"user.pii.username\","
+             " \"enabled\": true}, {\"topic\": \"audit\", \"event_key_field\": \"user.id\"}]}, \"%s\"]", over);
+    evbus__config_t *cfg = evbus__config_load(text, fx->store, NULL, &errs);
+    if (!cfg)
+        fail_msg("%s", evbus__config_errors_join(&errs));
+    const evbus__type_conf_t *tc = evbus__config_find(cfg, "org.test.user.created.v1");
+    assert_non_null(tc);
+    assert_int_equal(tc->ntopics, 3);
+    int seen = 0;
+    for (size_t i = 0; i < tc->ntopics; i++) {
+        const evbus__topic_conf_t *t = &tc->topics[i];
+        if (!strcmp(t->full_topic, "users")) {
+            assert_int_equal(t->enabled, 0);                       /* overridden */
+            assert_string_equal(t->key_field, "user.pii.username"); /* kept */
+            seen |= 1;
+        } else if (!strcmp(t->full_topic, "audit")) {
+            assert_int_equal(t->enabled, 1);
+            seen |= 2;
+        } else if (!strcmp(t->full_topic, "extra")) {
+            assert_string_equal(t->key_field, "user.id");
+            seen |= 4;
+        }
+    }
+    assert_int_equal(seen, 7);
+    evbus__config_destroy(cfg);
+    /* the merged result is validated like one config: an override that leaves a pair without
+     * event_key_field is reported */
+    char *bad = load_errors(fx, "[{}, {\"org.test.user.created.v1\": {\"t\": {\"enabled\": true}}}]", NULL,
+                            &(size_t){0});
+    assert_has(bad, "event_key_field");
+    free(bad);
+    free(over);
+}
+
 static void test_dict_form_and_file(void **state) {
     fx_t *fx = *state;
     evbus__config_errors_t errs = {0};
@@ -158,10 +214,7 @@ static void test_syntax_and_shape_errors(void **state) {
     assert_has(all, "JSON syntax error at line 2 column");
     free(all);
     all = load_errors(fx, "[1, 2]", NULL, &n);
-    assert_has(all, "$: got a list, expected an object mapping event types to topics");
-    free(all);
-    all = load_errors(fx, "{}", NULL, &n);
-    assert_has(all, "$: no event types");
+    assert_has(all, "$[0]: got an integer, expected a producer config object or a file path");
     free(all);
     all = load_errors(fx, "/no/such/file.json", NULL, &n);
     assert_has(all, "/no/such/file.json: ");
@@ -189,6 +242,8 @@ static void test_errstr_truncation(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_list_form, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_configs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dict_form_and_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_every_problem_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prefix_makes_name_too_long, setup, teardown),

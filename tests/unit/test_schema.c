@@ -175,7 +175,7 @@ static void test_bad_schemas(void **state) {
         {"{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"A\"]}",
          "enum 'E': symbol 'A' twice"},
         {"{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"a-b\"]}",
-         "enum 'E': symbol 0 is not a valid name"},
+         "$.symbols[0]: invalid enum symbol \"a-b\": must match [A-Za-z_][A-Za-z0-9_]*"},
         {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":{\"type\":"
          "\"record\",\"name\":\"R\",\"fields\":[]}}]}",
          "field 'a': type 'R' defined twice"},
@@ -196,6 +196,62 @@ static void test_bad_schemas(void **state) {
     }
     /* errstr may be NULL */
     assert_null(parse("\"nope\"", NULL, 0));
+}
+
+/* Names per the spec: [A-Za-z_][A-Za-z0-9_]* for names, field names and enum symbols, and for
+ * each dot-separated part of a full name or namespace; the error gives the JSON path. */
+static void test_names(void **state) {
+    static const struct {
+        const char *schema, *err;
+    } bad[] = {
+        {"{\"type\":\"fixed\",\"name\":\"a-b\",\"size\":1}",
+         "$.name: invalid name \"a-b\": must match [A-Za-z_][A-Za-z0-9_]* (dot-separated parts "
+         "for a full name)"},
+        {"{\"type\":\"fixed\",\"name\":\"a..b\",\"size\":1}", "$.name: invalid name \"a..b\""},
+        {"{\"type\":\"fixed\",\"name\":\".a\",\"size\":1}", "$.name: invalid name \".a\""},
+        {"{\"type\":\"fixed\",\"name\":\"a.\",\"size\":1}", "$.name: invalid name \"a.\""},
+        {"{\"type\":\"fixed\",\"name\":\"1a\",\"size\":1}", "$.name: invalid name \"1a\""},
+        {"{\"type\":\"fixed\",\"name\":\"\u00e9\",\"size\":1}", "$.name: invalid name \"\u00e9\""},
+        {"{\"type\":\"fixed\",\"name\":\"a\\u0000\",\"size\":1}",
+         "$.name: invalid name \"a\\u0000\""},
+        {"{\"type\":\"fixed\",\"name\":\"a\",\"namespace\":\"x.9\",\"size\":1}",
+         "$.namespace: invalid namespace \"x.9\": each dot-separated part must match"},
+        /* a dotted name ignores "namespace", which is still checked */
+        {"{\"type\":\"fixed\",\"name\":\"p.a\",\"namespace\":\"x y\",\"size\":1}",
+         "$.namespace: invalid namespace \"x y\""},
+        {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"ok\",\"type\":\"int\"},"
+         "{\"name\":\"no way\",\"type\":\"int\"}]}",
+         "$.fields[1].name: invalid field name \"no way\": must match [A-Za-z_][A-Za-z0-9_]*"},
+        {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":[\"null\","
+         "{\"type\":\"map\",\"values\":{\"type\":\"array\",\"items\":{\"type\":\"enum\","
+         "\"name\":\"E\",\"symbols\":[\"A\",\"B\\n\"]}}}]}]}",
+         "$.fields[0].type[1].values.items.symbols[1]: invalid enum symbol \"B\\n\""},
+        {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\\u0000x\"}]}",
+         "$.fields[0].type: invalid type name \"int\\u0000x\""},
+        {"{\"type\":\"int\\u0000\"}", "$.type: invalid type name \"int\\u0000\""},
+    };
+    char err[512];
+    (void)state;
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        evbus__schema_doc_t *doc = parse(bad[i].schema, err, sizeof(err));
+        if (doc)
+            fail_msg("case %zu parsed: %s", i, bad[i].schema);
+        if (strncmp(err, bad[i].err, strlen(bad[i].err)) != 0)
+            fail_msg("case %zu: got '%s', want '%s...'", i, err, bad[i].err);
+    }
+    /* valid: "" is the null namespace, underscores and digits after the first character */
+    static const char *const good[] = {
+        "{\"type\":\"fixed\",\"name\":\"_a9\",\"namespace\":\"\",\"size\":1}",
+        "{\"type\":\"fixed\",\"name\":\"a._b.C_1\",\"size\":1}",
+        "{\"type\":\"enum\",\"name\":\"E\",\"namespace\":\"x.y_2\",\"symbols\":[\"_\",\"a1\"]}",
+        "{\"type\":\"fixed\",\"name\":\"a\",\"namespace\":null,\"size\":1}",
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        evbus__schema_doc_t *doc = parse(good[i], err, sizeof(err));
+        if (!doc)
+            fail_msg("good case %zu: %s", i, err);
+        evbus__schema_doc_destroy(doc);
+    }
 }
 
 static void test_recursive_and_namespaces(void **state) {
@@ -327,6 +383,7 @@ int main(void) {
         cmocka_unit_test(test_fixture_fingerprints),
         cmocka_unit_test(test_parse_all_types),
         cmocka_unit_test(test_bad_schemas),
+        cmocka_unit_test(test_names),
         cmocka_unit_test(test_recursive_and_namespaces),
         cmocka_unit_test(test_store_fixtures),
         cmocka_unit_test(test_store_env_dir),

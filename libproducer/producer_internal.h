@@ -1,0 +1,141 @@
+/*
+ * libevbus-producer's private state, shared by its files: producer.c (creation and the
+ * send path), delivery.c (delivery reports, kept failures, queue room) and txn.c (the
+ * Kafka transaction driver of producer.transactional=true).
+ */
+#ifndef EVBUS_PRODUCER_INTERNAL_H
+#define EVBUS_PRODUCER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "common.h"
+#include "config.h"
+#include "evbus/producer.h"
+#include "headers.h"
+#include "log.h"
+#include "registry.h"
+#include "schema.h"
+
+#define EVBUS__MAX_KEPT_FAILURES 10000
+
+/* Per configured topic: what encoding the key needs. */
+typedef struct evbus__ptopic_s {
+    const evbus__topic_conf_t *tc;
+    evbus__schema_doc_t *key_doc; /* the key field's sub-schema, as its own document */
+    char *key_subject;            /* registry subject of the key */
+    char *value_subject;          /* registry subject of the value */
+    /* Made at creation so that librdkafka's first metadata request already asks for the
+     * topic: created lazily on the first send, it waited for the next 1 s topic scan. */
+    rd_kafka_topic_t *rkt;
+    /* Registry ids once known (-1 before): the send path then needs no registry lock. */
+    _Atomic int32_t key_id, value_id;
+} evbus__ptopic_t;
+
+typedef struct evbus__ptype_s {
+    const evbus__type_conf_t *tc;
+    evbus__ptopic_t *topics;
+    size_t nenabled; /* enabled topics, first in topics[] */
+} evbus__ptype_t;
+
+/* One sent event, shared by its messages (their librdkafka opaque): a report needs no
+ * header parsing, and the last report of the event frees it. */
+typedef struct evbus__pevent_s {
+    const char *event_type; /* the config's string: lives as long as the producer */
+    void *opaque;
+    size_t ntopics;
+    atomic_size_t remaining;
+    char id[EVBUS__UUID_LEN];
+} evbus__pevent_t;
+
+typedef struct evbus__kept_failure_s {
+    char *event_type, *event_id, *topic, *errstr;
+    evbus_err_t err;
+    void *opaque;
+    size_t ntopics;
+    int aborted;
+} evbus__kept_failure_t;
+
+/* A delivery report held until its transaction ends (transactional mode). */
+typedef struct evbus__held_report_s {
+    evbus__pevent_t *ev;
+    const char *topic; /* the config's full_topic */
+    int32_t partition;
+    int64_t offset;
+    rd_kafka_resp_err_t err;
+} evbus__held_report_t;
+
+struct evbus_producer_s {
+    evbus_conf_t *conf;
+    evbus__schema_store_t *store;
+    evbus__config_t *cfg;
+    evbus__registry_t *reg;
+    evbus__ptype_t *types; /* parallel to cfg->types */
+    rd_kafka_t *rk;
+    char *source;
+    const char *sourcelib; /* in conf; NULL: evbus's version */
+    pthread_t poller;
+    atomic_int stop;
+    pthread_key_t scratch_key;
+    evbus_delivery_cb *dr_cb;
+    void *dr_opaque;
+    int64_t queue_full_timeout_us;
+    atomic_uint_fast64_t sent, delivered, failed; /* messages */
+    atomic_uint_fast64_t ev_sent, ev_settled;      /* events: flush counts the difference */
+    pthread_mutex_t fail_lock;   /* guards the kept failures and last_broker_error */
+    char last_broker_error[256]; /* e.g. a SASL failure: why messages then time out */
+    evbus__kept_failure_t *fails;
+    size_t nfails, fail_head;
+
+    /* Room in librdkafka's queue, reserved for a whole event before any of its messages
+     * is enqueued (queue.buffering.max.messages / .kbytes), released by its reports. */
+    int64_t room_max_msgs, room_max_bytes;
+    atomic_int_fast64_t room_msgs, room_bytes;
+
+    /* Transactions (producer.transactional=true); see txn.c. */
+    int transactional;
+    pthread_rwlock_t txn_lock;     /* senders read-lock while enqueuing; commit write-locks */
+    atomic_size_t txn_events;      /* events in the open transaction */
+    atomic_int txn_flush;          /* flush asked for a commit now */
+    atomic_int txn_must_abort;     /* an event was split inside the open transaction */
+    atomic_int txn_fatal;          /* fenced or otherwise fatal: no more sends */
+    int64_t txn_started_us;
+    int64_t txn_max_events, txn_interval_us;
+    pthread_mutex_t held_lock;     /* guards held[] (reports of the open transaction) */
+    evbus__held_report_t *held;
+    size_t nheld, capheld;
+    atomic_uint_fast64_t txn_committed, txn_aborted;
+    char txn_fatal_reason[256];
+
+    evbus__log_t log;                  /* operating (producer_metrics.c): the application's */
+    struct evbus__pmetrics_s *metrics; /* log, per-type counters, queue depth */
+};
+
+/* delivery.c */
+void evbus__dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+void evbus__error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque);
+/** Report one message's outcome (callback or kept failure), count it, free ev after its last. */
+void evbus__report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, int32_t partition,
+                   int64_t offset, rd_kafka_resp_err_t kerr, int aborted);
+void evbus__kept_failure_free(evbus__kept_failure_t *f);
+/** Reserve room for nmsgs messages of bytes bytes, waiting up to deadline_us. 0 or -1. */
+int evbus__room_reserve(evbus_producer_t *p, int64_t nmsgs, int64_t bytes, int64_t deadline_us);
+void evbus__room_release(evbus_producer_t *p, int64_t nmsgs, int64_t bytes);
+
+/* txn.c */
+/** Set the transactional librdkafka defaults on kc (transactional.id). */
+evbus_err_t evbus__txn_configure(evbus_producer_t *p, rd_kafka_conf_t *kc, char *errstr,
+                                 size_t errstr_size);
+/** init_transactions + the first begin, after rd_kafka_new. */
+evbus_err_t evbus__txn_start(evbus_producer_t *p, char *errstr, size_t errstr_size);
+/** Hold a report until the open transaction ends. */
+void evbus__txn_hold(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic,
+                     int32_t partition, int64_t offset, rd_kafka_resp_err_t err);
+/** The poller's turn: commit when due (or asked), abort when needed. */
+void evbus__txn_tick(evbus_producer_t *p);
+/** At destroy: commit what is open (or abort it), reporting every held message. */
+void evbus__txn_finish(evbus_producer_t *p, int timeout_ms);
+
+#endif

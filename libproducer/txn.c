@@ -1,0 +1,185 @@
+/*
+ * Kafka transactions for producer.transactional=true.  The poller thread drives them: it
+ * keeps one transaction open, commits it every producer.transaction.max.events events or
+ * producer.transaction.interval.ms after its first (or when flush asks), and aborts it when
+ * the broker requires.  Delivery reports are held until their transaction ends, so a
+ * message is reported delivered only once a read_committed reader can see it, and every
+ * message of an aborted transaction is reported failed (transaction_aborted): the library
+ * never re-sends it, so nothing is duplicated.  Senders enqueue under a read lock, the
+ * commit takes the write lock, so an event never straddles two transactions.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "producer_internal.h"
+
+#define TXN_OP_TIMEOUT_MS 60000
+
+evbus_err_t evbus__txn_configure(evbus_producer_t *p, rd_kafka_conf_t *kc, char *errstr,
+                                 size_t errstr_size) {
+    char kerr[512];
+    if (evbus_conf_get(p->conf, "kafka.transactional.id"))
+        return EVBUS_OK;
+    /* One id per service and host: a restarted instance fences its predecessor's open
+     * transaction instead of leaving it to time out. */
+    char host[256];
+    if (gethostname(host, sizeof(host) - 1) != 0)
+        snprintf(host, sizeof(host), "unknown");
+    host[sizeof(host) - 1] = 0;
+    char id[400];
+    snprintf(id, sizeof(id), "evbus-%s-%s", evbus__conf_str(p->conf, "service"), host);
+    if (rd_kafka_conf_set(kc, "transactional.id", id, kerr, sizeof(kerr)) != RD_KAFKA_CONF_OK)
+        return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size, "transactional.id: %s", kerr);
+    return EVBUS_OK;
+}
+
+static void set_fatal(evbus_producer_t *p, const char *what, const rd_kafka_error_t *e) {
+    snprintf(p->txn_fatal_reason, sizeof(p->txn_fatal_reason), "%s: %s", what,
+             e ? rd_kafka_error_string(e) : "fatal error");
+    atomic_store(&p->txn_fatal, 1);
+}
+
+evbus_err_t evbus__txn_start(evbus_producer_t *p, char *errstr, size_t errstr_size) {
+    rd_kafka_error_t *e = rd_kafka_init_transactions(p->rk, TXN_OP_TIMEOUT_MS);
+    if (!e)
+        e = rd_kafka_begin_transaction(p->rk);
+    if (e) {
+        evbus__seterr(errstr, errstr_size, "could not start a transaction: %s",
+                      rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+        return EVBUS_ERR_TRANSPORT;
+    }
+    p->txn_started_us = evbus__now_us();
+    return EVBUS_OK;
+}
+
+void evbus__txn_hold(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic,
+                     int32_t partition, int64_t offset, rd_kafka_resp_err_t err) {
+    pthread_mutex_lock(&p->held_lock);
+    if (p->nheld == p->capheld) {
+        size_t cap = p->capheld ? p->capheld * 2 : 1024;
+        evbus__held_report_t *h = realloc(p->held, cap * sizeof(*h));
+        if (!h) {
+            /* Cannot hold it: report it now as not delivered rather than lose track. */
+            pthread_mutex_unlock(&p->held_lock);
+            atomic_store(&p->txn_must_abort, 1);
+            evbus__report(p, ev, topic, partition, offset,
+                          err ? err : RD_KAFKA_RESP_ERR__FAIL, 1);
+            return;
+        }
+        p->held = h;
+        p->capheld = cap;
+    }
+    p->held[p->nheld++] = (evbus__held_report_t){ev, topic, partition, offset, err};
+    pthread_mutex_unlock(&p->held_lock);
+}
+
+/* Serve the reports of messages librdkafka still holds (acked or purged), so that every
+ * message of the transaction that just ended is in held[]. */
+static void drain_reports(evbus_producer_t *p) {
+    int64_t end = evbus__now_us() + 10 * 1000000LL;
+    while (rd_kafka_outq_len(p->rk) > 0 && evbus__now_us() < end)
+        rd_kafka_poll(p->rk, 10);
+}
+
+static void release_held(evbus_producer_t *p, int aborted) {
+    pthread_mutex_lock(&p->held_lock);
+    evbus__held_report_t *h = p->held;
+    size_t n = p->nheld;
+    p->held = NULL;
+    p->nheld = p->capheld = 0;
+    pthread_mutex_unlock(&p->held_lock);
+    for (size_t i = 0; i < n; i++)
+        evbus__report(p, h[i].ev, h[i].topic, h[i].partition, h[i].offset, h[i].err, aborted);
+    free(h);
+}
+
+/* End the open transaction (write lock held).  Commit unless abort is set or the broker
+ * requires one; retriable errors are retried (bounded by the transaction timeout). */
+static void end_txn(evbus_producer_t *p, int abort) {
+    int aborted = abort;
+    rd_kafka_error_t *e = NULL;
+    for (int tries = 0; !aborted && tries < 10; tries++) {
+        e = rd_kafka_commit_transaction(p->rk, TXN_OP_TIMEOUT_MS);
+        if (!e || !rd_kafka_error_is_retriable(e))
+            break;
+        rd_kafka_error_destroy(e);
+        e = NULL;
+        if (atomic_load(&p->stop))
+            break;
+    }
+    if (e && rd_kafka_error_is_fatal(e)) {
+        set_fatal(p, "transaction commit", e);
+        aborted = 1;
+    } else if (e || aborted) {
+        if (e)
+            snprintf(p->txn_fatal_reason, sizeof(p->txn_fatal_reason), "%s",
+                     rd_kafka_error_string(e));
+        aborted = 1;
+        rd_kafka_error_t *a = NULL;
+        for (int tries = 0; tries < 10; tries++) {
+            a = rd_kafka_abort_transaction(p->rk, TXN_OP_TIMEOUT_MS);
+            if (!a || !rd_kafka_error_is_retriable(a))
+                break;
+            rd_kafka_error_destroy(a);
+            a = NULL;
+        }
+        if (a) {
+            set_fatal(p, "transaction abort", a);
+            rd_kafka_error_destroy(a);
+        }
+    }
+    if (e)
+        rd_kafka_error_destroy(e);
+    drain_reports(p);
+    release_held(p, aborted);
+    atomic_fetch_add(aborted ? &p->txn_aborted : &p->txn_committed, 1);
+    atomic_store(&p->txn_events, 0);
+    atomic_store(&p->txn_must_abort, 0);
+    if (!atomic_load(&p->txn_fatal)) {
+        rd_kafka_error_t *b = rd_kafka_begin_transaction(p->rk);
+        if (b) {
+            set_fatal(p, "begin transaction", b);
+            rd_kafka_error_destroy(b);
+        }
+    }
+    p->txn_started_us = evbus__now_us();
+    if (!atomic_load(&p->txn_fatal))
+        p->txn_fatal_reason[0] = 0; /* the reason given to the next abort's reports */
+}
+
+void evbus__txn_tick(evbus_producer_t *p) {
+    if (atomic_load(&p->txn_fatal)) {
+        release_held(p, 1); /* anything that arrived after the fatal error */
+        return;
+    }
+    size_t n = atomic_load(&p->txn_events);
+    int flush = atomic_load(&p->txn_flush);
+    int must_abort = atomic_load(&p->txn_must_abort);
+    if (n == 0) {
+        if (flush)
+            atomic_store(&p->txn_flush, 0);
+        p->txn_started_us = evbus__now_us(); /* the interval counts from the first event */
+        return;
+    }
+    if (!must_abort && !flush && (int64_t)n < p->txn_max_events &&
+        evbus__now_us() - p->txn_started_us < p->txn_interval_us)
+        return;
+    pthread_rwlock_wrlock(&p->txn_lock);
+    end_txn(p, atomic_load(&p->txn_must_abort));
+    atomic_store(&p->txn_flush, 0);
+    pthread_rwlock_unlock(&p->txn_lock);
+}
+
+void evbus__txn_finish(evbus_producer_t *p, int timeout_ms) {
+    (void)timeout_ms;
+    pthread_rwlock_wrlock(&p->txn_lock);
+    if (!atomic_load(&p->txn_fatal) && atomic_load(&p->txn_events) > 0)
+        end_txn(p, 1); /* flush could not commit it in time: what is open is not delivered */
+    drain_reports(p);
+    release_held(p, 1);
+    pthread_rwlock_unlock(&p->txn_lock);
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# consume --offset-time TIME (the Python bus's consume_events --offset_time) on real Kafka (the
+# mock broker cannot look offsets up by time): it consumes nothing, commits the group's offsets at TIME and exits; the group's next
+# run (default start, latest, which would skip everything already there) handles exactly the
+# events from TIME on. Also: a new group with no flag starts at the end (the default).
+source "$(dirname "$0")/cli_testlib.sh"
+if [ -z "${EVBUS_TEST_KAFKA_BOOTSTRAP:-}" ]; then
+    exec "$EVBUS_SRC/tests/kafka/with-kafka" -- bash "$0" "$@"
+fi
+D=$EVBUS_SRC/tests/integration/data
+TYPE=org.evbus.demo.order.placed.v1
+export EVENT_BUS_SCHEMA_DIR=$EVBUS_SRC/schemas
+export EVENT_BUS_PRODUCER_CONFIG=$D/cli_producer_config.json
+unset EVENT_BUS_TOPIC_PREFIX EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL
+plugin=$EVBUS_BUILD/examples/evbus_example_plugin.so
+
+export EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS=$EVBUS_TEST_KAFKA_BOOTSTRAP
+expect_rc 2 "$CLI" consume -t orders -g g --offset-time yesterday
+expect_rc 2 "$CLI" consume -t orders -g g --offset-time 1h --since 2h
+expect_rc 2 "$CLI" consume -t orders -g g --extra '{"offset_time": 5}'
+expect_in "$T/err" 'extra'
+expect_rc 2 "$CLI" consume -t orders -g g --extra '[]'
+
+
+head -n 2 "$D/cli_orders.jsonl" >"$T/before.jsonl"
+tail -n 1 "$D/cli_orders.jsonl" >"$T/after.jsonl"
+expect_rc 0 "$CLI" --prefix ot publish $TYPE "$T/before.jsonl"
+sleep 1.1  # message timestamps have millisecond resolution: a clear gap around TIME
+TIME=$(python3 -c 'import datetime; print(datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")')
+sleep 1.1
+expect_rc 0 "$CLI" --prefix ot publish $TYPE "$T/after.jsonl"
+
+G=ot-$RANDOM
+expect_rc 0 "$CLI" --prefix ot consume -t orders --group_id $G --offset-time "$TIME"
+# one line per partition of the group's assignment (the broker auto-created the topic):
+# topic, partition, committed offset; the offsets add up to the 2 events before TIME
+[ "$(wc -l <"$T/out")" -ge 1 ] || fail "offset-time output: $(cat "$T/out")"
+expect_in "$T/out" $'^ot-orders\t[0-9]+\t[0-9]+$'
+[ "$(awk -F'\t' '{s += $3} END {print s}' "$T/out")" = 2 ] || fail "committed offsets: $(cat "$T/out")"
+
+# the Python command's spelling: --extra '{"offset_time": TIME}' commits the same offsets
+cp "$T/out" "$T/committed"
+expect_rc 0 "$CLI" --prefix ot consume -t orders -g "x$G" --extra "{\"offset_time\": \"$TIME\"}"
+cmp -s "$T/out" "$T/committed" || fail "--extra offset_time: $(cat "$T/out") vs $(cat "$T/committed")"
+ok
+
+run_group() {  # run_group GROUP OUT [FLAGS]: consume with the example plugin until stopped
+    local g=$1 out=$2
+    shift 2
+    "$CLI" --prefix ot consume -t orders -g "$g" "$@" --plugin "$plugin" >"$out.out" 2>"$out" &
+    RUN_PID=$!
+    PIDS+=("$RUN_PID")
+}
+run_group $G "$T/g1"
+wait_until 60 grep -q '^example-plugin: #1 ' "$T/g1" || fail "group after offset-time: $(tail -3 "$T/g1")"
+# the default new group (latest) starts meanwhile, at the end: it must see only what comes next
+run_group "new-$RANDOM" "$T/g2" -v
+wait_until 60 grep -q 'consuming' "$T/g2" || fail "new group did not start: $(tail -3 "$T/g2")"
+sleep 3  # let it join; it must not print the 3 events already there
+stop_pid "$RUN_PID"
+expect_not_in "$T/g2" '^example-plugin: #'
+stop_pid "$(echo "${PIDS[@]}" | tr ' ' '\n' | grep -v "^$RUN_PID$" | tail -n 1)"
+[ "$(grep -c '^example-plugin: #' "$T/g1")" = 1 ] || fail "expected 1 event from TIME: $(cat "$T/g1")"
+expect_in "$T/g1" "$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["order_id"])' "$T/after.jsonl")"
+done_ok

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# The real Open edX event bus (openedx-events 10.5.0 + edx-event-bus-kafka 6.1.0 from PyPI, see
+# requirements.txt; tests/interop/openedx_bus.py drives them outside Django) against evbus on real
+# Kafka with the registry double, both ways, for several event types: a nullable field
+# (xblock.published's version), nested records and a union with a named record (enrollment's
+# user/course/created_by), dates and nullable dates (enrollment, catalog_info):
+#   1. the bus's producer -> evbus tail (data, key, headers) and evbus consume (a plugin);
+#   2. evbus publish and the library (examples/producer is not typed: publish goes through
+#      libproducer) -> the bus's own consumer loop and its receivers (data and metadata);
+#   3. a rolling upgrade: the bus writes xblock.published with its current schema, an evbus
+#      service still on the previous schema (schemas/history/) reads it in its own shape; an
+#      evbus service on that old schema writes, and the bus's consumer reads it in the current
+#      shape (the version field it added, null).
+# The hand-built peer (peer.py) stays for what the bus cannot do: single-object framing.
+if [ -z "${EVBUS_TEST_KAFKA_BOOTSTRAP:-}" ]; then
+    exec "$EVBUS_SRC/tests/kafka/with-kafka" -- bash "$0" "$@"
+fi
+source "$(dirname "$0")/interop_lib.sh"
+"$PY" -c 'from django.conf import settings; settings.configure(); import openedx_events, edx_event_bus_kafka' ||
+    fail "the venv at $PY lacks openedx-events/edx-event-bus-kafka: run scripts/setup venv"
+P=oe$$
+S=$EVBUS_SRC/schemas
+EV=$I/data/openedx_events.jsonl
+export EVENT_BUS_SCHEMA_DIR=$S
+export EVENT_BUS_TOPIC_PREFIX=$P
+PLUGIN=$EVBUS_BUILD/examples/evbus_example_plugin.so
+[ -f "$PLUGIN" ] || fail "no example plugin at $PLUGIN"
+start_registry
+export EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL=$REG
+
+bus() {
+    local name=$1 rc=0
+    shift
+    timeout 240 "$PY" "$I/openedx_bus.py" "$@" --bootstrap "$BOOTSTRAP" --registry "$REG" \
+        --prefix "$P" >"$T/$name" 2>"$T/$name.err" || rc=$?
+    [ $rc = 0 ] || { tail -c 4000 "$T/$name.err" >&2; fail "openedx_bus.py $1 exited $rc"; }
+    grep -h '^openedx_bus: ' "$T/$name.err" || true
+    ok
+}
+
+# --- 1. the bus's producer -> evbus
+bus produced produce --service lms "$EV"
+[ "$(wc -l <"$T/produced")" = 5 ] || fail "bus manifest: $(cat "$T/produced")"
+for topic in oe-content oe-learning; do
+    expect_rc 0 "$CLI" tail $topic --from-beginning -n 100 --format json
+    cp "$T/out" "$T/tail.$topic"
+done
+cat "$T/tail.oe-content" "$T/tail.oe-learning" >"$T/tail.all"
+python3 - "$T/produced" "$T/tail.all" <<'PY' || fail "evbus tail of the bus's events"
+import json, sys
+sent = {e["id"]: e for e in map(json.loads, open(sys.argv[1]))}
+got = [json.loads(l) for l in open(sys.argv[2])]
+assert len(got) == len(sent), (len(got), len(sent))
+for g in got:
+    assert "error" not in g, g
+    e = sent[g["id"]]
+    h = g["headers"]
+    assert g["type"] == e["type"] and h["ce_type"] == e["type"], g
+    assert g["topic"].endswith("-" + e["topic"]), g
+    assert g["data"] == e["data"], (g["data"], e["data"])
+    assert g["key"] == e["key"], (g["key"], e["key"])
+    assert h["ce_source"] == "openedx/lms/web" and h["sourcelib"] == "10.5.0", h
+    assert h["content-type"] == "application/avro", h
+print("tail: %d events of the bus match, data, key and headers" % len(got))
+PY
+ok
+# evbus consume: the example plugin (libconsumer) sees the same data.
+"$CLI" consume -t oe-learning -t oe-content -g "$P-evbus" --from-beginning --plugin "$PLUGIN" \
+    >"$T/consume.out" 2>"$T/consume.err" &
+cpid=$!
+PIDS+=("$cpid")
+wait_until 120 bash -c "[ \$(grep -c '^example-plugin: #' '$T/consume.err') -ge 5 ]" ||
+    fail "evbus consume: $(tail -5 "$T/consume.err")"
+stop_pid "$cpid"
+python3 - "$T/produced" "$T/consume.err" <<'PY' || fail "evbus consume of the bus's events"
+import json, re, sys
+sent = [json.loads(l) for l in open(sys.argv[1])]
+lines = [l for l in open(sys.argv[2]) if l.startswith("example-plugin: #")]
+assert len(lines) == len(sent), lines
+# "example-plugin: #N TYPE ID key=KEY JSON"
+got = [(l.split(" ", 5)[2], l.split(" ", 5)[4], json.loads(l.split(" ", 5)[5])) for l in lines]
+for e in sent:
+    hits = [g for g in got if g == (e["type"], "key=" + e["key"], e["data"])]
+    assert len(hits) == 1, (e, got)
+print("consume: %d events of the bus reached the plugin as sent" % len(sent))
+PY
+ok
+
+# --- 2. evbus -> the bus's consumer loop and receivers
+python3 - "$EV" "$T" <<'PY'
+import json, sys
+by_type = {}
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    by_type.setdefault(e["type"], []).append(e)
+cfg = {}
+for t, evs in by_type.items():
+    cfg[t] = {"evbus-" + evs[0]["topic"]: {"event_key_field": evs[0]["key_field"], "enabled": True}}
+    with open("%s/%s.jsonl" % (sys.argv[2], t), "w") as f:
+        for e in evs:
+            f.write(json.dumps(e["data"]) + "\n")
+json.dump(cfg, open(sys.argv[2] + "/evbus_cfg.json", "w"))
+PY
+for t in org.openedx.content_authoring.xblock.published.v1 org.openedx.learning.course.enrollment.created.v1 \
+         org.openedx.content_authoring.course.catalog_info.changed.v1; do
+    EVENTS_SERVICE_NAME=cms expect_rc 0 "$CLI" -c "$T/evbus_cfg.json" -X sourcelib=10.5.0 publish $t "$T/$t.jsonl"
+done
+types=org.openedx.content_authoring.xblock.published.v1,org.openedx.learning.course.enrollment.created.v1,org.openedx.content_authoring.course.catalog_info.changed.v1
+bus got_content consume --topic evbus-oe-content --group "$P-bus1" --types $types --count 3
+bus got_learning consume --topic evbus-oe-learning --group "$P-bus2" --types $types --count 2
+cat "$T/got_content" "$T/got_learning" >"$T/got"
+python3 - "$EV" "$T/got" <<'PY' || fail "the bus's receivers on evbus's events"
+import json, sys
+sent = [json.loads(l) for l in open(sys.argv[1])]
+got = [json.loads(l) for l in open(sys.argv[2])]
+assert len(got) == len(sent), (len(got), len(sent))
+for e in sent:
+    hits = [g for g in got if g["type"] == e["type"] and g["data"] == e["data"]]
+    assert len(hits) == 1, (e, got)
+    g = hits[0]
+    assert g["source"] == "openedx/cms/web", g
+    assert g["sourcelib"] == "10.5.0" and g["minorversion"] == 0, g
+    assert g["time"].endswith("+00:00"), g
+print("bus receivers: %d evbus events with their data and metadata" % len(got))
+PY
+ok
+
+# --- 3. rolling upgrade, both ways, through the registry
+TYPE=org.openedx.content_authoring.xblock.published.v1
+old=$(ls "$S"/history/$TYPE.*.avsc)
+mkdir -p "$T/old/history"
+cp "$old" "$T/old/$TYPE.avsc"
+cp "$S/$TYPE.avsc" "$T/old/history/$TYPE.current.avsc"
+# the bus (new schema) wrote to oe-content in step 1; an evbus reader on the old schema:
+expect_rc 0 "$CLI" --schemas "$T/old" tail oe-content --from-beginning -n 100 --type "$TYPE" --as-reader
+[ "$(grep -c . "$T/out")" = 2 ] || fail "old reader: $(cat "$T/out")"
+expect_not_in "$T/out" '"version"'
+expect_in "$T/out" '"data":\{"xblock_info":\{"usage_key":"block-v1:edX\+DemoX\+2024\+type@html\+block@intro","block_type":"html"\}\}'
+# an evbus writer on the old schema; the bus reads it into its current shape
+printf '{"%s": {"upgrade": {"event_key_field": "xblock_info.usage_key"}}}\n' $TYPE >"$T/up_cfg.json"
+printf '%s\n' '{"xblock_info":{"usage_key":"block-v1:o+c+r+type@html+block@old","block_type":"html"}}' >"$T/old.jsonl"
+expect_rc 0 "$CLI" --schemas "$T/old" -c "$T/up_cfg.json" publish $TYPE "$T/old.jsonl"
+bus got_upgrade consume --topic upgrade --group "$P-bus3" --types $TYPE --count 1
+# (the bus's to_dict sorts keys)
+expect_in "$T/got_upgrade" '"data": \{"xblock_info": \{"block_type": "html", "usage_key": "block-v1:o\+c\+r\+type@html\+block@old", "version": null\}\}'
+
+done_ok

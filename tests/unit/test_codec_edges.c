@@ -1,0 +1,215 @@
+/*
+ * Edge encodings of every primitive and of blocks, decoded from hand-written Avro bytes
+ * (Avro spec, "Binary Encoding"): zig-zag extremes, NaN and infinities, empty and long
+ * strings, arrays and maps written as several blocks with negative counts and byte sizes,
+ * and the block counts the decoder must refuse.
+ */
+#include "testutil.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "schema.h"
+
+static evbus__schema_doc_t *doc_from(const char *s) {
+    char err[512];
+    evbus__schema_doc_t *d = evbus__schema_parse(s, strlen(s), err, sizeof(err));
+    if (!d)
+        fail_msg("schema %s: %s", s, err);
+    return d;
+}
+
+static size_t unhex(const char *h, unsigned char *out, size_t cap) {
+    size_t n = 0;
+    for (; h[0] && h[1]; h += 2) {
+        unsigned v = 0;
+        assert_int_equal(sscanf(h, "%2x", &v), 1);
+        assert_true(n < cap);
+        out[n++] = (unsigned char)v;
+    }
+    return n;
+}
+
+/*
+ * want: the JSON it decodes to; err: NULL, or the error it must give instead.  A value that
+ * decodes must encode back, and that encoding must decode to the same JSON.
+ */
+static const struct {
+    const char *schema, *hex, *want, *err;
+} cases[] = {
+    /* zig-zag: 0, -1, 1, -64, 64 (two bytes), the int and long extremes */
+    {"\"int\"", "00", "0", NULL},
+    {"\"int\"", "01", "-1", NULL},
+    {"\"int\"", "02", "1", NULL},
+    {"\"int\"", "7f", "-64", NULL},
+    {"\"int\"", "8001", "64", NULL},
+    {"\"int\"", "feffffff0f", "2147483647", NULL},
+    {"\"int\"", "ffffffff0f", "-2147483648", NULL},
+    {"\"int\"", "8080808010", NULL, "int 2147483648 out of range"},
+    {"\"long\"", "feffffffffffffffff01", "9223372036854775807", NULL},
+    {"\"long\"", "ffffffffffffffffff01", "-9223372036854775808", NULL},
+    {"\"long\"", "ffffffffffffffffff02", NULL, "varint too long at byte 9"},
+    {"\"long\"", "ffffffffffffffffffff01", NULL, "varint too long at byte 9"},
+    {"\"long\"", "ff", NULL, "truncated data at byte 1"},
+    /* an over-long varint of a small value still means that value (Java and avro-c read it) */
+    {"\"long\"", "8000", "0", NULL},
+    /* float and double: signed zero, extremes, subnormals; NaN and infinities are not JSON */
+    {"\"float\"", "00000080", "-0.0", NULL},
+    {"\"float\"", "ffff7f7f", "3.4028235e+38", NULL},
+    {"\"float\"", "01000000", "1e-45", NULL},
+    {"\"float\"", "0000c07f", NULL, "float is not finite: written as null"},
+    {"\"float\"", "0000807f", NULL, "float is not finite: written as null"},
+    {"\"float\"", "000080ff", NULL, "float is not finite: written as null"},
+    {"\"float\"", "000080", NULL, "truncated data at byte 0"},
+    {"\"double\"", "ffffffffffffef7f", "1.7976931348623157e+308", NULL},
+    {"\"double\"", "0100000000000000", "5e-324", NULL},
+    {"\"double\"", "000000000000f87f", NULL, "double is not finite: written as null"},
+    {"\"double\"", "000000000000f0ff", NULL, "double is not finite: written as null"},
+    {"\"double\"", "000000000000f07f", NULL, "double is not finite: written as null"},
+    /* boolean: only 0 and 1 */
+    {"\"boolean\"", "01", "true", NULL},
+    {"\"boolean\"", "ff", NULL, "bad boolean byte 0xff"},
+    /* strings and bytes: empty, negative length, longer than the data */
+    {"\"string\"", "00", "\"\"", NULL},
+    {"\"string\"", "01", NULL, "string length -1 exceeds the 0 bytes left"},
+    {"\"string\"", "0461", NULL, "string length 2 exceeds the 1 bytes left"},
+    {"\"bytes\"", "00", "\"\"", NULL},
+    {"\"bytes\"", "03", NULL, "bytes length -2 exceeds the 0 bytes left"},
+    {"{\"type\":\"fixed\",\"name\":\"F\",\"size\":0}", "", "\"\"", NULL},
+    /* arrays: several blocks, negative counts followed by byte sizes, in any mix */
+    {"{\"type\":\"array\",\"items\":\"int\"}", "030402040606080a00", "[1,2,3,4,5]", NULL},
+    {"{\"type\":\"array\",\"items\":\"int\"}", "0202020402060208020a00", "[1,2,3,4,5]", NULL},
+    {"{\"type\":\"array\",\"items\":\"int\"}", "01020203040406040a0800", "[1,2,3,5,4]", NULL},
+    {"{\"type\":\"array\",\"items\":\"int\"}", "0000", NULL, "1 trailing bytes after the datum"},
+    {"{\"type\":\"array\",\"items\":\"int\"}", "0164", NULL, "block size 50 exceeds the 0 bytes left"},
+    {"{\"type\":\"array\",\"items\":\"int\"}", "0101", NULL, "block size -1 exceeds the 0 bytes left"},
+    {"{\"type\":\"array\",\"items\":\"int\"}", "ffffffffffffffffff0100", NULL, "bad block count"},
+    {"{\"type\":\"array\",\"items\":\"int\"}", "0602", NULL,
+     "block count 3 needs at least 3 bytes, 1 left"},
+    {"{\"type\":\"array\",\"items\":\"double\"}", "04000000000000f03f00", NULL,
+     "block count 2 needs at least 16 bytes, 9 left"},
+    {"{\"type\":\"array\",\"items\":\"int\"}", "02", NULL, "block count 1 needs at least 1 bytes, 0 left"},
+    {"{\"type\":\"array\",\"items\":\"int\"}", "0280", NULL, "[0]: truncated data at byte 2"},
+    /* maps: blocks of entries, the key before each value */
+    {"{\"type\":\"map\",\"values\":\"long\"}", "030c02610202620400", "{\"a\":1,\"b\":2}", NULL},
+    {"{\"type\":\"map\",\"values\":\"long\"}", "020261020202620400", "{\"a\":1,\"b\":2}", NULL},
+    {"{\"type\":\"map\",\"values\":\"null\"}", "040261026200", "{\"a\":null,\"b\":null}", NULL},
+    {"{\"type\":\"map\",\"values\":\"null\"}", "0c0261026200", NULL,
+     "block count 6 needs at least 6 bytes, 5 left"},
+    /* items of no size: counted against the per-datum budget, not the bytes */
+    {"{\"type\":\"array\",\"items\":\"null\"}", "030000", "[null,null]", NULL},
+    {"{\"type\":\"array\",\"items\":\"null\"}", "0300", NULL, "truncated data at byte 2"},
+    {"{\"type\":\"array\",\"items\":{\"type\":\"record\",\"name\":\"E\",\"fields\":[]}}", "0600",
+     "[{},{},{}]", NULL},
+    {"{\"type\":\"array\",\"items\":\"null\"}", "feffffffffffffffff0100", NULL,
+     "block count 9223372036854775807 exceeds the limit of 1048576 items of no size in a datum"},
+    /* a union's index, then its branch */
+    {"[\"null\",\"int\"]", "0204", "2", NULL},
+    {"[\"null\",\"int\"]", "04", NULL, "union branch 2 out of range (2 branches)"},
+    {"[\"null\",\"int\"]", "01", NULL, "union branch -1 out of range (2 branches)"},
+    {"[]", "00", NULL, "union branch 0 out of range (0 branches)"},
+};
+
+static void test_edge_encodings(void **state) {
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        unsigned char in[64];
+        char err[512] = "";
+        size_t n = unhex(cases[i].hex, in, sizeof(in));
+        evbus__schema_doc_t *d = doc_from(cases[i].schema);
+        evbus__buf_t json = EVBUS__BUF_INIT, avro = EVBUS__BUF_INIT, again = EVBUS__BUF_INIT;
+        evbus_err_t e = evbus__avro_decode_json(d->root, in, n, &json, err, sizeof(err));
+        if (cases[i].err) {
+            if (e == EVBUS_OK)
+                fail_msg("case %zu (%s): decoded to %s", i, cases[i].hex, (char *)json.data);
+            assert_int_equal(e, EVBUS_ERR_DECODE);
+            if (strncmp(err, cases[i].err, strlen(cases[i].err)) != 0 &&
+                !strstr(err, cases[i].err))
+                fail_msg("case %zu (%s): error '%s', want '%s'", i, cases[i].hex, err,
+                         cases[i].err);
+        } else {
+            if (e != EVBUS_OK)
+                fail_msg("case %zu (%s): %s", i, cases[i].hex, err);
+            assert_string_equal((char *)json.data, cases[i].want);
+            if (evbus__avro_encode_json(d->root, (char *)json.data, json.len, &avro, err,
+                                        sizeof(err)) != EVBUS_OK)
+                fail_msg("case %zu: re-encode: %s", i, err);
+            assert_int_equal(evbus__avro_decode_json(d->root, avro.data, avro.len, &again, err,
+                                                     sizeof(err)),
+                             EVBUS_OK);
+            assert_string_equal((char *)again.data, cases[i].want);
+        }
+        evbus__buf_free(&json);
+        evbus__buf_free(&avro);
+        evbus__buf_free(&again);
+        evbus__schema_doc_destroy(d);
+    }
+}
+
+/* A long string (three-byte length) and a long array of zero-size items both ways. */
+static void test_long_values(void **state) {
+    (void)state;
+    char err[256];
+    evbus__schema_doc_t *d = doc_from("\"string\"");
+    evbus__buf_t in = EVBUS__BUF_INIT, avro = EVBUS__BUF_INIT, out = EVBUS__BUF_INIT;
+    assert_int_equal(evbus__buf_putc(&in, '"'), 0);
+    for (int i = 0; i < 100000; i++)
+        assert_int_equal(evbus__buf_putc(&in, (unsigned char)('a' + i % 26)), 0);
+    assert_int_equal(evbus__buf_putc(&in, '"'), 0);
+    assert_int_equal(evbus__avro_encode_json(d->root, (char *)in.data, in.len, &avro, err,
+                                             sizeof(err)),
+                     EVBUS_OK);
+    assert_int_equal(avro.len, 3 + 100000);
+    assert_memory_equal(avro.data, "\xc0\x9a\x0c", 3);
+    assert_int_equal(evbus__avro_decode_json(d->root, avro.data, avro.len, &out, err, sizeof(err)),
+                     EVBUS_OK);
+    assert_int_equal(out.len, in.len);
+    assert_memory_equal(out.data, in.data, in.len);
+    evbus__schema_doc_destroy(d);
+
+    /* exactly the budget of zero-size items decodes and encodes; one more does neither */
+    d = doc_from("{\"type\":\"array\",\"items\":\"null\"}");
+    for (int extra = 0; extra <= 1; extra++) {
+        size_t count = (size_t)EVBUS__AVRO_MAX_ZERO_ITEMS + (size_t)extra;
+        unsigned char blk[16];
+        size_t k = 0;
+        for (uint64_t z = (uint64_t)count << 1; ; z >>= 7) {
+            blk[k++] = (unsigned char)((z & 0x7f) | (z >= 0x80 ? 0x80 : 0));
+            if (z < 0x80)
+                break;
+        }
+        blk[k++] = 0;
+        evbus__buf_reset(&out);
+        evbus_err_t e = evbus__avro_decode_json(d->root, blk, k, &out, err, sizeof(err));
+        assert_int_equal(e, extra ? EVBUS_ERR_DECODE : EVBUS_OK);
+        evbus__buf_reset(&in);
+        evbus__buf_reset(&avro);
+        assert_int_equal(evbus__buf_putc(&in, '['), 0);
+        for (size_t i = 0; i < count; i++)
+            assert_int_equal(evbus__buf_puts(&in, i ? ",null" : "null"), 0);
+        assert_int_equal(evbus__buf_putc(&in, ']'), 0);
+        e = evbus__avro_encode_json(d->root, (char *)in.data, in.len, &avro, err, sizeof(err));
+        if (extra) {
+            assert_int_equal(e, EVBUS_ERR_SCHEMA);
+            assert_string_equal(err, "[1048576]: more than 1048576 array items of no encoded "
+                                     "size in one value");
+        } else {
+            assert_int_equal(e, EVBUS_OK);
+            assert_int_equal(avro.len, k);
+            assert_memory_equal(avro.data, blk, k);
+        }
+    }
+    evbus__schema_doc_destroy(d);
+    evbus__buf_free(&in);
+    evbus__buf_free(&avro);
+    evbus__buf_free(&out);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_edge_encodings),
+        cmocka_unit_test(test_long_values),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
