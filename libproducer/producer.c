@@ -451,12 +451,12 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
     if (e != EVBUS_OK)
         return e;
     evbus__header_values_t hv = {event_type, opts.id, opts.source ? opts.source : p->source,
-                                 opts.time, opts.minorversion, p->sourcelib};
+                                 opts.time, opts.minorversion, p->sourcelib, NULL, NULL};
     if ((e = evbus__header_values_check(&hv, errstr, errstr_size)) != EVBUS_OK)
         return e;
     if (evbus__trace_check(opts.traceparent, opts.tracestate, errstr, errstr_size) != 0)
         return EVBUS_ERR_INVALID_ARG;
-    hv.traceparent = opts.traceparent;
+    hv.traceparent = opts.traceparent; /* after the check: only well-formed values go out */
     hv.tracestate = opts.tracestate;
     const evbus__ptype_t *pt = find_type(p, event_type);
     if (!pt)

@@ -143,14 +143,17 @@ static void test_log_cb_owns_every_line(void **state) {
     evbus_producer_t *p = evbus_producer_new(pconf, err, sizeof(err));
     if (!p)
         fail_msg("producer: %s", err);
-    evbus_send_opts_t so = {.traceparent = TP, .tracestate = TS};
+    evbus_send_opts_t so = EVBUS_SEND_OPTS_INIT;
+    so.traceparent = TP;
+    so.tracestate = TS;
     for (int i = 0; i < 3; i++) {
         char json[128];
         snprintf(json, sizeof(json), "{\"id\":\"t%d\",\"n\":%d,\"action\":\"fail\"}", i, i);
         assert_int_equal(evbus_producer_send_opts(p, CU_TYPE, json, strlen(json), &so, err, sizeof(err)),
                          EVBUS_OK);
     }
-    evbus_send_opts_t bad = {.traceparent = "00-zz"};
+    evbus_send_opts_t bad = EVBUS_SEND_OPTS_INIT;
+    bad.traceparent = "00-zz";
     assert_int_equal(evbus_producer_send_opts(p, CU_TYPE, "{\"id\":\"x\",\"n\":1}", 16, &bad, err,
                                               sizeof(err)),
                      EVBUS_ERR_INVALID_ARG);
