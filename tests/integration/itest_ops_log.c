@@ -239,8 +239,62 @@ static void test_default_is_stderr(void **state) {
     free(topic);
 }
 
+typedef struct stall_s {
+    evbus_consumer_t *c;
+    char why[512];
+} stall_t;
+
+static int stalled(void *arg) {
+    stall_t *s = arg;
+    return evbus_consumer_health(s->c, s->why, sizeof(s->why)) == EVBUS_ERR_TIMEOUT;
+}
+
+/* A consumer whose poll loop stops making progress turns unhealthy, and healthy again once it
+ * polls; its metrics text has every family even before any event. */
+static void test_health_poll_stall(void **state) {
+    (void)state;
+    tu_mock_t *m = tu_mock_new(1);
+    char *topic = tu_unique_name("opsstall"), err[512];
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    evbus_conf_t *conf = cu_conf(tu_mock_bootstrap(m), "opsstall-grp");
+    cu_set(conf, "health.poll.timeout.ms", "200"); /* default 30000: too long to wait for here */
+    evbus_consumer_t *c = evbus_consumer_new(conf, d, err, sizeof(err));
+    if (!c)
+        fail_msg("consumer: %s", err);
+    const char *topics[] = {topic};
+    assert_int_equal(evbus_consumer_subscribe(c, topics, 1, err, sizeof(err)), EVBUS_OK);
+    assert_int_equal(evbus_consumer_poll(c, 10, NULL), EVBUS_OK);
+    assert_int_equal(evbus_consumer_health(c, err, sizeof(err)), EVBUS_OK);
+    assert_string_equal(err, "ok");
+    stall_t s = {c, ""};
+    assert_true(cu_wait(stalled, &s, 10000)); /* nobody polls */
+    assert_non_null(strstr(s.why, "poll loop stalled for "));
+    assert_int_equal(evbus_consumer_poll(c, 10, NULL), EVBUS_OK);
+    assert_int_equal(evbus_consumer_health(c, err, sizeof(err)), EVBUS_OK);
+    char text[8192];
+    size_t n = evbus_consumer_metrics(c, text, sizeof(text));
+    assert_true(n > 0 && n < sizeof(text));
+    const char *families[] = {"evbus_consumer_events_total counter", "evbus_consumer_handler_seconds histogram",
+                              "evbus_consumer_lag gauge", "evbus_consumer_partitions_assigned gauge",
+                              "evbus_consumer_paused_partitions gauge", "evbus_dlq_writes_total counter"};
+    for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
+        char want[128];
+        snprintf(want, sizeof(want), "# TYPE %s\n", families[i]);
+        if (!strstr(text, want))
+            fail_msg("no \"%s\" in:\n%s", want, text);
+    }
+    assert_int_equal(evbus_consumer_close(c), EVBUS_OK);
+    assert_int_equal(evbus_consumer_health(c, err, sizeof(err)), EVBUS_ERR_STATE);
+    evbus_consumer_destroy(c);
+    evbus_dispatcher_destroy(d);
+    tu_mock_destroy(m);
+    free(topic);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_log_cb_owns_every_line),
-                                       cmocka_unit_test(test_default_is_stderr)};
+                                       cmocka_unit_test(test_default_is_stderr),
+                                       cmocka_unit_test(test_health_poll_stall)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

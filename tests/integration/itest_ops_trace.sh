@@ -22,6 +22,22 @@ expect_in "$T/err" "$NEVENTS events sent, 0 lines rejected, $NEVENTS messages de
 peer trace expect-evbus --bootstrap "$BOOTSTRAP" --topic $P-interop-alltypes --schema "$SCHEMA" \
     --key-field $KEY_FIELD --sent "$EVENTS" --framing single --traceparent $TP --tracestate $TS
 
+# --log-format json: every stderr line of publish is a JSON object; audit lines per produced
+# event carry topic, partition, offset, ce_type and ce_id.
+expect_rc 0 "$CLI" --prefix $P-j -c "$I/data/producer_config.json" -X audit.log=true publish $TYPE \
+    "$EVENTS" --log-format json
+"$PY" - "$T/err" "$NEVENTS" <<'PY' || fail "publish --log-format json"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+objs = [json.loads(l) for l in lines]  # every line parses
+assert all(isinstance(o.get(k), str) for o in objs for k in ("time", "level", "message")), objs
+audit = [o for o in objs if o.get("subsystem") == "audit" and o["message"] == "event produced"]
+assert len(audit) == int(sys.argv[2]), (len(audit), sys.argv[2])
+assert all(all(k in o for k in ("topic", "partition", "offset", "ce_type", "ce_id")) for o in audit)
+assert any(o["message"].startswith("%s events sent" % sys.argv[2]) for o in objs), objs[-1]
+PY
+ok
+
 # The consumer side sees them as headers (evbus_event_header; tail prints every header).
 expect_rc 0 "$CLI" --prefix $P tail interop-alltypes -n 1 --format json
 expect_in "$T/out" "\"traceparent\": ?\"$TP\""
