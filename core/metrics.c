@@ -12,18 +12,21 @@ typedef struct mkey_s {
     uint64_t *c; /* ncounters atomics */
 } mkey_t;
 
+/* Keys are only ever appended (and freed with the family), so the hot path finds its key
+ * without a lock: a new slot is filled under mu, then published by the release store of
+ * nkeys; readers load nkeys with acquire and scan that many. */
 struct evbus__mmap_s {
-    pthread_rwlock_t lock;
+    pthread_mutex_t mu; /* adding keys */
     size_t ncounters;
     mkey_t keys[EVBUS__METRICS_MAX_KEYS + 1]; /* the last slot is "_other" */
-    size_t nkeys;
+    size_t nkeys; /* atomic */
 };
 
 evbus__mmap_t *evbus__mmap_new(size_t ncounters) {
     evbus__mmap_t *m = calloc(1, sizeof(*m));
     if (!m)
         return NULL;
-    if (pthread_rwlock_init(&m->lock, NULL) != 0) {
+    if (pthread_mutex_init(&m->mu, NULL) != 0) {
         free(m);
         return NULL;
     }
@@ -38,12 +41,13 @@ void evbus__mmap_destroy(evbus__mmap_t *m) {
         free(m->keys[i].key);
         free(m->keys[i].c);
     }
-    pthread_rwlock_destroy(&m->lock);
+    pthread_mutex_destroy(&m->mu);
     free(m);
 }
 
 static uint64_t *find(evbus__mmap_t *m, const char *key) {
-    for (size_t i = 0; i < m->nkeys; i++)
+    size_t n = __atomic_load_n(&m->nkeys, __ATOMIC_ACQUIRE);
+    for (size_t i = 0; i < n; i++)
         if (!strcmp(m->keys[i].key, key))
             return m->keys[i].c;
     return NULL;
@@ -52,12 +56,10 @@ static uint64_t *find(evbus__mmap_t *m, const char *key) {
 static uint64_t *counters(evbus__mmap_t *m, const char *key) {
     if (!key)
         key = "";
-    pthread_rwlock_rdlock(&m->lock);
     uint64_t *c = find(m, key);
-    pthread_rwlock_unlock(&m->lock);
     if (c)
         return c;
-    pthread_rwlock_wrlock(&m->lock);
+    pthread_mutex_lock(&m->mu);
     if (!(c = find(m, key))) {
         if (m->nkeys >= EVBUS__METRICS_MAX_KEYS) /* full: count under the overflow key */
             c = find(m, key = "_other");
@@ -65,7 +67,8 @@ static uint64_t *counters(evbus__mmap_t *m, const char *key) {
             char *k = strdup(key);
             uint64_t *nc = calloc(m->ncounters, sizeof(uint64_t));
             if (k && nc && m->nkeys <= EVBUS__METRICS_MAX_KEYS) {
-                m->keys[m->nkeys++] = (mkey_t){k, nc};
+                m->keys[m->nkeys] = (mkey_t){k, nc};
+                __atomic_store_n(&m->nkeys, m->nkeys + 1, __ATOMIC_RELEASE);
                 c = nc;
             } else {
                 free(k);
@@ -73,7 +76,7 @@ static uint64_t *counters(evbus__mmap_t *m, const char *key) {
             }
         }
     }
-    pthread_rwlock_unlock(&m->lock);
+    pthread_mutex_unlock(&m->mu);
     return c;
 }
 
@@ -88,14 +91,13 @@ void evbus__mmap_each(evbus__mmap_t *m, void (*fn)(void *arg, const char *key, c
     if (!m)
         return;
     uint64_t snap[64];
-    pthread_rwlock_rdlock(&m->lock);
-    for (size_t k = 0; k < m->nkeys; k++) {
+    size_t nkeys = __atomic_load_n(&m->nkeys, __ATOMIC_ACQUIRE);
+    for (size_t k = 0; k < nkeys; k++) {
         size_t n = m->ncounters < 64 ? m->ncounters : 64;
         for (size_t i = 0; i < n; i++)
             snap[i] = __atomic_load_n(&m->keys[k].c[i], __ATOMIC_RELAXED);
         fn(arg, m->keys[k].key, snap);
     }
-    pthread_rwlock_unlock(&m->lock);
 }
 
 /* Handler durations: upper bounds in microseconds; counters are per bucket (not cumulative),
