@@ -11,8 +11,9 @@
  * Lifecycle events (EVBUS_LC_*) are published into the same dispatcher and can be subscribed
  * to like any type.  Their JSON data: {"type","id","topic","partition","offset","key"} of the
  * original event plus "handler", "duration_us", "error", "error_code", "attempts" where they
- * apply.  Lifecycle events never produce lifecycle events, and a lifecycle handler's failure
- * never fails the original event.
+ * apply.  They carry the original event's W3C trace context headers ("traceparent",
+ * "tracestate": evbus_event_header()) when it has them.  Lifecycle events never produce
+ * lifecycle events, and a lifecycle handler's failure never fails the original event.
  */
 #ifndef EVBUS_CONSUMER_H
 #define EVBUS_CONSUMER_H
@@ -30,7 +31,7 @@ typedef struct evbus_dispatcher_s evbus_dispatcher_t;
 #define EVBUS_LC_EVENT_RECEIVED "evbus.event.received"
 #define EVBUS_LC_HANDLER_INVOKING "evbus.handler.invoking"
 #define EVBUS_LC_HANDLER_INVOKED "evbus.handler.invoked"       /* + duration_us */
-#define EVBUS_LC_HANDLER_FAILED "evbus.handler.failed"         /* + duration_us, error */
+#define EVBUS_LC_HANDLER_FAILED "evbus.handler.failed"         /* + duration_us, error, attempts */
 #define EVBUS_LC_EVENT_DEAD_LETTERED "evbus.event.dead_lettered" /* + error, handler, attempts */
 
 /**
