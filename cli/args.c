@@ -14,6 +14,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "output.h"
+#include "progress.h"
 #include "topic.h"
 
 /* Long-only global flags get values above any character. */
@@ -34,29 +36,53 @@ static const struct option global_long[] = {
 };
 #define NGLOBAL (sizeof(global_long) / sizeof(global_long[0]))
 
+/* "evbus-cli: [what: ]why" on stderr as one line: what and why often quote outside text (a
+ * topic, a header, a broker's message), so they go through the sanitizer.  Without memory for
+ * that, the line is replaced, never sent raw. */
+static void put_line(const char *what, const char *why) {
+    evbus__buf_t b = EVBUS__BUF_INIT;
+    int r = evbus__buf_puts(&b, "evbus-cli: ");
+    if (what) {
+        r |= evbus_cli_safe_text(&b, what, strlen(what), EVBUS_CLI_SAFE_KEEP_BACKSLASH);
+        r |= evbus__buf_puts(&b, ": ");
+    }
+    r |= evbus_cli_safe_text(&b, why, strlen(why), EVBUS_CLI_SAFE_KEEP_BACKSLASH);
+    r |= evbus__buf_putc(&b, '\n');
+    evbus_cli_progress_pause(); /* a progress line on the terminal gives way to this one */
+    if (r == 0)
+        fwrite(b.data, 1, b.len, stderr);
+    else
+        fputs("evbus-cli: out of memory\n", stderr);
+    evbus_cli_progress_resume();
+    evbus__buf_free(&b);
+}
+
 void evbus_cli_err(const char *what, const char *fmt, ...) {
     char why[1024];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
-    evbus_cli_log_line(EVBUS_LOG_ERR, what, why, NULL); /* text: "evbus-cli: <what>: <why>" */
+    if (evbus_cli_json_logs()) { /* --log-format json: escaped by the JSON writer */
+        evbus_cli_log_line(EVBUS_LOG_ERR, what, why, NULL);
+        return;
+    }
+    fflush(stdout); /* keep data and errors in order on a shared terminal */
+    put_line(what, why);
 }
 
 void evbus_cli_log(const evbus_cli_t *cli, const char *fmt, ...) {
+    char line[1024];
     va_list ap;
-    char msg[1024];
     if (!cli->verbose || cli->quiet)
         return;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    if (evbus_cli_json_logs()) {
-        evbus_cli_log_line(EVBUS_LOG_INFO, cli->cmd ? cli->cmd : "evbus-cli", msg, NULL);
-    } else {
-        fflush(stdout);
-        fprintf(stderr, "evbus-cli: %s\n", msg);
-    }
+    if (evbus_cli_json_logs())
+        evbus_cli_log_line(EVBUS_LOG_INFO, cli->cmd ? cli->cmd : "evbus-cli", line, NULL);
+    else
+        put_line(NULL, line);
 }
 
 int evbus_cli_parse_long(const char *s, long min, long max, long *out) {

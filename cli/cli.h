@@ -148,6 +148,14 @@ struct evbus__config_s *evbus_cli_config(evbus_cli_t *cli, const char *source,
 /** A librdkafka client of type (RD_KAFKA_PRODUCER/CONSUMER) from cli->conf plus extra
  * NULL-terminated name/value pairs; quiet librdkafka logs unless -v.  Needs bootstrap servers. */
 struct rd_kafka_s *evbus_cli_kafka(evbus_cli_t *cli, int type, int *rcp, ...);
+/** 1 once a client of evbus_cli_kafka() has reported an authentication or TLS failure (one
+ * line, with the reason): the caller's own "broker: transport failure" would only repeat it. */
+int evbus_cli_kafka_reported(void);
+/** rd_kafka_metadata() of every topic within cli.timeout.ms, ending early once
+ * evbus_cli_kafka_reported() (e.g. an untrusted broker certificate).  *mdp as librdkafka's. */
+struct rd_kafka_metadata;
+int evbus_cli_metadata(const evbus_cli_t *cli, struct rd_kafka_s *rk,
+                       const struct rd_kafka_metadata **mdp);
 /** 1 when bootstrap servers are configured (-b or the environment). */
 int evbus_cli_has_bootstrap(const evbus_cli_t *cli);
 
@@ -160,6 +168,7 @@ int evbus_cli_topics(int argc, char **argv, evbus_cli_t *cli);
 int evbus_cli_schemas(int argc, char **argv, evbus_cli_t *cli);
 int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli);
 int evbus_cli_replay(int argc, char **argv, evbus_cli_t *cli);
+int evbus_cli_dispatch(int argc, char **argv, evbus_cli_t *cli);
 
 /** --since TIME: "30s" "10m" "2h" "1d" before now_ms, or ISO 8601
  *  date[Thh:mm[:ss[.fff]]][Z|+hh:mm] (no zone: UTC), as ms since the epoch. 0 or -1. */

@@ -21,6 +21,7 @@ static const cli_cmd_t commands[] = {
     {"tail", evbus_cli_tail, "print the last events of topics, or follow them"},
     {"consume", evbus_cli_consume, "run the consumer worker with plugins"},
     {"replay", evbus_cli_replay, "re-publish dead letters to their original topics"},
+    {"dispatch", evbus_cli_dispatch, "run a file of events through plugins, no broker"},
     {"validate-config", evbus_cli_validate_config, "check a producer config, report every error"},
     {"topics", evbus_cli_topics, "configured event types and their full topic names"},
     {"schemas", evbus_cli_schemas, "list, check or fingerprint the event schemas"},

@@ -21,9 +21,12 @@ static const char usage[] =
     "                         [--log-format text|json]\n"
     "\n"
     "Run a consumer-group worker: every event of the topics goes to the plugins that subscribe\n"
-    "to its type.  A failing event is retried (retry.max, retry.backoff.ms) and then written to\n"
-    "<topic>.dlq; offsets are committed only after that (at-least-once).  Stops cleanly on\n"
-    "SIGINT/SIGTERM.  TOPIC is given without the prefix (--no-prefix for full names).\n"
+    "to its type.  The plugins that fail an event are retried (retry.max, retry.backoff.ms), then\n"
+    "it is written to <topic>.dlq; offsets are committed only after that (at-least-once).  A\n"
+    "schema registry or DLQ write that fails is retried with backoff, never dead-lettered; after\n"
+    "consumer.max.consecutive.errors such failures in a row (env\n"
+    "EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT; unset: no limit) it exits 1.  Stops\n"
+    "cleanly on SIGINT/SIGTERM.  TOPIC is given without the prefix (--no-prefix for full names).\n"
     "\n"
     "Options:\n"
     "  -t, --topic TOPIC     a topic to consume (repeatable)\n"
@@ -43,8 +46,9 @@ static const char usage[] =
     "                        partitions to TIME (the Python bus's --offset_time), print them\n"
     "                        and exit; the group's next run starts there\n"
     "      --extra JSON      consume_events' extra arguments: {\"offset_time\": TIME}\n"
-    "Settings (-X): audit.log=true (a line per handled event), metrics.interval.ms,\n"
-    "health.poll.timeout.ms, workers, retry.max, retry.backoff.ms, dlq.topic.suffix, handler.timeout.ms.\n"
+    "Settings (-X): workers, retry.max, retry.backoff.ms, dlq.topic.suffix, handler.timeout.ms,\n"
+    "consumer.max.consecutive.errors, audit.log=true (a line per handled event),\n"
+    "metrics.interval.ms, health.poll.timeout.ms.\n"
     "\n"
     "Example:\n"
     "  evbus-cli consume -t content-authoring-xblock-lifecycle -g cms-worker \\\n"
@@ -311,7 +315,9 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         while (!evbus_cli_stop_requested()) {
             evbus_err_t perr = evbus_consumer_poll(c, 200, NULL);
             if (perr != EVBUS_OK) {
-                evbus_cli_err("consume", "%s", evbus_strerror(perr));
+                evbus_cli_err("consume", "%s%s", evbus_strerror(perr),
+                              evbus_conf_get(conf, "consumer.max.consecutive.errors")
+                                  ? " (consumer.max.consecutive.errors reached)" : "");
                 rc = EVBUS_CLI_FAIL;
                 break;
             }
@@ -320,11 +326,11 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
                 evbus_consumer_stats(c, &st);
                 evbus_cli_log(cli,
                               "status: partitions=%llu received=%llu handled=%llu retries=%llu "
-                              "dead_lettered=%llu dlq_failed=%llu queued=%llu",
+                              "dead_lettered=%llu dlq_failed=%llu transient_errors=%llu queued=%llu",
                               (unsigned long long)st.assigned, (unsigned long long)st.received,
                               (unsigned long long)st.handled, (unsigned long long)st.retries,
                               (unsigned long long)st.dead_lettered, (unsigned long long)st.dlq_failed,
-                              (unsigned long long)st.queued);
+                              (unsigned long long)st.transient_errors, (unsigned long long)st.queued);
                 next_status = evbus__wall_ms() + 10000;
             }
         }
@@ -334,13 +340,13 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
         evbus_consumer_stats(c, &st);
         if (!cli->quiet) {
-            snprintf(err, sizeof(err), "%llu handled, %llu dead-lettered, %llu DLQ failures",
+            snprintf(err, sizeof(err),
+                     "%llu handled, %llu dead-lettered, %llu DLQ write failures, "
+                     "%llu transient errors (retried)",
                      (unsigned long long)st.handled, (unsigned long long)st.dead_lettered,
-                     (unsigned long long)st.dlq_failed);
-            evbus_cli_log_line(EVBUS_LOG_INFO, "consume", err, NULL);
+                     (unsigned long long)st.dlq_failed, (unsigned long long)st.transient_errors);
+            evbus_cli_log_line(EVBUS_LOG_INFO, "consume", err, NULL); /* --log-format */
         }
-        if (st.dlq_failed && rc == 0)
-            rc = EVBUS_CLI_FAIL;
         evbus_cli_catch_stop_signals(NULL); /* c is about to go */
     }
     for (size_t i = 0; i < o.ntopics; i++)

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "headers.h"
 #include "evbus/producer.h"
+#include "progress.h"
 #include "schema.h"
 
 static const char usage[] =
@@ -117,6 +118,7 @@ static void outcome(pub_state_t *st, pub_event_t *ev, size_t ntopics, const char
 
 static void on_delivery(const evbus_delivery_t *d, void *opaque) {
     pub_state_t *st = opaque;
+    evbus_cli_progress_delivery(d->err == EVBUS_OK);
     pthread_mutex_lock(&st->mu);
     if (d->err == EVBUS_OK) {
         st->delivered++;
@@ -288,6 +290,7 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
     }
     evbus_conf_set_delivery_cb(pconf, on_delivery, &st);
     evbus_cli_log_setup(pconf);
+    evbus_cli_progress_start(cli, "publish");
     p = evbus_producer_new(pconf, errstr, sizeof(errstr));
     if (!p) {
         evbus_conf_destroy(pconf);
@@ -297,8 +300,6 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
         goto out;
     }
 
-    int progress = isatty(STDERR_FILENO) && !cli->quiet && !evbus_cli_json_logs();
-    int64_t last_progress = evbus__now_us();
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
@@ -338,8 +339,6 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
         } else if (err == EVBUS_OK) {
             sent++; /* ev now belongs to the delivery callback */
         } else {
-            if (progress)
-                fputs("\r\033[K", stderr);
             evbus_cli_err("publish", "line %lu: %s", lineno, errstr[0] ? errstr : evbus_strerror(err));
             pthread_mutex_lock(&st.mu);
             if (!ev || res.naccepted == 0) {
@@ -358,16 +357,11 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
             }
             pthread_mutex_unlock(&st.mu);
         }
-        if (progress && (lineno & 1023) == 0 && evbus__now_us() - last_progress > 500000) {
-            last_progress = evbus__now_us();
-            fprintf(stderr, "\r\033[K%lu lines, %lu sent", lineno, sent);
-        }
+        evbus_cli_progress_events(sent);
     }
     free(only);
     int read_err = ferror(in);
     free(line);
-    if (progress && lineno >= 1024)
-        fputs("\r\033[K", stderr);
     if (read_err)
         evbus_cli_err("publish", "%s: read error", path);
 
@@ -375,6 +369,7 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
      * left as failed), so every event is settled. */
     (void)evbus_producer_flush(p, 35000);
     evbus_producer_destroy(p);
+    evbus_cli_progress_stop(sent);
     pthread_mutex_lock(&st.mu);
     uint64_t delivered = st.delivered, failed = st.failed;
     uint64_t ev_all = st.ev_all, ev_some = st.ev_some, ev_none = st.ev_none;

@@ -12,6 +12,7 @@
 
 #include "cli.h"
 #include "conf.h"
+#include "progress.h"
 
 static const char usage[] =
     "Usage: evbus-cli replay DLQ_TOPIC [-g GROUP] [--all]\n"
@@ -57,6 +58,7 @@ static int on_opt(void *ctx, int c, const char *arg) {
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     (void)rk;
     replay_t *r = opaque;
+    evbus_cli_progress_delivery(!m->err);
     if (m->err) {
         __atomic_add_fetch(&r->failed, 1, __ATOMIC_RELAXED);
         evbus_cli_err("replay", "%s: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
@@ -182,6 +184,7 @@ int evbus_cli_replay(int argc, char **argv, evbus_cli_t *cli) {
         rc = EVBUS_CLI_FAIL;
     }
     int64_t idle_since = evbus__now_us();
+    evbus_cli_progress_start(cli, "replay");
     while (rc == 0 && remaining > 0) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(cons, 200);
         if (!m) {
@@ -229,6 +232,7 @@ int evbus_cli_replay(int argc, char **argv, evbus_cli_t *cli) {
             rd_kafka_poll(prod, 0);
         }
         free(orig);
+        evbus_cli_progress_events((uint64_t)(replayed + skipped));
         parts->elems[idx].offset = m->offset + 1;
         if (m->offset + 1 >= hi[idx])
             remaining--;
@@ -240,6 +244,7 @@ int evbus_cli_replay(int argc, char **argv, evbus_cli_t *cli) {
         rc = EVBUS_CLI_FAIL;
     }
     rd_kafka_poll(prod, 0);
+    evbus_cli_progress_stop((uint64_t)(replayed + skipped));
     if (rc == 0 && r.failed == 0 && replayed + skipped > 0 &&
         (kerr = rd_kafka_commit(cons, parts, 0)) != 0) {
         evbus_cli_err("replay", "commit progress: %s", rd_kafka_err2str(kerr));

@@ -72,10 +72,11 @@ int evbus_cli_topics(int argc, char **argv, evbus_cli_t *cli) {
     if (evbus_cli_has_bootstrap(cli)) {
         rk = evbus_cli_kafka(cli, RD_KAFKA_PRODUCER, &rc, "client.id", "evbus-cli", NULL);
         if (rk) {
-            rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, &md, cli->timeout_ms);
+            rd_kafka_resp_err_t e = evbus_cli_metadata(cli, rk, &md);
             if (e) {
-                evbus_cli_err("topics", "broker %s: %s", evbus_conf_get(cli->conf, "kafka.bootstrap.servers"),
-                              rd_kafka_err2str(e));
+                if (!evbus_cli_kafka_reported()) /* else the reason is already on stderr */
+                    evbus_cli_err("topics", "broker %s: %s",
+                                  evbus_conf_get(cli->conf, "kafka.bootstrap.servers"), rd_kafka_err2str(e));
                 md = NULL;
                 rc = EVBUS_CLI_FAIL;
             }

@@ -31,9 +31,10 @@ evbus__registry_t *evbus_cli_registry(evbus_cli_t *cli, int *rcp) {
     char errstr[512];
     evbus__registry_t *reg;
     *rcp = 0;
-    if (evbus__registry_from_conf(cli->conf, &reg, errstr, sizeof(errstr)) != EVBUS_OK) {
+    evbus_err_t err = evbus__registry_from_conf(cli->conf, &reg, errstr, sizeof(errstr));
+    if (err != EVBUS_OK) {
         evbus_cli_err(cli->cmd, "%s", errstr);
-        *rcp = EVBUS_CLI_USAGE;
+        *rcp = err == EVBUS_ERR_NOMEM ? EVBUS_CLI_FAIL : EVBUS_CLI_USAGE;
     }
     return reg;
 }
@@ -72,24 +73,58 @@ int evbus_cli_has_bootstrap(const evbus_cli_t *cli) {
 }
 
 /*
- * librdkafka's own log lines are noise for a CLI user unless -v asked for them, with one
- * exception: an authentication failure.  Requests then only fail as "transport failure" or
- * time out, so the log line is the one place that says why; it is printed once, as ours.
- * (The log callback runs on librdkafka's threads, so it also works while we wait on a
- * metadata request, when no error event would be served.)
+ * librdkafka's own log lines are noise for a CLI user unless -v asked for them, with two
+ * exceptions: an authentication failure and a failed TLS handshake.  Requests then only fail
+ * as "transport failure" or time out, so the log line is the one place that says why; it is
+ * printed once, as ours, and evbus_cli_kafka_reported() tells the caller not to add its
+ * generic line.  (The log callback runs on librdkafka's threads, so it also works while we
+ * wait on a metadata request, when no error event would be served.)
  */
+static atomic_int g_told;
+
+int evbus_cli_kafka_reported(void) { return atomic_load(&g_told); }
+
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-    static atomic_int told;
     const evbus_cli_t *cli = rd_kafka_opaque(rk);
     if (cli && cli->verbose) {
-        fprintf(stderr, "evbus-cli: librdkafka %d %s: %s\n", level, fac, buf);
+        evbus_cli_log(cli, "librdkafka %d %s: %s", level, fac, buf); /* sanitized: brokers' text */
         return;
     }
+    const char *what = cli ? cli->cmd : "kafka";
     const char *auth = strstr(buf, "SASL authentication error");
     if (!auth)
         auth = strstr(buf, "Authentication failed");
-    if (auth && atomic_exchange(&told, 1) == 0)
-        evbus_cli_err(cli ? cli->cmd : "kafka", "authentication failed: %s", auth);
+    const char *tls = strstr(buf, ": SSL handshake failed: ");
+    if (auth && atomic_exchange(&g_told, 1) == 0) {
+        evbus_cli_err(what, "authentication failed: %s", auth);
+    } else if (tls && !auth && atomic_exchange(&g_told, 1) == 0) {
+        /* buf: "ssl://HOST:PORT/ID: SSL handshake failed: error:...: <reason>, <hint>" */
+        const char *b = strstr(buf, "]: ");
+        b = b && b < tls ? b + 3 : buf;
+        if (strstr(tls, "certificate verify failed"))
+            evbus_cli_err(what, "TLS handshake with %.*s failed: broker certificate not trusted: it is "
+                          "not signed by a CA of kafka.ssl.ca.location (or the system's), or not "
+                          "issued for the host name connected to", (int)(tls - b), b);
+        else
+            evbus_cli_err(what, "TLS handshake with %.*s failed: %s", (int)(tls - b), b,
+                          tls + strlen(": SSL handshake failed: "));
+    }
+}
+
+int evbus_cli_metadata(const evbus_cli_t *cli, rd_kafka_t *rk,
+                       const struct rd_kafka_metadata **mdp) {
+    /* In slices, so that a failure that cannot get better (an untrusted certificate, a refused
+     * login: log_cb has said why) ends the wait at once instead of after cli.timeout.ms. */
+    int64_t deadline = evbus__now_us() + (int64_t)cli->timeout_ms * 1000;
+    for (;;) {
+        int64_t left_ms = (deadline - evbus__now_us()) / 1000;
+        int slice = left_ms > 500 ? 500 : left_ms < 1 ? 1 : (int)left_ms;
+        rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, mdp, slice);
+        if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT)
+            return e;
+        if (evbus_cli_kafka_reported() || evbus__now_us() >= deadline)
+            return e;
+    }
 }
 
 rd_kafka_t *evbus_cli_kafka(evbus_cli_t *cli, int type, int *rcp, ...) {

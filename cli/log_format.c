@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "log.h"
+#include "progress.h"
 
 static int json_logs; /* set once while parsing, before any thread starts */
 
@@ -26,12 +27,16 @@ int evbus_cli_json_logs(void) { return json_logs; }
 
 void evbus_cli_log_line(int level, const char *subsystem, const char *msg,
                         const evbus_log_fields_t *f) {
+    if (!json_logs) { /* the text line is the error line's format, made terminal-safe there */
+        evbus_cli_err(subsystem, "%s", msg);
+        return;
+    }
     evbus__buf_t b = EVBUS__BUF_INIT;
-    int r = json_logs ? evbus__log_format(&b, 1, level, subsystem, msg, f)
-                      : evbus__buf_printf(&b, "evbus-cli: %s: %s", subsystem, msg);
-    if (r == 0 && evbus__buf_putc(&b, '\n') == 0) {
+    if (evbus__log_format(&b, 1, level, subsystem, msg, f) == 0 && evbus__buf_putc(&b, '\n') == 0) {
         fflush(stdout); /* keep data and errors in order on a shared terminal */
+        evbus_cli_progress_pause();
         fwrite(b.data, 1, b.len, stderr);
+        evbus_cli_progress_resume();
     }
     evbus__buf_free(&b);
 }

@@ -1,4 +1,5 @@
-/* `--format json`: one object per line, the event data embedded verbatim as decoded. */
+/* `--format json`: one object per line, the event data embedded as decoded (escaping only what
+ * a terminal would act on, cli/safe_text.c). */
 #include <inttypes.h>
 #include <string.h>
 
@@ -13,57 +14,6 @@ int evbus_cli_format_parse(const char *s) {
     if (!strcmp(s, "raw"))
         return EVBUS_CLI_FMT_RAW;
     return -1;
-}
-
-int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
-    /* Plain ASCII with nothing to escape (header names, most values): one copy.  Other
-     * valid UTF-8 takes the core's writer; the byte-wise path below only replaces bad bytes. */
-    size_t plain = 0;
-    while (plain < len && (unsigned char)str[plain] >= 0x20 && (unsigned char)str[plain] < 0x80 &&
-           str[plain] != '"' && str[plain] != '\\')
-        plain++;
-    if (plain == len) {
-        if (evbus__buf_reserve(b, len + 2) != 0)
-            return -1;
-        b->data[b->len++] = '"';
-        memcpy(b->data + b->len, str, len);
-        b->len += len;
-        b->data[b->len++] = '"';
-        b->data[b->len] = 0;
-        return 0;
-    }
-    if (evbus__utf8_valid_prefix((const unsigned char *)str, len) == len)
-        return evbus__json_write_string(b, str, len);
-    const unsigned char *s = (const unsigned char *)str;
-    int r = evbus__buf_putc(b, '"');
-    size_t run = 0; /* bytes copied verbatim, flushed in one append */
-    for (size_t i = 0; i < len && r == 0;) {
-        unsigned char c = s[i];
-        size_t k = c >= 0x20 && c != '"' && c != '\\' ? evbus__utf8_char_len(s + i, len - i) : 0;
-        if (k) {
-            i += k;
-            run += k;
-            continue;
-        }
-        r |= evbus__buf_append(b, s + i - run, run);
-        run = 0;
-        switch (c) {
-        case '"': r |= evbus__buf_puts(b, "\\\""); break;
-        case '\\': r |= evbus__buf_puts(b, "\\\\"); break;
-        case '\n': r |= evbus__buf_puts(b, "\\n"); break;
-        case '\r': r |= evbus__buf_puts(b, "\\r"); break;
-        case '\t': r |= evbus__buf_puts(b, "\\t"); break;
-        default:
-            if (c < 0x20)
-                r |= evbus__buf_printf(b, "\\u%04x", c);
-            else
-                r |= evbus__buf_puts(b, "\\ufffd"); /* not UTF-8 */
-        }
-        i++;
-    }
-    r |= evbus__buf_append(b, s + len - run, run);
-    r |= evbus__buf_putc(b, '"');
-    return r ? -1 : 0;
 }
 
 static int put_str_or_null(evbus__buf_t *b, const char *s) {
@@ -169,7 +119,7 @@ int evbus_cli_out_json(evbus__buf_t *b, const evbus_event_t *ev) {
     r |= put_str_or_null(b, evbus_cli_event_id(ev));
     if (data) {
         r |= evbus__buf_puts(b, ",\"data\":");
-        r |= evbus__buf_append(b, data, dlen);
+        r |= evbus_cli_safe_json_text(b, data, dlen);
     }
     if (problem) {
         r |= evbus__buf_puts(b, ",\"error\":");

@@ -1,6 +1,8 @@
 /*
  * `--format pretty`: a header line per event, then the data indented.  The data is
  * re-indented from its JSON text (not re-parsed), so numbers print exactly as decoded.
+ * Every byte that came from the message goes through cli/safe_text.c: the only escape
+ * sequences written are the colours below.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -41,7 +43,7 @@ static int pretty_json(evbus__buf_t *b, const char *j, size_t len, int color) {
             if (k >= len)
                 k = len - 1;
             r |= color_on(b, color, expect_key ? C_KEY : C_STR);
-            r |= evbus__buf_append(b, j + i, k - i + 1);
+            r |= evbus_cli_safe_json_text(b, j + i, k - i + 1);
             r |= color_on(b, color, C_RESET);
             i = k;
             continue;
@@ -101,12 +103,13 @@ static int put_time(evbus__buf_t *b, int64_t ms) {
     return evbus__buf_printf(b, "%s.%03dZ", t, (int)(ms % 1000));
 }
 
+/* Every value shown here comes from the message: through the sanitizer. */
 static int label(evbus__buf_t *b, int color, const char *name, const char *value) {
     int r = evbus__buf_puts(b, "  ");
     r |= color_on(b, color, C_LABEL);
     r |= evbus__buf_printf(b, "%-8s", name);
     r |= color_on(b, color, C_RESET);
-    r |= evbus__buf_puts(b, value ? value : "-");
+    r |= evbus_cli_safe_cstr(b, value);
     r |= evbus__buf_putc(b, '\n');
     return r;
 }
@@ -116,14 +119,27 @@ int evbus_cli_out_pretty(evbus__buf_t *b, const evbus_event_t *ev, int color) {
     const char *data = evbus_event_json(ev, &dlen);
     const char *problem = evbus_cli_event_problem(ev);
     int r = color_on(b, color, C_HEAD);
-    r |= evbus__buf_printf(b, "%s [%" PRId32 "] @%" PRId64 "  ", evbus_event_topic(ev),
-                           evbus_event_partition(ev), evbus_event_offset(ev));
+    r |= evbus_cli_safe_cstr(b, evbus_event_topic(ev));
+    r |= evbus__buf_printf(b, " [%" PRId32 "] @%" PRId64 "  ", evbus_event_partition(ev),
+                           evbus_event_offset(ev));
     r |= put_time(b, evbus_event_timestamp(ev));
     r |= color_on(b, color, C_RESET);
     r |= evbus__buf_putc(b, '\n');
     r |= label(b, color, "type", evbus_cli_event_type(ev));
     r |= label(b, color, "id", evbus_cli_event_id(ev));
-    r |= label(b, color, "key", evbus_event_key(ev));
+    size_t klen = 0;
+    const void *kraw = evbus__event_key_raw(ev, &klen);
+    if (evbus_event_key(ev) || !kraw || klen == 0) {
+        r |= label(b, color, "key", evbus_event_key(ev));
+    } else {
+        /* Key bytes that are neither Avro nor text: shown escaped, not hidden behind "-". */
+        r |= evbus__buf_puts(b, "  ");
+        r |= color_on(b, color, C_LABEL);
+        r |= evbus__buf_printf(b, "%-8s", "key");
+        r |= color_on(b, color, C_RESET);
+        r |= evbus_cli_safe_text(b, kraw, klen, 0);
+        r |= evbus__buf_putc(b, '\n');
+    }
     for (size_t i = 0, nh = evbus_event_header_count(ev); i < nh; i++) {
         const char *n, *v;
         size_t vl;
@@ -132,14 +148,10 @@ int evbus_cli_out_pretty(evbus__buf_t *b, const evbus_event_t *ev, int color) {
             continue;
         r |= evbus__buf_puts(b, "  ");
         r |= color_on(b, color, C_LABEL);
-        r |= evbus__buf_printf(b, "%s=", n);
+        r |= evbus_cli_safe_cstr(b, n);
+        r |= evbus__buf_putc(b, '=');
         r |= color_on(b, color, C_RESET);
-        /* A header value is shown as a JSON string when it needs escaping. */
-        int plain = v != NULL;
-        for (size_t k = 0; plain && k < vl; k++)
-            plain = (unsigned char)v[k] >= 0x20 && v[k] != '"' && v[k] != '\\' && v[k] != 0x7f;
-        r |= plain ? evbus__buf_append(b, v, vl)
-                   : v ? evbus_cli_json_string(b, v, vl) : evbus__buf_puts(b, "null");
+        r |= v ? evbus_cli_safe_text(b, v, vl, 0) : evbus__buf_puts(b, "null");
         r |= evbus__buf_putc(b, '\n');
     }
     if (data) {
@@ -150,7 +162,7 @@ int evbus_cli_out_pretty(evbus__buf_t *b, const evbus_event_t *ev, int color) {
         r |= evbus__buf_puts(b, "  ");
         r |= color_on(b, color, C_ERR);
         r |= evbus__buf_puts(b, "error: ");
-        r |= evbus__buf_puts(b, problem);
+        r |= evbus_cli_safe_cstr(b, problem);
         r |= color_on(b, color, C_RESET);
         r |= evbus__buf_putc(b, '\n');
     }

@@ -96,10 +96,11 @@ static int apply_since(tail_t *t, rd_kafka_topic_partition_list_t *assign) {
 
 int tail_setup(tail_t *t) {
     const rd_kafka_metadata_t *md = NULL;
-    rd_kafka_resp_err_t e = rd_kafka_metadata(t->rk, 1, NULL, &md, t->cli->timeout_ms);
+    rd_kafka_resp_err_t e = evbus_cli_metadata(t->cli, t->rk, &md);
     if (e) {
-        evbus_cli_err("tail", "broker %s: %s", evbus_conf_get(t->cli->conf, "kafka.bootstrap.servers"),
-                      rd_kafka_err2str(e));
+        if (!evbus_cli_kafka_reported()) /* else the reason (TLS, authentication) is on stderr */
+            evbus_cli_err("tail", "broker %s: %s", evbus_conf_get(t->cli->conf, "kafka.bootstrap.servers"),
+                          rd_kafka_err2str(e));
         return EVBUS_CLI_FAIL;
     }
     int rc = 0;

@@ -43,6 +43,8 @@ static const conf_prop_t props[] = {
     /* A transaction is committed after this many events or this long after its first. */
     {"producer.transaction.max.events", K_INT, "10000", 1, 10000000, 0},
     {"producer.transaction.interval.ms", K_INT, "100", 1, 3600000, 0},
+    /* unset or 0: retry transient failures for ever, as the Python bus does without its limit */
+    {"consumer.max.consecutive.errors", K_INT, NULL, 0, INT64_MAX, 0},
     {"handler.timeout.ms", K_INT, "30000", 1, 86400000, 0},
     {"plugin.isolate", K_BOOL, "false", 0, 0, 0},
     {"workers", K_INT, "4", 1, 256, 0},
@@ -374,6 +376,7 @@ static const struct {
     {"EVENT_BUS_WIRE_FORMAT", "wire.format", 0},
     {"EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT", "consumer.poll.timeout.ms", 1},
     {"EVENT_BUS_KAFKA_CONSUMER_POLL_FAILURE_SLEEP", "consumer.poll.failure.sleep.ms", 1},
+    {"EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", "consumer.max.consecutive.errors", 0},
 };
 
 /* "1.5" seconds -> "1500"; -1 when it is not a number of seconds >= 0. */

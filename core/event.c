@@ -301,8 +301,10 @@ static evbus_err_t writer_schema(const evbus__schema_store_t *store, evbus__regi
         *out = e->doc;
         return EVBUS_OK;
     }
+    /* A setting missing here, not a registry that may come back: this process can never
+     * decode it (EVBUS_ERR_CONFIG is permanent; the message goes to the dead-letter topic). */
     if (!reg)
-        return evbus__fail(EVBUS_ERR_REGISTRY, errstr, errstr_size,
+        return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size,
                            "Confluent-framed message (schema id %d) but no schema registry configured",
                            (int)fr->schema_id);
     return evbus__registry_schema_by_id(reg, fr->schema_id, out, errstr, errstr_size);
@@ -316,15 +318,32 @@ static const evbus__schema_doc_t *reader_schema(const evbus_event_t *ev,
     return e && e->doc->fingerprint != writer->fingerprint ? e->doc : NULL;
 }
 
+/* The Python bus names a type's schema record "CloudEvent" in the namespace of the type, so a
+ * writer schema belongs to ev's ce_type when its record's namespace is that type. */
+static evbus_err_t check_schema_type(const evbus_event_t *ev, const evbus__schema_t *s,
+                                     char *errstr, size_t errstr_size) {
+    const char *full = s ? s->fullname : NULL;
+    const char *dot = full ? strrchr(full, '.') : NULL;
+    size_t tlen = ev->type ? strlen(ev->type) : 0;
+    if (!ev->type || (dot && (size_t)(dot - full) == tlen && !strncmp(full, ev->type, tlen)))
+        return EVBUS_OK;
+    return evbus__fail(EVBUS_ERR_SCHEMA, errstr, errstr_size,
+                       "schema mismatch: the value was written with schema %s, which is not a "
+                       "schema of ce_type %s",
+                       full ? full : "(not a record)", ev->type);
+}
+
 evbus_err_t evbus__event_check_value(const evbus_event_t *ev, char *errstr, size_t errstr_size) {
     evbus__frame_t fr;
-    const evbus__schema_doc_t *s;
+    const evbus__schema_doc_t *s = NULL;
     if (!ev->value)
         return evbus__fail(EVBUS_ERR_DECODE, errstr, errstr_size, "message has no value");
     evbus_err_t err = evbus__framing_parse(ev->value, ev->value_len, &fr, errstr, errstr_size);
     if (err)
         return err;
-    return writer_schema(ev->store, ev->reg, &fr, &s, errstr, errstr_size);
+    if ((err = writer_schema(ev->store, ev->reg, &fr, &s, errstr, errstr_size)) != EVBUS_OK)
+        return err;
+    return check_schema_type(ev, s ? s->root : NULL, errstr, errstr_size);
 }
 
 void evbus__event_set_as_written(evbus_event_t *ev, int as_written) {

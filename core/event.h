@@ -61,8 +61,11 @@ void evbus__event_destroy(evbus_event_t *ev);
 evbus_err_t evbus__event_problem(const evbus_event_t *ev, const char **msgp);
 
 /**
- * Check, without decoding, that the value has a known framing and its schema can be found
- * (fingerprint in the store, or id in the registry).  EVBUS_ERR_DECODE / _SCHEMA / _REGISTRY + errstr.
+ * Check, without decoding, that the value has a known framing, its schema can be found
+ * (fingerprint in the store, or id in the registry) and belongs to the event's ce_type.
+ * Permanent: EVBUS_ERR_DECODE (framing), _SCHEMA (unknown fingerprint or id, schema of another
+ * type), _CONFIG (Confluent framing, no registry set).  Transient (see
+ * evbus__registry_err_transient()): _REGISTRY, _TIMEOUT, _NOMEM.  errstr says which.
  */
 evbus_err_t evbus__event_check_value(const evbus_event_t *ev, char *errstr, size_t errstr_size);
 

@@ -83,6 +83,11 @@ static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cpp) {
     return k;
 }
 
+size_t evbus__utf8_next(const unsigned char *s, size_t n, uint32_t *cp) {
+    *cp = 0;
+    return n == 0 ? 0 : utf8_seq(s, n, cp);
+}
+
 size_t evbus__utf8_char_len(const unsigned char *s, size_t n) {
     uint32_t cp;
     if (n == 0)
@@ -461,13 +466,12 @@ int evbus__json_str_eq(const evbus__json_str_t *str, const char *s, size_t n) {
     return o == n;
 }
 
-int evbus__json_write_string(evbus__buf_t *out, const char *s, size_t n) {
+int evbus__json_write_string_body(evbus__buf_t *out, const char *s, size_t n) {
     static const char hexd[] = "0123456789abcdef";
     /* worst case every byte becomes \u00XX */
-    if (n > (SIZE_MAX - 3) / 6 || evbus__buf_reserve(out, n * 6 + 2) != 0)
+    if (n > (SIZE_MAX - 3) / 6 || evbus__buf_reserve(out, n * 6) != 0)
         return -1;
     unsigned char *d = out->data + out->len;
-    *d++ = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c >= 0x20 && c != '"' && c != '\\') {
@@ -491,8 +495,17 @@ int evbus__json_write_string(evbus__buf_t *out, const char *s, size_t n) {
             *d++ = (unsigned char)hexd[c & 15];
         }
     }
-    *d++ = '"';
     out->len = (size_t)(d - out->data);
+    out->data[out->len] = 0;
+    return 0;
+}
+
+int evbus__json_write_string(evbus__buf_t *out, const char *s, size_t n) {
+    if (n > (SIZE_MAX - 3) / 6 || evbus__buf_reserve(out, n * 6 + 2) != 0)
+        return -1;
+    out->data[out->len++] = '"';
+    evbus__json_write_string_body(out, s, n); /* room reserved above: cannot fail */
+    out->data[out->len++] = '"';
     out->data[out->len] = 0;
     return 0;
 }

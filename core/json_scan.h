@@ -114,8 +114,13 @@ int evbus__json_str_eq(const evbus__json_str_t *str, const char *s, size_t n);
 /** Append s (n bytes of UTF-8) as a quoted JSON string; escapes quote, backslash, controls. */
 struct evbus__buf_s;
 int evbus__json_write_string(struct evbus__buf_s *out, const char *s, size_t n);
+/** The same without the quotes: s escaped as the inside of a JSON string. 0 or -1 (OOM). */
+int evbus__json_write_string_body(struct evbus__buf_s *out, const char *s, size_t n);
 /** Length of the valid UTF-8 prefix of s (== n when all of s is valid UTF-8). */
 size_t evbus__utf8_valid_prefix(const unsigned char *s, size_t n);
+/** Bytes of the valid UTF-8 character at s (1 for ASCII) with its code point in *cp, or 0
+ * (and *cp 0) if it is not one. */
+size_t evbus__utf8_next(const unsigned char *s, size_t n, uint32_t *cp);
 /** Bytes of the valid UTF-8 character at s (1 for ASCII), or 0 if it is not one. */
 size_t evbus__utf8_char_len(const unsigned char *s, size_t n);
 

@@ -39,6 +39,7 @@ struct evbus__registry_s {
     char *shown_url;    /* url without any user:password@ part, for messages */
     char *api_key;      /* NULL: no basic auth */
     char *api_secret;
+    char *ca_file;      /* CA certificates (PEM) to verify an https:// registry; NULL: curl's */
     long timeout_ms;
 
     pthread_mutex_t lock;
@@ -126,9 +127,47 @@ evbus__registry_t *evbus__registry_new(const char *url, const char *api_key, con
     return reg;
 }
 
+evbus_err_t evbus__registry_set_ca(evbus__registry_t *reg, const char *ca_file, char *errstr,
+                                   size_t errstr_size) {
+    /* librdkafka's "probe" means "look in the usual places": curl's default does that. */
+    if (!ca_file || !*ca_file || !strcmp(ca_file, "probe"))
+        return EVBUS_OK;
+    char *copy = evbus__strdup(ca_file);
+    if (!copy)
+        return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "schema registry: out of memory");
+    free(reg->ca_file);
+    reg->ca_file = copy;
+    return EVBUS_OK;
+}
+
+evbus_err_t evbus__registry_from_conf(const evbus_conf_t *conf, evbus__registry_t **regp,
+                                      char *errstr, size_t errstr_size) {
+    *regp = NULL;
+    const char *url = evbus__conf_str(conf, "schema.registry.url");
+    if (!url || !*url)
+        return EVBUS_OK;
+    evbus__registry_t *reg = evbus__registry_new(
+        url, evbus__conf_str(conf, "schema.registry.api.key"),
+        evbus__conf_str(conf, "schema.registry.api.secret"),
+        (int)evbus__conf_int(conf, "schema.registry.timeout.ms"), errstr, errstr_size);
+    if (!reg)
+        return EVBUS_ERR_CONFIG;
+    /* One trust anchor for the whole bus: the CA that verifies the brokers verifies the
+     * registry too (the Python bus's deployments give both the same CA bundle). */
+    evbus_err_t err = evbus__registry_set_ca(reg, evbus_conf_get(conf, "kafka.ssl.ca.location"),
+                                             errstr, errstr_size);
+    if (err != EVBUS_OK) {
+        evbus__registry_destroy(reg);
+        return err;
+    }
+    *regp = reg;
+    return EVBUS_OK;
+}
+
 void evbus__registry_destroy(evbus__registry_t *reg) {
     if (!reg)
         return;
+    free(reg->ca_file);
     for (size_t i = 0; i < reg->nids; i++)
         free(reg->ids[i].subject);
     free(reg->ids);
@@ -222,7 +261,7 @@ static void error_message(const evbus__buf_t *body, char *out, size_t out_size) 
  * Any other outcome fills errstr: "schema registry: <what> <method> <path>: <why>".
  */
 static evbus_err_t http_call(evbus__registry_t *reg, const char *method, const char *path,
-                             const char *body, evbus__buf_t *resp, char *errstr,
+                             const char *body, evbus__buf_t *resp, long *statusp, char *errstr,
                              size_t errstr_size) {
     evbus__buf_t url = EVBUS__BUF_INIT;
     char curlerr[CURL_ERROR_SIZE] = "";
@@ -263,6 +302,8 @@ static evbus_err_t http_call(evbus__registry_t *reg, const char *method, const c
     SETOPT(CURLOPT_WRITEDATA, resp);
     SETOPT(CURLOPT_ERRORBUFFER, curlerr);
     SETOPT(CURLOPT_USERAGENT, "evbus/" EVBUS_VERSION_STR);
+    if (reg->ca_file)
+        SETOPT(CURLOPT_CAINFO, reg->ca_file);
     if (reg->api_key) {
         SETOPT(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         SETOPT(CURLOPT_USERNAME, reg->api_key);
@@ -294,6 +335,8 @@ static evbus_err_t http_call(evbus__registry_t *reg, const char *method, const c
     }
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (statusp)
+        *statusp = status;
     if (status < 200 || status > 299) {
         char msg[512], clean[512];
         error_message(resp, msg, sizeof(msg));
@@ -373,7 +416,7 @@ evbus_err_t evbus__registry_id_for(evbus__registry_t *reg, const char *subject,
         err = evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "schema registry: out of memory");
         goto out;
     }
-    err = http_call(reg, "POST", (const char *)path.data, body, &resp, errstr, errstr_size);
+    err = http_call(reg, "POST", (const char *)path.data, body, &resp, NULL, errstr, errstr_size);
     if (err)
         goto out;
     ans = parse_object(&resp, "POST", (const char *)path.data, errstr, errstr_size);
@@ -418,6 +461,11 @@ out:
     return err;
 }
 
+int evbus__registry_err_transient(evbus_err_t err) {
+    return err == EVBUS_ERR_REGISTRY || err == EVBUS_ERR_TIMEOUT || err == EVBUS_ERR_TRANSPORT ||
+           err == EVBUS_ERR_NOMEM;
+}
+
 /* ---- schemas for ids --------------------------------------------------------- */
 
 static const evbus__schema_doc_t *doc_cached(const evbus__registry_t *reg, int32_t id) {
@@ -446,7 +494,12 @@ evbus_err_t evbus__registry_schema_by_id(evbus__registry_t *reg, int32_t id,
     evbus__buf_t resp = EVBUS__BUF_INIT;
     evbus__schema_doc_t *doc = NULL;
     json_t *ans = NULL;
-    evbus_err_t err = http_call(reg, "GET", path, NULL, &resp, errstr, errstr_size);
+    long status = 0;
+    evbus_err_t err = http_call(reg, "GET", path, NULL, &resp, &status, errstr, errstr_size);
+    /* 404 is the registry's answer that no schema has this id (error_code 40403): the message
+     * can never be decoded.  Any other failure may pass (5xx, 429, auth being rotated). */
+    if (err == EVBUS_ERR_REGISTRY && status == 404)
+        err = EVBUS_ERR_SCHEMA;
     if (err)
         goto out;
     ans = parse_object(&resp, "GET", path, errstr, errstr_size);
@@ -528,17 +581,4 @@ char *evbus__registry_key_subject(const char *full_topic, const evbus__schema_t 
     const char *name = key_schema->fullname ? key_schema->fullname
                                             : evbus__avro_kind_name(key_schema->kind);
     return name ? join_subject(full_topic, name, NULL) : NULL;
-}
-
-evbus_err_t evbus__registry_from_conf(const evbus_conf_t *conf, evbus__registry_t **regp,
-                                      char *errstr, size_t errstr_size) {
-    const char *url = evbus_conf_get(conf, "schema.registry.url");
-    *regp = NULL;
-    if (!url || !*url)
-        return EVBUS_OK;
-    *regp = evbus__registry_new(url, evbus_conf_get(conf, "schema.registry.api.key"),
-                                evbus_conf_get(conf, "schema.registry.api.secret"),
-                                (int)evbus__conf_int(conf, "schema.registry.timeout.ms"), errstr,
-                                errstr_size);
-    return *regp ? EVBUS_OK : EVBUS_ERR_CONFIG;
 }

@@ -18,13 +18,20 @@ typedef struct evbus__registry_s evbus__registry_t;
 /** url: base URL; api_key/api_secret: basic auth or NULL; timeout_ms (> 0): per request. */
 evbus__registry_t *evbus__registry_new(const char *url, const char *api_key, const char *api_secret,
                                        int timeout_ms, char *errstr, size_t errstr_size);
+void evbus__registry_destroy(evbus__registry_t *reg);
+
+/** Verify an https:// registry against the CA certificates (PEM) in ca_file instead of the
+ * system's.  NULL, "" or librdkafka's "probe" keep the system's.  EVBUS_ERR_NOMEM. */
+evbus_err_t evbus__registry_set_ca(evbus__registry_t *reg, const char *ca_file, char *errstr,
+                                   size_t errstr_size);
+
 /**
- * The client conf asks for (schema.registry.url, .api.key, .api.secret, .timeout.ms) into
- * *regp, or NULL when no URL is set.  EVBUS_OK, or EVBUS_ERR_CONFIG + errstr for a bad URL.
+ * The registry client conf describes: schema.registry.url / .api.key / .api.secret /
+ * .timeout.ms, verified with the brokers' CA (kafka.ssl.ca.location) when that is set.
+ * *regp = NULL and EVBUS_OK when no URL is set; EVBUS_ERR_CONFIG + errstr when it is invalid.
  */
 evbus_err_t evbus__registry_from_conf(const evbus_conf_t *conf, evbus__registry_t **regp,
                                       char *errstr, size_t errstr_size);
-void evbus__registry_destroy(evbus__registry_t *reg);
 
 /**
  * Id of schema (canonical JSON text of doc) under subject, registering it when absent
@@ -37,10 +44,18 @@ evbus_err_t evbus__registry_id_for(evbus__registry_t *reg, const char *subject,
 
 /**
  * The parsed schema for id (fetched once, then cached; owned by reg, lives as long as it).
+ * Errors are classified for the consumer (evbus__registry_err_transient()): EVBUS_ERR_SCHEMA
+ * when the registry answers that the id is unknown (404) or the schema is not usable Avro
+ * (permanent); EVBUS_ERR_REGISTRY (unreachable, 5xx, any other status, a malformed answer) and
+ * EVBUS_ERR_TIMEOUT when asking again later may succeed.
  */
 evbus_err_t evbus__registry_schema_by_id(evbus__registry_t *reg, int32_t id,
                                          const evbus__schema_doc_t **docp, char *errstr,
                                          size_t errstr_size);
+
+/** 1 when an error of this code may pass on its own (registry or broker unreachable, a 5xx, a
+ *  timeout, memory): the caller retries with backoff rather than give the event up. */
+int evbus__registry_err_transient(evbus_err_t err);
 
 /** Subject names of the record-name-per-topic strategy (malloc'd). */
 char *evbus__registry_value_subject(const char *full_topic, const char *event_type);

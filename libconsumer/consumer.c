@@ -43,6 +43,8 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
     pthread_mutex_init(&c->qmu, NULL);
     pthread_cond_init(&c->done_cond, NULL);
     pthread_mutex_init(&c->parts_mu, NULL);
+    pthread_mutex_init(&c->unsettled_mu, NULL);
+    c->max_consec = evbus__conf_int(conf, "consumer.max.consecutive.errors");
     c->nworkers = (int)evbus__conf_int(conf, "workers");
     if (c->nworkers < 1)
         c->nworkers = 1;
@@ -179,6 +181,9 @@ evbus_err_t evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms, size_t *cou
         *countp = 0;
     if (!c || c->closed)
         return EVBUS_ERR_STATE;
+    int fatal = __atomic_load_n(&c->fatal, __ATOMIC_ACQUIRE);
+    if (fatal)
+        return (evbus_err_t)fatal;
     evbus__cmetrics_polled(c->metrics); /* /healthz: the poll loop makes progress */
     if (evbus__workers_start(c) != EVBUS_OK)
         return EVBUS_ERR_NOMEM;
@@ -222,7 +227,9 @@ evbus_err_t evbus_consumer_run(evbus_consumer_t *c) {
             return err;
         }
     }
-    return evbus_consumer_close(c);
+    evbus_err_t err = evbus_consumer_close(c);
+    int fatal = __atomic_load_n(&c->fatal, __ATOMIC_ACQUIRE);
+    return fatal ? (evbus_err_t)fatal : err;
 }
 
 void evbus_consumer_stop(evbus_consumer_t *c) {
@@ -292,6 +299,8 @@ void evbus_consumer_destroy(evbus_consumer_t *c) {
     evbus__registry_destroy(c->reg);
     evbus__schema_store_destroy(c->store);
     evbus_conf_destroy(c->conf);
+    evbus__unsettled_free(c);
+    pthread_mutex_destroy(&c->unsettled_mu);
     evbus__cmetrics_destroy(c->metrics);
     pthread_mutex_destroy(&c->parts_mu);
     pthread_cond_destroy(&c->done_cond);
@@ -333,5 +342,6 @@ evbus_err_t evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st
     full.dlq_failed = LOAD(c->dlq_failed);
     full.assigned = LOAD(c->assigned);
     full.queued = LOAD(c->queued);
+    full.transient_errors = LOAD(c->transient_errors);
     return evbus__struct_out(st, &full, sizeof(full), CONSUMER_STATS_MIN);
 }

@@ -31,7 +31,8 @@ typedef struct evbus__part_s {
     struct evbus__part_s *next;
     char *topic;
     int32_t partition;
-    int stopped;      /* atomic: a DLQ write failed or an event was abandoned: handle nothing more */
+    int stopped;      /* atomic: an event was left unsettled (stopping, out of memory): handle
+                         nothing more of this partition in this session */
     int since_filter; /* timestamp start: skip messages older than start_ts until the first newer */
     int worker;       /* poll thread only: index of the worker handling it while assigned, or -1 */
 } evbus__part_t;
@@ -100,6 +101,19 @@ struct evbus_consumer_s {
     int closed;
 
     uint64_t received, handled, retries, dead_lettered, dlq_failed, assigned; /* atomics */
+    uint64_t transient_errors; /* atomic: registry lookups and DLQ writes failed (each retried) */
+
+    /* consumer.max.consecutive.errors (0: unset).  consec counts transient failures since the
+     * last event that was settled; reaching the limit sets fatal and stops the consumer, so
+     * that the process exits non-zero and an orchestrator restarts it. */
+    int64_t max_consec;
+    int64_t consec; /* atomic */
+    int fatal;      /* atomic: evbus_err_t that stopped the consumer, or 0 */
+
+    /* Events left unsettled in this session (stopping mid-retry) with the handlers that already
+     * succeeded for them: if the partition comes back to this consumer they are not run again. */
+    pthread_mutex_t unsettled_mu;
+    struct evbus__unsettled_s *unsettled;
 
     evbus__log_t log;             /* operating (consumer_metrics.c): the application's log, */
     evbus__cmetrics_t *metrics;   /* outcome counters, lag and health */
@@ -145,6 +159,8 @@ void evbus__ostore_add(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t *
 void evbus__ostore_flush(evbus_consumer_t *c, evbus__ostore_t *os);
 
 /* ---- policy.c ---- */
+/** Forget the unsettled events' records (destroy). */
+void evbus__unsettled_free(evbus_consumer_t *c);
 /** Settle one queued item: handle, retry, dead-letter, or leave it (stopping/stopped). */
 void evbus__handle_item(evbus_consumer_t *c, evbus__ostore_t *os, evbus__qitem_t *it);
 
@@ -168,10 +184,11 @@ void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 /* ---- dlq.c ---- */
 /**
  * Write ev to "<its topic><dlq.topic.suffix>" with its original value, key and headers plus the
- * evbus_* headers, and wait for the delivery report.  EVBUS_OK or EVBUS_ERR_TRANSPORT + errstr.
+ * evbus_* headers (run: the handlers that failed, or NULL when no handler ran), and wait for the
+ * delivery report.  EVBUS_OK or EVBUS_ERR_TRANSPORT + errstr.
  */
 evbus_err_t evbus__dlq_write(evbus_consumer_t *c, const evbus_event_t *ev, evbus_err_t code,
-                             const char *error, const char *handler, int attempts, char *errstr,
+                             const char *error, const evbus__run_t *run, int attempts, char *errstr,
                              size_t errstr_size);
 /** Start the DLQ producer (and its poller thread). */
 evbus_err_t evbus__dlq_start(evbus_consumer_t *c, char *errstr, size_t errstr_size);

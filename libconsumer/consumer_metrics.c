@@ -215,14 +215,18 @@ evbus_err_t evbus_consumer_health(evbus_consumer_t *c, char *errstr, size_t errs
     snprintf(dlq_error, sizeof(dlq_error), "%s", m->dlq_error);
     pthread_mutex_unlock(&m->mu);
     int stopped = count_stopped(c, first, sizeof(first));
-    if (failing)
+    if (failing) /* the partition waits, retrying the write, until one succeeds */
         return evbus__fail(EVBUS_ERR_TRANSPORT, errstr, errstr_size,
-                           "dead-letter writes failing (%d partition%s stopped, first %s): %s",
-                           stopped, stopped == 1 ? "" : "s", first[0] ? first : "-", dlq_error);
+                           "dead-letter writes failing, a partition waits: %s", dlq_error);
     if (stopped)
         return evbus__fail(EVBUS_ERR_STATE, errstr, errstr_size,
                            "%d partition%s stopped, first %s", stopped, stopped == 1 ? "" : "s",
                            first);
+    int64_t consec = __atomic_load_n(&c->consec, __ATOMIC_RELAXED);
+    if (consec > 0) /* e.g. the schema registry is unreachable: events wait, retried */
+        return evbus__fail(EVBUS_ERR_TRANSPORT, errstr, errstr_size,
+                           "%lld consecutive transient errors, events wait (see the log)",
+                           (long long)consec);
     int64_t idle_ms = (evbus__now_us() - __atomic_load_n(&m->last_poll_us, __ATOMIC_RELAXED)) / 1000;
     int64_t limit = evbus__conf_int(c->conf, "health.poll.timeout.ms");
     if (idle_ms > limit)

@@ -1,5 +1,9 @@
 /*
  * The dispatcher: handlers by type/list/glob, sync then async, lifecycle events.
+ * The handler list is an immutable, reference-counted snapshot: a dispatch takes a reference
+ * and runs the handlers with no lock held, so a handler may subscribe or unsubscribe (which
+ * publish a new snapshot) without deadlocking; a removed handler's opaque is freed only when
+ * the last snapshot or async job that holds it lets go.
  */
 #include <pthread.h>
 #include <stddef.h>
@@ -21,7 +25,15 @@ typedef struct sub_s {
     void (*opaque_free)(void *);
     int flags;
     char *name;
+    uint64_t id; /* unique in d and never reused: what a retry records as already handled */
+    int refs;    /* atomic: snapshots and async jobs holding it */
 } sub_t;
+
+typedef struct subs_s {
+    int refs; /* atomic */
+    size_t n;
+    sub_t *v[];
+} subs_t;
 
 typedef struct job_s {
     struct job_s *next;
@@ -31,9 +43,9 @@ typedef struct job_s {
 } job_t;
 
 struct evbus_dispatcher_s {
-    pthread_rwlock_t lock; /* subs */
-    sub_t **subs;
-    size_t nsubs;
+    pthread_mutex_t subs_mu; /* cur and next_id; held only to swap or take a reference */
+    subs_t *cur;
+    uint64_t next_id;
 
     /* async pool */
     pthread_mutex_t mu;
@@ -62,11 +74,82 @@ static int sub_matches(const sub_t *s, const char *type);
 #define ADD(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
 #define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
+/* ---- handler list snapshots ---- */
+
+static void sub_free(sub_t *s) {
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->npatterns; i++)
+        free(s->patterns[i]);
+    free(s->patterns);
+    free(s->name);
+    free(s);
+}
+
+static sub_t *sub_ref(sub_t *s) {
+    __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+    return s;
+}
+
+/* The last holder calls opaque_free: a handler unsubscribed mid-call keeps its state until
+ * that call returns. */
+static void sub_unref(sub_t *s) {
+    if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    if (s->opaque_free)
+        s->opaque_free(s->opaque);
+    sub_free(s);
+}
+
+static subs_t *subs_alloc(size_t n) {
+    subs_t *l = malloc(sizeof(*l) + n * sizeof(sub_t *));
+    if (l) {
+        l->refs = 1;
+        l->n = n;
+    }
+    return l;
+}
+
+/* Last registered first, so a plugin's fini runs before what it may depend on is freed. */
+static void subs_unref(subs_t *l) {
+    if (!l || __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) > 0)
+        return;
+    for (size_t i = l->n; i-- > 0;)
+        sub_unref(l->v[i]);
+    free(l);
+}
+
+/* The current handler list, referenced: release with subs_unref(). */
+static subs_t *subs_get(evbus_dispatcher_t *d) {
+    pthread_mutex_lock(&d->subs_mu);
+    subs_t *l = d->cur;
+    __atomic_add_fetch(&l->refs, 1, __ATOMIC_RELAXED);
+    pthread_mutex_unlock(&d->subs_mu);
+    return l;
+}
+
+/* Caller holds subs_mu.  Installs l (taking its reference) and recomputes the lifecycle mask;
+ * the old list is returned for the caller to release after unlocking (its opaque_free calls
+ * may run user code). */
+static subs_t *subs_swap_locked(evbus_dispatcher_t *d, subs_t *l) {
+    subs_t *old = d->cur;
+    d->cur = l;
+    unsigned mask = 0;
+    for (size_t k = 0; k < l->n; k++)
+        for (size_t i = 0; i < N_LC_TYPES; i++)
+            if (sub_matches(l->v[k], lc_types[i]))
+                mask |= 1u << i;
+    __atomic_store_n(&d->lc_mask, mask, __ATOMIC_RELEASE);
+    return old;
+}
+
 evbus_dispatcher_t *evbus_dispatcher_new(void) {
     evbus_dispatcher_t *d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
-    if (pthread_rwlock_init(&d->lock, NULL) != 0)
+    if (!(d->cur = subs_alloc(0)))
+        goto fail0;
+    if (pthread_mutex_init(&d->subs_mu, NULL) != 0)
         goto fail0;
     if (pthread_mutex_init(&d->mu, NULL) != 0)
         goto fail1;
@@ -75,6 +158,7 @@ evbus_dispatcher_t *evbus_dispatcher_new(void) {
     if (pthread_cond_init(&d->idle_cond, NULL) != 0)
         goto fail3;
     d->nworkers = 2;
+    d->next_id = 1;
     if (!(d->handler_hist = evbus__hist_new()))
         goto fail4;
     return d;
@@ -85,20 +169,11 @@ fail3:
 fail2:
     pthread_mutex_destroy(&d->mu);
 fail1:
-    pthread_rwlock_destroy(&d->lock);
+    pthread_mutex_destroy(&d->subs_mu);
 fail0:
+    free(d->cur);
     free(d);
     return NULL;
-}
-
-static void sub_free(sub_t *s) {
-    if (!s)
-        return;
-    for (size_t i = 0; i < s->npatterns; i++)
-        free(s->patterns[i]);
-    free(s->patterns);
-    free(s->name);
-    free(s);
 }
 
 void evbus_dispatcher_destroy(evbus_dispatcher_t *d) {
@@ -113,17 +188,11 @@ void evbus_dispatcher_destroy(evbus_dispatcher_t *d) {
         for (int i = 0; i < d->nworkers; i++)
             pthread_join(d->threads[i], NULL);
     free(d->threads);
-    /* Last registered first, so a plugin's fini runs before what it may depend on is freed. */
-    for (size_t i = d->nsubs; i-- > 0;) {
-        if (d->subs[i]->opaque_free)
-            d->subs[i]->opaque_free(d->subs[i]->opaque);
-        sub_free(d->subs[i]);
-    }
-    free(d->subs);
+    subs_unref(d->cur);
     pthread_cond_destroy(&d->idle_cond);
     pthread_cond_destroy(&d->cond);
     pthread_mutex_destroy(&d->mu);
-    pthread_rwlock_destroy(&d->lock);
+    pthread_mutex_destroy(&d->subs_mu);
     evbus__mmap_destroy(d->handler_hist);
     free(d);
 }
@@ -174,23 +243,24 @@ evbus_err_t evbus_dispatcher_subscribe_list(evbus_dispatcher_t *d, const char *c
     s->opaque = opaque;
     s->opaque_free = opaque_free;
     s->flags = flags;
+    s->refs = 1; /* the list's */
 
-    pthread_rwlock_wrlock(&d->lock);
-    sub_t **ns = realloc(d->subs, (d->nsubs + 1) * sizeof(*ns));
-    if (ns) {
-        d->subs = ns;
-        d->subs[d->nsubs++] = s;
-        unsigned mask = __atomic_load_n(&d->lc_mask, __ATOMIC_RELAXED);
-        for (size_t i = 0; i < N_LC_TYPES; i++)
-            if (sub_matches(s, lc_types[i]))
-                mask |= 1u << i;
-        __atomic_store_n(&d->lc_mask, mask, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&d->subs_mu);
+    subs_t *old = d->cur, *l = subs_alloc(old->n + 1);
+    if (l) {
+        s->id = d->next_id++;
+        for (size_t i = 0; i < old->n; i++)
+            l->v[i] = sub_ref(old->v[i]);
+        l->v[old->n] = s;
+        old = subs_swap_locked(d, l);
     }
-    pthread_rwlock_unlock(&d->lock);
-    if (ns)
+    pthread_mutex_unlock(&d->subs_mu);
+    if (l) {
+        subs_unref(old);
         return EVBUS_OK;
+    }
 oom:
-    sub_free(s);
+    sub_free(s); /* on failure the caller keeps opaque */
     return EVBUS_ERR_NOMEM;
 }
 
@@ -198,6 +268,32 @@ evbus_err_t evbus_dispatcher_subscribe(evbus_dispatcher_t *d, const char *patter
                                        evbus_handler_fn fn, void *opaque,
                                        void (*opaque_free)(void *), int flags, const char *name) {
     return evbus_dispatcher_subscribe_list(d, &pattern, 1, fn, opaque, opaque_free, flags, name);
+}
+
+evbus_err_t evbus_dispatcher_unsubscribe(evbus_dispatcher_t *d, evbus_handler_fn fn, void *opaque) {
+    if (!d || !fn)
+        return EVBUS_ERR_INVALID_ARG;
+    pthread_mutex_lock(&d->subs_mu);
+    subs_t *old = d->cur;
+    size_t keep = 0;
+    for (size_t i = 0; i < old->n; i++)
+        keep += !(old->v[i]->fn == fn && old->v[i]->opaque == opaque);
+    if (keep == old->n) {
+        pthread_mutex_unlock(&d->subs_mu);
+        return EVBUS_ERR_INVALID_ARG;
+    }
+    subs_t *l = subs_alloc(keep);
+    if (!l) {
+        pthread_mutex_unlock(&d->subs_mu);
+        return EVBUS_ERR_NOMEM;
+    }
+    for (size_t i = 0, k = 0; i < old->n; i++)
+        if (!(old->v[i]->fn == fn && old->v[i]->opaque == opaque))
+            l->v[k++] = sub_ref(old->v[i]);
+    old = subs_swap_locked(d, l);
+    pthread_mutex_unlock(&d->subs_mu);
+    subs_unref(old);
+    return EVBUS_OK;
 }
 
 static int sub_matches(const sub_t *s, const char *type) {
@@ -215,31 +311,37 @@ int evbus__dispatcher_has(evbus_dispatcher_t *d, const char *type) {
         for (size_t i = 0; i < N_LC_TYPES; i++)
             if (!strcmp(type, lc_types[i]))
                 return (__atomic_load_n(&d->lc_mask, __ATOMIC_ACQUIRE) >> i) & 1;
-    pthread_rwlock_rdlock(&d->lock);
-    for (size_t i = 0; i < d->nsubs && !r; i++)
-        r = sub_matches(d->subs[i], type);
-    pthread_rwlock_unlock(&d->lock);
+    subs_t *l = subs_get(d);
+    for (size_t i = 0; i < l->n && !r; i++)
+        r = sub_matches(l->v[i], type);
+    subs_unref(l);
     return r;
 }
 
 void evbus__dispatcher_count_event(evbus_dispatcher_t *d) { ADD(d->dispatched); }
 
-/* One handler call with its accounting and (unless lifecycle) its lifecycle events. */
-static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *ev, int lifecycle, int attempt,
-                          char *errstr, size_t errstr_size) {
-    char msg[512] = "";
+/* One handler call with its accounting and (unless lifecycle) its lifecycle events.
+ * msg (msg_size > 0) gets the handler's message on failure. */
+static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *ev, int lifecycle,
+                          int attempt, char *msg, size_t msg_size) {
+    char own[512];
+    if (!msg || msg_size == 0) {
+        msg = own;
+        msg_size = sizeof(own);
+    }
+    msg[0] = 0;
     if (!lifecycle)
         evbus__dispatcher_emit(d, EVBUS_LC_HANDLER_INVOKING, ev,
                                &(evbus__lc_info_t){.handler = s->name, .duration_us = -1});
     int64_t t0 = evbus__now_us();
-    evbus_err_t err = s->fn(ev, s->opaque, msg, sizeof(msg));
+    evbus_err_t err = s->fn(ev, s->opaque, msg, msg_size);
     int64_t dur = evbus__now_us() - t0;
     if (!lifecycle)
         evbus__hist_observe(d->handler_hist, s->name, dur);
     if (err != EVBUS_OK && (err > 0 || err <= EVBUS_ERR__END))
         err = EVBUS_ERR_HANDLER; /* not one of ours: keep codes meaningful */
     if (err && !msg[0])
-        snprintf(msg, sizeof(msg), "%s", evbus_strerror(err));
+        snprintf(msg, msg_size, "%s", evbus_strerror(err));
     if (!err) {
         ADD(d->handler_ok);
         if (!lifecycle)
@@ -255,7 +357,6 @@ static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *
                                &(evbus__lc_info_t){.handler = s->name, .duration_us = dur,
                                                    .error = msg, .error_code = err,
                                                    .attempts = attempt});
-    evbus__seterr(errstr, errstr_size, "%s: %s", s->name, msg);
     return err;
 }
 
@@ -275,6 +376,7 @@ static void *worker_main(void *arg) {
             d->tail = NULL;
         pthread_mutex_unlock(&d->mu);
         invoke(d, j->sub, j->ev, j->lifecycle, 0, NULL, 0);
+        sub_unref(j->sub);
         evbus__event_destroy(j->ev);
         free(j);
         pthread_mutex_lock(&d->mu);
@@ -319,7 +421,7 @@ static void enqueue(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *ev, in
         return;
     }
     j->next = NULL;
-    j->sub = s;
+    j->sub = sub_ref(s);
     j->ev = evbus__event_ref((evbus_event_t *)ev);
     j->lifecycle = lifecycle;
     if (d->tail)
@@ -359,40 +461,108 @@ int evbus_dispatcher_drain(evbus_dispatcher_t *d, int timeout_ms) {
 
 /* ---- dispatch ---- */
 
+void evbus__run_clear(evbus__run_t *r) {
+    for (size_t i = 0; i < r->nfail; i++) {
+        free(r->fail[i].handler);
+        free(r->fail[i].error);
+    }
+    free(r->fail);
+    free(r->done);
+    memset(r, 0, sizeof(*r));
+}
+
+static int run_done(const evbus__run_t *r, uint64_t id) {
+    for (size_t i = 0; i < r->ndone; i++)
+        if (r->done[i] == id)
+            return 1;
+    return 0;
+}
+
+/* Room for n more successes and n failures, made before any handler runs, so that recording
+ * a result never fails after the handler has run (a success not recorded would run again). */
+static int run_reserve(evbus__run_t *r, size_t n) {
+    if (r->ndone + n > r->done_cap) {
+        uint64_t *v = realloc(r->done, (r->ndone + n) * sizeof(*v));
+        if (!v)
+            return -1;
+        r->done = v;
+        r->done_cap = r->ndone + n;
+    }
+    if (n > r->fail_cap) {
+        evbus__failure_t *f = realloc(r->fail, n * sizeof(*f));
+        if (!f)
+            return -1;
+        r->fail = f;
+        r->fail_cap = n;
+    }
+    return 0;
+}
+
+/* "h1: e1; h2: e2" of the last attempt's failures. */
+static void run_summary(const evbus__run_t *r, char *errstr, size_t errstr_size) {
+    if (!errstr || !errstr_size)
+        return;
+    size_t off = 0;
+    errstr[0] = 0;
+    for (size_t i = 0; i < r->nfail && off < errstr_size; i++) {
+        int w = snprintf(errstr + off, errstr_size - off, "%s%s: %s", i ? "; " : "",
+                         r->fail[i].handler ? r->fail[i].handler : "?",
+                         r->fail[i].error ? r->fail[i].error : evbus_strerror(r->fail[i].code));
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+}
+
 evbus_err_t evbus__dispatcher_run(evbus_dispatcher_t *d, const evbus_event_t *ev, int attempt,
-                                  size_t *next, const char **handler, char *errstr,
-                                  size_t errstr_size) {
+                                  evbus__run_t *run, char *errstr, size_t errstr_size) {
     if (attempt <= 1)
         evbus__dispatcher_emit(d, EVBUS_LC_EVENT_RECEIVED, ev, NULL);
-    evbus_err_t err = EVBUS_OK;
-    pthread_rwlock_rdlock(&d->lock);
-    size_t i = *next;
-    for (; i < d->nsubs; i++) {
-        sub_t *s = d->subs[i];
-        if ((s->flags & EVBUS_HANDLER_ASYNC) || !sub_matches(s, evbus_event_type(ev)))
-            continue;
-        if ((err = invoke(d, s, ev, 0, attempt, errstr, errstr_size)) != EVBUS_OK) {
-            if (handler)
-                *handler = s->name;
-            break;
-        }
+    for (size_t i = 0; i < run->nfail; i++) {
+        free(run->fail[i].handler);
+        free(run->fail[i].error);
     }
-    *next = i;
-    if (!err)
-        for (size_t k = 0; k < d->nsubs; k++)
-            if ((d->subs[k]->flags & EVBUS_HANDLER_ASYNC) && sub_matches(d->subs[k], evbus_event_type(ev)))
-                enqueue(d, d->subs[k], ev, 0);
-    pthread_rwlock_unlock(&d->lock);
-    return err;
+    run->nfail = 0;
+    subs_t *l = subs_get(d);
+    if (run_reserve(run, l->n) != 0) {
+        subs_unref(l);
+        return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
+    }
+    evbus_err_t first = EVBUS_OK;
+    for (size_t i = 0; i < l->n; i++) {
+        sub_t *s = l->v[i];
+        if ((s->flags & EVBUS_HANDLER_ASYNC) || !sub_matches(s, evbus_event_type(ev)) || run_done(run, s->id))
+            continue;
+        char msg[512];
+        evbus_err_t err = invoke(d, s, ev, 0, attempt, msg, sizeof(msg));
+        if (!err) {
+            run->done[run->ndone++] = s->id;
+            continue;
+        }
+        /* The name and message are copied; on OOM the failure is still counted, unnamed. */
+        run->fail[run->nfail++] = (evbus__failure_t){evbus__strdup(s->name), evbus__strdup(msg), err};
+        if (!first)
+            first = err;
+    }
+    if (!first)
+        for (size_t k = 0; k < l->n; k++)
+            if ((l->v[k]->flags & EVBUS_HANDLER_ASYNC) && sub_matches(l->v[k], evbus_event_type(ev)))
+                enqueue(d, l->v[k], ev, 0);
+    subs_unref(l);
+    if (first)
+        run_summary(run, errstr, errstr_size);
+    return first;
 }
 
 evbus_err_t evbus_dispatcher_dispatch(evbus_dispatcher_t *d, const evbus_event_t *ev, char *errstr,
                                       size_t errstr_size) {
     if (!d || !ev)
         return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size, "NULL dispatcher or event");
-    size_t next = 0;
+    evbus__run_t run = {0};
     evbus__dispatcher_count_event(d);
-    return evbus__dispatcher_run(d, ev, 1, &next, NULL, errstr, errstr_size);
+    evbus_err_t err = evbus__dispatcher_run(d, ev, 1, &run, errstr, errstr_size);
+    evbus__run_clear(&run);
+    return err;
 }
 
 /* The first release's evbus_dispatcher_stats_t ends with async_pending. */
@@ -415,6 +585,21 @@ evbus_err_t evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats
 /* ---- lifecycle ---- */
 
 static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+json_t *evbus__run_failures_json(const evbus__run_t *run) {
+    json_t *a = json_array();
+    for (size_t i = 0; a && run && i < run->nfail; i++) {
+        json_t *o = json_object();
+        if (!o || json_object_set_new(o, "handler", str_or_null(run->fail[i].handler)) ||
+            json_object_set_new(o, "error", str_or_null(run->fail[i].error)) ||
+            json_object_set_new(o, "error_code", json_string(evbus_err_name(run->fail[i].code))) ||
+            json_array_append_new(a, o)) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
 
 void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
                             const evbus__lc_info_t *info) {
@@ -441,6 +626,11 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
         }
         if (info->attempts > 0)
             json_object_set_new(o, "attempts", json_integer(info->attempts));
+        if (info->run && info->run->nfail > 0) {
+            json_t *f = evbus__run_failures_json(info->run);
+            if (f)
+                json_object_set_new(o, "failures", f);
+        }
     }
     char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
@@ -464,9 +654,9 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
         if (tv && evbus__event_add_header(lc, trace_hdrs[i], tv, strlen(tv)) != 0)
             break; /* out of memory: the lifecycle event still goes out, without it */
     }
-    pthread_rwlock_rdlock(&d->lock);
-    for (size_t i = 0; i < d->nsubs; i++) {
-        sub_t *s = d->subs[i];
+    subs_t *l = subs_get(d);
+    for (size_t i = 0; i < l->n; i++) {
+        sub_t *s = l->v[i];
         if (!sub_matches(s, lc_type))
             continue;
         if (s->flags & EVBUS_HANDLER_ASYNC)
@@ -474,7 +664,7 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
         else
             invoke(d, s, lc, 1, 0, NULL, 0); /* observers: their failure fails nothing */
     }
-    pthread_rwlock_unlock(&d->lock);
+    subs_unref(l);
     evbus__event_destroy(lc);
 }
 

@@ -8,15 +8,41 @@
 #include "evbus/consumer.h"
 #include "event.h"
 
+#include <jansson.h>
+
+/** One sync handler's failure in an attempt (strings malloc'd; NULL when out of memory). */
+typedef struct evbus__failure_s {
+    char *handler;
+    char *error;
+    evbus_err_t code;
+} evbus__failure_t;
+
 /**
- * One attempt at ev's sync handlers, starting at handler index *next (0 the first time).
- * attempt: 1 for the first try (evbus.event.received is emitted only then).  On failure *next
- * is left at the failing handler so a retry resumes there, *handler gets its name (owned by
- * d) and errstr the message; on success the async handlers are queued.
+ * What one event's sync handlers have done over its attempts: the handlers that succeeded
+ * (never run again for it) and the last attempt's failures.  Zero-initialise; the caller owns it
+ * and releases it with evbus__run_clear().
+ */
+typedef struct evbus__run_s {
+    uint64_t *done;
+    size_t ndone, done_cap;
+    evbus__failure_t *fail;
+    size_t nfail, fail_cap;
+} evbus__run_t;
+
+void evbus__run_clear(evbus__run_t *r);
+
+/** The last attempt's failures as a JSON array of {handler, error, error_code} (new reference). */
+json_t *evbus__run_failures_json(const evbus__run_t *run);
+
+/**
+ * One attempt at ev's sync handlers: every matching handler that has not yet succeeded for
+ * this run, each whatever the others return.  attempt: 1 for the first try
+ * (evbus.event.received is emitted only then).  On failure run->fail lists every handler that
+ * failed and errstr gets "<handler>: <message>; ..."; the first failure's code is returned.
+ * When all succeeded the async handlers are queued.
  */
 evbus_err_t evbus__dispatcher_run(evbus_dispatcher_t *d, const evbus_event_t *ev, int attempt,
-                                  size_t *next, const char **handler, char *errstr,
-                                  size_t errstr_size);
+                                  evbus__run_t *run, char *errstr, size_t errstr_size);
 
 /** Lifecycle fields beyond the original event's. */
 typedef struct evbus__lc_info_s {
@@ -25,6 +51,7 @@ typedef struct evbus__lc_info_s {
     const char *error;     /* or NULL */
     evbus_err_t error_code;
     int attempts;          /* <= 0: absent */
+    const evbus__run_t *run; /* or NULL: its failures become "failures": [{handler, error, error_code}] */
 } evbus__lc_info_t;
 
 /** Publish a lifecycle event of lc_type about ev (nothing when no handler matches lc_type). */

@@ -10,6 +10,8 @@
 #include "consumer_int.h"
 #include "kafka_obs.h"
 
+#include <jansson.h>
+
 typedef struct dr_wait_s {
     pthread_mutex_t mu;
     pthread_cond_t cond;
@@ -83,7 +85,7 @@ static int add_hdr(rd_kafka_headers_t *h, const char *name, const char *value) {
 }
 
 evbus_err_t evbus__dlq_write(evbus_consumer_t *c, const evbus_event_t *ev, evbus_err_t code,
-                             const char *error, const char *handler, int attempts, char *errstr,
+                             const char *error, const evbus__run_t *run, int attempts, char *errstr,
                              size_t errstr_size) {
     const char *otopic = evbus_event_topic(ev);
     size_t nh = evbus_event_header_count(ev), vlen, klen;
@@ -92,8 +94,21 @@ evbus_err_t evbus__dlq_write(evbus_consumer_t *c, const evbus_event_t *ev, evbus
         return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size, "event has no topic");
     size_t tlen = strlen(otopic) + strlen(c->dlq_suffix) + 1;
     char *topic = malloc(tlen);
-    rd_kafka_headers_t *h = rd_kafka_headers_new(nh + 7);
-    if (!topic || !h) {
+    rd_kafka_headers_t *h = rd_kafka_headers_new(nh + 8);
+    /* evbus_handler names every handler that failed ("a, b"); evbus_failures gives each one's
+     * error as JSON [{"handler", "error", "error_code"}]. */
+    evbus__buf_t names = EVBUS__BUF_INIT;
+    int bad = 0;
+    for (size_t i = 0; run && i < run->nfail; i++)
+        bad |= (i && evbus__buf_puts(&names, ", ")) ||
+               evbus__buf_puts(&names, run->fail[i].handler ? run->fail[i].handler : "?");
+    bad |= evbus__buf_putc(&names, 0) != 0;
+    json_t *fj = run && run->nfail ? evbus__run_failures_json(run) : NULL;
+    char *failures = fj ? json_dumps(fj, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(fj);
+    if (!topic || !h || bad || (run && run->nfail && !failures)) {
+        free(failures);
+        evbus__buf_free(&names);
         free(topic);
         if (h)
             rd_kafka_headers_destroy(h);
@@ -104,7 +119,6 @@ evbus_err_t evbus__dlq_write(evbus_consumer_t *c, const evbus_event_t *ev, evbus
     snprintf(num[0], sizeof(num[0]), "%d", attempts);
     snprintf(num[1], sizeof(num[1]), "%d", (int)evbus_event_partition(ev));
     snprintf(num[2], sizeof(num[2]), "%lld", (long long)evbus_event_offset(ev));
-    int bad = 0;
     for (size_t i = 0; i < nh; i++) {
         const char *name, *v;
         size_t len;
@@ -113,7 +127,11 @@ evbus_err_t evbus__dlq_write(evbus_consumer_t *c, const evbus_event_t *ev, evbus
     }
     bad |= add_hdr(h, "evbus_error", error ? error : evbus_strerror(code));
     bad |= add_hdr(h, "evbus_error_code", evbus_err_name(code));
-    bad |= add_hdr(h, "evbus_handler", handler ? handler : "");
+    bad |= add_hdr(h, "evbus_handler", (const char *)names.data);
+    if (failures)
+        bad |= add_hdr(h, "evbus_failures", failures);
+    free(failures);
+    evbus__buf_free(&names);
     bad |= add_hdr(h, "evbus_attempts", num[0]);
     bad |= add_hdr(h, "evbus_original_topic", otopic);
     bad |= add_hdr(h, "evbus_original_partition", num[1]);

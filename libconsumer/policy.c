@@ -1,11 +1,25 @@
 /*
- * One event's fate: run its handlers, retry with backoff, dead-letter it when that is all
- * that is left, and store its offset only then.  Also the checks that send an event straight
- * to the dead-letter topic (unusable headers, undecodable value).
+ * One event's fate: run its handlers, retry the ones that failed with backoff, dead-letter it
+ * when that is all that is left, and store its offset only then.  Tells failures that may pass
+ * (schema registry unreachable, a DLQ write that failed) from those that cannot (unusable
+ * headers, undecodable value, a schema that is not its type's): the first are retried until they
+ * pass or the consumer stops, never dead-lettered; the second go to the dead-letter topic.
+ * consumer.max.consecutive.errors turns a failure that does not pass into a stopped consumer.
  */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "consumer_int.h"
+
+/* An event left unsettled (stopping) and the handlers that already succeeded for it. */
+typedef struct evbus__unsettled_s {
+    struct evbus__unsettled_s *next;
+    evbus__part_t *part;
+    int64_t offset;
+    evbus__run_t run;
+} unsettled_t;
 
 /* Sleep ms unless stopping; 0 when the full time passed. */
 static int backoff_sleep(evbus_consumer_t *c, int64_t ms) {
@@ -20,49 +34,169 @@ static int backoff_sleep(evbus_consumer_t *c, int64_t ms) {
     return -1;
 }
 
-static void dead_letter(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t *p, const evbus_event_t *ev,
-                        evbus_err_t code, const char *error, const char *handler, int attempts) {
-    char errstr[512], dlq_topic[512];
-    snprintf(dlq_topic, sizeof(dlq_topic), "%s%s", evbus_event_topic(ev), c->dlq_suffix);
-    if (evbus__dlq_write(c, ev, code, error, handler, attempts, errstr, sizeof(errstr)) != EVBUS_OK) {
-        ADD(c->dlq_failed);
-        evbus__cmetrics_dlq(c->metrics, dlq_topic, 0, errstr);
-        evbus__log_event(&c->log, EVBUS_LOG_ERR, "dlq", ev, handler, attempts, errstr,
-                         "dead-letter write failed; partition stopped");
-        evbus__part_stop(c, p);
+/* Wait before try n + 1: retry.backoff.ms doubled per try, at most retry.backoff.max.ms. */
+static int64_t backoff_for(const evbus_consumer_t *c, int n) {
+    int64_t wait = c->backoff_ms;
+    for (int i = 1; i < n && wait < c->backoff_max_ms; i++)
+        wait *= 2;
+    return wait > c->backoff_max_ms ? c->backoff_max_ms : wait;
+}
+
+/* The event's fate is settled (handled or dead-lettered): the failures were not consecutive. */
+static void settled(evbus_consumer_t *c) { __atomic_store_n(&c->consec, 0, __ATOMIC_RELAXED); }
+
+/*
+ * A failure that may pass: count and log it, then wait before try n + 1.  -1 when the consumer
+ * is stopping, or has just been stopped because consumer.max.consecutive.errors was reached.
+ */
+static int transient_wait(evbus_consumer_t *c, const evbus__part_t *p, int64_t offset, int n,
+                          evbus_err_t err, const char *what, const char *why) {
+    ADD(c->transient_errors);
+    int64_t consec = __atomic_add_fetch(&c->consec, 1, __ATOMIC_RELAXED);
+    int64_t wait = backoff_for(c, n);
+    evbus_log_fields_t f = EVBUS__LOG_FIELDS_INIT;
+    f.topic = p->topic;
+    f.partition = p->partition;
+    f.offset = offset;
+    f.attempt = n;
+    f.error = why;
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%s failed (try %d), retrying in %lld ms", what, n, (long long)wait);
+    evbus__log_fields(&c->log, EVBUS_LOG_WARNING, "consumer", &f, msg);
+    if (c->max_consec > 0 && consec >= c->max_consec) {
+        int none = 0;
+        __atomic_compare_exchange_n(&c->fatal, &none, (int)err, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+        evbus__log(&c->log, EVBUS_LOG_ERR, "consumer",
+                   "%lld consecutive errors reached consumer.max.consecutive.errors; "
+                   "stopping (the event stays uncommitted)", (long long)consec);
+        evbus_consumer_stop(c);
+        return -1;
+    }
+    return backoff_sleep(c, wait);
+}
+
+/* ---- events left unsettled ---- */
+
+/* Move the record of (p, offset), if any, into *run. */
+static void unsettled_take(evbus_consumer_t *c, evbus__part_t *p, int64_t offset, evbus__run_t *run) {
+    pthread_mutex_lock(&c->unsettled_mu);
+    for (unsettled_t **u = &c->unsettled; *u; u = &(*u)->next)
+        if ((*u)->part == p && (*u)->offset == offset) {
+            unsettled_t *hit = *u;
+            *u = hit->next;
+            *run = hit->run;
+            free(hit);
+            break;
+        }
+    pthread_mutex_unlock(&c->unsettled_mu);
+}
+
+/*
+ * Leave ev unsettled: nothing more of its partition is handled in this session (so no later
+ * offset is stored past it), and the handlers that succeeded are remembered (run is moved).
+ */
+static void leave(evbus_consumer_t *c, evbus__part_t *p, const evbus_event_t *ev, evbus__run_t *run) {
+    evbus__part_stop(c, p);
+    if (!run || run->ndone == 0)
+        return;
+    unsettled_t *u = calloc(1, sizeof(*u));
+    if (!u) { /* at-least-once still holds; only the "not twice" promise is lost */
+        evbus__log(&c->log, EVBUS_LOG_ERR, "consumer",
+                   "out of memory: handlers of %s [%d] offset %lld may run again", p->topic,
+                   (int)p->partition, (long long)evbus_event_offset(ev));
         return;
     }
+    u->part = p;
+    u->offset = evbus_event_offset(ev);
+    u->run = *run;
+    memset(run, 0, sizeof(*run));
+    pthread_mutex_lock(&c->unsettled_mu);
+    u->next = c->unsettled;
+    c->unsettled = u;
+    pthread_mutex_unlock(&c->unsettled_mu);
+}
+
+void evbus__unsettled_free(evbus_consumer_t *c) {
+    for (unsettled_t *u = c->unsettled, *nx; u; u = nx) {
+        nx = u->next;
+        evbus__run_clear(&u->run);
+        free(u);
+    }
+    c->unsettled = NULL;
+}
+
+/* ---- outcomes ---- */
+
+/*
+ * Write ev to the dead-letter topic, retrying a failed write with backoff (the partition waits:
+ * nothing after ev is stored before ev is), then store its offset.  -1 when it was left (stopping).
+ */
+static int dead_letter(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t *p, const evbus_event_t *ev,
+                       evbus_err_t code, const char *error, const evbus__run_t *run, int attempts) {
+    char errstr[512], dlq_topic[512];
+    snprintf(dlq_topic, sizeof(dlq_topic), "%s%s", evbus_event_topic(ev), c->dlq_suffix);
+    for (int n = 1; evbus__dlq_write(c, ev, code, error, run, attempts, errstr, sizeof(errstr)) != EVBUS_OK; n++) {
+        ADD(c->dlq_failed);
+        evbus__cmetrics_dlq(c->metrics, dlq_topic, 0, errstr); /* /healthz: 503 until one succeeds */
+        if (transient_wait(c, p, evbus_event_offset(ev), n, EVBUS_ERR_TRANSPORT, "dead-letter write",
+                           errstr) != 0)
+            return -1;
+    }
+    settled(c);
     ADD(c->dead_lettered);
     evbus__cmetrics_dlq(c->metrics, dlq_topic, 1, NULL);
     evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_DEAD_LETTERED);
+    const char *first = run && run->nfail ? run->fail[0].handler : NULL;
     evbus__dispatcher_emit(c->d, EVBUS_LC_EVENT_DEAD_LETTERED, ev,
-                           &(evbus__lc_info_t){.handler = handler, .duration_us = -1, .error = error,
-                                               .error_code = code, .attempts = attempts});
+                           &(evbus__lc_info_t){.handler = first, .duration_us = -1, .error = error,
+                                               .error_code = code, .attempts = attempts, .run = run});
     evbus__ostore_add(c, os, p, evbus_event_offset(ev));
     evbus__ostore_flush(c, os); /* dead letters are rare: store at once */
+    return 0;
+}
+
+/* Whether ev can be decoded: EVBUS_OK, a permanent error (errstr), or -1 when left (stopping). */
+static int check_value(evbus_consumer_t *c, const evbus__part_t *p, const evbus_event_t *ev,
+                       evbus_err_t *errp, char *errstr, size_t errstr_size) {
+    for (int n = 1;; n++) {
+        evbus_err_t err = evbus__event_check_value(ev, errstr, errstr_size);
+        if (!err || !evbus__registry_err_transient(err)) {
+            *errp = err;
+            return 0;
+        }
+        if (transient_wait(c, p, evbus_event_offset(ev), n, err, "schema lookup", errstr) != 0)
+            return -1;
+    }
 }
 
 static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t *p, evbus_event_t *ev) {
-    char errstr[512];
+    char errstr[1024];
     const char *problem;
+    evbus__run_t run = {0};
+    unsettled_take(c, p, evbus_event_offset(ev), &run);
     evbus_err_t err = evbus__event_problem(ev, &problem);
     if (err) {
         evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_UNDECODABLE);
-        dead_letter(c, os, p, ev, err, problem, NULL, 0);
-        return;
+        if (dead_letter(c, os, p, ev, err, problem, NULL, 0) != 0)
+            leave(c, p, ev, NULL);
+        goto out;
     }
     evbus__dispatcher_count_event(c->d);
-    if ((err = evbus__event_check_value(ev, errstr, sizeof(errstr))) != EVBUS_OK) {
-        evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_UNDECODABLE);
-        dead_letter(c, os, p, ev, err, errstr, NULL, 0);
-        return;
+    if (check_value(c, p, ev, &err, errstr, sizeof(errstr)) != 0) {
+        leave(c, p, ev, &run);
+        goto out;
     }
-    size_t next = 0;
-    const char *handler = NULL;
+    if (err) {
+        evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_UNDECODABLE);
+        if (dead_letter(c, os, p, ev, err, errstr, NULL, 0) != 0)
+            leave(c, p, ev, &run);
+        goto out;
+    }
     int max_attempts = 1 + c->retry_max;
-    for (int attempt = 1;; attempt++) {
-        err = evbus__dispatcher_run(c->d, ev, attempt, &next, &handler, errstr, sizeof(errstr));
+    for (int attempt = 1, oom = 0;;) {
+        err = evbus__dispatcher_run(c->d, ev, attempt, &run, errstr, sizeof(errstr));
         if (!err) {
+            settled(c);
             os->handled++;
             evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_HANDLED);
             if (c->log.audit)
@@ -71,29 +205,36 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
             evbus__ostore_add(c, os, p, evbus_event_offset(ev));
             break;
         }
+        if (run.nfail == 0) { /* no handler ran (out of memory): not an attempt */
+            if (transient_wait(c, p, evbus_event_offset(ev), ++oom, err, "dispatch", errstr) != 0) {
+                leave(c, p, ev, &run);
+                break;
+            }
+            continue;
+        }
         evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_FAILED);
         if (evbus__event_json_failed(ev)) { /* the data itself is bad: retrying cannot help */
             evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_UNDECODABLE);
             const char *why = evbus_event_error(ev);
-            dead_letter(c, os, p, ev, EVBUS_ERR_DECODE, why ? why : errstr, handler, attempt);
+            if (dead_letter(c, os, p, ev, EVBUS_ERR_DECODE, why ? why : errstr, &run, attempt) != 0)
+                leave(c, p, ev, &run);
             break;
         }
         if (attempt >= max_attempts) {
-            dead_letter(c, os, p, ev, err, errstr, handler, attempt);
+            if (dead_letter(c, os, p, ev, err, errstr, &run, attempt) != 0)
+                leave(c, p, ev, &run);
             break;
         }
         ADD(c->retries);
         evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_RETRIED);
-        int64_t wait = c->backoff_ms;
-        for (int i = 1; i < attempt && wait < c->backoff_max_ms; i++)
-            wait *= 2;
-        if (wait > c->backoff_max_ms)
-            wait = c->backoff_max_ms;
-        if (backoff_sleep(c, wait) != 0) {
-            evbus__part_stop(c, p); /* stopping: leave it (and what follows) for redelivery */
+        if (backoff_sleep(c, backoff_for(c, attempt)) != 0) {
+            leave(c, p, ev, &run); /* stopping: leave it (and what follows) for redelivery */
             break;
         }
+        attempt++;
     }
+out:
+    evbus__run_clear(&run);
 }
 
 void evbus__handle_item(evbus_consumer_t *c, evbus__ostore_t *os, evbus__qitem_t *it) {
@@ -101,11 +242,12 @@ void evbus__handle_item(evbus_consumer_t *c, evbus__ostore_t *os, evbus__qitem_t
     /* Stopping: what is left is not handled, and stays uncommitted for redelivery. */
     if (STOPPING(c) || evbus__part_stopped(p))
         return;
-    if (!it->ev && !(it->ev = evbus__event_from_message(it->rkm, c->store, c->reg))) {
-        evbus__log(&c->log, EVBUS_LOG_ERR, "consumer", "out of memory; partition %s [%d] stopped",
-                   p->topic, (int)p->partition);
-        evbus__part_stop(c, p);
-        return;
+    for (int n = 1; !it->ev && !(it->ev = evbus__event_from_message(it->rkm, c->store, c->reg)); n++) {
+        if (transient_wait(c, p, it->rkm->offset, n, EVBUS_ERR_NOMEM, "building the event",
+                           "out of memory") != 0) {
+            evbus__part_stop(c, p);
+            return;
+        }
     }
     handle_event(c, os, p, it->ev);
 }

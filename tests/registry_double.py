@@ -20,13 +20,15 @@ Options:
   --user U --password P    require HTTP basic auth (else 401 Unauthorized)
   --fail-status S          answer every request with status S (fault injection)
   --delay-ms N             wait N ms before answering each request
-The first stdout line is "listening on http://HOST:PORT" (flushed).  SIGTERM exits cleanly.
+  --tls-cert F --tls-key K serve HTTPS with this certificate chain and key (PEM files)
+The first stdout line is "listening on http[s]://HOST:PORT" (flushed).  SIGTERM exits cleanly.
 """
 
 import argparse
 import base64
 import json
 import signal
+import ssl
 import sys
 import threading
 import time
@@ -163,12 +165,24 @@ def main():
     ap.add_argument("--password")
     ap.add_argument("--fail-status", type=int, default=0)
     ap.add_argument("--delay-ms", type=int, default=0)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     opts = ap.parse_args()
+    if bool(opts.tls_cert) != bool(opts.tls_key):
+        ap.error("--tls-cert and --tls-key go together")
 
     server = ThreadingHTTPServer((opts.host, opts.port), Handler)
     server.daemon_threads = True
     server.opts = opts
     server.store = Store()
+    scheme = "http"
+    if opts.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(opts.tls_cert, opts.tls_key)
+        # The handshake happens on the first read, in the request's own thread: a client that
+        # refuses the certificate costs that thread an exception, not the server.
+        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        scheme = "https"
 
     def on_term(signum, frame):
         # shutdown() blocks until serve_forever returns, so call it from another thread.
@@ -177,7 +191,7 @@ def main():
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     host, port = server.server_address[:2]
-    print(f"listening on http://{host}:{port}", flush=True)
+    print(f"listening on {scheme}://{host}:{port}", flush=True)
     server.serve_forever(poll_interval=0.05)
     server.server_close()
     return 0

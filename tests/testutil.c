@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <librdkafka/rdkafka_mock.h>
 
 const char *tu_src_path(const char *rel) {
@@ -73,6 +74,16 @@ tu_mock_t *tu_mock_new(int nbrokers) {
 const char *tu_mock_bootstrap(const tu_mock_t *m) { return rd_kafka_mock_cluster_bootstraps(m->mc); }
 rd_kafka_t *tu_mock_rk(const tu_mock_t *m) { return m->rk; }
 rd_kafka_mock_cluster_t *tu_mock_cluster(const tu_mock_t *m) { return m->mc; }
+
+void tu_mock_fail_produce(tu_mock_t *m, int n, rd_kafka_resp_err_t err) {
+    rd_kafka_resp_err_t *errs = calloc((size_t)n, sizeof(*errs));
+    assert_non_null(errs);
+    for (int i = 0; i < n; i++)
+        errs[i] = err;
+    /* 0 is the Produce API key (RD_KAFKAP_Produce is not in the public headers) */
+    rd_kafka_mock_push_request_errors_array(m->mc, 0, (size_t)n, errs);
+    free(errs);
+}
 
 void tu_mock_destroy(tu_mock_t *m) {
     if (!m)
@@ -217,3 +228,42 @@ void tu_registry_stop(tu_registry_t *d) {
     free(d);
 }
 
+int tu_long(void) {
+    const char *v = tu_env("EVBUS_TEST_LONG");
+    return v && strcmp(v, "0") != 0;
+}
+
+static size_t http_collect(char *p, size_t s, size_t n, void *o) {
+    return evbus__buf_append(o, p, s * n) == 0 ? s * n : 0;
+}
+
+char *tu_http_get(const char *url, long *status) {
+    evbus__buf_t b = EVBUS__BUF_INIT;
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, http_collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    CURLcode rc = curl_easy_perform(c);
+    long st = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
+    curl_easy_cleanup(c);
+    if (rc != CURLE_OK)
+        fail_msg("GET %s: %s", url, curl_easy_strerror(rc));
+    if (status)
+        *status = st;
+    char *body = evbus__buf_steal(&b); /* NUL-terminated, also when empty */
+    evbus__buf_free(&b);
+    assert_non_null(body);
+    return body;
+}
+
+evbus__schema_doc_t *tu_schema_parse(const char *text) {
+    char err[512] = "";
+    evbus__schema_doc_t *doc = evbus__schema_parse(text, strlen(text), err, sizeof(err));
+    if (!doc)
+        fail_msg("schema does not parse: %s", err);
+    return doc;
+}

@@ -73,8 +73,8 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_set_async_workers(evbus_dispatcher_t *
  * headers and errors.  flags: 0 or EVBUS_HANDLER_ASYNC.
  * On success the dispatcher owns opaque and calls opaque_free(opaque) (if not NULL) when d is
  * destroyed; on failure the caller keeps it.
- * Thread safe, but handlers added while events are being dispatched may miss those events;
- * subscribe before starting a consumer.
+ * Thread safe, also from inside a handler: an event being dispatched keeps the handler list
+ * it started with (a handler added meanwhile sees the next events, or the event's retry).
  * @returns EVBUS_OK, EVBUS_ERR_INVALID_ARG (NULL/empty pattern, NULL fn), EVBUS_ERR_NOMEM.
  */
 EVBUS_EXPORT evbus_err_t evbus_dispatcher_subscribe(evbus_dispatcher_t *d, const char *pattern,
@@ -91,11 +91,22 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_subscribe_list(evbus_dispatcher_t *d,
                                                          const char *name);
 
 /**
- * Dispatch ev (borrowed) once: emit evbus.event.received, run the matching sync handlers in
- * order, stopping at the first failure, then queue the async ones (only when every sync
- * handler succeeded).  Does not retry.  Thread safe (concurrent calls run concurrently).
- * @returns EVBUS_OK (also when no handler matched) or the failing handler's code, with
- *          "<handler>: <message>" in errstr.
+ * Remove every handler registered with this fn and opaque.  Thread safe, also from inside a
+ * handler (its own included): calls already running finish, events being dispatched may still
+ * reach it, and opaque_free(opaque) runs once the last of those calls has returned (in the
+ * thread that releases it).
+ * @returns EVBUS_OK, EVBUS_ERR_INVALID_ARG (no such handler), EVBUS_ERR_NOMEM (nothing removed).
+ */
+EVBUS_EXPORT evbus_err_t evbus_dispatcher_unsubscribe(evbus_dispatcher_t *d, evbus_handler_fn fn,
+                                                      void *opaque);
+
+/**
+ * Dispatch ev (borrowed) once: emit evbus.event.received, run every matching sync handler in
+ * registration order (one failing does not keep the others from the event), then queue the
+ * async ones (only when every sync handler succeeded).  Does not retry.  No lock is held while
+ * handlers run.  Thread safe (concurrent calls run concurrently).
+ * @returns EVBUS_OK (also when no handler matched) or the first failing handler's code, with
+ *          "<handler>: <message>; <handler>: <message>" (each handler that failed) in errstr.
  */
 EVBUS_EXPORT evbus_err_t evbus_dispatcher_dispatch(evbus_dispatcher_t *d, const evbus_event_t *ev,
                                                    char *errstr, size_t errstr_size);
@@ -234,7 +245,10 @@ EVBUS_EXPORT evbus_err_t evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms
 /**
  * Poll until evbus_consumer_stop(), then close: finish the events being handled (queued ones
  * are left for redelivery), commit, leave the group.  Returns EVBUS_OK, or the error that
- * stopped it.  Blocks the calling thread.
+ * stopped it: when consumer.max.consecutive.errors is set and that many failures in a row were
+ * retried (schema registry unreachable, DLQ writes failing), the consumer stops by itself and
+ * returns the last one's code (evbus_consumer_poll() returns it too), so that the program exits
+ * non-zero and is restarted; the event stays uncommitted.  Blocks the calling thread.
  */
 EVBUS_EXPORT evbus_err_t evbus_consumer_run(evbus_consumer_t *c);
 
@@ -268,11 +282,13 @@ typedef struct evbus_consumer_stats_s {
     uint64_t handled;       /* events whose sync handlers succeeded (offset stored) */
     uint64_t retries;       /* handler re-runs after a failure */
     uint64_t dead_lettered; /* events written to the dead-letter topic */
-    uint64_t dlq_failed;    /* DLQ writes that failed (partition stopped) */
+    uint64_t dlq_failed;    /* DLQ writes that failed (each is retried with backoff) */
     uint64_t queued;        /* waiting for or being handled by a worker now */
     uint64_t assigned;      /* partitions assigned now */
+    uint64_t transient_errors; /* failures retried with backoff, never dead-lettered: schema
+                                  registry lookups (unreachable, 5xx, timeout) and DLQ writes */
 } evbus_consumer_stats_t;
-#define EVBUS_CONSUMER_STATS_INIT {sizeof(evbus_consumer_stats_t), 0, 0, 0, 0, 0, 0, 0}
+#define EVBUS_CONSUMER_STATS_INIT {sizeof(evbus_consumer_stats_t), 0, 0, 0, 0, 0, 0, 0, 0}
 
 /** Snapshot of the consumer's counters into *st (st->size set by the caller).  Thread safe.
  *  @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG for a NULL c/st or a too small st->size. */

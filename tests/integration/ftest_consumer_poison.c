@@ -2,7 +2,15 @@
  * between good events.  Each one lands in the dead-letter topic (<topic>.dlq) with its reason
  * in evbus_error and its bytes unchanged; the consumer goes on and handles every good event
  * around them, in order (one partition). */
-#include "ftest_util.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "framing.h"
+#include "headers.h"
+#include "testutil.h"
 
 #define TAG "p"
 #define GOOD_PER_GAP 10
@@ -44,9 +52,7 @@ static void poison_value(const char *kind, evbus__buf_t *out) {
         static const char other[] = "{\"type\":\"record\",\"name\":\"Other\",\"fields\":"
                                     "[{\"name\":\"label\",\"type\":\"string\"}]}";
         char err[256];
-        evbus__schema_doc_t *doc = evbus__schema_parse(other, strlen(other), err, sizeof(err));
-        if (!doc)
-            fail_msg("schema: %s", err);
+        evbus__schema_doc_t *doc = tu_schema_parse(other);
         evbus__buf_t body = EVBUS__BUF_INIT;
         if (evbus__avro_encode_json(doc->root, "{\"label\":\"x\"}", 13, &body, err, sizeof(err)))
             fail_msg("encode: %s", err);
@@ -76,16 +82,6 @@ static void produce_poison(rd_kafka_t *p, const char *topic, const poison_t *ps,
         assert_non_null(h);
     }
     cu_produce_raw(p, topic, 0, v->data, v->len, "\x02k", 2, h, 0);
-}
-
-/* A handler that needs the data: a value that cannot be decoded fails the event. */
-static evbus_err_t record(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
-    if (!evbus_event_json(ev, NULL)) {
-        snprintf(errstr, n, "%s", evbus_event_error(ev) ? evbus_event_error(ev) : "no data");
-        return EVBUS_ERR_DECODE;
-    }
-    cu_seen_add(opaque, evbus_event_id(ev));
-    return EVBUS_OK;
 }
 
 typedef struct wait_s {
@@ -123,7 +119,7 @@ static void test_poison(void **state) {
     cu_seen_t seen = {0};
     pthread_mutex_init(&seen.mu, NULL);
     evbus_dispatcher_t *d;
-    evbus_consumer_t *c = cu_consumer(bs, group, topic, record, &seen, "recorder", &d);
+    evbus_consumer_t *c = cu_consumer(bs, group, topic, cu_record, &seen, "recorder", &d);
     cu_runner_t r;
     cu_start(&r, c);
     wait_t w = {c, &seen, (size_t)ngood};

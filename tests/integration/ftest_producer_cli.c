@@ -6,7 +6,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "ftest_util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
 
 #define PREFIX "pc-"
 #define NPART 6
@@ -28,7 +32,7 @@ static long topic_size(rd_kafka_t *rk, const char *topic) {
 static void test_cli_leader_kill(void **state) {
     (void)state;
     const char *bs = fu_bootstrap(3);
-    int n = fu_long() ? 1000000 : 200000;
+    int n = tu_long() ? 1000000 : 200000;
     char *ta = tu_unique_name("fc-orders");
     char *tb = tu_unique_name("fc-audit");
     fu_create_topic(bs, ta, NPART, 3);

@@ -3,7 +3,11 @@
  *  - when the brokers do not come back within message.timeout.ms, flush reports every event as
  *    undelivered and each one comes back as a failure with a reason: none is dropped silently;
  *  - when they come back, every event is delivered exactly once (counted with a raw consumer). */
-#include "ftest_util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
 
 #define NPART 3
 

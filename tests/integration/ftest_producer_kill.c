@@ -3,7 +3,11 @@
  * default configuration (librdkafka's 100000-message queue fills: sends wait for room); every
  * event must land exactly once on both topics.  An independent raw librdkafka consumer counts
  * the ce_id headers the topics really hold. */
-#include "ftest_util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
 
 #define PREFIX "pk-"
 #define NPART 6
@@ -17,7 +21,7 @@ static void test_leader_kill(void **state) {
     (void)state;
     const char *bs = fu_bootstrap(3);
     run_t r = {200000, 1};
-    if (fu_long())
+    if (tu_long())
         r = (run_t){1000000, 3};
     char *topic = tu_unique_name("fk-prod");
     char *topic2 = tu_unique_name("fk-prod-audit");

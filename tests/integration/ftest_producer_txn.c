@@ -6,7 +6,11 @@
  * nothing undelivered. */
 #include <unistd.h>
 
-#include "ftest_util.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
 
 #define PREFIX "tx-"
 #define NPART 6
@@ -54,7 +58,7 @@ static int coordinator(const char *bs, const char *txn_id) {
 static void test_coordinator_kill(void **state) {
     (void)state;
     const char *bs = fu_bootstrap(3);
-    int n = fu_long() ? 500000 : 100000;
+    int n = tu_long() ? 500000 : 100000;
     char *ta = tu_unique_name("ft-txn");
     char *tb = tu_unique_name("ft-txn-audit");
     fu_create_topic(bs, ta, NPART, 3);

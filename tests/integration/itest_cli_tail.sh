@@ -35,8 +35,10 @@ ok
 printf 'not avro\n\xc3\x01\x00\x00\x00\x00\x00\x00\x00\x01xx\n' | kproduce garbage -H ce_type=bad.type.v1
 expect_rc 0 "$CLI" tail garbage
 [ "$(wc -l <"$T/out")" = 2 ] || fail "expected 2 lines for 2 garbage messages"
-jq -e 'has("error") and (has("data") | not) and .type == "bad.type.v1" and .partition == 0' \
-    <"$T/out" >/dev/null || fail "garbage not reported with an error field: $(cat "$T/out")"
+# -s: every line must match (jq -e alone judges only the last one)
+jq -s -e 'length == 2 and all(.[]; has("error") and (has("data") | not) and .type == "bad.type.v1"
+          and .partition == 0)' <"$T/out" >/dev/null ||
+    fail "garbage not reported with an error field: $(cat "$T/out")"
 ok
 expect_in "$T/out" '"error":"unknown framing'
 expect_in "$T/out" '"error":"unknown schema fingerprint'
@@ -57,9 +59,10 @@ expect_rc 0 "$CLI" tail orders
 [ "$(wc -l <"$T/out")" = 3 ] || fail "expected 3 events"
 [ "$(jq -r .key "$T/out" | tr '\n' ' ')" = "o-1 o-2 o-3 " ] || fail "order: $(jq -r .key "$T/out")"
 ok
-jq -e 'select(.type != "'$TYPE'" or (.id | length) != 36 or .headers.ce_type != "'$TYPE'"
-        or (.timestamp | type) != "number" or .topic != "orders")' <"$T/out" >"$T/bad" || true
-[ ! -s "$T/bad" ] || fail "bad fields: $(cat "$T/bad")"
+# every line parsed and checked: output that is not JSON fails here too
+jq -s -e 'length == 3 and all(.[]; .type == "'$TYPE'" and (.id | length) == 36
+          and .headers.ce_type == "'$TYPE'" and (.timestamp | type) == "number"
+          and .topic == "orders")' <"$T/out" >/dev/null || fail "bad fields: $(cat "$T/out")"
 ok
 # data is embedded verbatim: the first input line (no escapes) appears byte for byte.
 grep -qF "\"data\":$(head -1 "$D/cli_orders.jsonl")}" "$T/out" || fail "data not verbatim"

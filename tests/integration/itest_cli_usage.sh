@@ -10,7 +10,7 @@ expect_in "$T/out" 'Example:'
 expect_rc 0 "$CLI" -h
 
 # Every subcommand has --help (before or after other flags) with an example.
-for cmd in broker publish tail validate-config topics schemas; do
+for cmd in broker publish tail consume replay validate-config topics schemas; do
     expect_rc 0 "$CLI" "$cmd" --help
     expect_in "$T/out" "^Usage: evbus-cli $cmd"
     expect_in "$T/out" '^Example'
@@ -54,6 +54,18 @@ expect_rc 0 "$CLI" -q --schemas "$EVBUS_SRC/schemas" schemas list
 expect_rc 0 "$CLI" schemas list -q --schemas "$EVBUS_SRC/schemas"
 expect_rc 0 "$CLI" schemas -X retry.max=5 list -v
 expect_rc 0 "$CLI" --version -b x:1
+
+# The long forms of the global options do what the short ones do.
+expect_rc 0 "$CLI" --verbose schemas list
+expect_in "$T/err" '^evbus-cli: [0-9]+ schemas from '
+expect_rc 0 "$CLI" --verbose --quiet schemas list
+[ ! -s "$T/err" ] || fail "--quiet still logged: $(cat "$T/err")"
+expect_rc 0 "$CLI" --config "$EVBUS_SRC/tests/integration/data/cli_producer_config.json" --prefix dev validate-config
+expect_in "$T/out" '^valid: 2 event types'
+expect_in "$T/out" 'dev-content-authoring-xblock-published'
+expect_rc 1 "$CLI" --bootstrap-servers 127.0.0.1:1 -X cli.timeout.ms=1000 \
+    --config "$EVBUS_SRC/tests/integration/data/cli_producer_config.json" topics
+expect_in "$T/err" '^evbus-cli: topics: broker 127.0.0.1:1: '
 
 # The environment is read (bad values are configuration errors too).
 EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS= expect_rc 0 "$CLI" schemas list

@@ -1,12 +1,22 @@
-/* Consumer on the embedded broker: retries with backoff then the dead-letter topic with every
- * header; undecodable / unusable messages straight to the DLQ; offsets committed after. */
-#include "consumer_util.h"
+/* Consumer on the embedded broker, at the default settings: retries with backoff then the
+ * dead-letter topic with every header; undecodable / unusable messages and a schema of another
+ * type straight to the DLQ; offsets committed after.  (Independent handlers, DLQ write
+ * failures and the consecutive-errors limit: itest_consumer_policy.c.) */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "framing.h"
+#include "testutil.h"
 
 typedef struct ctx_s {
     cu_seen_t seen;     /* every handler call, by event id */
     cu_seen_t order;    /* successful events, in handling order */
     int dead;           /* evbus.event.dead_lettered events */
     char last_dead[1024];
+    int64_t bad_at[8];  /* when ev-bad-5 was tried */
+    int nbad;
     pthread_mutex_t mu;
 } ctx_t;
 
@@ -19,6 +29,10 @@ static evbus_err_t picky(const evbus_event_t *ev, void *opaque, char *errstr, si
         return EVBUS_ERR_DECODE;
     }
     if (strstr(j, "\"action\":\"fail\"")) {
+        pthread_mutex_lock(&c->mu);
+        if (c->nbad < 8)
+            c->bad_at[c->nbad++] = tu_now_us();
+        pthread_mutex_unlock(&c->mu);
         snprintf(errstr, n, "refusing event %s", evbus_event_id(ev));
         return EVBUS_ERR_HANDLER;
     }
@@ -80,7 +94,9 @@ static void test_retry_then_dlq(void **state) {
     evbus__buf_t t = EVBUS__BUF_INIT;
     assert_int_equal(evbus__buf_append(&t, v.data, 11), 0); /* known fingerprint, truncated data */
     cu_produce_raw(p, topic, 0, t.data, t.len, NULL, 0, hdrs(CU_TYPE, "ev-trunc-10", 0), 0);
-    cu_produce_event(p, topic, 0, "ok", 11, "ok", 0);
+    /* a well-formed value whose schema is CU_TYPE's, under another ce_type */
+    cu_produce_raw(p, topic, 0, v.data, v.len, NULL, 0, hdrs("org.evbus.test.other.v1", "ev-othertype-11", 0), 0);
+    cu_produce_event(p, topic, 0, "ok", 12, "ok", 0);
     cu_flush(p);
 
     ctx_t ctx = {0};
@@ -92,17 +108,15 @@ static void test_retry_then_dlq(void **state) {
     assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, picky, &ctx, NULL, 0, "picky"), 0);
     assert_int_equal(evbus_dispatcher_subscribe(d, EVBUS_LC_EVENT_DEAD_LETTERED, on_dead, &ctx, NULL, 0, NULL), 0);
     char err[512];
-    evbus_conf_t *conf = cu_conf(bs, group);
-    cu_set(conf, "retry.backoff.ms", "20");
+    evbus_conf_t *conf = cu_conf(bs, group); /* retry.max 3, retry.backoff.ms 100: defaults */
     evbus_consumer_t *c = evbus_consumer_new(conf, d, err, sizeof(err));
     if (!c)
         fail_msg("consumer: %s", err);
     const char *topics[] = {topic};
     assert_int_equal(evbus_consumer_subscribe(c, topics, 1, err, sizeof(err)), EVBUS_OK);
     cu_runner_t r;
-    int64_t t0 = tu_now_us();
     cu_start(&r, c);
-    wait_t w = {c, 6, 6};
+    wait_t w = {c, 6, 7};
     assert_true(cu_wait(done_pred, &w, 60000));
     cu_stop(&r);
     assert_int_equal(r.err, EVBUS_OK);
@@ -110,14 +124,18 @@ static void test_retry_then_dlq(void **state) {
     evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(c, &st);
     assert_int_equal(st.handled, 6);
-    assert_int_equal(st.dead_lettered, 6);
-    assert_int_equal(st.retries, 2);
+    assert_int_equal(st.dead_lettered, 7);
+    assert_int_equal(st.retries, 3);
     assert_int_equal(st.dlq_failed, 0);
-    /* the failing event was tried 1 + retry.max times, with backoff 20 + 40 ms at least */
-    assert_true(tu_now_us() - t0 >= 60 * 1000);
+    assert_int_equal(st.transient_errors, 0);
+    /* the failing event was tried 1 + retry.max times, waiting at least retry.backoff.ms
+     * (100) before the first retry and twice as long before each next one */
+    assert_int_equal(ctx.nbad, 4);
+    for (int i = 1; i < 4; i++)
+        assert_true(ctx.bad_at[i] - ctx.bad_at[i - 1] >= (100 << (i - 1)) * 1000);
     for (size_t i = 0; i < ctx.seen.n; i++) {
         if (!strcmp(ctx.seen.ids[i], "ev-bad-5"))
-            assert_int_equal(ctx.seen.count[i], 3);
+            assert_int_equal(ctx.seen.count[i], 4);
         if (!strcmp(ctx.seen.ids[i], "ev-trunc-10"))
             assert_int_equal(ctx.seen.count[i], 1); /* bad data: no pointless retries */
     }
@@ -125,31 +143,34 @@ static void test_retry_then_dlq(void **state) {
     assert_int_equal(ctx.order.n, 6);
     assert_string_equal(ctx.order.ids[0], "ev-ok-0");
     assert_string_equal(ctx.order.ids[4], "ev-ok-4");
-    assert_string_equal(ctx.order.ids[5], "ev-ok-11");
+    assert_string_equal(ctx.order.ids[5], "ev-ok-12");
     assert_false(cu_seen_has(&ctx.seen, "ev-raw-6")); /* never reached a handler */
-    assert_int_equal(ctx.dead, 6);
+    assert_false(cu_seen_has(&ctx.seen, "ev-othertype-11"));
+    assert_int_equal(ctx.dead, 7);
 
     /* the dead letters, in order, byte for byte */
     char dlq[512];
     snprintf(dlq, sizeof(dlq), "%s.dlq", topic);
     cu_msgs_t ms = {0};
-    size_t n = cu_read_topic(bs, dlq, &ms, 6, 30000);
+    size_t n = cu_read_topic(bs, dlq, &ms, 7, 30000);
     /* keyed, so spread over the DLQ's partitions: put them back in original-offset order */
-    rd_kafka_message_t *msgs[6] = {0};
-    assert_true(n <= 6);
+    rd_kafka_message_t *msgs[7] = {0};
+    assert_true(n <= 7);
     for (size_t i = 0; i < n; i++) {
         char *oo = cu_header(ms.m[i], "evbus_original_offset");
         assert_non_null(oo);
         long o = strtol(oo, NULL, 10);
         free(oo);
-        assert_true(o >= 5 && o <= 10);
+        assert_true(o >= 5 && o <= 11);
         assert_null(msgs[o - 5]);
         msgs[o - 5] = ms.m[i];
     }
-    assert_int_equal(n, 6);
-    const char *ids[] = {"ev-bad-5", "ev-raw-6", "ev-notype-7", "ev-dupid-8", "ev-unknownfp-9", "ev-trunc-10"};
-    const char *codes[] = {"ERR_HANDLER", "ERR_DECODE", "ERR_DECODE", "ERR_DECODE", "ERR_SCHEMA", "ERR_DECODE"};
-    const char *attempts[] = {"3", "0", "0", "0", "0", "1"};
+    assert_int_equal(n, 7);
+    const char *ids[] = {"ev-bad-5", "ev-raw-6", "ev-notype-7", "ev-dupid-8", "ev-unknownfp-9", "ev-trunc-10",
+                         "ev-othertype-11"};
+    const char *codes[] = {"ERR_HANDLER", "ERR_DECODE", "ERR_DECODE", "ERR_DECODE", "ERR_SCHEMA", "ERR_DECODE",
+                           "ERR_SCHEMA"};
+    const char *attempts[] = {"4", "0", "0", "0", "0", "1", "0"};
     for (size_t i = 0; i < n; i++) {
         char *id = cu_header(msgs[i], "ce_id");
         char *code = cu_header(msgs[i], "evbus_error_code");
@@ -203,10 +224,15 @@ static void test_retry_then_dlq(void **state) {
         }
         if (i == 4)
             assert_non_null(strstr(er, "fingerprint"));
+        if (i == 6)
+            assert_non_null(strstr(er, "not a schema of ce_type org.evbus.test.other.v1"));
         free(id); free(code); free(att); free(ot); free(op); free(oo); free(er); free(hd);
     }
     cu_msgs_free(&ms);
-    assert_non_null(strstr(ctx.last_dead, "\"attempts\":1"));
+    /* the last dead letter's lifecycle event: the other-type one, before any handler ran */
+    assert_non_null(strstr(ctx.last_dead, "\"id\":\"ev-othertype-11\""));
+    assert_non_null(strstr(ctx.last_dead, "\"error_code\":\"ERR_SCHEMA\""));
+    assert_null(strstr(ctx.last_dead, "\"handler\""));
 
     /* everything, including the dead-lettered ones, is committed */
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
@@ -217,7 +243,7 @@ static void test_retry_then_dlq(void **state) {
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(l, topic, 0);
     assert_int_equal(rd_kafka_committed(q, l, 10000), 0);
-    assert_int_equal(l->elems[0].offset, 12);
+    assert_int_equal(l->elems[0].offset, 13);
     rd_kafka_topic_partition_list_destroy(l);
     rd_kafka_destroy(q);
 

@@ -1,7 +1,12 @@
 /* Start positions: from a timestamp (older messages never handled) and from the end. */
 #include <sys/time.h>
 
-#include "consumer_util.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
 
 
 static int64_t now_ms(void) {

@@ -4,8 +4,12 @@
  * go to stderr.  Also: producer metrics text, trace context on the consumed event and its
  * lifecycle events, consumer health while dead-letter writes fail. */
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-#include "consumer_util.h"
+#include "testutil.h"
 #include "evbus/producer.h"
 
 #include <librdkafka/rdkafka_mock.h> /* after rdkafka.h */
@@ -28,7 +32,8 @@ static void on_log(int level, const char *subsystem, const char *message,
     l->kafka += !strcmp(subsystem, "kafka");
     l->audit_produced += !strcmp(subsystem, "audit") && !strcmp(message, "event produced") &&
                          f && f->ce_type && !strcmp(f->ce_type, CU_TYPE) && f->offset >= 0;
-    l->dlq += !strcmp(subsystem, "dlq") && level == EVBUS_LOG_ERR && f && f->error && f->topic;
+    l->dlq += !strncmp(message, "dead-letter write failed", 24) && level == EVBUS_LOG_WARNING && f &&
+              f->error && f->topic && f->offset >= 0;
     l->with_fields += f != NULL;
     l->secret += strstr(message, SECRET) || (f && f->error && strstr(f->error, SECRET));
     pthread_mutex_unlock(&l->mu);

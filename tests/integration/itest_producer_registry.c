@@ -13,24 +13,6 @@
 #include "registry.h"
 #include "schema.h"
 
-static size_t collect(char *p, size_t sz, size_t n, void *ud) {
-    evbus__buf_t *b = ud;
-    return evbus__buf_append(b, p, sz * n) == 0 ? sz * n : 0;
-}
-
-static char *http_get(const char *url) {
-    evbus__buf_t b = EVBUS__BUF_INIT;
-    CURL *c = curl_easy_init();
-    assert_non_null(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
-    curl_easy_cleanup(c);
-    return evbus__buf_steal(&b);
-}
-
 typedef struct fx_s {
     tu_mock_t *mock;
     tu_registry_t *reg;
@@ -82,7 +64,7 @@ static void test_confluent_framing_and_subjects(void **state) {
 
     /* the subjects of the record-name-per-topic strategy, as the Python bus registers them */
     snprintf(url, sizeof(url), "%s/subjects", reg->url);
-    char *subjects = http_get(url);
+    char *subjects = tu_http_get(url, NULL);
     char want[600];
     snprintf(want, sizeof(want), "\"%s-xblock-org.openedx.content_authoring.xblock.published.v1.CloudEvent\"", prefix);
     if (!strstr(subjects, want))

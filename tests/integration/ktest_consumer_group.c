@@ -6,7 +6,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "consumer_util.h"
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
 
 #define NA 120 /* before the kill */
 #define NB 60  /* after the kill: the survivor alone */

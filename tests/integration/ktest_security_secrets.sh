@@ -101,6 +101,8 @@ run 1 wrong-reg-publish "$CLI" "${X[@]}" -vv publish $TYPE "$D/cli_orders.jsonl"
 expect_in "$LOGS/wrong-reg-publish" '401|nauthori'
 echo "publish with a wrong registry secret: $(grep -m1 -E '^evbus-cli: publish: .*(401|nauthori)' "$LOGS/wrong-reg-publish" | cut -c1-200)"
 run any wrong-reg-tail "$CLI" "${X[@]}" -vv tail orders
+# tail still prints the events (an error field each) or fails; either way it says why
+expect_in "$LOGS/wrong-reg-tail" '401|nauthori'
 echo "tail with a wrong registry secret: $(grep -m1 -oE '"error":"[^"]*"|^evbus-cli: tail: .*' "$LOGS/wrong-reg-tail")"
 export EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET=$REG_SECRET
 

@@ -56,7 +56,7 @@ peer chk_mx check-tail --manifest "$T/m_mx.jsonl" --sent "$EVENTS" --key-field $
 # libconsumer through evbus-cli consume: the ok plugin records the id of every event it could
 # decode (it fails an event whose data does not decode, which would then be dead-lettered).
 ok_lines() { [ -f "$T/plugin.out" ] && [ "$(grep -c '^ok ' "$T/plugin.out")" -ge "$1" ]; }
-EVBUS_TEST_PLUGIN_OUT=$T/plugin.out "$CLI" --no-prefix -X schema.registry.url="$REG" -X retry.max=0 \
+EVBUS_TEST_PLUGIN_OUT=$T/plugin.out "$CLI" --no-prefix -X schema.registry.url="$REG" \
     consume -t $SO -t $CF -g $P-plugin --from-beginning --plugin "$PLUGIN" >"$T/consume.out" 2>"$T/consume.err" &
 cpid=$!
 PIDS+=("$cpid")

@@ -109,6 +109,29 @@ static void test_python_bus_settings(void **state) {
     unsetenv("EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL");
 }
 
+/* The Python bus's consecutive-errors limit: unset by default, mapped from its variable. */
+static void test_consecutive_errors_limit(void **state) {
+    (void)state;
+    char err[256];
+    evbus_conf_t *c = evbus_conf_new();
+    assert_non_null(c);
+    assert_null(evbus_conf_get(c, "consumer.max.consecutive.errors"));
+    setenv("EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", "7", 1);
+    assert_int_equal(evbus_conf_from_env(c, err, sizeof(err)), EVBUS_OK);
+    assert_string_equal(evbus_conf_get(c, "consumer.max.consecutive.errors"), "7");
+    evbus_conf_destroy(c);
+    c = evbus_conf_new();
+    setenv("EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", "many", 1);
+    assert_int_equal(evbus_conf_from_env(c, err, sizeof(err)), EVBUS_ERR_CONFIG);
+    assert_non_null(strstr(err, "EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT"));
+    unsetenv("EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT");
+    assert_int_equal(evbus_conf_set(c, "consumer.max.consecutive.errors", "-1", err, sizeof(err)),
+                     EVBUS_CONF_INVALID);
+    assert_int_equal(evbus_conf_set(c, "consumer.max.consecutive.errors", "0", err, sizeof(err)),
+                     EVBUS_CONF_OK); /* 0: no limit, as in the Python bus */
+    evbus_conf_destroy(c);
+}
+
 static void test_kafka_conf_and_secrets(void **state) {
     (void)state;
     char err[512], val[64];
@@ -129,8 +152,12 @@ static void test_kafka_conf_and_secrets(void **state) {
     assert_true(evbus__conf_is_secret("schema.registry.api.secret"));
     assert_true(evbus__conf_is_secret("ssl.key.password"));
     assert_false(evbus__conf_is_secret("topic.prefix"));
-    /* an invalid secret value is never echoed back */
-    assert_int_equal(evbus_conf_set(c, "kafka.ssl.key.password", "", err, sizeof(err)), EVBUS_CONF_OK);
+    /* a rejected setting whose name says secret never has its value echoed back */
+    err[0] = 0;
+    assert_int_equal(evbus_conf_set(c, "kafka.no.such.password", "Hunter2-Secret", err, sizeof(err)),
+                     EVBUS_CONF_UNKNOWN);
+    assert_non_null(strstr(err, "no.such.password"));
+    assert_null(strstr(err, "Hunter2-Secret"));
     evbus_conf_destroy(c);
 }
 
@@ -270,6 +297,7 @@ int main(void) {
         cmocka_unit_test(test_set_get_validate),
         cmocka_unit_test(test_from_env_explicit_wins),
         cmocka_unit_test(test_python_bus_settings),
+        cmocka_unit_test(test_consecutive_errors_limit),
         cmocka_unit_test(test_kafka_conf_and_secrets),
         cmocka_unit_test(test_topic_names),
         cmocka_unit_test(test_headers),

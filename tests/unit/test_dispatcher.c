@@ -93,15 +93,31 @@ static evbus_err_t second(const evbus_event_t *ev, void *o, char *e, size_t n) {
     return EVBUS_OK;
 }
 
-static void test_sync_failure_stops(void **state) {
+static int g_third_seen;
+static evbus_err_t fails_third(const evbus_event_t *ev, void *o, char *e, size_t n) {
+    (void)ev; (void)o;
+    g_third_seen = ++g_order_seq;
+    snprintf(e, n, "disk full");
+    return EVBUS_ERR_IO;
+}
+
+static void keep_msg(size_t i, const evbus_event_t *ev, evbus_err_t err, const char *msg, void *opaque) {
+    (void)i; (void)ev;
+    assert_int_equal(err, EVBUS_ERR_HANDLER);
+    snprintf(opaque, 256, "%s", msg);
+}
+
+/* The Python bus runs every receiver: a failing handler does not keep the others from the event. */
+static void test_sync_failure_does_not_stop_others(void **state) {
     (void)state;
     evbus_dispatcher_t *d = evbus_dispatcher_new();
     assert_non_null(d);
     rec_t *async_rec = rec_new(0);
     assert_int_equal(evbus_dispatcher_subscribe(d, "t.*", fails_first, NULL, NULL, 0, "db-writer"), 0);
     assert_int_equal(evbus_dispatcher_subscribe(d, "t.*", second, NULL, NULL, 0, "second"), 0);
+    assert_int_equal(evbus_dispatcher_subscribe(d, "t.*", fails_third, NULL, NULL, 0, "archiver"), 0);
     assert_int_equal(evbus_dispatcher_subscribe(d, "t.*", recorder, async_rec, rec_free, EVBUS_HANDLER_ASYNC, "async"), 0);
-    g_order_seq = g_first_seen = g_second_seen = 0;
+    g_order_seq = g_first_seen = g_second_seen = g_third_seen = 0;
     const char *one = "[{\"type\":\"t.x\",\"data\":{}}]";
     char err[256] = "";
     size_t nfailed = 0;
@@ -109,13 +125,22 @@ static void test_sync_failure_stops(void **state) {
                      EVBUS_ERR_HANDLER);
     assert_int_equal(nfailed, 1);
     assert_int_equal(g_first_seen, 1);
-    assert_int_equal(g_second_seen, 0); /* stopped at the failure */
+    assert_int_equal(g_second_seen, 2); /* ran although the one before it failed */
+    assert_int_equal(g_third_seen, 3);
     assert_int_equal(evbus_dispatcher_drain(d, 5000), 0);
     assert_int_equal(async_rec->calls, 0); /* async handlers only after sync success */
     evbus_dispatcher_stats_t st = EVBUS_DISPATCHER_STATS_INIT;
     evbus_dispatcher_stats(d, &st);
-    assert_int_equal(st.handler_failed, 1);
+    assert_int_equal(st.handler_failed, 2);
+    assert_int_equal(st.handler_ok, 1);
     assert_int_equal(st.dispatched, 1);
+
+    /* the result names every handler that failed, with its message, and has the first code */
+    char msg[256] = "";
+    g_order_seq = 0;
+    assert_int_equal(evbus_dispatcher_process_json(d, one, strlen(one), keep_msg, msg, NULL, err, sizeof(err)),
+                     EVBUS_ERR_HANDLER);
+    assert_string_equal(msg, "db-writer: no database; archiver: disk full");
     evbus_dispatcher_destroy(d);
 }
 
@@ -203,6 +228,61 @@ static void test_lifecycle_order(void **state) {
     evbus_dispatcher_destroy(d);
 }
 
+/* A handler that, on its first call, adds a recorder and removes itself: with the read lock held
+ * while handlers ran, both calls deadlocked (ctest's timeout bounds this test). */
+typedef struct churn_s {
+    evbus_dispatcher_t *d;
+    rec_t *added;
+    int calls;
+} churn_t;
+static evbus_err_t g_sub_err = -99, g_unsub_err = -99; /* churn's opaque is gone when they are read */
+static evbus_err_t churn(const evbus_event_t *ev, void *o, char *e, size_t n) {
+    (void)ev; (void)e; (void)n;
+    churn_t *c = o;
+    if (c->calls++ == 0) {
+        g_sub_err = evbus_dispatcher_subscribe(c->d, "t.*", recorder, c->added, rec_free, 0, "added");
+        g_unsub_err = evbus_dispatcher_unsubscribe(c->d, churn, c);
+    }
+    return EVBUS_OK;
+}
+static void churn_free(void *o) {
+    free(o);
+    g_freed++;
+}
+
+static void test_subscribe_during_dispatch(void **state) {
+    (void)state;
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    churn_t *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    c->d = d;
+    c->added = rec_new(0);
+    rec_t *lc = rec_new(0);
+    g_freed = 0;
+    assert_int_equal(evbus_dispatcher_subscribe(d, "t.*", churn, c, churn_free, 0, "churn"), EVBUS_OK);
+    assert_int_equal(evbus_dispatcher_subscribe(d, EVBUS_LC_HANDLER_INVOKED, recorder, lc, rec_free, 0, "lc"), 0);
+    const char *one = "[{\"type\":\"t.x\",\"data\":{}}]";
+    char err[256] = "";
+    rec_t *added = c->added;
+    assert_int_equal(evbus_dispatcher_process_json(d, one, strlen(one), NULL, NULL, NULL, err, sizeof(err)), 0);
+    assert_int_equal(g_sub_err, EVBUS_OK);
+    assert_int_equal(g_unsub_err, EVBUS_OK);
+    assert_int_equal(added->calls, 0); /* the event keeps the handler list it started with */
+    assert_int_equal(g_freed, 1);         /* churn's opaque, once its call had returned */
+    assert_int_equal(lc->calls, 1);
+    assert_int_equal(evbus_dispatcher_process_json(d, one, strlen(one), NULL, NULL, NULL, err, sizeof(err)), 0);
+    assert_int_equal(added->calls, 1);
+    assert_int_equal(lc->calls, 2); /* the added handler's invocation, not churn's */
+    assert_int_equal(evbus_dispatcher_unsubscribe(d, churn, NULL), EVBUS_ERR_INVALID_ARG);
+    assert_int_equal(evbus_dispatcher_unsubscribe(d, recorder, added), EVBUS_OK);
+    assert_int_equal(g_freed, 2);
+    assert_int_equal(evbus_dispatcher_process_json(d, one, strlen(one), NULL, NULL, NULL, err, sizeof(err)), 0);
+    assert_int_equal(lc->calls, 2); /* nothing handles t.x now */
+    evbus_dispatcher_destroy(d);
+    assert_int_equal(g_freed, 3);
+}
+
 typedef struct res_s { int n; evbus_err_t errs[8]; char ids[8][64]; } res_t;
 static void on_result(size_t i, const evbus_event_t *ev, evbus_err_t err, const char *msg, void *opaque) {
     res_t *r = opaque;
@@ -268,7 +348,7 @@ static void test_stats_struct_sizes(void **state) {
 
     enum { EXTRA = 32 };
     unsigned char buf[sizeof(evbus_dispatcher_stats_t) + 2 * EXTRA];
-    evbus_dispatcher_stats_t st;
+    evbus_dispatcher_stats_t st = EVBUS_DISPATCHER_STATS_INIT;
     /* The first release's struct: up to async_pending. */
     size_t v1 = offsetof(evbus_dispatcher_stats_t, async_pending) + sizeof(uint64_t);
     memset(buf, 0xAA, sizeof(buf));
@@ -308,8 +388,9 @@ static void test_stats_struct_sizes(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_routing),
-        cmocka_unit_test(test_sync_failure_stops),
+        cmocka_unit_test(test_sync_failure_does_not_stop_others),
         cmocka_unit_test(test_async_failure_does_not_block),
+        cmocka_unit_test(test_subscribe_during_dispatch),
         cmocka_unit_test(test_lifecycle_order),
         cmocka_unit_test(test_process_json_results),
         cmocka_unit_test(test_stats_struct_sizes),

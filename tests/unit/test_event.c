@@ -5,6 +5,7 @@
 #include "codec.h"
 #include "event_int.h" /* the test looks at the lazy state */
 #include "framing.h"
+#include "registry.h"
 #include "schema.h"
 #include "testutil.h"
 
@@ -138,7 +139,10 @@ static void test_bad_values(void **state) {
     in.value_len = v.len;
     ev = evbus__event_new(&in, g_store, NULL);
     assert_non_null(ev);
-    assert_int_equal(evbus__event_check_value(ev, err, sizeof(err)), EVBUS_ERR_REGISTRY);
+    /* a setting missing in this process, not a registry that may come back: permanent */
+    assert_int_equal(evbus__event_check_value(ev, err, sizeof(err)), EVBUS_ERR_CONFIG);
+    assert_false(evbus__registry_err_transient(EVBUS_ERR_CONFIG));
+    assert_non_null(strstr(err, "no schema registry configured"));
     evbus__event_destroy(ev);
     /* known fingerprint, truncated payload */
     const evbus__schema_entry_t *e = evbus__schema_store_get(g_store, TYPE);
@@ -152,6 +156,21 @@ static void test_bad_values(void **state) {
     assert_int_equal(evbus__event_check_value(ev, NULL, 0), EVBUS_OK);
     assert_null(evbus_event_json(ev, NULL));
     assert_non_null(evbus_event_error(ev));
+    evbus__event_destroy(ev);
+    /* a known schema, but of another type than the message's ce_type */
+    in.type = "org.evbus.test.other.v1";
+    ev = evbus__event_new(&in, g_store, NULL);
+    assert_non_null(ev);
+    assert_int_equal(evbus__event_check_value(ev, err, sizeof(err)), EVBUS_ERR_SCHEMA);
+    assert_non_null(strstr(err, "schema mismatch"));
+    assert_non_null(strstr(err, TYPE ".CloudEvent"));
+    assert_non_null(strstr(err, "ce_type org.evbus.test.other.v1"));
+    evbus__event_destroy(ev);
+    /* a type whose name is a prefix of the schema's namespace is not that type */
+    in.type = "org.evbus.test";
+    ev = evbus__event_new(&in, g_store, NULL);
+    assert_non_null(ev);
+    assert_int_equal(evbus__event_check_value(ev, err, sizeof(err)), EVBUS_ERR_SCHEMA);
     evbus__event_destroy(ev);
     evbus__buf_free(&v);
 }

@@ -1,11 +1,8 @@
 /*
- * Helpers for the libconsumer integration tests: build wire-format messages without
+ * Test helpers for libconsumer (declared in testutil.h): build wire-format messages without
  * libproducer (codec + single-object framing + evbus__headers_build, raw librdkafka), run a
- * consumer in a thread, read a topic back.  Header-only (static) so each test is one file.
+ * consumer in a thread, read a topic back to its high watermark, record what handlers saw.
  */
-#ifndef EVBUS_TEST_CONSUMER_UTIL_H
-#define EVBUS_TEST_CONSUMER_UTIL_H
-
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,16 +13,11 @@
 #include <unistd.h>
 
 #include "codec.h"
-#include "evbus/consumer.h"
 #include "framing.h"
 #include "headers.h"
-#include "schema.h"
 #include "testutil.h"
 
-#define CU_TYPE "org.evbus.test.consumer.v1"
-#define CU_SCHEMA_DIR "tests/integration/data/consumer"
-
-static inline const char *cu_plugin(const char *name) {
+const char *cu_plugin(const char *name) {
     static char b[8][1024];
     static int slot;
     char *p = b[slot++ % 8];
@@ -33,7 +25,7 @@ static inline const char *cu_plugin(const char *name) {
     return p;
 }
 
-static inline rd_kafka_t *cu_producer(const char *bootstrap) {
+rd_kafka_t *cu_producer(const char *bootstrap) {
     char err[256];
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
     assert_int_equal(rd_kafka_conf_set(kc, "bootstrap.servers", bootstrap, err, sizeof(err)), RD_KAFKA_CONF_OK);
@@ -43,8 +35,7 @@ static inline rd_kafka_t *cu_producer(const char *bootstrap) {
     return rk;
 }
 
-/* Single-object framed Avro of json with schema doc. */
-static inline void cu_encode(const evbus__schema_doc_t *doc, const char *json, evbus__buf_t *out) {
+void cu_encode(const evbus__schema_doc_t *doc, const char *json, evbus__buf_t *out) {
     char err[256];
     evbus__buf_reset(out);
     assert_int_equal(evbus__framing_write_single(out, doc->fingerprint), 0);
@@ -52,8 +43,7 @@ static inline void cu_encode(const evbus__schema_doc_t *doc, const char *json, e
         fail_msg("encode %s: %s", json, err);
 }
 
-/* The test schema (owned by a static store). */
-static inline const evbus__schema_doc_t *cu_doc(void) {
+const evbus__schema_doc_t *cu_doc(void) {
     static evbus__schema_store_t *store;
     if (!store) {
         char err[256];
@@ -66,7 +56,7 @@ static inline const evbus__schema_doc_t *cu_doc(void) {
     return e->doc;
 }
 
-static inline const evbus__schema_doc_t *cu_key_doc(void) {
+const evbus__schema_doc_t *cu_key_doc(void) {
     static evbus__schema_doc_t *doc;
     if (!doc) {
         doc = evbus__schema_parse("\"string\"", 8, NULL, 0);
@@ -75,10 +65,9 @@ static inline const evbus__schema_doc_t *cu_key_doc(void) {
     return doc;
 }
 
-/* Produce one raw message (value/key copied; hdrs taken). partition -1 = by key. */
-static inline void cu_produce_raw(rd_kafka_t *p, const char *topic, int32_t partition, const void *value,
-                                  size_t vlen, const void *key, size_t klen, rd_kafka_headers_t *hdrs,
-                                  int64_t ts_ms) {
+void cu_produce_raw(rd_kafka_t *p, const char *topic, int32_t partition, const void *value,
+                    size_t vlen, const void *key, size_t klen, rd_kafka_headers_t *hdrs,
+                    int64_t ts_ms) {
     rd_kafka_resp_err_t e = rd_kafka_producev(
         p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE((void *)value, vlen),
@@ -87,9 +76,8 @@ static inline void cu_produce_raw(rd_kafka_t *p, const char *topic, int32_t part
         fail_msg("produce: %s", rd_kafka_err2str(e));
 }
 
-/* A well-formed test event "n" (id "ev-<tag>-<n>") with the given action, key "k<n>". */
-static inline void cu_produce_event(rd_kafka_t *p, const char *topic, int32_t partition, const char *tag,
-                                    int n, const char *action, int64_t ts_ms) {
+void cu_produce_event(rd_kafka_t *p, const char *topic, int32_t partition, const char *tag,
+                      int n, const char *action, int64_t ts_ms) {
     char id[128], json[256], key[64];
     snprintf(id, sizeof(id), "ev-%s-%d", tag, n);
     snprintf(json, sizeof(json), "{\"id\":\"%s\",\"n\":%d,\"action\":\"%s\"}", id, n, action);
@@ -105,24 +93,18 @@ static inline void cu_produce_event(rd_kafka_t *p, const char *topic, int32_t pa
     evbus__buf_free(&k);
 }
 
-static inline void cu_flush(rd_kafka_t *p) { assert_int_equal(rd_kafka_flush(p, 30000), 0); }
+void cu_flush(rd_kafka_t *p) { assert_int_equal(rd_kafka_flush(p, 30000), 0); }
 
-/* Consumer configuration for tests: fast retries, the test schema dir; where a new group
- * starts is left at its default (latest). */
-static inline evbus_conf_t *cu_conf_default_start(const char *bootstrap, const char *group) {
+/* Consumer configuration for tests: the test schema dir and nothing else changed; where a new
+ * group starts is left at its default (latest). */
+evbus_conf_t *cu_conf_default_start(const char *bootstrap, const char *group) {
     char err[256];
     evbus_conf_t *c = evbus_conf_new();
     assert_non_null(c);
     const char *kv[][2] = {{"kafka.bootstrap.servers", bootstrap},
                            {"consumer.group", group},
                            {"schema.dir", tu_src_path(CU_SCHEMA_DIR)},
-                           {"retry.max", "2"},
-                           {"retry.backoff.ms", "5"},
-                           {"kafka.log_level", "3"},
-                           {"kafka.session.timeout.ms", "6000"},
-                           {"kafka.heartbeat.interval.ms", "500"},
-                           {"kafka.auto.commit.interval.ms", "200"},
-                           {"kafka.topic.metadata.refresh.interval.ms", "500"}};
+                           {"kafka.log_level", "3"}};
     for (size_t i = 0; i < sizeof(kv) / sizeof(kv[0]); i++)
         if (evbus_conf_set(c, kv[i][0], kv[i][1], err, sizeof(err)) != EVBUS_CONF_OK)
             fail_msg("conf %s: %s", kv[i][0], err);
@@ -132,7 +114,7 @@ static inline evbus_conf_t *cu_conf_default_start(const char *bootstrap, const c
 /* The same, but a new group starts at the beginning: consumer.start=earliest instead of the
  * default latest, because these tests produce before the group joins and want every event
  * (itest_consumer_start covers the default). */
-static inline evbus_conf_t *cu_conf(const char *bootstrap, const char *group) {
+evbus_conf_t *cu_conf(const char *bootstrap, const char *group) {
     char err[256];
     evbus_conf_t *c = cu_conf_default_start(bootstrap, group);
     if (evbus_conf_set(c, "consumer.start", "earliest", err, sizeof(err)) != EVBUS_CONF_OK)
@@ -140,35 +122,29 @@ static inline evbus_conf_t *cu_conf(const char *bootstrap, const char *group) {
     return c;
 }
 
-static inline void cu_set(evbus_conf_t *c, const char *name, const char *value) {
+void cu_set(evbus_conf_t *c, const char *name, const char *value) {
     char err[256];
     if (evbus_conf_set(c, name, value, err, sizeof(err)) != EVBUS_CONF_OK)
         fail_msg("conf %s: %s", name, err);
 }
 
-/* run() in a thread */
-typedef struct cu_runner_s {
-    evbus_consumer_t *c;
-    pthread_t th;
-    evbus_err_t err;
-} cu_runner_t;
-
-static inline void *cu_run_main(void *arg) {
+void *cu_run_main(void *arg) {
     cu_runner_t *r = arg;
     r->err = evbus_consumer_run(r->c);
     return NULL;
 }
-static inline void cu_start(cu_runner_t *r, evbus_consumer_t *c) {
+
+void cu_start(cu_runner_t *r, evbus_consumer_t *c) {
     r->c = c;
     assert_int_equal(pthread_create(&r->th, NULL, cu_run_main, r), 0);
 }
-static inline void cu_stop(cu_runner_t *r) {
+
+void cu_stop(cu_runner_t *r) {
     evbus_consumer_stop(r->c);
     assert_int_equal(pthread_join(r->th, NULL), 0);
 }
 
-/* Wait (no fixed sleeps) until pred(arg) or timeout; returns the last pred value. */
-static inline int cu_wait(int (*pred)(void *), void *arg, int timeout_ms) {
+int cu_wait(int (*pred)(void *), void *arg, int timeout_ms) {
     int64_t end = tu_now_us() + (int64_t)timeout_ms * 1000;
     int v;
     while (!(v = pred(arg)) && tu_now_us() < end) {
@@ -178,14 +154,7 @@ static inline int cu_wait(int (*pred)(void *), void *arg, int timeout_ms) {
     return v;
 }
 
-/* Messages read back; they pin their rd_kafka_t, so both are freed together by cu_msgs_free. */
-typedef struct cu_msgs_s {
-    rd_kafka_t *rk;
-    rd_kafka_message_t *m[256];
-    size_t n;
-} cu_msgs_t;
-
-static inline void cu_msgs_free(cu_msgs_t *ms) {
+void cu_msgs_free(cu_msgs_t *ms) {
     for (size_t i = 0; i < ms->n; i++)
         rd_kafka_message_destroy(ms->m[i]);
     ms->n = 0;
@@ -196,21 +165,20 @@ static inline void cu_msgs_free(cu_msgs_t *ms) {
     ms->rk = NULL;
 }
 
-/* Read every partition of topic from the beginning, until nothing arrives for 500 ms after at
- * least want messages (or timeout_ms). Returns ms->n. */
-static inline size_t cu_read_topic(const char *bootstrap, const char *topic, cu_msgs_t *ms, size_t want,
-                                   int timeout_ms) {
-    rd_kafka_message_t **out = ms->m;
+size_t cu_read_topic(const char *bootstrap, const char *topic, cu_msgs_t *ms, size_t want,
+                     int timeout_ms) {
     size_t max = sizeof(ms->m) / sizeof(ms->m[0]);
     char err[256];
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
     rd_kafka_conf_set(kc, "bootstrap.servers", bootstrap, NULL, 0);
     rd_kafka_conf_set(kc, "group.id", "cu-reader", NULL, 0);
     rd_kafka_conf_set(kc, "enable.auto.commit", "false", NULL, 0);
+    rd_kafka_conf_set(kc, "enable.partition.eof", "true", NULL, 0);
     rd_kafka_conf_set(kc, "log_level", "3", NULL, 0);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
     assert_non_null(rk);
-    size_t n = 0;
+    ms->rk = rk;
+    ms->n = 0;
     int64_t end = tu_now_us() + (int64_t)timeout_ms * 1000;
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
@@ -225,40 +193,57 @@ static inline size_t cu_read_topic(const char *bootstrap, const char *topic, cu_
         nanosleep(&ts, NULL);
     }
     rd_kafka_topic_destroy(rkt);
-    ms->rk = rk;
-    ms->n = 0;
     if (!md)
         return 0;
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
-    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+    int np = md->topics[0].partition_cnt;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(np);
+    for (int i = 0; i < np; i++)
         rd_kafka_topic_partition_list_add(l, topic, md->topics[0].partitions[i].id)->offset =
             RD_KAFKA_OFFSET_BEGINNING;
     rd_kafka_metadata_destroy(md);
-    assert_int_equal(rd_kafka_assign(rk, l), 0);
-    rd_kafka_topic_partition_list_destroy(l);
-    int64_t idle_end = 0;
-    while (n < max && tu_now_us() < end) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-        if (m && !m->err) {
-            out[n++] = m;
-            continue;
+    /* high watermarks, asked again until they add up to want */
+    int64_t *high = calloc((size_t)np, sizeof(*high));
+    assert_non_null(high);
+    for (;;) {
+        size_t total = 0;
+        for (int i = 0; i < np; i++) {
+            int64_t lo = 0, hi = 0;
+            if (rd_kafka_query_watermark_offsets(rk, topic, l->elems[i].partition, &lo, &hi, 5000) == 0)
+                high[i] = hi;
+            total += (size_t)(high[i] - lo);
         }
-        if (m)
+        if (total >= want || tu_now_us() >= end)
+            break;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(rd_kafka_assign(rk, l), 0);
+    int left = 0;
+    for (int i = 0; i < np; i++)
+        left += high[i] > 0;
+    while (left > 0 && ms->n < max && tu_now_us() < end) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
+        if (!m)
+            continue;
+        int i = 0;
+        while (i < np && l->elems[i].partition != m->partition)
+            i++;
+        int64_t next = m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ? m->offset : m->offset + 1;
+        if (!m->err)
+            ms->m[ms->n++] = m;
+        else
             rd_kafka_message_destroy(m);
-        if (n >= want) {
-            if (!idle_end)
-                idle_end = tu_now_us() + 500 * 1000;
-            else if (tu_now_us() > idle_end)
-                break;
+        if (i < np && high[i] > 0 && next >= high[i]) {
+            high[i] = 0; /* this partition is read to its watermark */
+            left--;
         }
     }
-    ms->rk = rk;
-    ms->n = n;
-    return n;
+    rd_kafka_topic_partition_list_destroy(l);
+    free(high);
+    return ms->n;
 }
 
-/* Header value of a message as a malloc'd string (NULL if absent). */
-static inline char *cu_header(const rd_kafka_message_t *m, const char *name) {
+char *cu_header(const rd_kafka_message_t *m, const char *name) {
     rd_kafka_headers_t *h = NULL;
     const void *v;
     size_t len;
@@ -271,16 +256,7 @@ static inline char *cu_header(const rd_kafka_message_t *m, const char *name) {
     return r;
 }
 
-/* A set of event ids seen (thread safe). */
-typedef struct cu_seen_s {
-    pthread_mutex_t mu;
-    char **ids;
-    int *count;
-    size_t n, cap;
-    size_t calls;
-} cu_seen_t;
-
-static inline void cu_seen_add(cu_seen_t *s, const char *id) {
+void cu_seen_add(cu_seen_t *s, const char *id) {
     pthread_mutex_lock(&s->mu);
     s->calls++;
     size_t i = 0;
@@ -300,13 +276,15 @@ static inline void cu_seen_add(cu_seen_t *s, const char *id) {
     s->count[i]++;
     pthread_mutex_unlock(&s->mu);
 }
-static inline size_t cu_seen_n(cu_seen_t *s) {
+
+size_t cu_seen_n(cu_seen_t *s) {
     pthread_mutex_lock(&s->mu);
     size_t n = s->n;
     pthread_mutex_unlock(&s->mu);
     return n;
 }
-static inline int cu_seen_has(cu_seen_t *s, const char *id) {
+
+int cu_seen_has(cu_seen_t *s, const char *id) {
     pthread_mutex_lock(&s->mu);
     int r = 0;
     for (size_t i = 0; i < s->n && !r; i++)
@@ -314,25 +292,26 @@ static inline int cu_seen_has(cu_seen_t *s, const char *id) {
     pthread_mutex_unlock(&s->mu);
     return r;
 }
-static inline void cu_seen_free(cu_seen_t *s) {
+
+void cu_seen_free(cu_seen_t *s) {
     for (size_t i = 0; i < s->n; i++)
         free(s->ids[i]);
     free(s->ids);
     free(s->count);
 }
 
-/* A handler that records each event's id in the cu_seen_t given as opaque. */
-static inline evbus_err_t cu_record(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
-    (void)errstr; (void)n;
+evbus_err_t cu_record(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
+    if (!evbus_event_json(ev, NULL)) {
+        snprintf(errstr, n, "%s", evbus_event_error(ev) ? evbus_event_error(ev) : "no data");
+        return EVBUS_ERR_DECODE;
+    }
     cu_seen_add(opaque, evbus_event_id(ev));
     return EVBUS_OK;
 }
 
-/* A consumer in group, subscribed to topic, whose one handler is fn(opaque) for CU_TYPE
- * events.  *dp gets its dispatcher (destroy it after the consumer). */
-static inline evbus_consumer_t *cu_consumer(const char *bootstrap, const char *group,
-                                            const char *topic, evbus_handler_fn fn, void *opaque,
-                                            const char *name, evbus_dispatcher_t **dp) {
+evbus_consumer_t *cu_consumer(const char *bootstrap, const char *group,
+                              const char *topic, evbus_handler_fn fn, void *opaque,
+                              const char *name, evbus_dispatcher_t **dp) {
     char err[512];
     evbus_dispatcher_t *d = evbus_dispatcher_new();
     assert_non_null(d);
@@ -346,8 +325,7 @@ static inline evbus_consumer_t *cu_consumer(const char *bootstrap, const char *g
     return c;
 }
 
-/* Count of lines of file beginning with prefix. */
-static inline int cu_file_count(const char *path, const char *prefix) {
+int cu_file_count(const char *path, const char *prefix) {
     FILE *f = fopen(path, "r");
     if (!f)
         return 0;
@@ -360,8 +338,7 @@ static inline int cu_file_count(const char *path, const char *prefix) {
     return n;
 }
 
-/* Run argv (argv[0] a path) with its stderr in errfile; the child's pid. */
-static inline pid_t cu_spawn(char *const argv[], const char *errfile) {
+pid_t cu_spawn(char *const argv[], const char *errfile) {
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -374,12 +351,9 @@ static inline pid_t cu_spawn(char *const argv[], const char *errfile) {
     return pid;
 }
 
-/* Wait for pid to exit (it must exit, not be killed); its exit status. */
-static inline int cu_wait_exit(pid_t pid) {
+int cu_wait_exit(pid_t pid) {
     int st = 0;
     assert_int_equal(waitpid(pid, &st, 0), pid);
     assert_true(WIFEXITED(st));
     return WEXITSTATUS(st);
 }
-
-#endif

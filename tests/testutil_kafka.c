@@ -1,23 +1,18 @@
 /*
- * Helpers for the fault tests (ftest_*.c), which run inside a cluster of their own
- * (tests/kafka/with-kafka --brokers 3, started by a ktest_faults_*.sh): stop and start nodes,
- * find partition leaders, and count what a topic really holds with a raw librdkafka consumer
- * that shares no code with libconsumer.  Header-only (static) so each test is one file.
+ * Test helpers for the fault tests (ftest_*.c, declared in testutil.h), which run inside a
+ * cluster of their own (tests/kafka/with-kafka --brokers 3, started by a ktest_faults_*.sh):
+ * stop and start nodes, find partition leaders, and count what a topic really holds with a raw
+ * librdkafka consumer that shares no code with libconsumer.
  */
-#ifndef EVBUS_FTEST_UTIL_H
-#define EVBUS_FTEST_UTIL_H
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "consumer_util.h"
-#include "evbus/producer.h"
+#include "testutil.h"
 
-/* The cluster's bootstrap servers; skips the test when not run under with-kafka. */
-static inline const char *fu_bootstrap(int min_brokers) {
+const char *fu_bootstrap(int min_brokers) {
     const char *bs = tu_env("EVBUS_TEST_KAFKA_BOOTSTRAP");
     const char *nb = tu_env("EVBUS_TEST_KAFKA_BROKERS");
     if (!bs || !tu_env("EVBUS_TEST_KAFKA_DIR") || !nb || atoi(nb) < min_brokers) {
@@ -28,21 +23,14 @@ static inline const char *fu_bootstrap(int min_brokers) {
     return bs;
 }
 
-static inline int fu_long(void) {
-    const char *v = tu_env("EVBUS_TEST_LONG");
-    return v && strcmp(v, "0") != 0;
-}
-
-static inline void fu_sleep_ms(int ms) {
+void fu_sleep_ms(int ms) {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
 }
 
-static inline double fu_secs(int64_t since_us) { return (double)(tu_now_us() - since_us) / 1e6; }
+double fu_secs(int64_t since_us) { return (double)(tu_now_us() - since_us) / 1e6; }
 
-/* Run node-<id>.<script> [arg] of the cluster (script "stop" or "start"; arg e.g. "KILL" or
- * NULL); fails the test if it fails.  The stop script returns once the process is gone. */
-static inline void fu_node(int id, const char *script, const char *arg) {
+void fu_node(int id, const char *script, const char *arg) {
     char cmd[1024];
     snprintf(cmd, sizeof(cmd), "'%s/node-%d.%s' %s >/dev/null", tu_env("EVBUS_TEST_KAFKA_DIR"), id,
              script, arg ? arg : "");
@@ -51,8 +39,7 @@ static inline void fu_node(int id, const char *script, const char *arg) {
         fail_msg("%s: exit status %d", cmd, rc);
 }
 
-/* A short-lived admin/metadata client (destroyed before the caller forks). */
-static inline rd_kafka_t *fu_client(const char *bs) {
+rd_kafka_t *fu_client(const char *bs) {
     char err[256];
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
     assert_int_equal(rd_kafka_conf_set(kc, "bootstrap.servers", bs, err, sizeof(err)), RD_KAFKA_CONF_OK);
@@ -63,8 +50,7 @@ static inline rd_kafka_t *fu_client(const char *bs) {
     return rk;
 }
 
-/* Number of brokers in the metadata (registered and unfenced), -1 when none answered. */
-static inline int fu_nbrokers(rd_kafka_t *rk) {
+int fu_nbrokers(rd_kafka_t *rk) {
     const struct rd_kafka_metadata *md = NULL;
     if (rd_kafka_metadata(rk, 0, NULL, &md, 2000) != RD_KAFKA_RESP_ERR_NO_ERROR)
         return -1;
@@ -73,8 +59,7 @@ static inline int fu_nbrokers(rd_kafka_t *rk) {
     return n;
 }
 
-/* Wait until the cluster lists n brokers; fails the test after timeout_ms. */
-static inline void fu_wait_brokers(const char *bs, int n, int timeout_ms) {
+void fu_wait_brokers(const char *bs, int n, int timeout_ms) {
     rd_kafka_t *rk = fu_client(bs);
     int64_t end = tu_now_us() + (int64_t)timeout_ms * 1000;
     int got;
@@ -85,8 +70,7 @@ static inline void fu_wait_brokers(const char *bs, int n, int timeout_ms) {
         fail_msg("cluster has %d brokers after %d ms, want %d", got, timeout_ms, n);
 }
 
-/* Create topic (partitions, replication factor) and wait until every partition has a leader. */
-static inline void fu_create_topic(const char *bs, const char *topic, int partitions, int rf) {
+void fu_create_topic(const char *bs, const char *topic, int partitions, int rf) {
     char err[512];
     rd_kafka_t *rk = fu_client(bs);
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, partitions, rf, err, sizeof(err));
@@ -129,8 +113,7 @@ static inline void fu_create_topic(const char *bs, const char *topic, int partit
         fail_msg("topic %s: partitions without a leader or full ISR after 60 s", topic);
 }
 
-/* The leader's node id of topic/partition, or -1. */
-static inline int fu_leader(const char *bs, const char *topic, int partition) {
+int fu_leader(const char *bs, const char *topic, int partition) {
     rd_kafka_t *rk = fu_client(bs);
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
@@ -146,37 +129,26 @@ static inline int fu_leader(const char *bs, const char *topic, int partition) {
     return leader;
 }
 
-/* What a topic holds, by ce_id "<prefix><i>", 0 <= i < n. */
-typedef struct fu_count_s {
-    int n;
-    uint16_t *seen;  /* seen[i]: copies of event i */
-    long messages;   /* messages read */
-    long foreign;    /* messages whose ce_id is not "<prefix><i>" */
-    long unique;     /* events seen at least once */
-    long duplicates; /* copies beyond the first */
-    long missing;    /* events never seen */
-} fu_count_t;
-
-static inline void fu_count_free(fu_count_t *c) {
+void fu_count_free(fu_count_t *c) {
     free(c->seen);
     c->seen = NULL;
 }
 
 /* The ce_id libproducer is given for event i of a run: a UUID (the producer checks that)
  * whose first group is a hash of the run's prefix and whose last holds i in decimal. */
-static inline uint32_t fu_prefix_hash(const char *prefix) {
+uint32_t fu_prefix_hash(const char *prefix) {
     uint32_t h = 2166136261u;
     for (const char *c = prefix; *c; c++)
         h = (h ^ (unsigned char)*c) * 16777619u;
     return h;
 }
 
-static inline void fu_id_for(const char *prefix, int i, char out[37]) {
+void fu_id_for(const char *prefix, int i, char out[37]) {
     snprintf(out, 37, "%08x-0000-1000-8000-%012d", fu_prefix_hash(prefix), i);
 }
 
 /* Parse "<prefix><i>" or fu_id_for's UUID (len bytes) into i; -1 when it is not one of ours. */
-static inline int fu_parse_id(const char *prefix, const void *v, size_t len, int n) {
+int fu_parse_id(const char *prefix, const void *v, size_t len, int n) {
     size_t pl = strlen(prefix);
     char buf[64];
     if (v && len == 36) { /* the UUID form of fu_id_for */
@@ -199,7 +171,7 @@ static inline int fu_parse_id(const char *prefix, const void *v, size_t len, int
     return *end || i < 0 || i >= n ? -1 : (int)i;
 }
 
-static inline void fu_count_add(fu_count_t *c, int i) {
+void fu_count_add(fu_count_t *c, int i) {
     if (i < 0) {
         c->foreign++;
         return;
@@ -208,7 +180,7 @@ static inline void fu_count_add(fu_count_t *c, int i) {
         c->seen[i]++;
 }
 
-static inline void fu_count_finish(fu_count_t *c) {
+void fu_count_finish(fu_count_t *c) {
     c->unique = c->duplicates = c->missing = 0;
     for (int i = 0; i < c->n; i++) {
         if (c->seen[i])
@@ -218,10 +190,8 @@ static inline void fu_count_finish(fu_count_t *c) {
     }
 }
 
-/* Read every message of topic, from the beginning up to each partition's end as it is now
- * (high watermark), with a raw librdkafka consumer; count the ce_id headers. */
-static inline void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n,
-                                  fu_count_t *c, int timeout_ms) {
+void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n,
+                    fu_count_t *c, int timeout_ms) {
     char err[512];
     memset(c, 0, sizeof(*c));
     c->n = n;
@@ -300,7 +270,7 @@ static inline void fu_count_topic(const char *bs, const char *topic, const char 
 }
 
 /* A producer configuration for the consumer-test event type on topics[0..n), keyed by "id". */
-static inline evbus_conf_t *fu_producer_conf_topics(const char *bs, const char *const *topics,
+evbus_conf_t *fu_producer_conf_topics(const char *bs, const char *const *topics,
                                                     int n) {
     char pc[1024];
     size_t off = (size_t)snprintf(pc, sizeof(pc), "{\"%s\": [", CU_TYPE);
@@ -321,12 +291,12 @@ static inline evbus_conf_t *fu_producer_conf_topics(const char *bs, const char *
 }
 
 /* The same for one topic. */
-static inline evbus_conf_t *fu_producer_conf(const char *bs, const char *topic) {
+evbus_conf_t *fu_producer_conf(const char *bs, const char *topic) {
     return fu_producer_conf_topics(bs, &topic, 1);
 }
 
 /* Send event i ("<prefix><i>") through libproducer; returns the result of the send. */
-static inline evbus_err_t fu_send(evbus_producer_t *p, const char *prefix, int i, char *errstr,
+evbus_err_t fu_send(evbus_producer_t *p, const char *prefix, int i, char *errstr,
                                   size_t errstr_size) {
     char id[37], key[64], json[160];
     fu_id_for(prefix, i, id);
@@ -336,5 +306,3 @@ static inline evbus_err_t fu_send(evbus_producer_t *p, const char *prefix, int i
     o.id = id;
     return evbus_producer_send_opts(p, CU_TYPE, json, (size_t)len, &o, errstr, errstr_size);
 }
-
-#endif
