@@ -89,7 +89,8 @@ int evbus_cli_json_logs(void);
 /** One line on stderr: "evbus-cli: <subsystem>: <msg>" or its JSON form with f (may be NULL). */
 void evbus_cli_log_line(int level, const char *subsystem, const char *msg,
                         const evbus_log_fields_t *f);
-/** Route the library's log of what conf makes through the chosen format. */
+/** Route the library's log of what conf makes (librdkafka's included) through the chosen
+ *  format, terminal-safe like every CLI line. */
 void evbus_cli_log_setup(evbus_conf_t *conf);
 /** The failure line for a handler.failed / event.dead_lettered lifecycle event. */
 void evbus_cli_log_lifecycle(const char *cmd, const evbus_event_t *ev);

@@ -41,21 +41,27 @@ void evbus_cli_log_line(int level, const char *subsystem, const char *msg,
     evbus__buf_free(&b);
 }
 
-/* The library's log sink under --log-format json (text keeps the library's default). */
+/* The library's log sink: a JSON line, or the CLI's own (terminal-safe) "evbus-cli: <subsystem>:
+ * <message> (<fields>)" line. */
 static void sink(int level, const char *subsystem, const char *message,
                  const evbus_log_fields_t *fields, void *opaque) {
     (void)opaque;
+    if (json_logs) {
+        evbus_cli_log_line(level, subsystem, message, fields);
+        return;
+    }
     evbus__buf_t b = EVBUS__BUF_INIT;
-    if (evbus__log_format(&b, 1, level, subsystem, message, fields) == 0 &&
-        evbus__buf_putc(&b, '\n') == 0)
-        fwrite(b.data, 1, b.len, stderr);
+    if (evbus__log_format(&b, 0, level, subsystem, message, fields) == 0) {
+        /* drop the library's own "evbus <level> <subsystem>: " prefix: ours replaces it */
+        size_t skip = strlen("evbus ") + strlen(evbus__log_level_name(level)) + 1 +
+                      strlen(subsystem ? subsystem : "") + 2;
+        evbus_cli_err(subsystem ? subsystem : "evbus", "%s",
+                      b.len >= skip ? (const char *)b.data + skip : message);
+    }
     evbus__buf_free(&b);
 }
 
-void evbus_cli_log_setup(evbus_conf_t *conf) {
-    if (json_logs)
-        evbus_conf_set_log_cb(conf, sink, NULL);
-}
+void evbus_cli_log_setup(evbus_conf_t *conf) { evbus_conf_set_log_cb(conf, sink, NULL); }
 
 void evbus_cli_log_lifecycle(const char *cmd, const evbus_event_t *ev) {
     int dead = !strcmp(evbus_event_type(ev), "evbus.event.dead_lettered");
