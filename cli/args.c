@@ -244,9 +244,12 @@ int evbus_cli_parse(evbus_cli_t *cli, int argc, char **argv, const evbus_cli_spe
         evbus_cli_err(cli->cmd, "out of memory");
         return EVBUS_CLI_FAIL;
     }
-    memcpy(longs, global_long, sizeof(global_long));
+    /* After the verb a subcommand's own option beats a global one of the same name (consume's
+     * -c/--config is the consumer config): getopt takes the first exact long match, and a
+     * short letter the subcommand lists goes to its callback. */
     if (nsub)
-        memcpy(longs + NGLOBAL, spec->longopts, nsub * sizeof(*longs));
+        memcpy(longs, spec->longopts, nsub * sizeof(*longs));
+    memcpy(longs + nsub, global_long, sizeof(global_long));
     snprintf(shorts, sizeof(shorts), ":%s%s", GLOBAL_SHORT, spec->shortopts ? spec->shortopts : "");
 
     int rc = -1, c;
@@ -261,7 +264,8 @@ int evbus_cli_parse(evbus_cli_t *cli, int argc, char **argv, const evbus_cli_spe
             evbus_cli_print_global_help(stdout);
             rc = EVBUS_CLI_OK;
         } else {
-            rc = global_opt(cli, c, optarg);
+            int own = c > 0 && c < 256 && spec->shortopts && strchr(spec->shortopts, c);
+            rc = own ? -2 : global_opt(cli, c, optarg);
             if (rc == -2)
                 rc = cb ? cb(ctx, c, optarg) : usage_error(cli->cmd, argc, argv, '?', c);
         }

@@ -211,19 +211,23 @@ int evbus_cli_dispatch(int argc, char **argv, evbus_cli_t *cli) {
         return EVBUS_CLI_FAIL;
     }
     int loaded = 0, nloaded = 0;
+    /* v2 plugins read their settings (-X plugin.<name>.<key>, EVBUS_PLUGIN_*) as in consume. */
+    evbus_plugin_opts_t po = EVBUS_PLUGIN_OPTS_INIT;
+    po.flags = flags;
+    po.timeout_ms = (int)timeout_ms;
+    po.conf = cli->conf;
     for (size_t i = 0; rc < 0 && i < o.nplugins; i++) {
-        if (evbus_dispatcher_load_plugin(d, o.plugins[i], flags, (int)timeout_ms, &loaded, err,
-                                         sizeof(err)) != EVBUS_OK) {
+        if (evbus_dispatcher_load_plugins(d, o.plugins[i], &po, &loaded, err, sizeof(err)) != EVBUS_OK) {
             evbus_cli_err("dispatch", "%s", err);
             rc = EVBUS_CLI_USAGE;
         } else {
             nloaded += loaded;
-            evbus_cli_log(cli, "%s plugin %s", loaded ? "loaded" : "disabled:", o.plugins[i]);
+            evbus_cli_log(cli, "%s plugin %s%s%s", loaded ? "loaded" : "disabled:", o.plugins[i],
+                          loaded ? "" : ": ", loaded ? "" : err);
         }
     }
     if (rc < 0 && o.plugins_dir) {
-        if (evbus_dispatcher_load_plugins_dir(d, o.plugins_dir, flags, (int)timeout_ms, &loaded, err,
-                                              sizeof(err)) != EVBUS_OK) {
+        if (evbus_dispatcher_load_plugins(d, o.plugins_dir, &po, &loaded, err, sizeof(err)) != EVBUS_OK) {
             evbus_cli_err("dispatch", "%s", err);
             rc = EVBUS_CLI_USAGE;
         }

@@ -1,13 +1,16 @@
-/* evbus-cli validate-config: load a producer config as the producer would, report every problem. */
+/* evbus-cli validate-config: load a producer config as the producer would, or with --consumer
+ * a consumer config file as consume would, and report every problem. */
 #include <stdlib.h>
 
 #include "cli.h"
 #include "conf.h"
 #include "config.h"
+#include "consume_int.h"
 #include "schema.h"
 
 static const char usage[] =
     "Usage: evbus-cli validate-config [FILE]\n"
+    "       evbus-cli validate-config --consumer [FILE]\n"
     "\n"
     "Check a producer config (EVENT_BUS_PRODUCER_CONFIG: either the list form or the\n"
     "dict-of-topics form) against the schemas: unknown keys, wrong types, missing topic or\n"
@@ -16,18 +19,40 @@ static const char usage[] =
     "JSON path, and the exit status is 2; a valid config prints a summary on stdout.\n"
     "FILE defaults to -c FILE, then EVENT_BUS_PRODUCER_CONFIG (JSON text or a path).\n"
     "\n"
+    "With --consumer, FILE is a consumer config (consume --config; default\n"
+    "EVBUS_CONSUMER_CONFIG): unknown keys, wrong types, empty lists, illegal topic names,\n"
+    "plugin paths that do not exist, retry values out of range.  No broker is needed.\n"
+    "\n"
     "Example:\n"
-    "  evbus-cli --schemas ./schemas validate-config examples/producer-config.json\n";
+    "  evbus-cli --schemas ./schemas validate-config examples/producer-config.json\n"
+    "  evbus-cli validate-config --consumer consumer.json\n";
+
+enum { OPT_CONSUMER = 1 };
+static const struct option longopts[] = {
+    {"consumer", no_argument, NULL, OPT_CONSUMER},
+    {NULL, 0, NULL, 0},
+};
+
+static int on_opt(void *ctx, int c, const char *arg) {
+    (void)arg;
+    if (c != OPT_CONSUMER)
+        return EVBUS_CLI_USAGE;
+    *(int *)ctx = 1;
+    return -1;
+}
 
 int evbus_cli_validate_config(int argc, char **argv, evbus_cli_t *cli) {
-    evbus_cli_spec_t spec = {usage, "", NULL, 0};
-    int first, rc = evbus_cli_parse(cli, argc, argv, &spec, NULL, NULL, &first);
+    int consumer = 0;
+    evbus_cli_spec_t spec = {usage, "", longopts, 0};
+    int first, rc = evbus_cli_parse(cli, argc, argv, &spec, on_opt, &consumer, &first);
     if (rc >= 0)
         return rc;
     if (argc - first > 1) {
         evbus_cli_err("validate-config", "expected at most one FILE, got %d arguments", argc - first);
         return EVBUS_CLI_USAGE;
     }
+    if (consumer)
+        return evbus_cli_validate_consumer_config(first < argc ? argv[first] : NULL);
     evbus__schema_store_t *store = evbus_cli_store(cli, &rc);
     if (!store)
         return rc;

@@ -195,35 +195,17 @@ static int put_real(dec_t *d, double v, int is_float) {
 
 /* bytes/fixed as a JSON string of code points 0..255 (Avro's JSON encoding convention). */
 static int put_binary(dec_t *d, const unsigned char *s, size_t n) {
-    static const char hexd[] = "0123456789abcdef";
     if (n > (SIZE_MAX - 3) / 6 || evbus__buf_reserve(d->out, n * 6 + 2) != 0)
         return nomem(d);
     unsigned char *o = d->out->data + d->out->len;
     *o++ = '"';
     for (size_t i = 0; i < n; i++) {
         unsigned char c = s[i];
-        if (c >= 0x80) {
+        if (c >= 0x80) { /* code point c, as UTF-8 */
             *o++ = (unsigned char)(0xC0 | (c >> 6));
             *o++ = (unsigned char)(0x80 | (c & 0x3F));
-        } else if (c >= 0x20 && c != '"' && c != '\\') {
-            *o++ = c;
         } else {
-            *o++ = '\\';
-            switch (c) {
-            case '"': *o++ = '"'; break;
-            case '\\': *o++ = '\\'; break;
-            case '\n': *o++ = 'n'; break;
-            case '\r': *o++ = 'r'; break;
-            case '\t': *o++ = 't'; break;
-            case '\b': *o++ = 'b'; break;
-            case '\f': *o++ = 'f'; break;
-            default:
-                *o++ = 'u';
-                *o++ = '0';
-                *o++ = '0';
-                *o++ = (unsigned char)hexd[c >> 4];
-                *o++ = (unsigned char)hexd[c & 15];
-            }
+            o += evbus__json_escape_ascii(c, o);
         }
     }
     *o++ = '"';

@@ -64,6 +64,9 @@ static const conf_prop_t props[] = {
     /* after a poll that returned only an error, wait this long before polling again
      * (EVENT_BUS_KAFKA_CONSUMER_POLL_FAILURE_SLEEP, seconds there), as the Python bus */
     {"consumer.poll.failure.sleep.ms", K_INT, "1000", 0, 3600000, 0},
+    /* What a failing sync subscriber of evbus.event.received does to the event: it is
+     * committed unseen (commit) or written to the dead-letter topic (dlq). */
+    {"received.veto", K_STR, "commit", 0, 0, 0},
     /* Operating (README "Operating"): audit lines, the statistics period behind the lag and
      * queue metrics, and how long a stalled poll loop stays healthy. */
     {"audit.log", K_BOOL, "false", 0, 0, 0},
@@ -78,6 +81,7 @@ static const struct {
 } word_props[] = {
     {"wire.format", {"auto", "confluent", "single-object", NULL}},
     {"consumer.start", {"latest", "earliest", NULL}},
+    {"received.veto", {"commit", "dlq", NULL}},
 };
 #define NPROPS (sizeof(props) / sizeof(props[0]))
 
@@ -288,6 +292,15 @@ evbus_conf_res_t evbus_conf_set(evbus_conf_t *conf, const char *name, const char
         if (p->kind == K_BOOL && parse_bool(value, &bv) != 0) {
             evbus__seterr(errstr, errstr_size,
                           "invalid value \"%s\" for \"%s\", expected true or false", value, name);
+            return EVBUS_CONF_INVALID;
+        }
+    } else if (!strncmp(name, "plugin.", 7)) {
+        /* A plugin's own setting, read by the plugin through evbus_plugin_ctx_get(): any
+         * string, but the name must say whose and what. */
+        const char *dot = strchr(name + 7, '.');
+        if (!dot || dot == name + 7 || !dot[1]) {
+            evbus__seterr(errstr, errstr_size,
+                          "invalid name \"%s\", expected plugin.<plugin name>.<key>", name);
             return EVBUS_CONF_INVALID;
         }
     } else {

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 
+#include "json_scan.h"
 #include "keypath.h"
 #include "topic.h"
 
@@ -22,12 +23,9 @@
 static void errs_add(evbus__config_errors_t *errs, const char *path, const char *fmt, ...)
     EVBUS__PRINTF(3, 4);
 
-static void errs_add(evbus__config_errors_t *errs, const char *path, const char *fmt, ...) {
+static void errs_vadd(evbus__config_errors_t *errs, const char *path, const char *fmt, va_list ap) {
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     evbus__config_error_t *p = realloc(errs->items, (errs->count + 1) * sizeof(*p));
     if (!p)
         return; /* out of memory: the load fails anyway (errs->count stays > 0 or NOMEM below) */
@@ -40,6 +38,20 @@ static void errs_add(evbus__config_errors_t *errs, const char *path, const char 
         return;
     }
     errs->count++;
+}
+
+static void errs_add(evbus__config_errors_t *errs, const char *path, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    errs_vadd(errs, path, fmt, ap);
+    va_end(ap);
+}
+
+void evbus__config_errors_add(evbus__config_errors_t *errs, const char *path, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    errs_vadd(errs, path, fmt, ap);
+    va_end(ap);
 }
 
 void evbus__config_errors_clear(evbus__config_errors_t *errs) {
@@ -93,26 +105,21 @@ void evbus__config_errors_to_errstr(const evbus__config_errors_t *errs, char *er
     }
 }
 
-/* $["<type>"] with the type JSON-escaped. */
+/* $["<type>"] with the type JSON-escaped (cut to fit out). */
 static void path_type(char *out, size_t size, const char *type) {
-    size_t o = 0;
-    o += (size_t)snprintf(out, size, "$[\"");
-    for (const char *p = type; *p && o + 8 < size; p++) {
-        unsigned char c = (unsigned char)*p;
-        if (c == '"' || c == '\\')
-            o += (size_t)snprintf(out + o, size - o, "\\%c", c);
-        else if (c < 0x20)
-            o += (size_t)snprintf(out + o, size - o, "\\u%04x", c);
-        else
-            out[o++] = (char)c;
-    }
-    snprintf(out + o, size - o, "\"]");
+    evbus__buf_t b = EVBUS__BUF_INIT;
+    if (evbus__buf_puts(&b, "$[") == 0 && evbus__json_write_string(&b, type, strlen(type)) == 0 &&
+        evbus__buf_putc(&b, ']') == 0)
+        snprintf(out, size, "%s", (const char *)b.data);
+    else
+        snprintf(out, size, "$[?]"); /* out of memory: the message still says where, roughly */
+    evbus__buf_free(&b);
 }
 
-static const char *json_kind(const json_t *v) {
+const char *evbus__json_kind(const json_t *v) {
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "a list";
+    case JSON_ARRAY: return "an array";
     case JSON_STRING: return "a string";
     case JSON_INTEGER: return "an integer";
     case JSON_REAL: return "a number";
@@ -164,21 +171,21 @@ static void load_entry(load_ctx_t *ctx, const evbus__schema_entry_t *schema, con
     out->enabled = 1;
     if (!json_is_object(entry)) {
         errs_add(ctx->errs, ipath, "got %s, expected an object with %sevent_key_field and enabled",
-                 json_kind(entry), topic_name ? "" : "topic, ");
+                 evbus__json_kind(entry), topic_name ? "" : "topic, ");
         return;
     }
     json_object_foreach(entry, key, v) {
         snprintf(path, sizeof(path), "%s.%s", ipath, key);
         if (!topic_name && !strcmp(key, "topic")) {
             if (!json_is_string(v))
-                errs_add(ctx->errs, path, "got %s, expected a topic name string", json_kind(v));
+                errs_add(ctx->errs, path, "got %s, expected a topic name string", evbus__json_kind(v));
         } else if (!strcmp(key, "event_key_field")) {
             if (!json_is_string(v) || json_string_length(v) == 0)
                 errs_add(ctx->errs, path, "got %s%s, expected a period-delimited field path",
-                         json_is_string(v) ? "an empty string" : json_kind(v), "");
+                         json_is_string(v) ? "an empty string" : evbus__json_kind(v), "");
         } else if (!strcmp(key, "enabled")) {
             if (!json_is_boolean(v))
-                errs_add(ctx->errs, path, "got %s, expected true or false", json_kind(v));
+                errs_add(ctx->errs, path, "got %s, expected true or false", evbus__json_kind(v));
             else
                 out->enabled = json_is_true(v);
         } else {
@@ -241,7 +248,7 @@ static void load_type(load_ctx_t *ctx, const char *type, json_t *val, evbus__typ
     size_t n = json_is_array(val) ? json_array_size(val) : json_is_object(val) ? json_object_size(val) : 0;
     if (!json_is_array(val) && !json_is_object(val)) {
         errs_add(ctx->errs, tpath, "got %s, expected a list of topic entries or an object of topics",
-                 json_kind(val));
+                 evbus__json_kind(val));
         return;
     }
     if (n == 0) {
@@ -289,13 +296,14 @@ static int type_cmp(const void *a, const void *b) {
                   ((const evbus__type_conf_t *)b)->event_type);
 }
 
-static json_t *parse_source(const char *text_or_path, evbus__config_errors_t *errs) {
+json_t *evbus__config_parse_source(const char *text_or_path, const char *what,
+                                   evbus__config_errors_t *errs) {
     json_error_t jerr;
     const char *p = text_or_path;
     while (p && isspace((unsigned char)*p))
         p++;
     if (!p || !*p) {
-        errs_add(errs, "$", "empty producer config, expected JSON text or a file path");
+        errs_add(errs, "$", "empty %s, expected JSON text or a file path", what);
         return NULL;
     }
     json_t *root;
@@ -382,13 +390,13 @@ static json_t *parse_sources(json_t *list, evbus__config_errors_t *errs) {
     json_array_foreach(list, i, item) {
         char where[32];
         snprintf(where, sizeof(where), "$[%zu]", i);
-        json_t *one = json_is_string(item) ? parse_source(json_string_value(item), errs)
+        json_t *one = json_is_string(item) ? evbus__config_parse_source(json_string_value(item), "producer config", errs)
                                            : json_incref(item);
         if (!one)
             continue;
         if (!json_is_object(one))
             errs_add(errs, where, "got %s, expected a producer config object or a file path",
-                     json_kind(one));
+                     evbus__json_kind(one));
         else if (merge_into(merged, one) != 0)
             errs_add(errs, where, "cannot be merged: a type's topics are neither a list of "
                                   "{\"topic\", ...} nor an object of topics");
@@ -404,7 +412,7 @@ static json_t *parse_sources(json_t *list, evbus__config_errors_t *errs) {
 evbus__config_t *evbus__config_load(const char *text_or_path, const evbus__schema_store_t *store,
                                     const char *prefix, evbus__config_errors_t *errs) {
     load_ctx_t ctx = {store, prefix, errs, 0};
-    json_t *root = parse_source(text_or_path, errs);
+    json_t *root = evbus__config_parse_source(text_or_path, "producer config", errs);
     if (!root)
         return NULL;
     if (json_is_array(root)) {
@@ -421,7 +429,7 @@ evbus__config_t *evbus__config_load(const char *text_or_path, const evbus__schem
     }
     if (!json_is_object(root)) {
         errs_add(errs, "$", "got %s, expected an object mapping event types to topics",
-                 json_kind(root));
+                 evbus__json_kind(root));
     } else if (json_object_size(root) == 0) {
         /* {} is valid, as for the Python bus: a producer that sends nothing (every type is
          * EVBUS_ERR_UNKNOWN_TYPE) */

@@ -61,6 +61,21 @@ char *evbus__config_errors_join(const evbus__config_errors_t *errs);
 void evbus__config_errors_to_errstr(const evbus__config_errors_t *errs, char *errstr,
                                     size_t errstr_size);
 
+/** Add one problem (shared with the other config loaders, e.g. consumer_config.c). */
+/** What a JSON value is, for "got X, expected Y" messages: "an object", "an array", "a string",
+ *  "an integer", "a number", "a boolean" or "null" (static storage). */
+struct json_t;
+const char *evbus__json_kind(const struct json_t *v);
+
+void evbus__config_errors_add(evbus__config_errors_t *errs, const char *path, const char *fmt, ...)
+    EVBUS__PRINTF(3, 4);
+
+struct json_t;
+/** The JSON object of text_or_path (text when it starts with '{' or '['), duplicate keys
+ *  rejected; NULL + one error (what names the document in "empty <what>") otherwise. */
+struct json_t *evbus__config_parse_source(const char *text_or_path, const char *what,
+                                          evbus__config_errors_t *errs);
+
 /** Type entry for event_type or NULL. */
 const evbus__type_conf_t *evbus__config_find(const evbus__config_t *cfg, const char *event_type);
 

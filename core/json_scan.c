@@ -467,33 +467,16 @@ int evbus__json_str_eq(const evbus__json_str_t *str, const char *s, size_t n) {
 }
 
 int evbus__json_write_string_body(evbus__buf_t *out, const char *s, size_t n) {
-    static const char hexd[] = "0123456789abcdef";
     /* worst case every byte becomes \u00XX */
     if (n > (SIZE_MAX - 3) / 6 || evbus__buf_reserve(out, n * 6) != 0)
         return -1;
     unsigned char *d = out->data + out->len;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *d++ = c;
-            continue;
-        }
-        *d++ = '\\';
-        switch (c) {
-        case '"': *d++ = '"'; break;
-        case '\\': *d++ = '\\'; break;
-        case '\n': *d++ = 'n'; break;
-        case '\r': *d++ = 'r'; break;
-        case '\t': *d++ = 't'; break;
-        case '\b': *d++ = 'b'; break;
-        case '\f': *d++ = 'f'; break;
-        default:
-            *d++ = 'u';
-            *d++ = '0';
-            *d++ = '0';
-            *d++ = (unsigned char)hexd[c >> 4];
-            *d++ = (unsigned char)hexd[c & 15];
-        }
+        if (c >= 0x20 && c != '"' && c != '\\')
+            *d++ = c; /* the common case, kept in the loop */
+        else
+            d += evbus__json_escape_ascii(c, d);
     }
     out->len = (size_t)(d - out->data);
     out->data[out->len] = 0;

@@ -114,6 +114,36 @@ int evbus__json_str_eq(const evbus__json_str_t *str, const char *s, size_t n);
 /** Append s (n bytes of UTF-8) as a quoted JSON string; escapes quote, backslash, controls. */
 struct evbus__buf_s;
 int evbus__json_write_string(struct evbus__buf_s *out, const char *s, size_t n);
+
+/**
+ * The one JSON escape of an ASCII byte c (< 0x80) into d, which has room for 6 bytes: c itself,
+ * or \" \\ \n \r \t \b \f, or \u00XX for the other control characters.  Returns the bytes
+ * written.  Inline: the decoder and the JSON writers call it per byte.
+ */
+static inline size_t evbus__json_escape_ascii(unsigned char c, unsigned char *d) {
+    static const char hexd[] = "0123456789abcdef";
+    if (c >= 0x20 && c != '"' && c != '\\') {
+        d[0] = c;
+        return 1;
+    }
+    d[0] = '\\';
+    switch (c) {
+    case '"': d[1] = '"'; return 2;
+    case '\\': d[1] = '\\'; return 2;
+    case '\n': d[1] = 'n'; return 2;
+    case '\r': d[1] = 'r'; return 2;
+    case '\t': d[1] = 't'; return 2;
+    case '\b': d[1] = 'b'; return 2;
+    case '\f': d[1] = 'f'; return 2;
+    default:
+        d[1] = 'u';
+        d[2] = '0';
+        d[3] = '0';
+        d[4] = (unsigned char)hexd[c >> 4];
+        d[5] = (unsigned char)hexd[c & 15];
+        return 6;
+    }
+}
 /** The same without the quotes: s escaped as the inside of a JSON string. 0 or -1 (OOM). */
 int evbus__json_write_string_body(struct evbus__buf_s *out, const char *s, size_t n);
 /** Length of the valid UTF-8 prefix of s (== n when all of s is valid UTF-8). */

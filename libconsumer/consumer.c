@@ -49,6 +49,7 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
     if (c->nworkers < 1)
         c->nworkers = 1;
     c->retry_max = (int)evbus__conf_int(conf, "retry.max");
+    c->veto_dlq = !strcmp(evbus__conf_str(conf, "received.veto"), "dlq");
     c->backoff_ms = evbus__conf_int(conf, "retry.backoff.ms");
     c->backoff_max_ms = evbus__conf_int(conf, "retry.backoff.max.ms");
     if (c->backoff_max_ms < c->backoff_ms)
@@ -264,7 +265,11 @@ evbus_err_t evbus_consumer_close(evbus_consumer_t *c) {
     evbus__workers_stop(c);
     evbus_err_t err = EVBUS_OK;
     rd_kafka_resp_err_t kerr = rd_kafka_commit(c->rk, NULL, 0);
-    if (kerr && kerr != RD_KAFKA_RESP_ERR__NO_OFFSET && kerr != RD_KAFKA_RESP_ERR__STATE)
+    /* A rebalance under way (another member leaving at the same moment, as `consume
+     * --processes` members do on SIGTERM) refuses the commit; the revocation that
+     * rd_kafka_consumer_close() runs commits again, and what stays uncommitted is redelivered. */
+    if (kerr && kerr != RD_KAFKA_RESP_ERR__NO_OFFSET && kerr != RD_KAFKA_RESP_ERR__STATE &&
+        kerr != RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS && kerr != RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION)
         err = EVBUS_ERR_TRANSPORT;
     if (rd_kafka_consumer_close(c->rk))
         err = EVBUS_ERR_TRANSPORT;
@@ -314,18 +319,22 @@ evbus_err_t evbus_consumer_load_plugin(evbus_consumer_t *c, const char *path, ch
                                        size_t errstr_size) {
     if (!c)
         return EVBUS_ERR_INVALID_ARG;
-    return evbus_dispatcher_load_plugin(
-        c->d, path, evbus__conf_bool(c->conf, "plugin.isolate") ? EVBUS_PLUGIN_LOAD_ISOLATE : 0,
-        (int)evbus__conf_int(c->conf, "handler.timeout.ms"), NULL, errstr, errstr_size);
+    evbus_plugin_opts_t o = EVBUS_PLUGIN_OPTS_INIT;
+    o.flags = evbus__conf_bool(c->conf, "plugin.isolate") ? EVBUS_PLUGIN_LOAD_ISOLATE : 0;
+    o.timeout_ms = (int)evbus__conf_int(c->conf, "handler.timeout.ms");
+    o.conf = c->conf;
+    return evbus_dispatcher_load_plugins(c->d, path, &o, NULL, errstr, errstr_size);
 }
 
 evbus_err_t evbus_consumer_load_plugins_dir(evbus_consumer_t *c, const char *dir, char *errstr,
                                             size_t errstr_size) {
     if (!c)
         return EVBUS_ERR_INVALID_ARG;
-    return evbus_dispatcher_load_plugins_dir(
-        c->d, dir, evbus__conf_bool(c->conf, "plugin.isolate") ? EVBUS_PLUGIN_LOAD_ISOLATE : 0,
-        (int)evbus__conf_int(c->conf, "handler.timeout.ms"), NULL, errstr, errstr_size);
+    evbus_plugin_opts_t o = EVBUS_PLUGIN_OPTS_INIT;
+    o.flags = evbus__conf_bool(c->conf, "plugin.isolate") ? EVBUS_PLUGIN_LOAD_ISOLATE : 0;
+    o.timeout_ms = (int)evbus__conf_int(c->conf, "handler.timeout.ms");
+    o.conf = c->conf;
+    return evbus_dispatcher_load_plugins(c->d, dir, &o, NULL, errstr, errstr_size);
 }
 
 /* The first release's evbus_consumer_stats_t ends with assigned. */
@@ -337,6 +346,7 @@ evbus_err_t evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st
         return EVBUS_ERR_INVALID_ARG;
     full.received = LOAD(c->received);
     full.handled = LOAD(c->handled);
+    full.rejected = LOAD(c->rejected);
     full.retries = LOAD(c->retries);
     full.dead_lettered = LOAD(c->dead_lettered);
     full.dlq_failed = LOAD(c->dlq_failed);

@@ -79,6 +79,7 @@ struct evbus_consumer_s {
 
     const char *prefix, *dlq_suffix; /* owned by conf */
     int retry_max;
+    int veto_dlq; /* received.veto=dlq */
     int64_t backoff_ms, backoff_max_ms;
     evbus_start_t start;
     int poll_timeout_ms; /* consumer.poll.timeout.ms: one poll of evbus_consumer_run() */
@@ -100,7 +101,7 @@ struct evbus_consumer_s {
     int stop; /* atomic: set by evbus_consumer_stop() */
     int closed;
 
-    uint64_t received, handled, retries, dead_lettered, dlq_failed, assigned; /* atomics */
+    uint64_t received, handled, retries, dead_lettered, dlq_failed, assigned, rejected; /* atomics */
     uint64_t transient_errors; /* atomic: registry lookups and DLQ writes failed (each retried) */
 
     /* consumer.max.consecutive.errors (0: unset).  consec counts transient failures since the

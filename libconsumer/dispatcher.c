@@ -57,7 +57,7 @@ struct evbus_dispatcher_s {
     pthread_t *threads;
     int started, stopping;
 
-    uint64_t dispatched, handler_ok, handler_failed, async_failed; /* atomics */
+    uint64_t dispatched, handler_ok, handler_failed, async_failed, rejected; /* atomics */
     /* Bit i: some handler matches lifecycle type lc_types[i].  Kept up to date by subscribe,
      * so the three lifecycle checks per event take no lock and match no globs. */
     unsigned lc_mask; /* atomic */
@@ -66,7 +66,7 @@ struct evbus_dispatcher_s {
 
 static const char *const lc_types[] = {EVBUS_LC_EVENT_RECEIVED, EVBUS_LC_HANDLER_INVOKING,
                                        EVBUS_LC_HANDLER_INVOKED, EVBUS_LC_HANDLER_FAILED,
-                                       EVBUS_LC_EVENT_DEAD_LETTERED};
+                                       EVBUS_LC_EVENT_DEAD_LETTERED, EVBUS_LC_EVENT_REJECTED};
 #define N_LC_TYPES (sizeof(lc_types) / sizeof(lc_types[0]))
 
 static int sub_matches(const sub_t *s, const char *type);
@@ -338,8 +338,9 @@ static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *
     int64_t dur = evbus__now_us() - t0;
     if (!lifecycle)
         evbus__hist_observe(d->handler_hist, s->name, dur);
-    if (err != EVBUS_OK && (err > 0 || err <= EVBUS_ERR__END))
-        err = EVBUS_ERR_HANDLER; /* not one of ours: keep codes meaningful */
+    /* Not one of ours, or the veto's own code from a plain handler: keep codes meaningful. */
+    if (err != EVBUS_OK && (err > 0 || err <= EVBUS_ERR__END || err == EVBUS_ERR_REJECTED))
+        err = EVBUS_ERR_HANDLER;
     if (err && !msg[0])
         snprintf(msg, msg_size, "%s", evbus_strerror(err));
     if (!err) {
@@ -466,9 +467,20 @@ void evbus__run_clear(evbus__run_t *r) {
         free(r->fail[i].handler);
         free(r->fail[i].error);
     }
-    free(r->fail);
-    free(r->done);
+    if (r->fail != r->fail_inline)
+        free(r->fail);
+    if (r->done != r->done_inline)
+        free(r->done);
     memset(r, 0, sizeof(*r));
+}
+
+void evbus__run_move(evbus__run_t *dst, evbus__run_t *src) {
+    *dst = *src;
+    if (src->done == src->done_inline)
+        dst->done = dst->done_inline;
+    if (src->fail == src->fail_inline)
+        dst->fail = dst->fail_inline;
+    memset(src, 0, sizeof(*src));
 }
 
 static int run_done(const evbus__run_t *r, uint64_t id) {
@@ -478,24 +490,37 @@ static int run_done(const evbus__run_t *r, uint64_t id) {
     return 0;
 }
 
+/* Grow *v (an array of cap elements of size sz, possibly the inline one) to hold want. */
+static int grow(void **v, size_t *cap, size_t want, size_t sz, void *inline_v, size_t inline_cap,
+                size_t used) {
+    if (want <= *cap)
+        return 0;
+    if (!*v && want <= inline_cap) {
+        *v = inline_v;
+        *cap = inline_cap;
+        return 0;
+    }
+    void *n = *v == inline_v ? malloc(want * sz) : realloc(*v, want * sz);
+    if (!n)
+        return -1;
+    if (*v == inline_v)
+        memcpy(n, inline_v, used * sz);
+    *v = n;
+    *cap = want;
+    return 0;
+}
+
 /* Room for n more successes and n failures, made before any handler runs, so that recording
  * a result never fails after the handler has run (a success not recorded would run again). */
 static int run_reserve(evbus__run_t *r, size_t n) {
-    if (r->ndone + n > r->done_cap) {
-        uint64_t *v = realloc(r->done, (r->ndone + n) * sizeof(*v));
-        if (!v)
-            return -1;
-        r->done = v;
-        r->done_cap = r->ndone + n;
-    }
-    if (n > r->fail_cap) {
-        evbus__failure_t *f = realloc(r->fail, n * sizeof(*f));
-        if (!f)
-            return -1;
-        r->fail = f;
-        r->fail_cap = n;
-    }
-    return 0;
+    void *d = r->done, *f = r->fail;
+    int err = grow(&d, &r->done_cap, r->ndone + n, sizeof(uint64_t), r->done_inline,
+                   sizeof(r->done_inline) / sizeof(r->done_inline[0]), r->ndone) ||
+              grow(&f, &r->fail_cap, n, sizeof(evbus__failure_t), r->fail_inline,
+                   sizeof(r->fail_inline) / sizeof(r->fail_inline[0]), 0);
+    r->done = d;
+    r->fail = f;
+    return err ? -1 : 0;
 }
 
 /* "h1: e1; h2: e2" of the last attempt's failures. */
@@ -514,15 +539,21 @@ static void run_summary(const evbus__run_t *r, char *errstr, size_t errstr_size)
     }
 }
 
+static evbus_err_t received(evbus_dispatcher_t *d, const evbus_event_t *ev, evbus__run_t *run,
+                            char *errstr, size_t errstr_size);
+
 evbus_err_t evbus__dispatcher_run(evbus_dispatcher_t *d, const evbus_event_t *ev, int attempt,
                                   evbus__run_t *run, char *errstr, size_t errstr_size) {
-    if (attempt <= 1)
-        evbus__dispatcher_emit(d, EVBUS_LC_EVENT_RECEIVED, ev, NULL);
     for (size_t i = 0; i < run->nfail; i++) {
         free(run->fail[i].handler);
         free(run->fail[i].error);
     }
     run->nfail = 0;
+    if (attempt <= 1) {
+        evbus_err_t verr = received(d, ev, run, errstr, errstr_size);
+        if (verr != EVBUS_OK)
+            return verr;
+    }
     subs_t *l = subs_get(d);
     if (run_reserve(run, l->n) != 0) {
         subs_unref(l);
@@ -576,6 +607,7 @@ evbus_err_t evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats
     full.handler_ok = LOAD(d->handler_ok);
     full.handler_failed = LOAD(d->handler_failed);
     full.async_failed = LOAD(d->async_failed);
+    full.rejected = LOAD(d->rejected);
     pthread_mutex_lock(&d->mu);
     full.async_pending = d->pending;
     pthread_mutex_unlock(&d->mu);
@@ -601,14 +633,30 @@ json_t *evbus__run_failures_json(const evbus__run_t *run) {
     return a;
 }
 
-void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
-                            const evbus__lc_info_t *info) {
+/* 1 when one of s's patterns is type itself, not a glob that happens to match it. */
+static int sub_names(const sub_t *s, const char *type) {
+    for (size_t i = 0; i < s->npatterns; i++)
+        if (!strcmp(s->patterns[i], type))
+            return 1;
+    return 0;
+}
+
+/*
+ * Publish lc_type about ev.  With veto (evbus.event.received only), the sync subscribers that
+ * name lc_type exactly run in order and the first that fails stops the fan-out: its code, name
+ * (*who, a copy the caller frees) and message come back.  Everyone else only observes (a "*" or
+ * "evbus.*" logger that fails must not drop every event), and then EVBUS_OK is returned.
+ */
+static evbus_err_t emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
+                        const evbus__lc_info_t *info, int veto, char **who, char *msg,
+                        size_t msg_size) {
+    evbus_err_t verr = EVBUS_OK;
     if (!evbus__dispatcher_has(d, lc_type))
-        return; /* nobody listens: build nothing */
+        return EVBUS_OK; /* nobody listens: build nothing */
     const char *key = evbus_event_key(ev);
     json_t *o = json_object();
     if (!o)
-        return;
+        return EVBUS_OK;
     json_object_set_new(o, "type", str_or_null(evbus_event_type(ev)));
     json_object_set_new(o, "id", str_or_null(evbus_event_id(ev)));
     json_object_set_new(o, "topic", str_or_null(evbus_event_topic(ev)));
@@ -635,7 +683,7 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
     char *txt = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(o);
     if (!txt)
-        return;
+        return EVBUS_OK;
     evbus__event_init_t in = {.type = lc_type, .id = NULL, .topic = evbus_event_topic(ev),
                               .partition = evbus_event_partition(ev), .offset = evbus_event_offset(ev),
                               .timestamp = evbus_event_timestamp(ev), .key = key, .json = txt,
@@ -646,7 +694,7 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
     evbus_event_t *lc = evbus__event_new(&in, NULL, NULL);
     free(txt);
     if (!lc)
-        return;
+        return EVBUS_OK;
     /* Trace context follows the event into its lifecycle events (README "Operating"). */
     static const char *const trace_hdrs[] = {"traceparent", "tracestate"};
     for (size_t i = 0; i < 2; i++) {
@@ -659,14 +707,47 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
         sub_t *s = l->v[i];
         if (!sub_matches(s, lc_type))
             continue;
-        if (s->flags & EVBUS_HANDLER_ASYNC)
+        if (s->flags & EVBUS_HANDLER_ASYNC) {
             enqueue(d, s, lc, 1);
-        else
+        } else if (!veto || !sub_names(s, lc_type)) {
             invoke(d, s, lc, 1, 0, NULL, 0); /* observers: their failure fails nothing */
+        } else if ((verr = invoke(d, s, lc, 1, 0, msg, msg_size)) != EVBUS_OK) {
+            *who = evbus__strdup(s->name); /* the snapshot may go with its subscriber */
+            break;
+        }
     }
     subs_unref(l);
     evbus__event_destroy(lc);
+    return verr;
 }
+
+void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_event_t *ev,
+                            const evbus__lc_info_t *info) {
+    emit(d, lc_type, ev, info, 0, NULL, NULL, 0);
+}
+
+/* evbus.event.received, whose sync subscribers may veto the event: then it is announced as
+ * evbus.event.rejected, the vetoing subscriber and its message become run's one failure, and
+ * EVBUS_ERR_REJECTED is returned with "<subscriber>: <message>" in errstr. */
+static evbus_err_t received(evbus_dispatcher_t *d, const evbus_event_t *ev, evbus__run_t *run,
+                            char *errstr, size_t errstr_size) {
+    char msg[512] = "";
+    char *who = NULL;
+    evbus_err_t err = emit(d, EVBUS_LC_EVENT_RECEIVED, ev, NULL, 1, &who, msg, sizeof(msg));
+    if (!err)
+        return EVBUS_OK;
+    ADD(d->rejected);
+    evbus__dispatcher_emit(d, EVBUS_LC_EVENT_REJECTED, ev,
+                           &(evbus__lc_info_t){.handler = who, .duration_us = -1, .error = msg,
+                                               .error_code = err});
+    evbus__seterr(errstr, errstr_size, "%s: %s", who ? who : "?", msg);
+    if (run_reserve(run, 1) == 0) /* out of memory: the veto still holds, unnamed */
+        run->fail[run->nfail++] = (evbus__failure_t){who, evbus__strdup(msg), EVBUS_ERR_REJECTED};
+    else
+        free(who);
+    return EVBUS_ERR_REJECTED;
+}
+
 
 /* ---- broker-less dispatch ---- */
 

@@ -7,6 +7,7 @@
 
 #include "evbus/consumer.h"
 #include "event.h"
+#include "plugin_ctx.h"
 
 #include <jansson.h>
 
@@ -27,9 +28,15 @@ typedef struct evbus__run_s {
     size_t ndone, done_cap;
     evbus__failure_t *fail;
     size_t nfail, fail_cap;
+    /* Room for the usual few handlers, so that an event costs no allocation: done and fail
+     * point here until more is needed.  Hence a run is moved only with evbus__run_move(). */
+    uint64_t done_inline[8];
+    evbus__failure_t fail_inline[4];
 } evbus__run_t;
 
 void evbus__run_clear(evbus__run_t *r);
+/** Move src into dst (dst's previous content is not freed); src is left empty. */
+void evbus__run_move(evbus__run_t *dst, evbus__run_t *src);
 
 /** The last attempt's failures as a JSON array of {handler, error, error_code} (new reference). */
 json_t *evbus__run_failures_json(const evbus__run_t *run);
@@ -67,9 +74,19 @@ struct evbus__mmap_s *evbus__dispatcher_handler_hist(evbus_dispatcher_t *d);
 /** Count a dispatched (non-lifecycle) event. */
 void evbus__dispatcher_count_event(evbus_dispatcher_t *d);
 
+/* ---- a loaded plugin, v1 or v2 (plugin.c) ---- */
+typedef struct evbus__plugin_s evbus__plugin_t;
+const char *evbus__plugin_name(const evbus__plugin_t *pl);
+/** The plugin's init (v2: with its context); *state NULL when it has none. */
+evbus_err_t evbus__plugin_init(evbus__plugin_t *pl, void **state, char *errstr, size_t n);
+evbus_err_t evbus__plugin_call(const evbus__plugin_t *pl, void *state, const evbus_event_t *ev,
+                               char *errstr, size_t n);
+void evbus__plugin_fini(const evbus__plugin_t *pl, void *state);
+
 /* ---- isolated plugin supervisor (isolate.c) ---- */
 typedef struct evbus__isolate_s evbus__isolate_t;
-evbus__isolate_t *evbus__isolate_new(const evbus_plugin_t *p, int timeout_ms);
+/** pl is borrowed and must outlive iso. */
+evbus__isolate_t *evbus__isolate_new(evbus__plugin_t *pl, int timeout_ms);
 void evbus__isolate_destroy(evbus__isolate_t *iso);
 /** Run p->handle(ev) in the child; restarts a dead child first. */
 evbus_err_t evbus__isolate_handle(evbus__isolate_t *iso, const evbus_event_t *ev, char *errstr,

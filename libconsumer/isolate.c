@@ -4,7 +4,7 @@
  *
  * The child is a plain fork (no exec: the plugin is already mapped, and a library cannot rely on
  * a helper binary being installed).  It touches nothing of the parent's state but the plugin
- * descriptor: events arrive fully decoded (JSON and key text), so the child never needs the
+ * descriptor and its context (a v2 plugin's init reads its settings there, after every restart): events arrive fully decoded (JSON and key text), so the child never needs the
  * schema store, the registry or librdkafka.  Frames are length-prefixed:
  *   request:  u32 len | type id topic key json error (u32 len or 0xffffffff for NULL, bytes)
  *             | i32 partition | i64 offset | i64 timestamp | u32 nheaders | (name, value)*
@@ -25,7 +25,7 @@
 #include "dispatcher_int.h"
 
 struct evbus__isolate_s {
-    const evbus_plugin_t *p;
+    evbus__plugin_t *p;
     int timeout_ms;
     pthread_mutex_t mu; /* one request at a time */
     pid_t pid;          /* -1: no child */
@@ -201,7 +201,7 @@ static evbus_event_t *child_event(const unsigned char *data, size_t len) {
     return ev;
 }
 
-static void child_main(const evbus_plugin_t *p, int fd, pid_t parent) {
+static void child_main(evbus__plugin_t *p, int fd, pid_t parent) {
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the consumer */
     if (getppid() != parent)
         _exit(1);
@@ -215,7 +215,7 @@ static void child_main(const evbus_plugin_t *p, int fd, pid_t parent) {
 
     char msg[1024] = "";
     void *state = NULL;
-    evbus_err_t err = p->init ? p->init(&state, msg, sizeof(msg)) : EVBUS_OK;
+    evbus_err_t err = evbus__plugin_init(p, &state, msg, sizeof(msg));
     child_reply(fd, err, msg);
     if (err)
         _exit(1);
@@ -232,18 +232,17 @@ static void child_main(const evbus_plugin_t *p, int fd, pid_t parent) {
         if (!ev)
             err = evbus__fail(EVBUS_ERR_NOMEM, msg, sizeof(msg), "isolated worker: bad request");
         else
-            err = p->handle(state, ev, msg, sizeof(msg));
+            err = evbus__plugin_call(p, state, ev, msg, sizeof(msg));
         evbus__event_destroy(ev);
         child_reply(fd, err, msg);
     }
-    if (p->fini)
-        p->fini(state);
+    evbus__plugin_fini(p, state);
     _exit(0);
 }
 
 /* ---- the parent ---- */
 
-evbus__isolate_t *evbus__isolate_new(const evbus_plugin_t *p, int timeout_ms) {
+evbus__isolate_t *evbus__isolate_new(evbus__plugin_t *p, int timeout_ms) {
     evbus__isolate_t *iso = calloc(1, sizeof(*iso));
     if (!iso)
         return NULL;
@@ -311,14 +310,14 @@ static evbus_err_t spawn(evbus__isolate_t *iso, char *errstr, size_t errstr_size
     int sv[2];
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
         return evbus__fail(EVBUS_ERR_PLUGIN, errstr, errstr_size, "plugin %s: socketpair: %s",
-                           iso->p->name, strerror(errno));
+                           evbus__plugin_name(iso->p), strerror(errno));
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         close(sv[0]);
         close(sv[1]);
         return evbus__fail(EVBUS_ERR_PLUGIN, errstr, errstr_size, "plugin %s: fork: %s",
-                           iso->p->name, strerror(errno));
+                           evbus__plugin_name(iso->p), strerror(errno));
     }
     if (pid == 0) {
         close(sv[0]);
@@ -336,7 +335,7 @@ static evbus_err_t spawn(evbus__isolate_t *iso, char *errstr, size_t errstr_size
     child_reap(iso, 1, how, sizeof(how));
     if (r == 0)
         return evbus__fail(EVBUS_ERR_PLUGIN, errstr, errstr_size, "%s", msg[0] ? msg : evbus_strerror(err));
-    return evbus__fail(EVBUS_ERR_PLUGIN, errstr, errstr_size, "plugin %s: init %s", iso->p->name,
+    return evbus__fail(EVBUS_ERR_PLUGIN, errstr, errstr_size, "plugin %s: init %s", evbus__plugin_name(iso->p),
                        r == -2 ? "timed out" : how);
 }
 
@@ -391,7 +390,7 @@ evbus_err_t evbus__isolate_handle(evbus__isolate_t *iso, const evbus_event_t *ev
     if (write_all(iso->fd, b.data, b.len) != 0) {
         child_reap(iso, 1, how, sizeof(how));
         err = evbus__fail(EVBUS_ERR_HANDLER, errstr, errstr_size,
-                          "plugin %s: isolated worker %s; restarted", iso->p->name, how);
+                          "plugin %s: isolated worker %s; restarted", evbus__plugin_name(iso->p), how);
         goto out;
     }
     char msg[512] = "";
@@ -400,11 +399,11 @@ evbus_err_t evbus__isolate_handle(evbus__isolate_t *iso, const evbus_event_t *ev
         child_reap(iso, 1, NULL, 0);
         err = evbus__fail(EVBUS_ERR_TIMEOUT, errstr, errstr_size,
                           "plugin %s: handler ran past %d ms; isolated worker killed and restarted",
-                          iso->p->name, iso->timeout_ms);
+                          evbus__plugin_name(iso->p), iso->timeout_ms);
     } else if (r != 0) {
         child_reap(iso, 1, how, sizeof(how));
         err = evbus__fail(EVBUS_ERR_HANDLER, errstr, errstr_size,
-                          "plugin %s: isolated worker %s; restarted", iso->p->name, how);
+                          "plugin %s: isolated worker %s; restarted", evbus__plugin_name(iso->p), how);
     } else if (err) {
         evbus__seterr(errstr, errstr_size, "%s", msg[0] ? msg : evbus_strerror(err));
     }

@@ -5,6 +5,8 @@
  * headers, undecodable value, a schema that is not its type's): the first are retried until they
  * pass or the consumer stops, never dead-lettered; the second go to the dead-letter topic.
  * consumer.max.consecutive.errors turns a failure that does not pass into a stopped consumer.
+ * A vetoed event (EVBUS_ERR_REJECTED) is settled at once: stored, or dead-lettered with
+ * received.veto=dlq.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +86,7 @@ static void unsettled_take(evbus_consumer_t *c, evbus__part_t *p, int64_t offset
         if ((*u)->part == p && (*u)->offset == offset) {
             unsettled_t *hit = *u;
             *u = hit->next;
-            *run = hit->run;
+            evbus__run_move(run, &hit->run);
             free(hit);
             break;
         }
@@ -108,8 +110,7 @@ static void leave(evbus_consumer_t *c, evbus__part_t *p, const evbus_event_t *ev
     }
     u->part = p;
     u->offset = evbus_event_offset(ev);
-    u->run = *run;
-    memset(run, 0, sizeof(*run));
+    evbus__run_move(&u->run, run);
     pthread_mutex_lock(&c->unsettled_mu);
     u->next = c->unsettled;
     c->unsettled = u;
@@ -203,6 +204,15 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
                 evbus__log_event(&c->log, EVBUS_LOG_INFO, "audit", ev, NULL, attempt, NULL,
                                  "event handled");
             evbus__ostore_add(c, os, p, evbus_event_offset(ev));
+            break;
+        }
+        if (err == EVBUS_ERR_REJECTED) { /* vetoed before any handler: never retried */
+            ADD(c->rejected);
+            settled(c);
+            if (!c->veto_dlq)
+                evbus__ostore_add(c, os, p, evbus_event_offset(ev));
+            else if (dead_letter(c, os, p, ev, err, errstr, &run, attempt) != 0)
+                leave(c, p, ev, &run);
             break;
         }
         if (run.nfail == 0) { /* no handler ran (out of memory): not an attempt */

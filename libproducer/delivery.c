@@ -51,7 +51,7 @@ void evbus__report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, 
         char why[512] = "";
         if (aborted && !kerr) {
             snprintf(why, sizeof(why), "transaction aborted: %s",
-                     p->txn_fatal_reason[0] ? p->txn_fatal_reason : "the broker refused its commit");
+                     p->txn_fatal_reason[0] ? p->txn_fatal_reason : "not committed");
         } else if (failed) {
             pthread_mutex_lock(&p->fail_lock);
             if (p->last_broker_error[0] && kerr == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT)

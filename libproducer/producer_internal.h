@@ -1,7 +1,7 @@
 /*
- * libevbus-producer's private state, shared by its files: producer.c (creation and the
- * send path), delivery.c (delivery reports, kept failures, queue room) and txn.c (the
- * Kafka transaction driver of producer.transactional=true).
+ * libevbus-producer's private state, shared by its files: producer.c (creation, flush,
+ * destruction), send.c (the send path), delivery.c (delivery reports, kept failures, queue
+ * room) and txn.c (the Kafka transaction driver of producer.transactional=true).
  */
 #ifndef EVBUS_PRODUCER_INTERNAL_H
 #define EVBUS_PRODUCER_INTERNAL_H
@@ -101,6 +101,7 @@ struct evbus_producer_s {
     atomic_int txn_flush;          /* flush asked for a commit now */
     atomic_int txn_must_abort;     /* an event was split inside the open transaction */
     atomic_int txn_fatal;          /* fenced or otherwise fatal: no more sends */
+    atomic_uint_fast64_t txn_gen;  /* transactions ended so far (senders wait for the next) */
     int64_t txn_started_us;
     int64_t txn_max_events, txn_interval_us;
     pthread_mutex_t held_lock;     /* guards held[] (reports of the open transaction) */
@@ -112,6 +113,16 @@ struct evbus_producer_s {
     evbus__log_t log;                  /* operating (producer_metrics.c): the application's */
     struct evbus__pmetrics_s *metrics; /* log, per-type counters, queue depth */
 };
+
+/* producer.c */
+/** The librdkafka producer and its topic handles, from p->conf (p->rk must be NULL). */
+evbus_err_t evbus__producer_kafka_create(evbus_producer_t *p, char *errstr, size_t errstr_size);
+/** Destroy them (nothing may be outstanding); p->rk is NULL after. */
+void evbus__producer_kafka_destroy(evbus_producer_t *p);
+
+/* send.c */
+/** Free a thread's send scratch (the scratch_key destructor). */
+void evbus__scratch_free(void *scratch);
 
 /* delivery.c */
 void evbus__dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);

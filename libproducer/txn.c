@@ -97,10 +97,30 @@ static void release_held(evbus_producer_t *p, int aborted) {
     free(h);
 }
 
-/* End the open transaction (write lock held).  Commit unless abort is set or the broker
- * requires one; retriable errors are retried (bounded by the transaction timeout). */
-static void end_txn(evbus_producer_t *p, int abort) {
-    int aborted = abort;
+/* After an abort, a fresh librdkafka producer with the same transactional id (write lock
+ * held, nothing outstanding).  librdkafka 2.0 keeps the partitions' sequence numbers of an
+ * aborted transaction whose messages the broker refused, and the next transaction then
+ * stalls on "skipped sequence numbers"; init_transactions on a new instance bumps the epoch
+ * and starts them afresh.  Aborts are rare: the cost is one round trip. */
+static void restart_kafka(evbus_producer_t *p) {
+    char err[512];
+    rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    drain_reports(p);
+    release_held(p, 1);
+    evbus__producer_kafka_destroy(p);
+    if (evbus__producer_kafka_create(p, err, sizeof(err)) != EVBUS_OK ||
+        evbus__txn_start(p, err, sizeof(err)) != EVBUS_OK) {
+        snprintf(p->txn_fatal_reason, sizeof(p->txn_fatal_reason),
+                 "restarting the producer after an abort: %.200s", err);
+        atomic_store(&p->txn_fatal, 1);
+    }
+}
+
+/* End the open transaction (write lock held).  Commit unless abort_reason is given or the
+ * broker requires an abort; retriable errors are retried (bounded by the transaction
+ * timeout).  The reason goes into the failure reports of the aborted messages. */
+static void end_txn(evbus_producer_t *p, const char *abort_reason) {
+    int aborted = abort_reason != NULL;
     rd_kafka_error_t *e = NULL;
     for (int tries = 0; !aborted && tries < 10; tries++) {
         e = rd_kafka_commit_transaction(p->rk, TXN_OP_TIMEOUT_MS);
@@ -118,6 +138,8 @@ static void end_txn(evbus_producer_t *p, int abort) {
         if (e)
             snprintf(p->txn_fatal_reason, sizeof(p->txn_fatal_reason), "%s",
                      rd_kafka_error_string(e));
+        else
+            snprintf(p->txn_fatal_reason, sizeof(p->txn_fatal_reason), "%s", abort_reason);
         aborted = 1;
         rd_kafka_error_t *a = NULL;
         for (int tries = 0; tries < 10; tries++) {
@@ -139,7 +161,9 @@ static void end_txn(evbus_producer_t *p, int abort) {
     atomic_fetch_add(aborted ? &p->txn_aborted : &p->txn_committed, 1);
     atomic_store(&p->txn_events, 0);
     atomic_store(&p->txn_must_abort, 0);
-    if (!atomic_load(&p->txn_fatal)) {
+    if (!atomic_load(&p->txn_fatal) && aborted && !atomic_load(&p->stop)) {
+        restart_kafka(p);
+    } else if (!atomic_load(&p->txn_fatal)) {
         rd_kafka_error_t *b = rd_kafka_begin_transaction(p->rk);
         if (b) {
             set_fatal(p, "begin transaction", b);
@@ -149,6 +173,7 @@ static void end_txn(evbus_producer_t *p, int abort) {
     p->txn_started_us = evbus__now_us();
     if (!atomic_load(&p->txn_fatal))
         p->txn_fatal_reason[0] = 0; /* the reason given to the next abort's reports */
+    atomic_fetch_add(&p->txn_gen, 1);
 }
 
 void evbus__txn_tick(evbus_producer_t *p) {
@@ -159,7 +184,7 @@ void evbus__txn_tick(evbus_producer_t *p) {
     size_t n = atomic_load(&p->txn_events);
     int flush = atomic_load(&p->txn_flush);
     int must_abort = atomic_load(&p->txn_must_abort);
-    if (n == 0) {
+    if (n == 0 && !must_abort) {
         if (flush)
             atomic_store(&p->txn_flush, 0);
         p->txn_started_us = evbus__now_us(); /* the interval counts from the first event */
@@ -169,7 +194,10 @@ void evbus__txn_tick(evbus_producer_t *p) {
         evbus__now_us() - p->txn_started_us < p->txn_interval_us)
         return;
     pthread_rwlock_wrlock(&p->txn_lock);
-    end_txn(p, atomic_load(&p->txn_must_abort));
+    end_txn(p, atomic_load(&p->txn_must_abort)
+                   ? "librdkafka refused a message of the transaction (it had failed, or an "
+                     "event could not be enqueued to all of its topics)"
+                   : NULL);
     atomic_store(&p->txn_flush, 0);
     pthread_rwlock_unlock(&p->txn_lock);
 }
@@ -178,7 +206,7 @@ void evbus__txn_finish(evbus_producer_t *p, int timeout_ms) {
     (void)timeout_ms;
     pthread_rwlock_wrlock(&p->txn_lock);
     if (!atomic_load(&p->txn_fatal) && atomic_load(&p->txn_events) > 0)
-        end_txn(p, 1); /* flush could not commit it in time: what is open is not delivered */
+        end_txn(p, "not committed before the producer was destroyed");
     drain_reports(p);
     release_held(p, 1);
     pthread_rwlock_unlock(&p->txn_lock);

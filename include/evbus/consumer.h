@@ -5,15 +5,22 @@
  *    broker: evbus_dispatcher_process_json() feeds it a JSON list of {type, data} events.
  *  - evbus_consumer_t is a Kafka consumer group member that feeds a dispatcher, with
  *    at-least-once delivery, retries, a dead-letter topic and per-partition ordering.
- *  - Plugins are shared objects exporting evbus_plugin_v1() (ABI below), loaded in-process
- *    or in a supervised child process ("plugin.isolate").
+ *  - Plugins are shared objects exporting evbus_plugin_v2() or evbus_plugin_v1() (ABI below),
+ *    loaded in-process or in a supervised child process ("plugin.isolate").
  *
  * Lifecycle events (EVBUS_LC_*) are published into the same dispatcher and can be subscribed
  * to like any type.  Their JSON data: {"type","id","topic","partition","offset","key"} of the
  * original event plus "handler", "duration_us", "error", "error_code", "attempts" where they
  * apply.  They carry the original event's W3C trace context headers ("traceparent",
  * "tracestate": evbus_event_header()) when it has them.  Lifecycle events never produce
- * lifecycle events, and a lifecycle handler's failure never fails the original event.
+ * lifecycle events, and a lifecycle handler's failure never fails the original event, with one
+ * exception, the veto: a sync (not
+ * EVBUS_HANDLER_ASYNC) handler subscribed to "evbus.event.received" by that exact name (not
+ * by a glob such as "evbus.*") that fails stops the event before any of its handlers runs.
+ * The event is then announced as evbus.event.rejected ("handler": the vetoing handler,
+ * "error": its message), counted (stats "rejected"), and, in a consumer, committed unseen, or
+ * written to the dead-letter topic when received.veto=dlq.  It is never retried.  Async
+ * handlers of evbus.event.received only observe.
  */
 #ifndef EVBUS_CONSUMER_H
 #define EVBUS_CONSUMER_H
@@ -33,6 +40,7 @@ typedef struct evbus_dispatcher_s evbus_dispatcher_t;
 #define EVBUS_LC_HANDLER_INVOKED "evbus.handler.invoked"       /* + duration_us */
 #define EVBUS_LC_HANDLER_FAILED "evbus.handler.failed"         /* + duration_us, error, attempts */
 #define EVBUS_LC_EVENT_DEAD_LETTERED "evbus.event.dead_lettered" /* + error, handler, attempts */
+#define EVBUS_LC_EVENT_REJECTED "evbus.event.rejected" /* + handler (the vetoing one), error */
 
 /**
  * A handler.  ev is borrowed for the duration of the call (all its strings too).
@@ -105,8 +113,10 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_unsubscribe(evbus_dispatcher_t *d, evb
  * registration order (one failing does not keep the others from the event), then queue the
  * async ones (only when every sync handler succeeded).  Does not retry.  No lock is held while
  * handlers run.  Thread safe (concurrent calls run concurrently).
- * @returns EVBUS_OK (also when no handler matched) or the first failing handler's code, with
- *          "<handler>: <message>; <handler>: <message>" (each handler that failed) in errstr.
+ * @returns EVBUS_OK (also when no handler matched), EVBUS_ERR_REJECTED when a sync subscriber of
+ *          evbus.event.received vetoed it (no handler ran; errstr "<subscriber>: <message>"), or
+ *          the first failing handler's code, with "<handler>: <message>; <handler>: <message>"
+ *          (each handler that failed) in errstr.
  */
 EVBUS_EXPORT evbus_err_t evbus_dispatcher_dispatch(evbus_dispatcher_t *d, const evbus_event_t *ev,
                                                    char *errstr, size_t errstr_size);
@@ -145,8 +155,9 @@ typedef struct evbus_dispatcher_stats_s {
     uint64_t handler_failed; /* handler calls that failed (sync and async) */
     uint64_t async_failed;   /* of which async */
     uint64_t async_pending;  /* queued or running now */
+    uint64_t rejected;       /* events vetoed by an evbus.event.received subscriber */
 } evbus_dispatcher_stats_t;
-#define EVBUS_DISPATCHER_STATS_INIT {sizeof(evbus_dispatcher_stats_t), 0, 0, 0, 0, 0}
+#define EVBUS_DISPATCHER_STATS_INIT {.size = sizeof(evbus_dispatcher_stats_t)}
 
 /** Snapshot of d's counters into *st (st->size set by the caller).  Thread safe.
  *  @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG for a NULL d/st or a too small st->size. */
@@ -156,12 +167,16 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dis
  * Plugins
  * ------------------------------------------------------------------------------------------ */
 
-#define EVBUS_PLUGIN_ABI_VERSION 1
+/* ABI 2 (evbus_plugin_v2()) gives enabled() and init() a configuration context.  ABI 1
+ * (evbus_plugin_v1()) keeps loading: the exported symbol tells which layout a plugin uses. */
+#define EVBUS_PLUGIN_ABI_VERSION 2
+#define EVBUS_PLUGIN_ABI_VERSION_1 1
 #define EVBUS_PLUGIN_ASYNC 0x1 /* failures never block the event */
 
-/** What a plugin's evbus_plugin_v1() returns (static storage in the plugin). */
+/** What a plugin's evbus_plugin_v1() returns (static storage in the plugin).  abi_version is
+ *  1, or EVBUS_PLUGIN_ABI_VERSION for sources written against it (the symbol decides). */
 typedef struct evbus_plugin_s {
-    int abi_version;                   /* EVBUS_PLUGIN_ABI_VERSION, 1 */
+    int abi_version;                   /* EVBUS_PLUGIN_ABI_VERSION_1 */
     const char *name;
     const char *const *subscriptions;  /* NULL-terminated event types or globs ("org.openedx.*") */
     int  (*enabled)(void);             /* optional: 0 = skip this plugin (e.g. reads an env var) */
@@ -171,9 +186,53 @@ typedef struct evbus_plugin_s {
     int flags;                         /* EVBUS_PLUGIN_ASYNC: failures never block the event */
 } evbus_plugin_t;
 
-/** The one symbol a plugin exports. */
+/** The one symbol a v1 plugin exports. */
 typedef const evbus_plugin_t *(*evbus_plugin_v1_fn)(void);
 #define EVBUS_PLUGIN_SYMBOL "evbus_plugin_v1"
+
+/**
+ * A plugin's view of its configuration, given to a v2 plugin's enabled() and init().
+ * Valid only during that call (copy what you keep).  Owned by the host.
+ */
+typedef struct evbus_plugin_ctx_s evbus_plugin_ctx_t;
+
+/**
+ * The setting key for the plugin: its own setting "plugin.<name>.<key>" (name: the plugin's
+ * descriptor name) from, first to last, the host's configuration (-X plugin.<name>.<key>=V), the
+ * "settings" of its entry in the consumer config file, the environment variable
+ * EVBUS_PLUGIN_<NAME>_<KEY> (upper case, every character but A-Z and 0-9 as '_'); else the
+ * consumer setting named key (e.g. "consumer.group"; secrets such as sasl.password give NULL).
+ * @returns the value, borrowed and valid as long as ctx, or NULL when unset (or ctx/key NULL).
+ * Thread safety: as ctx (one call at a time).
+ */
+EVBUS_EXPORT const char *evbus_plugin_ctx_get(const evbus_plugin_ctx_t *ctx, const char *key);
+
+/** The plugin's name (its descriptor's), borrowed as ctx.  Thread safety: as ctx. */
+EVBUS_EXPORT const char *evbus_plugin_ctx_name(const evbus_plugin_ctx_t *ctx);
+
+/**
+ * From enabled(): say why the plugin is off (the host reports it once, at start).  The only
+ * thing a plugin may record in ctx; copied (truncated to 255 bytes).  NULL reason clears it.
+ * Thread safety: as ctx (one call at a time).
+ */
+EVBUS_EXPORT void evbus_plugin_ctx_disable_reason(const evbus_plugin_ctx_t *ctx, const char *reason);
+
+/** What a v2 plugin's evbus_plugin_v2() returns (static storage in the plugin). */
+typedef struct evbus_plugin_v2_s {
+    int abi_version;                   /* EVBUS_PLUGIN_ABI_VERSION (2) */
+    const char *name;                  /* also names its settings: plugin.<name>.<key> */
+    const char *const *subscriptions;  /* NULL-terminated event types or globs */
+    int  (*enabled)(const evbus_plugin_ctx_t *ctx);   /* optional: 0 = skip this plugin */
+    evbus_err_t (*init)(const evbus_plugin_ctx_t *ctx, void **state, char *errstr,
+                        size_t errstr_size);           /* optional */
+    evbus_err_t (*handle)(void *state, const evbus_event_t *ev, char *errstr, size_t errstr_size);
+    void (*fini)(void *state);         /* optional */
+    int flags;                         /* EVBUS_PLUGIN_ASYNC */
+} evbus_plugin_v2_t;
+
+/** The one symbol a v2 plugin exports (looked up before evbus_plugin_v1). */
+typedef const evbus_plugin_v2_t *(*evbus_plugin_v2_fn)(void);
+#define EVBUS_PLUGIN_SYMBOL_V2 "evbus_plugin_v2"
 
 /** Load options. */
 #define EVBUS_PLUGIN_LOAD_ISOLATE 0x1 /* run handle() in a supervised child process */
@@ -181,7 +240,9 @@ typedef const evbus_plugin_t *(*evbus_plugin_v1_fn)(void);
 /**
  * Load the plugin at path (dlopen) and subscribe its handler to its subscriptions in d.
  * Checks the ABI version; a plugin whose enabled() returns 0 is not subscribed (EVBUS_OK,
- * *loaded = 0).  In-process: init() runs now, fini() at evbus_dispatcher_destroy().
+ * *loaded = 0, and errstr gets "<name>: not enabled[: <reason>]").  A v2 plugin's context
+ * holds no settings here (evbus_dispatcher_load_plugins() gives it some).  In-process: init()
+ * runs now, fini() at evbus_dispatcher_destroy().
  * With EVBUS_PLUGIN_LOAD_ISOLATE: init/handle/fini run in a child process fed over a
  * socketpair; a crash, or a handle() running longer than timeout_ms, kills and restarts the
  * child and fails that event (EVBUS_ERR_HANDLER / EVBUS_ERR_TIMEOUT).  One child per plugin:
@@ -200,6 +261,43 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_load_plugins_dir(evbus_dispatcher_t *d
                                                            int *nloaded, char *errstr,
                                                            size_t errstr_size);
 
+/** Told once for each plugin whose enabled() returned 0; reason NULL when it gave none.
+ *  path, name and reason are borrowed for the call.  Called on the loading thread. */
+typedef void (*evbus_plugin_disabled_fn)(const char *path, const char *name, const char *reason,
+                                         void *opaque);
+
+/** Options of evbus_dispatcher_load_plugins().  Grow-safe: set size (EVBUS_PLUGIN_OPTS_INIT). */
+typedef struct evbus_plugin_opts_s {
+    size_t size;                       /* sizeof(evbus_plugin_opts_t) as compiled by the caller */
+    int flags;                         /* EVBUS_PLUGIN_LOAD_ISOLATE */
+    int timeout_ms;                    /* isolated handle() bound; <= 0: handler.timeout.ms's
+                                          default */
+    const evbus_conf_t *conf;          /* settings seen through evbus_plugin_ctx_get() (copied);
+                                          NULL: none */
+    const char *const *settings;       /* the plugins' own settings from a config file: NULL-
+                                          terminated key, value, key, value... (copied); or NULL */
+    const char *const *subscriptions;  /* NULL-terminated patterns replacing the plugins' own
+                                          (copied); or NULL */
+    evbus_plugin_disabled_fn on_disabled; /* or NULL */
+    void *opaque;                      /* for on_disabled */
+} evbus_plugin_opts_t;
+#define EVBUS_PLUGIN_OPTS_INIT {sizeof(evbus_plugin_opts_t), 0, 0, NULL, NULL, NULL, NULL, NULL}
+
+/**
+ * Load path, a plugin (.so) or a directory of them (every "*.so", sorted by name, stopping at
+ * the first failure), v2 or v1, into d as evbus_dispatcher_load_plugin() does, with opts (NULL:
+ * defaults).  opts->settings apply to every plugin loaded by this call.  An isolated plugin's
+ * child re-runs init() with the same context after a restart.
+ * *nloaded (may be NULL) gets how many were loaded and enabled.  Not thread safe with
+ * dispatching on d.
+ * @returns EVBUS_OK, EVBUS_ERR_INVALID_ARG (opts->size too small, odd settings),
+ *          EVBUS_ERR_PLUGIN / EVBUS_ERR_IO + errstr.
+ */
+EVBUS_EXPORT evbus_err_t evbus_dispatcher_load_plugins(evbus_dispatcher_t *d, const char *path,
+                                                       const evbus_plugin_opts_t *opts,
+                                                       int *nloaded, char *errstr,
+                                                       size_t errstr_size);
+
 /* ------------------------------------------------------------------------------------------
  * Consumer
  * ------------------------------------------------------------------------------------------ */
@@ -208,8 +306,9 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_load_plugins_dir(evbus_dispatcher_t *d
  * New consumer group member feeding d.
  * conf (evbus names used: consumer.group (required, or kafka.group.id), topic.prefix,
  * schema.dir, schema.registry.*, workers, retry.max, retry.backoff.ms, retry.backoff.max.ms,
- * dlq.topic.suffix, plugin.isolate, handler.timeout.ms, kafka.*) is owned by the consumer on
- * success and must not be used or destroyed by the caller; on failure the caller keeps it.
+ * dlq.topic.suffix, plugin.isolate, handler.timeout.ms, received.veto, plugin.*, kafka.*) is
+ * owned by the consumer on success and must not be used or destroyed by the caller; on failure
+ * the caller keeps it.
  * d is borrowed and must outlive the consumer.
  * NULL + errstr on failure (configuration, schemas, librdkafka).
  */
@@ -269,7 +368,8 @@ EVBUS_EXPORT void evbus_consumer_destroy(evbus_consumer_t *c);
 EVBUS_EXPORT evbus_dispatcher_t *evbus_consumer_dispatcher(evbus_consumer_t *c);
 
 /** Load a plugin into the consumer's dispatcher, isolated when conf plugin.isolate=true,
- *  with handler.timeout.ms.  See evbus_dispatcher_load_plugin(). */
+ *  with handler.timeout.ms; a v2 plugin's context reads the consumer's conf.  See
+ *  evbus_dispatcher_load_plugin(). */
 EVBUS_EXPORT evbus_err_t evbus_consumer_load_plugin(evbus_consumer_t *c, const char *path,
                                                     char *errstr, size_t errstr_size);
 EVBUS_EXPORT evbus_err_t evbus_consumer_load_plugins_dir(evbus_consumer_t *c, const char *dir,
@@ -287,8 +387,10 @@ typedef struct evbus_consumer_stats_s {
     uint64_t assigned;      /* partitions assigned now */
     uint64_t transient_errors; /* failures retried with backoff, never dead-lettered: schema
                                   registry lookups (unreachable, 5xx, timeout) and DLQ writes */
+    uint64_t rejected;      /* events vetoed by an evbus.event.received subscriber (committed
+                               or, with received.veto=dlq, also counted in dead_lettered) */
 } evbus_consumer_stats_t;
-#define EVBUS_CONSUMER_STATS_INIT {sizeof(evbus_consumer_stats_t), 0, 0, 0, 0, 0, 0, 0, 0}
+#define EVBUS_CONSUMER_STATS_INIT {.size = sizeof(evbus_consumer_stats_t)}
 
 /** Snapshot of the consumer's counters into *st (st->size set by the caller).  Thread safe.
  *  @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG for a NULL c/st or a too small st->size. */

@@ -71,13 +71,14 @@ EVBUS_EXPORT const char *evbus_version_str(void);
     XX(ERR_IO, -13, "I/O error")                                                   \
     XX(ERR_REGISTRY, -14, "Schema registry error")                                 \
     XX(ERR_PLUGIN, -15, "Plugin could not be loaded")                              \
-    XX(ERR_STATE, -16, "Operation not valid in this state")
+    XX(ERR_STATE, -16, "Operation not valid in this state")                        \
+    XX(ERR_REJECTED, -17, "Event rejected by a received-event subscriber")
 
 typedef enum evbus_err_e {
 #define EVBUS__ERR_ENUM(name, code, msg) EVBUS_##name = code,
     EVBUS_ERRNO_MAP(EVBUS__ERR_ENUM)
 #undef EVBUS__ERR_ENUM
-    EVBUS_ERR__END = -17 /* one past the last code; not an error */
+    EVBUS_ERR__END = -18 /* one past the last code; not an error */
 } evbus_err_t;
 
 /** Human-readable message for err; never NULL (unknown codes get a generic text). Static storage. */
@@ -93,6 +94,7 @@ EVBUS_EXPORT const char *evbus_err_name(evbus_err_t err);
  * source (ce_source), service (used in the default ce_source), consumer.group,
  * dlq.topic.suffix, retry.max, retry.backoff.ms, queue.full.timeout.ms,
  * handler.timeout.ms, plugin.isolate, workers, sasl.username, sasl.password,
+ * received.veto (commit|dlq), plugin.<plugin name>.<key> (a plugin's own setting, any string),
  * audit.log (true: one log line per produced and per handled event), metrics.interval.ms
  * (librdkafka statistics period feeding lag and queue metrics; 0 turns them off),
  * health.poll.timeout.ms (a consumer whose poll loop stalls this long is unhealthy).

@@ -168,8 +168,119 @@ static void test_coordinator_kill(void **state) {
     free(tb);
 }
 
+/* Create topic with max.message.bytes=limit, so that a bigger event is refused by the
+ * broker (not by librdkafka, whose own limit is 1 MB): a real abortable transaction error. */
+static void create_limited_topic(const char *bs, const char *topic, const char *limit) {
+    char err[512];
+    rd_kafka_t *rk = fu_client(bs);
+    rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(topic, NPART, 3, err, sizeof(err));
+    assert_non_null(nt);
+    assert_int_equal(rd_kafka_NewTopic_set_config(nt, "max.message.bytes", limit), 0);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, &nt, 1, NULL, q);
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 60000);
+    assert_non_null(ev);
+    size_t n;
+    const rd_kafka_topic_result_t **tr =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &n);
+    assert_int_equal(n, 1);
+    if (rd_kafka_topic_result_error(tr[0]))
+        fail_msg("create %s: %s", topic, rd_kafka_topic_result_error_string(tr[0]));
+    rd_kafka_event_destroy(ev);
+    rd_kafka_queue_destroy(q);
+    rd_kafka_NewTopic_destroy(nt);
+    rd_kafka_destroy(rk);
+    fu_create_topic(bs, topic, NPART, 3); /* exists: waits for its leaders */
+}
+
+/* A transaction the broker makes abort (an event over the topic's max.message.bytes): its
+ * events are reported failed on both topics and never re-sent, the producer goes on, and a
+ * read_committed reader sees exactly the events of the committed transactions. */
+static void test_abort_then_continue(void **state) {
+    (void)state;
+    const char *bs = fu_bootstrap(3);
+    const int n = 300;
+    char *ta = tu_unique_name("ft-txa");
+    char *tb = tu_unique_name("ft-txa-audit");
+    create_limited_topic(bs, ta, "100000");
+    create_limited_topic(bs, tb, "100000");
+    const char *topics[] = {ta, tb};
+    outcomes_t o = {n, calloc((size_t)n, 1), calloc((size_t)n, 1), calloc((size_t)n, 1)};
+    assert_non_null(o.ok);
+    assert_non_null(o.failed);
+    assert_non_null(o.aborted);
+    char err[1024];
+    evbus_conf_t *conf = fu_producer_conf_topics(bs, topics, 2);
+    cu_set(conf, "producer.transactional", "true");
+    /* its own transactional id: test_coordinator_kill's may still be fenced or in recovery */
+    cu_set(conf, "kafka.transactional.id", ta);
+    evbus_conf_set_delivery_cb(conf, on_delivery, &o);
+    evbus_producer_t *p = evbus_producer_new(conf, err, sizeof(err));
+    if (!p)
+        fail_msg("producer: %s", err);
+    char *big = malloc(200001);
+    assert_non_null(big);
+    memset(big, 'x', 200000);
+    big[200000] = 0;
+    char *json = malloc(200200);
+    assert_non_null(json);
+    for (int i = 0; i < n; i++) {
+        char id[37], key[64];
+        fu_id_for(PREFIX, i, id);
+        snprintf(key, sizeof(key), "%s%d", PREFIX, i);
+        /* event 100 is too big for the topics: its transaction (100-199) must abort */
+        int len = snprintf(json, 200200, "{\"id\":\"%s\",\"n\":%d,\"action\":\"%s\"}", key, i,
+                           i == 100 ? big : "ok");
+        evbus_send_opts_t so = EVBUS_SEND_OPTS_INIT;
+        so.id = id;
+        so.opaque = (void *)(intptr_t)(i + 1);
+        evbus_err_t e = evbus_producer_send_opts(p, CU_TYPE, json, (size_t)len, &so, err, sizeof(err));
+        if (e != EVBUS_OK)
+            fail_msg("send %d: %s: %s", i, evbus_err_name(e), err);
+        if (i % 100 == 99) /* one transaction per hundred events */
+            assert_int_equal(evbus_producer_flush(p, 120000), 0);
+    }
+    evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
+    evbus_producer_stats(p, &st);
+    printf("abort then continue: committed %" PRIu64 ", aborted %" PRIu64 ", delivered %" PRIu64
+           ", failed %" PRIu64 "\n", st.transactions_committed, st.transactions_aborted,
+           st.delivered, st.failed);
+    evbus_producer_destroy(p);
+    assert_true(st.transactions_aborted >= 1);
+    assert_int_equal(st.delivered + st.failed, 2 * (uint64_t)n); /* all settled, none twice */
+    for (int i = 0; i < n; i++) {
+        /* each event one way on both topics; events after the failure may have gone into
+         * the next transaction (a send that finds its transaction failed waits for it) */
+        if (!((o.ok[i] == 2 && o.failed[i] == 0) ||
+              (o.ok[i] == 0 && o.failed[i] == 2 && o.aborted[i] == 2)))
+            fail_msg("event %d: %d delivered, %d failed, %d aborted", i, o.ok[i], o.failed[i],
+                     o.aborted[i]);
+        if (i < 100 || i >= 200)
+            assert_int_equal(o.ok[i], 2);
+    }
+    assert_int_equal(o.aborted[100], 2);
+    for (int t = 0; t < 2; t++) {
+        fu_count_t c;
+        fu_count_topic(bs, topics[t], PREFIX, n, &c, 120000);
+        printf("read_committed %s: messages %ld, duplicates %ld, missing %ld\n", topics[t],
+               c.messages, c.duplicates, c.missing);
+        for (int i = 0; i < n; i++)
+            assert_int_equal(c.seen[i], o.ok[i] == 2 ? 1 : 0);
+        assert_int_equal(c.foreign, 0);
+        fu_count_free(&c);
+    }
+    free(big);
+    free(json);
+    free(o.ok);
+    free(o.failed);
+    free(o.aborted);
+    free(ta);
+    free(tb);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_coordinator_kill)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_abort_then_continue),
+                                       cmocka_unit_test(test_coordinator_kill)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -91,6 +91,17 @@ expect_rc 1 "$CLI" --prefix ot publish $TYPE "$T/bad-topics.jsonl" --only-topics
 expect_in "$T/err" '^evbus-cli: publish: line 1: topics: "nope" is not an enabled topic'
 ok
 
+# Transactions (the embedded broker supports them): every event on both topics, committed,
+# so a read_committed tail (the default) shows them.
+expect_rc 0 "$CLI" --prefix tx -X producer.transactional=true publish $TYPE "$D/cli_orders.jsonl" --failed "$T/tx-failed.jsonl"
+expect_in "$T/err" '3 events sent, 0 lines rejected, 6 messages delivered, 0 not delivered; events on all topics: 3, on some: 0, on none: 0;'
+[ ! -s "$T/tx-failed.jsonl" ] || fail "transactional --failed wrote: $(cat "$T/tx-failed.jsonl")"
+for topic in orders orders-by-user; do
+    expect_rc 0 "$CLI" --prefix tx tail "$topic" --from-beginning -n 100
+    [ "$(wc -l <"$T/out")" = 3 ] || fail "transactional $topic: $(cat "$T/out")"
+done
+ok
+
 # -q: errors only.
 expect_rc 0 "$CLI" -q --no-prefix publish $TYPE "$D/cli_orders.jsonl"
 [ ! -s "$T/err" ] || fail "-q wrote: $(cat "$T/err")"

@@ -49,8 +49,8 @@ expect_rc 0 "$CLI" tail orders --since 2999-01-01T00:00:00Z
 # topics sees the broker's partitions and end offsets.
 expect_rc 0 "$CLI" topics
 TAB=$'\t'
-expect_in "$T/out" "${TAB}kt$$-orders${TAB}enabled${TAB}exists${TAB}partitions=3${TAB}end=[0-9]+,[0-9]+,[0-9]+\$"
-expect_in "$T/out" "${TAB}kt$$-orders-audit${TAB}disabled${TAB}missing\$"
+expect_in "$T/out" "${TAB}kt$$-orders${TAB}enabled${TAB}single-object${TAB}exists${TAB}partitions=3${TAB}end=[0-9]+,[0-9]+,[0-9]+\$"
+expect_in "$T/out" "${TAB}kt$$-orders-audit${TAB}disabled${TAB}single-object${TAB}missing\$"
 
 # -f follows all partitions.
 "$CLI" -v tail orders -n 0 -f --count 3 >"$T/f.out" 2>"$T/f.err" &

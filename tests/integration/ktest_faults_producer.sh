@@ -5,7 +5,9 @@
 #                         both (a raw librdkafka consumer counts them)
 #   ftest_producer_cli    the same through `evbus-cli publish` with no -X: exit 0, nothing in
 #                         --failed, every event exactly once on both topics
-#   ftest_producer_txn    producer.transactional=true, the transaction coordinator's broker
+#   ftest_producer_txn    producer.transactional=true: a transaction the broker makes abort (an
+#                         event over max.message.bytes) is reported per event and invisible,
+#                         and the next ones commit; then the transaction coordinator's broker
 #                         SIGKILLed: a read_committed reader sees each event on both topics or
 #                         on neither, exactly the events reported delivered
 #   ftest_producer_down   every broker down at start: events wait and are delivered once the

@@ -46,6 +46,31 @@ static void test_set_get_validate(void **state) {
     evbus_conf_destroy(NULL);
 }
 
+/* received.veto takes commit|dlq (default commit); plugin.<name>.<key> takes any string but
+ * must name both plugin and key. */
+static void test_veto_and_plugin_names(void **state) {
+    (void)state;
+    char err[256];
+    evbus_conf_t *c = evbus_conf_new();
+    assert_non_null(c);
+    assert_string_equal(evbus__conf_str(c, "received.veto"), "commit");
+    assert_int_equal(evbus_conf_set(c, "received.veto", "dlq", err, sizeof(err)), EVBUS_CONF_OK);
+    assert_string_equal(evbus__conf_str(c, "received.veto"), "dlq");
+    assert_int_equal(evbus_conf_set(c, "received.veto", "drop", err, sizeof(err)), EVBUS_CONF_INVALID);
+    assert_non_null(strstr(err, "expected commit|dlq"));
+    assert_int_equal(evbus_conf_set(c, "received.veto", "", err, sizeof(err)), EVBUS_CONF_INVALID);
+    assert_int_equal(evbus_conf_set(c, "plugin.story-board.worker.count", "3 or 4", err, sizeof(err)),
+                     EVBUS_CONF_OK);
+    assert_string_equal(evbus_conf_get(c, "plugin.story-board.worker.count"), "3 or 4");
+    assert_int_equal(evbus_conf_set(c, "plugin.nokey", "x", err, sizeof(err)), EVBUS_CONF_INVALID);
+    assert_non_null(strstr(err, "plugin.<plugin name>.<key>"));
+    assert_int_equal(evbus_conf_set(c, "plugin..k", "x", err, sizeof(err)), EVBUS_CONF_INVALID);
+    assert_int_equal(evbus_conf_set(c, "plugin.p.", "x", err, sizeof(err)), EVBUS_CONF_INVALID);
+    /* plugin.isolate is still the table's boolean, not a plugin's setting */
+    assert_int_equal(evbus_conf_set(c, "plugin.isolate", "x", err, sizeof(err)), EVBUS_CONF_INVALID);
+    evbus_conf_destroy(c);
+}
+
 static void test_from_env_explicit_wins(void **state) {
     (void)state;
     char err[256];
@@ -295,6 +320,7 @@ static void test_time_format(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_set_get_validate),
+        cmocka_unit_test(test_veto_and_plugin_names),
         cmocka_unit_test(test_from_env_explicit_wins),
         cmocka_unit_test(test_python_bus_settings),
         cmocka_unit_test(test_consecutive_errors_limit),

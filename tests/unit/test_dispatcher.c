@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "../../libconsumer/dispatcher_int.h" /* the consumer's resumable dispatch */
 #include "evbus/consumer.h"
 #include "testutil.h"
 
@@ -283,6 +284,58 @@ static void test_subscribe_during_dispatch(void **state) {
     assert_int_equal(g_freed, 3);
 }
 
+/* The consumer's retry: only the handlers that failed run again, also past the room a run keeps
+ * inline (8 successes, 4 failures): 12 handlers, the odd ones failing their first call. */
+typedef struct cnt_s { int calls; int fail_first; } cnt_t;
+static evbus_err_t counted(const evbus_event_t *ev, void *o, char *e, size_t n) {
+    (void)ev;
+    cnt_t *c = o;
+    if (c->calls++ == 0 && c->fail_first) {
+        snprintf(e, n, "first call fails");
+        return EVBUS_ERR_HANDLER;
+    }
+    return EVBUS_OK;
+}
+
+static void test_retry_runs_only_failed(void **state) {
+    (void)state;
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    cnt_t c[12] = {{0, 0}};
+    for (int i = 0; i < 12; i++) {
+        char name[16];
+        snprintf(name, sizeof(name), "h%d", i);
+        c[i].fail_first = i % 2;
+        assert_int_equal(evbus_dispatcher_subscribe(d, "t.*", counted, &c[i], NULL, 0, name), 0);
+    }
+    evbus_event_t *ev = evbus__event_new_json("t.x", NULL, "{}", 2);
+    assert_non_null(ev);
+    evbus__run_t run = {0};
+    char err[1024];
+    assert_int_equal(evbus__dispatcher_run(d, ev, 1, &run, err, sizeof(err)), EVBUS_ERR_HANDLER);
+    assert_int_equal(run.nfail, 6);
+    assert_int_equal(run.ndone, 6);
+    assert_string_equal(run.fail[5].handler, "h11");
+    assert_non_null(strstr(err, "h1: first call fails; h3: first call fails"));
+    assert_int_equal(evbus__dispatcher_run(d, ev, 2, &run, err, sizeof(err)), EVBUS_OK);
+    assert_int_equal(run.nfail, 0);
+    assert_int_equal(run.ndone, 12);
+    assert_int_equal(evbus__dispatcher_run(d, ev, 3, &run, err, sizeof(err)), EVBUS_OK);
+    for (int i = 0; i < 12; i++)
+        assert_int_equal(c[i].calls, 1 + i % 2); /* a success never runs again */
+    /* moved runs keep what they hold (the consumer parks a run while a partition is away) */
+    evbus__run_t parked;
+    evbus__run_move(&parked, &run);
+    assert_int_equal(run.ndone, 0);
+    assert_int_equal(parked.ndone, 12);
+    assert_int_equal(evbus__dispatcher_run(d, ev, 4, &parked, err, sizeof(err)), EVBUS_OK);
+    assert_int_equal(c[0].calls, 1);
+    evbus__run_clear(&parked);
+    evbus__run_clear(&run);
+    evbus__event_destroy(ev);
+    evbus_dispatcher_destroy(d);
+}
+
 typedef struct res_s { int n; evbus_err_t errs[8]; char ids[8][64]; } res_t;
 static void on_result(size_t i, const evbus_event_t *ev, evbus_err_t err, const char *msg, void *opaque) {
     res_t *r = opaque;
@@ -391,6 +444,7 @@ int main(void) {
         cmocka_unit_test(test_sync_failure_does_not_stop_others),
         cmocka_unit_test(test_async_failure_does_not_block),
         cmocka_unit_test(test_subscribe_during_dispatch),
+        cmocka_unit_test(test_retry_runs_only_failed),
         cmocka_unit_test(test_lifecycle_order),
         cmocka_unit_test(test_process_json_results),
         cmocka_unit_test(test_stats_struct_sizes),
