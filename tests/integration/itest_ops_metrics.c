@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #define SECRET "evbus-TOPSECRET-42"
 
 static char py[1024];
+static pid_t child = -1; /* the consume under test: stopped by the teardown if a check fails */
 
 /* The test venv's Python (scripts/setup venv), as tests/interop/interop_lib.sh finds it. */
 static const char *venv_python(void) {
@@ -64,6 +66,24 @@ static int check(const char *mode, const char *arg1, const char *arg2) {
     return cu_wait_exit(pid);
 }
 
+/* Stop the consume under test (SIGTERM); its exit status. */
+static int stop_child(void) {
+    assert_int_equal(kill(child, SIGTERM), 0);
+    int rc = cu_wait_exit(child);
+    child = -1;
+    return rc;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    if (child > 0) { /* a failed check left it running: it must not outlive the test */
+        kill(child, SIGKILL);
+        waitpid(child, NULL, 0);
+        child = -1;
+    }
+    return 0;
+}
+
 static pid_t consume(const char *cli, const char *bs, const char *topic, const char *group,
                      const char *errfile) {
     char *argv[] = {(char *)cli, "-b", (char *)bs, "--schemas", (char *)tu_src_path(CU_SCHEMA_DIR),
@@ -78,6 +98,10 @@ static void test_metrics_health_logs(void **state) {
     (void)state;
     const char *cli = tu_env("EVBUS_CLI");
     assert_non_null(cli); /* set by tests/CMakeLists.txt */
+    char *imp[] = {(char *)venv_python(), "-c", "import prometheus_client", NULL};
+    if (cu_wait_exit(cu_spawn(imp, "/dev/null")) != 0)
+        fail_msg("%s lacks prometheus_client (tests/interop/requirements.txt): run scripts/setup venv",
+                 py);
     tu_mock_t *m = tu_mock_new(1);
     const char *bs = tu_mock_bootstrap(m);
     char *topic = tu_unique_name("ops"), *topic2 = tu_unique_name("ops-dlqfail");
@@ -93,12 +117,11 @@ static void test_metrics_health_logs(void **state) {
     /* 1. A run with failures and dead letters: counters, lag 0, health, JSON logs. */
     char errfile[512];
     snprintf(errfile, sizeof(errfile), "%s/consume.err", dir);
-    pid_t pid = consume(cli, bs, topic, "ops-grp", errfile);
+    child = consume(cli, bs, topic, "ops-grp", errfile);
     char port[16];
     snprintf(port, sizeof(port), "%d", wait_port(errfile));
     assert_int_equal(check("run", port, NULL), 0);
-    assert_int_equal(kill(pid, SIGTERM), 0);
-    assert_int_equal(cu_wait_exit(pid), 0);
+    assert_int_equal(stop_child(), 0);
     assert_int_equal(check("jsonlog", errfile, SECRET), 0);
 
     /* 2. Dead-letter writes that keep failing: every Produce request is refused from now on
@@ -109,14 +132,13 @@ static void test_metrics_health_logs(void **state) {
         errs[i] = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
     rd_kafka_mock_push_request_errors_array(tu_mock_cluster(m), API_PRODUCE, 64, errs);
     snprintf(errfile, sizeof(errfile), "%s/consume2.err", dir);
-    pid = consume(cli, bs, topic2, "ops-grp2", errfile);
+    child = consume(cli, bs, topic2, "ops-grp2", errfile);
     snprintf(port, sizeof(port), "%d", wait_port(errfile));
     assert_int_equal(check("dlqfail", port, NULL), 0);
-    assert_int_equal(kill(pid, SIGTERM), 0);
     /* Stopped while the write is retried: the event stays uncommitted for the next run, and
      * stopping on request is a clean exit (consumer.max.consecutive.errors, unset by default,
      * is what turns such failures into exit 1). */
-    assert_int_equal(cu_wait_exit(pid), 0);
+    assert_int_equal(stop_child(), 0);
 
     rd_kafka_destroy(p);
     tu_mock_destroy(m);
@@ -127,6 +149,6 @@ static void test_metrics_health_logs(void **state) {
 }
 
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_metrics_health_logs)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test_teardown(test_metrics_health_logs, teardown)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
