@@ -190,13 +190,13 @@ static int split_topics(char *line, char **json, const char ***names, size_t *n,
 }
 
 /* The enabled topics of the type, for the summary; "(none enabled)" when all are disabled. */
-static char *topic_list(const evbus__type_conf_t *tc) {
+/* "a, b" of type's enabled topics, or "(none enabled)"; NULL when out of memory. */
+static char *topic_list(const evbus_producer_t *p, const char *type, size_t n) {
     evbus__buf_t b = EVBUS__BUF_INIT;
     int r = 0;
-    for (size_t i = 0; i < tc->ntopics; i++)
-        if (tc->topics[i].enabled)
-            r |= evbus__buf_printf(&b, "%s%s", b.len ? ", " : "", tc->topics[i].full_topic);
-    if (!b.len)
+    for (size_t i = 0; i < n; i++)
+        r |= evbus__buf_printf(&b, "%s%s", i ? ", " : "", evbus_producer_topic_name(p, type, i));
+    if (!n)
         r |= evbus__buf_puts(&b, "(none enabled)");
     if (r) {
         evbus__buf_free(&b);
@@ -226,49 +226,14 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
     const char *type = argv[first];
     const char *path = nargs == 2 ? argv[first + 1] : "-";
 
-    /* Check the type before reading any input, and learn its topics for the summary. */
-    evbus__schema_store_t *store = evbus_cli_store(cli, &rc);
-    if (!store)
-        return rc;
-    evbus__config_t *cfg = evbus_cli_config(cli, NULL, store, &rc);
-    evbus__schema_store_destroy(store);
-    if (!cfg)
-        return rc;
-    const evbus__type_conf_t *tc = evbus__config_find(cfg, type);
-    char *topics = tc ? topic_list(tc) : NULL;
-    evbus__config_destroy(cfg);
-    if (!tc) {
-        evbus_cli_err("publish", "event type \"%s\" is not in the producer config", type);
-        return EVBUS_CLI_USAGE;
-    }
-    if (!evbus_cli_has_bootstrap(cli)) {
-        free(topics);
-        evbus_cli_err("publish", "no broker: give -b HOST:PORT or set EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS");
-        return EVBUS_CLI_USAGE;
-    }
-
-    FILE *in = strcmp(path, "-") ? fopen(path, "r") : stdin;
-    if (!in) {
-        evbus_cli_err("publish", "%s: %s", path, strerror(errno));
-        free(topics);
-        return EVBUS_CLI_USAGE;
-    }
-
+    /* The producer loads the schemas and the config once (it connects only when it sends);
+     * the type is checked against it before any input is read. */
     pub_state_t st;
     memset(&st, 0, sizeof(st));
     pthread_mutex_init(&st.mu, NULL);
-    if (po.failed_path) {
-        st.failed_out = fopen(po.failed_path, "w");
-        if (!st.failed_out) {
-            evbus_cli_err("publish", "%s: %s", po.failed_path, strerror(errno));
-            pthread_mutex_destroy(&st.mu);
-            if (in != stdin)
-                fclose(in);
-            free(topics);
-            return EVBUS_CLI_USAGE;
-        }
-    }
     char errstr[4096];
+    char *topics = NULL;
+    FILE *in = NULL;
     evbus_producer_t *p = NULL;
     evbus_conf_t *pconf = evbus_conf_dup(cli->conf);
     /* librdkafka's own log lines are for -v; failures reach the user as delivery reports,
@@ -290,7 +255,6 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
     }
     evbus_conf_set_delivery_cb(pconf, on_delivery, &st);
     evbus_cli_log_setup(pconf);
-    evbus_cli_progress_start(cli, "publish");
     p = evbus_producer_new(pconf, errstr, sizeof(errstr));
     if (!p) {
         evbus_conf_destroy(pconf);
@@ -299,6 +263,34 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
         rc = EVBUS_CLI_USAGE;
         goto out;
     }
+    int ntopics = evbus_producer_topic_count(p, type);
+    if (ntopics < 0) {
+        evbus_cli_err("publish", "event type \"%s\" is not in the producer config", type);
+        rc = EVBUS_CLI_USAGE;
+        goto out;
+    }
+    if (!evbus_cli_has_bootstrap(cli)) {
+        evbus_cli_err("publish", "no broker: give -b HOST:PORT or set EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS");
+        rc = EVBUS_CLI_USAGE;
+        goto out;
+    }
+    if (!(topics = topic_list(p, type, (size_t)ntopics))) {
+        evbus_cli_err("publish", "out of memory");
+        rc = EVBUS_CLI_FAIL;
+        goto out;
+    }
+    in = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    if (!in) {
+        evbus_cli_err("publish", "%s: %s", path, strerror(errno));
+        rc = EVBUS_CLI_USAGE;
+        goto out;
+    }
+    if (po.failed_path && !(st.failed_out = fopen(po.failed_path, "w"))) {
+        evbus_cli_err("publish", "%s: %s", po.failed_path, strerror(errno));
+        rc = EVBUS_CLI_USAGE;
+        goto out;
+    }
+    evbus_cli_progress_start(cli, "publish");
 
     char *line = NULL;
     size_t cap = 0;
@@ -369,6 +361,7 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
      * left as failed), so every event is settled. */
     (void)evbus_producer_flush(p, 35000);
     evbus_producer_destroy(p);
+    p = NULL;
     evbus_cli_progress_stop(sent);
     pthread_mutex_lock(&st.mu);
     uint64_t delivered = st.delivered, failed = st.failed;
@@ -393,10 +386,11 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
     rc = rejected || failed || ev_some || ev_none || read_err || write_error ? EVBUS_CLI_FAIL
                                                                           : EVBUS_CLI_OK;
 out:
+    evbus_producer_destroy(p); /* NULL once the run above destroyed it */
     if (st.failed_out)
         fclose(st.failed_out);
     pthread_mutex_destroy(&st.mu);
-    if (in != stdin)
+    if (in && in != stdin)
         fclose(in);
     free(topics);
     return rc;

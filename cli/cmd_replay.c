@@ -4,6 +4,7 @@
  * added are dropped).  Reads the DLQ up to its end as of the start; progress is committed
  * under a group (default "evbus-cli-replay"), so running it again replays only new dead letters.
  */
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,7 @@ static const struct option longopts[] = {
 typedef struct replay_s {
     const char *group;
     int all;
-    long failed; /* atomic: delivery failures */
+    atomic_long failed; /* delivery failures */
 } replay_t;
 
 static int on_opt(void *ctx, int c, const char *arg) {
@@ -60,7 +61,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     replay_t *r = opaque;
     evbus_cli_progress_delivery(!m->err);
     if (m->err) {
-        __atomic_add_fetch(&r->failed, 1, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&r->failed, 1, memory_order_relaxed);
         evbus_cli_err("replay", "%s: %s", rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
     }
 }

@@ -7,6 +7,7 @@
  * the line off the screen before they print, and delivery callbacks count from librdkafka's
  * threads.  The mutex orders the drawing with those error lines.
  */
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -23,7 +24,7 @@ static struct {
     const char *what; /* the subcommand's name */
     int64_t start_us, last_us;
     uint64_t events;
-    uint64_t delivered, failed; /* atomics: counted from delivery callbacks */
+    _Atomic uint64_t delivered, failed; /* counted from delivery callbacks */
 } g = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 void evbus_cli_progress_start(const evbus_cli_t *cli, const char *what) {
@@ -34,13 +35,13 @@ void evbus_cli_progress_start(const evbus_cli_t *cli, const char *what) {
     g.start_us = evbus__now_us();
     g.last_us = 0;
     g.events = 0;
-    __atomic_store_n(&g.delivered, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&g.failed, 0, __ATOMIC_RELAXED);
+    atomic_store_explicit(&g.delivered, 0, memory_order_relaxed);
+    atomic_store_explicit(&g.failed, 0, memory_order_relaxed);
     pthread_mutex_unlock(&g.mu);
 }
 
 void evbus_cli_progress_delivery(int ok) {
-    __atomic_add_fetch(ok ? &g.delivered : &g.failed, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(ok ? &g.delivered : &g.failed, 1, memory_order_relaxed);
 }
 
 /* Caller holds g.mu. */
@@ -49,8 +50,8 @@ static void draw(int64_t now) {
     double rate = secs > 0.001 ? (double)g.events / secs : 0.0;
     fprintf(stderr, "\r\033[K%s: %llu events, %.0f/s, %llu delivered, %llu failed", g.what,
             (unsigned long long)g.events, rate,
-            (unsigned long long)__atomic_load_n(&g.delivered, __ATOMIC_RELAXED),
-            (unsigned long long)__atomic_load_n(&g.failed, __ATOMIC_RELAXED));
+            (unsigned long long)atomic_load_explicit(&g.delivered, memory_order_relaxed),
+            (unsigned long long)atomic_load_explicit(&g.failed, memory_order_relaxed));
     fflush(stderr);
     g.shown = 1;
     g.last_us = now;

@@ -253,12 +253,12 @@ oom:
 
 evbus_event_t *evbus__event_ref(evbus_event_t *ev) {
     if (ev)
-        __atomic_add_fetch(&ev->refcnt, 1, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&ev->refcnt, 1, memory_order_relaxed);
     return ev;
 }
 
 void evbus__event_destroy(evbus_event_t *ev) {
-    if (!ev || __atomic_sub_fetch(&ev->refcnt, 1, __ATOMIC_ACQ_REL) > 0)
+    if (!ev || atomic_fetch_sub_explicit(&ev->refcnt, 1, memory_order_acq_rel) > 1)
         return;
     if (!ev->packed) {
         for (size_t i = 0; i < ev->nheaders; i++) {

@@ -5,6 +5,8 @@
 #ifndef EVBUS_CORE_EVENT_INT_H
 #define EVBUS_CORE_EVENT_INT_H
 
+#include <stdatomic.h>
+
 #include "event.h"
 
 typedef struct evbus__event_header_s {
@@ -14,7 +16,7 @@ typedef struct evbus__event_header_s {
 } evbus__event_header_t;
 
 struct evbus_event_s {
-    int refcnt; /* atomic */
+    atomic_int refcnt;
     /* 1 for events from evbus__event_from_message(): headers, type, id, topic, value and
      * key_raw live in the event's own allocation (one malloc per consumed message) and are
      * not freed on their own; evbus__event_add_header() refuses such an event. */

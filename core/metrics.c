@@ -4,12 +4,13 @@
 #include "metrics.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef struct mkey_s {
     char *key;
-    uint64_t *c; /* ncounters atomics */
+    _Atomic uint64_t *c; /* ncounters */
 } mkey_t;
 
 /* Keys are only ever appended (and freed with the family), so the hot path finds its key
@@ -19,7 +20,7 @@ struct evbus__mmap_s {
     pthread_mutex_t mu; /* adding keys */
     size_t ncounters;
     mkey_t keys[EVBUS__METRICS_MAX_KEYS + 1]; /* the last slot is "_other" */
-    size_t nkeys; /* atomic */
+    atomic_size_t nkeys;
 };
 
 evbus__mmap_t *evbus__mmap_new(size_t ncounters) {
@@ -37,7 +38,7 @@ evbus__mmap_t *evbus__mmap_new(size_t ncounters) {
 void evbus__mmap_destroy(evbus__mmap_t *m) {
     if (!m)
         return;
-    for (size_t i = 0; i < m->nkeys; i++) {
+    for (size_t i = 0; i < atomic_load(&m->nkeys); i++) {
         free(m->keys[i].key);
         free(m->keys[i].c);
     }
@@ -45,30 +46,34 @@ void evbus__mmap_destroy(evbus__mmap_t *m) {
     free(m);
 }
 
-static uint64_t *find(evbus__mmap_t *m, const char *key) {
-    size_t n = __atomic_load_n(&m->nkeys, __ATOMIC_ACQUIRE);
+static _Atomic uint64_t *find(evbus__mmap_t *m, const char *key) {
+    size_t n = atomic_load_explicit(&m->nkeys, memory_order_acquire);
     for (size_t i = 0; i < n; i++)
         if (!strcmp(m->keys[i].key, key))
             return m->keys[i].c;
     return NULL;
 }
 
-static uint64_t *counters(evbus__mmap_t *m, const char *key) {
+static _Atomic uint64_t *counters(evbus__mmap_t *m, const char *key) {
     if (!key)
         key = "";
-    uint64_t *c = find(m, key);
+    _Atomic uint64_t *c = find(m, key);
     if (c)
         return c;
     pthread_mutex_lock(&m->mu);
     if (!(c = find(m, key))) {
-        if (m->nkeys >= EVBUS__METRICS_MAX_KEYS) /* full: count under the overflow key */
+        size_t nkeys = atomic_load_explicit(&m->nkeys, memory_order_relaxed); /* under mu */
+        if (nkeys >= EVBUS__METRICS_MAX_KEYS) /* full: count under the overflow key */
             c = find(m, key = "_other");
         if (!c) {
             char *k = strdup(key);
-            uint64_t *nc = calloc(m->ncounters, sizeof(uint64_t));
-            if (k && nc && m->nkeys <= EVBUS__METRICS_MAX_KEYS) {
-                m->keys[m->nkeys] = (mkey_t){k, nc};
-                __atomic_store_n(&m->nkeys, m->nkeys + 1, __ATOMIC_RELEASE);
+            _Atomic uint64_t *nc = calloc(m->ncounters, sizeof(*nc));
+            if (k && nc) {
+                for (size_t i = 0; i < m->ncounters; i++)
+                    atomic_init(&nc[i], 0);
+                nkeys = atomic_load_explicit(&m->nkeys, memory_order_relaxed);
+                m->keys[nkeys] = (mkey_t){k, nc}; /* nkeys <= MAX_KEYS: a slot is left */
+                atomic_store_explicit(&m->nkeys, nkeys + 1, memory_order_release);
                 c = nc;
             } else {
                 free(k);
@@ -81,9 +86,9 @@ static uint64_t *counters(evbus__mmap_t *m, const char *key) {
 }
 
 void evbus__mmap_add(evbus__mmap_t *m, const char *key, size_t i, uint64_t v) {
-    uint64_t *c = m && i < m->ncounters ? counters(m, key) : NULL;
+    _Atomic uint64_t *c = m && i < m->ncounters ? counters(m, key) : NULL;
     if (c)
-        __atomic_add_fetch(&c[i], v, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&c[i], v, memory_order_relaxed);
 }
 
 void evbus__mmap_each(evbus__mmap_t *m, void (*fn)(void *arg, const char *key, const uint64_t *c),
@@ -91,11 +96,11 @@ void evbus__mmap_each(evbus__mmap_t *m, void (*fn)(void *arg, const char *key, c
     if (!m)
         return;
     uint64_t snap[64];
-    size_t nkeys = __atomic_load_n(&m->nkeys, __ATOMIC_ACQUIRE);
+    size_t nkeys = atomic_load_explicit(&m->nkeys, memory_order_acquire);
     for (size_t k = 0; k < nkeys; k++) {
         size_t n = m->ncounters < 64 ? m->ncounters : 64;
         for (size_t i = 0; i < n; i++)
-            snap[i] = __atomic_load_n(&m->keys[k].c[i], __ATOMIC_RELAXED);
+            snap[i] = atomic_load_explicit(&m->keys[k].c[i], memory_order_relaxed);
         fn(arg, m->keys[k].key, snap);
     }
 }
@@ -109,15 +114,15 @@ static const int64_t bounds_us[] = {1000, 5000, 10000, 25000, 50000, 100000, 250
 evbus__mmap_t *evbus__hist_new(void) { return evbus__mmap_new(NB + 3); }
 
 void evbus__hist_observe(evbus__mmap_t *h, const char *key, int64_t us) {
-    uint64_t *c = h ? counters(h, key) : NULL;
+    _Atomic uint64_t *c = h ? counters(h, key) : NULL;
     if (!c)
         return;
     size_t i = 0;
     while (i < NB && us > bounds_us[i])
         i++;
-    __atomic_add_fetch(&c[i], 1, __ATOMIC_RELAXED); /* i == NB: above the last bound */
-    __atomic_add_fetch(&c[NB + 1], 1, __ATOMIC_RELAXED);
-    __atomic_add_fetch(&c[NB + 2], us > 0 ? (uint64_t)us : 0, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&c[i], 1, memory_order_relaxed); /* i == NB: above the last bound */
+    atomic_fetch_add_explicit(&c[NB + 1], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c[NB + 2], us > 0 ? (uint64_t)us : 0, memory_order_relaxed);
 }
 
 typedef struct hist_ctx_s {

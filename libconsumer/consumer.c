@@ -182,7 +182,7 @@ evbus_err_t evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms, size_t *cou
         *countp = 0;
     if (!c || c->closed)
         return EVBUS_ERR_STATE;
-    int fatal = __atomic_load_n(&c->fatal, __ATOMIC_ACQUIRE);
+    int fatal = atomic_load_explicit(&c->fatal, memory_order_acquire);
     if (fatal)
         return (evbus_err_t)fatal;
     evbus__cmetrics_polled(c->metrics); /* /healthz: the poll loop makes progress */
@@ -229,13 +229,13 @@ evbus_err_t evbus_consumer_run(evbus_consumer_t *c) {
         }
     }
     evbus_err_t err = evbus_consumer_close(c);
-    int fatal = __atomic_load_n(&c->fatal, __ATOMIC_ACQUIRE);
+    int fatal = atomic_load_explicit(&c->fatal, memory_order_acquire);
     return fatal ? (evbus_err_t)fatal : err;
 }
 
 void evbus_consumer_stop(evbus_consumer_t *c) {
     if (c)
-        __atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+        atomic_store_explicit(&c->stop, 1, memory_order_release);
 }
 
 static evbus_consumer_t *volatile g_sig_consumer;
@@ -261,7 +261,7 @@ evbus_err_t evbus_consumer_close(evbus_consumer_t *c) {
     if (c->closed)
         return EVBUS_OK;
     c->closed = 1;
-    __atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+    atomic_store_explicit(&c->stop, 1, memory_order_release);
     evbus__workers_stop(c);
     evbus_err_t err = EVBUS_OK;
     rd_kafka_resp_err_t kerr = rd_kafka_commit(c->rk, NULL, 0);

@@ -6,6 +6,7 @@
 #define EVBUS_LIBCONSUMER_CONSUMER_INT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 
 #include <librdkafka/rdkafka.h>
@@ -16,10 +17,10 @@
 #include "registry.h"
 #include "schema.h"
 
-#define ADD(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
-#define SUB(x) __atomic_sub_fetch(&(x), 1, __ATOMIC_RELAXED)
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define STOPPING(c) __atomic_load_n(&(c)->stop, __ATOMIC_ACQUIRE)
+#define ADD(x) atomic_fetch_add_explicit(&(x), 1, memory_order_relaxed)
+#define SUB(x) atomic_fetch_sub_explicit(&(x), 1, memory_order_relaxed)
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+#define STOPPING(c) atomic_load_explicit(&(c)->stop, memory_order_acquire)
 
 /* Per-worker queue bound (messages pushed and not yet finished) and hand-off batch size.
  * The bound also caps what the poll thread pins in librdkafka's fetch buffers. */
@@ -31,7 +32,7 @@ typedef struct evbus__part_s {
     struct evbus__part_s *next;
     char *topic;
     int32_t partition;
-    int stopped;      /* atomic: an event was left unsettled (stopping, out of memory): handle
+    atomic_int stopped; /* an event was left unsettled (stopping, out of memory): handle
                          nothing more of this partition in this session */
     int since_filter; /* timestamp start: skip messages older than start_ts until the first newer */
     int worker;       /* poll thread only: index of the worker handling it while assigned, or -1 */
@@ -60,7 +61,7 @@ typedef struct evbus__worker_s {
     evbus__qitem_t *ring;  /* qlimit slots */
     size_t rhead, rcount;
     int sleeping;
-    size_t pending;        /* atomic: pushed and not yet finished */
+    atomic_size_t pending; /* pushed and not yet finished */
     evbus__qitem_t *staged; /* poll thread only: qbatch slots */
     size_t nstaged;
     int nparts;            /* poll thread only: partitions mapped to this worker */
@@ -75,7 +76,7 @@ struct evbus_consumer_s {
     rd_kafka_t *dlq; /* dead-letter producer */
     pthread_t dlq_poller;
     int dlq_poller_started;
-    int dlq_stop; /* atomic */
+    atomic_int dlq_stop;
 
     const char *prefix, *dlq_suffix; /* owned by conf */
     int retry_max;
@@ -87,8 +88,8 @@ struct evbus_consumer_s {
 
     pthread_mutex_t qmu;      /* with done_cond: waits for workers to finish batches */
     pthread_cond_t done_cond; /* a worker finished a batch while done_waiters > 0 */
-    int done_waiters;         /* atomic */
-    size_t queued;            /* atomic: sum of the workers' pending */
+    atomic_int done_waiters;
+    atomic_size_t queued;     /* sum of the workers' pending */
     size_t qlimit, qbatch;    /* per-worker queue bound; hand-off batch size */
     evbus__part_t *last_part; /* poll thread only: lookup cache */
     int nworkers;
@@ -98,18 +99,18 @@ struct evbus_consumer_s {
     pthread_mutex_t parts_mu;
     evbus__part_t *parts;
 
-    int stop; /* atomic: set by evbus_consumer_stop() */
+    atomic_int stop; /* set by evbus_consumer_stop() */
     int closed;
 
-    uint64_t received, handled, retries, dead_lettered, dlq_failed, assigned, rejected; /* atomics */
-    uint64_t transient_errors; /* atomic: registry lookups and DLQ writes failed (each retried) */
+    _Atomic uint64_t received, handled, retries, dead_lettered, dlq_failed, assigned, rejected;
+    _Atomic uint64_t transient_errors; /* registry lookups and DLQ writes failed (each retried) */
 
     /* consumer.max.consecutive.errors (0: unset).  consec counts transient failures since the
      * last event that was settled; reaching the limit sets fatal and stops the consumer, so
      * that the process exits non-zero and an orchestrator restarts it. */
     int64_t max_consec;
-    int64_t consec; /* atomic */
-    int fatal;      /* atomic: evbus_err_t that stopped the consumer, or 0 */
+    _Atomic int64_t consec;
+    atomic_int fatal; /* evbus_err_t that stopped the consumer, or 0 */
 
     /* Events left unsettled in this session (stopping mid-retry) with the handlers that already
      * succeeded for them: if the partition comes back to this consumer they are not run again. */

@@ -23,7 +23,7 @@ evbus__cmetrics_t *evbus__cmetrics_new(void) {
         free(m);
         return NULL;
     }
-    m->last_poll_us = evbus__now_us(); /* a consumer not yet polled is not stalled yet */
+    atomic_init(&m->last_poll_us, evbus__now_us()); /* not yet polled is not stalled yet */
     return m;
 }
 
@@ -61,7 +61,7 @@ void evbus__cmetrics_dlq(evbus__cmetrics_t *m, const char *dlq_topic, int ok, co
 
 void evbus__cmetrics_polled(evbus__cmetrics_t *m) {
     if (m)
-        __atomic_store_n(&m->last_poll_us, evbus__now_us(), __ATOMIC_RELAXED);
+        atomic_store_explicit(&m->last_poll_us, evbus__now_us(), memory_order_relaxed);
 }
 
 static int64_t jint(json_t *o, const char *k) {
@@ -222,12 +222,12 @@ evbus_err_t evbus_consumer_health(evbus_consumer_t *c, char *errstr, size_t errs
         return evbus__fail(EVBUS_ERR_STATE, errstr, errstr_size,
                            "%d partition%s stopped, first %s", stopped, stopped == 1 ? "" : "s",
                            first);
-    int64_t consec = __atomic_load_n(&c->consec, __ATOMIC_RELAXED);
+    int64_t consec = LOAD(c->consec);
     if (consec > 0) /* e.g. the schema registry is unreachable: events wait, retried */
         return evbus__fail(EVBUS_ERR_TRANSPORT, errstr, errstr_size,
                            "%lld consecutive transient errors, events wait (see the log)",
                            (long long)consec);
-    int64_t idle_ms = (evbus__now_us() - __atomic_load_n(&m->last_poll_us, __ATOMIC_RELAXED)) / 1000;
+    int64_t idle_ms = (evbus__now_us() - LOAD(m->last_poll_us)) / 1000;
     int64_t limit = evbus__conf_int(c->conf, "health.poll.timeout.ms");
     if (idle_ms > limit)
         return evbus__fail(EVBUS_ERR_TIMEOUT, errstr, errstr_size,

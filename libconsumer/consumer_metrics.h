@@ -6,6 +6,7 @@
 #define EVBUS_LIBCONSUMER_CONSUMER_METRICS_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "metrics.h"
 
@@ -30,8 +31,8 @@ typedef struct evbus__cmetrics_s {
     pthread_mutex_t mu;    /* lag, dlq_error */
     evbus__lag_t *lag;
     size_t nlag;
-    int64_t last_poll_us; /* atomic */
-    int dlq_failing;      /* atomic: the last dead-letter write failed */
+    _Atomic int64_t last_poll_us;
+    int dlq_failing;      /* under mu: the last dead-letter write failed */
     char dlq_error[256];
 } evbus__cmetrics_t;
 

@@ -5,6 +5,7 @@
  * publish a new snapshot) without deadlocking; a removed handler's opaque is freed only when
  * the last snapshot or async job that holds it lets go.
  */
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -26,11 +27,11 @@ typedef struct sub_s {
     int flags;
     char *name;
     uint64_t id; /* unique in d and never reused: what a retry records as already handled */
-    int refs;    /* atomic: snapshots and async jobs holding it */
+    atomic_int refs; /* snapshots and async jobs holding it */
 } sub_t;
 
 typedef struct subs_s {
-    int refs; /* atomic */
+    atomic_int refs;
     size_t n;
     sub_t *v[];
 } subs_t;
@@ -57,10 +58,10 @@ struct evbus_dispatcher_s {
     pthread_t *threads;
     int started, stopping;
 
-    uint64_t dispatched, handler_ok, handler_failed, async_failed, rejected; /* atomics */
+    _Atomic uint64_t dispatched, handler_ok, handler_failed, async_failed, rejected;
     /* Bit i: some handler matches lifecycle type lc_types[i].  Kept up to date by subscribe,
      * so the three lifecycle checks per event take no lock and match no globs. */
-    unsigned lc_mask; /* atomic */
+    atomic_uint lc_mask;
     evbus__mmap_t *handler_hist; /* durations by handler name (metrics.h) */
 };
 
@@ -71,8 +72,8 @@ static const char *const lc_types[] = {EVBUS_LC_EVENT_RECEIVED, EVBUS_LC_HANDLER
 
 static int sub_matches(const sub_t *s, const char *type);
 
-#define ADD(x) __atomic_add_fetch(&(x), 1, __ATOMIC_RELAXED)
-#define LOAD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ADD(x) atomic_fetch_add_explicit(&(x), 1, memory_order_relaxed)
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
 /* ---- handler list snapshots ---- */
 
@@ -87,14 +88,14 @@ static void sub_free(sub_t *s) {
 }
 
 static sub_t *sub_ref(sub_t *s) {
-    __atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
     return s;
 }
 
 /* The last holder calls opaque_free: a handler unsubscribed mid-call keeps its state until
  * that call returns. */
 static void sub_unref(sub_t *s) {
-    if (__atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
+    if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) > 1)
         return;
     if (s->opaque_free)
         s->opaque_free(s->opaque);
@@ -112,7 +113,7 @@ static subs_t *subs_alloc(size_t n) {
 
 /* Last registered first, so a plugin's fini runs before what it may depend on is freed. */
 static void subs_unref(subs_t *l) {
-    if (!l || __atomic_sub_fetch(&l->refs, 1, __ATOMIC_ACQ_REL) > 0)
+    if (!l || atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) > 1)
         return;
     for (size_t i = l->n; i-- > 0;)
         sub_unref(l->v[i]);
@@ -123,7 +124,7 @@ static void subs_unref(subs_t *l) {
 static subs_t *subs_get(evbus_dispatcher_t *d) {
     pthread_mutex_lock(&d->subs_mu);
     subs_t *l = d->cur;
-    __atomic_add_fetch(&l->refs, 1, __ATOMIC_RELAXED);
+    atomic_fetch_add_explicit(&l->refs, 1, memory_order_relaxed);
     pthread_mutex_unlock(&d->subs_mu);
     return l;
 }
@@ -139,7 +140,7 @@ static subs_t *subs_swap_locked(evbus_dispatcher_t *d, subs_t *l) {
         for (size_t i = 0; i < N_LC_TYPES; i++)
             if (sub_matches(l->v[k], lc_types[i]))
                 mask |= 1u << i;
-    __atomic_store_n(&d->lc_mask, mask, __ATOMIC_RELEASE);
+    atomic_store_explicit(&d->lc_mask, mask, memory_order_release);
     return old;
 }
 
@@ -310,7 +311,7 @@ int evbus__dispatcher_has(evbus_dispatcher_t *d, const char *type) {
     if (!strncmp(type, "evbus.", 6))
         for (size_t i = 0; i < N_LC_TYPES; i++)
             if (!strcmp(type, lc_types[i]))
-                return (__atomic_load_n(&d->lc_mask, __ATOMIC_ACQUIRE) >> i) & 1;
+                return (atomic_load_explicit(&d->lc_mask, memory_order_acquire) >> i) & 1;
     subs_t *l = subs_get(d);
     for (size_t i = 0; i < l->n && !r; i++)
         r = sub_matches(l->v[i], type);

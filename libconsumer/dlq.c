@@ -33,7 +33,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
 
 static void *poller_main(void *arg) {
     evbus_consumer_t *c = arg;
-    while (!__atomic_load_n(&c->dlq_stop, __ATOMIC_ACQUIRE))
+    while (!atomic_load_explicit(&c->dlq_stop, memory_order_acquire))
         rd_kafka_poll(c->dlq, 100);
     return NULL;
 }
@@ -71,7 +71,7 @@ void evbus__dlq_stop(evbus_consumer_t *c) {
     if (!c->dlq)
         return;
     rd_kafka_flush(c->dlq, 10000);
-    __atomic_store_n(&c->dlq_stop, 1, __ATOMIC_RELEASE);
+    atomic_store_explicit(&c->dlq_stop, 1, memory_order_release);
     if (c->dlq_poller_started)
         pthread_join(c->dlq_poller, NULL);
     c->dlq_poller_started = 0;

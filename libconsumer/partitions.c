@@ -35,7 +35,7 @@ evbus__part_t *evbus__part_get(evbus_consumer_t *c, const char *topic, int32_t p
 
 /* Stop handling a partition for this session: later events stay uncommitted. */
 void evbus__part_stop(evbus_consumer_t *c, evbus__part_t *p) {
-    __atomic_store_n(&p->stopped, 1, __ATOMIC_RELEASE);
+    atomic_store_explicit(&p->stopped, 1, memory_order_release);
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
     if (l) {
         rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
@@ -44,7 +44,7 @@ void evbus__part_stop(evbus_consumer_t *c, evbus__part_t *p) {
     }
 }
 
-int evbus__part_stopped(evbus__part_t *p) { return __atomic_load_n(&p->stopped, __ATOMIC_ACQUIRE); }
+int evbus__part_stopped(evbus__part_t *p) { return atomic_load_explicit(&p->stopped, memory_order_acquire); }
 
 /* Map a partition to the worker with the fewest partitions (poll thread only).  A partition
  * keeps its worker while assigned, so its events are handled in order. */
@@ -88,7 +88,7 @@ void evbus__ostore_flush(evbus_consumer_t *c, evbus__ostore_t *os) {
         os->n = 0;
     }
     if (os->handled) {
-        __atomic_add_fetch(&c->handled, os->handled, __ATOMIC_RELAXED);
+        atomic_fetch_add_explicit(&c->handled, os->handled, memory_order_relaxed);
         os->handled = 0;
     }
 }

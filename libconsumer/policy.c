@@ -45,7 +45,7 @@ static int64_t backoff_for(const evbus_consumer_t *c, int n) {
 }
 
 /* The event's fate is settled (handled or dead-lettered): the failures were not consecutive. */
-static void settled(evbus_consumer_t *c) { __atomic_store_n(&c->consec, 0, __ATOMIC_RELAXED); }
+static void settled(evbus_consumer_t *c) { atomic_store_explicit(&c->consec, 0, memory_order_relaxed); }
 
 /*
  * A failure that may pass: count and log it, then wait before try n + 1.  -1 when the consumer
@@ -54,7 +54,7 @@ static void settled(evbus_consumer_t *c) { __atomic_store_n(&c->consec, 0, __ATO
 static int transient_wait(evbus_consumer_t *c, const evbus__part_t *p, int64_t offset, int n,
                           evbus_err_t err, const char *what, const char *why) {
     ADD(c->transient_errors);
-    int64_t consec = __atomic_add_fetch(&c->consec, 1, __ATOMIC_RELAXED);
+    int64_t consec = atomic_fetch_add_explicit(&c->consec, 1, memory_order_relaxed) + 1;
     int64_t wait = backoff_for(c, n);
     evbus_log_fields_t f = EVBUS__LOG_FIELDS_INIT;
     f.topic = p->topic;
@@ -67,7 +67,8 @@ static int transient_wait(evbus_consumer_t *c, const evbus__part_t *p, int64_t o
     evbus__log_fields(&c->log, EVBUS_LOG_WARNING, "consumer", &f, msg);
     if (c->max_consec > 0 && consec >= c->max_consec) {
         int none = 0;
-        __atomic_compare_exchange_n(&c->fatal, &none, (int)err, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+        atomic_compare_exchange_strong_explicit(&c->fatal, &none, (int)err, memory_order_acq_rel,
+                                                memory_order_acquire);
         evbus__log(&c->log, EVBUS_LOG_ERR, "consumer",
                    "%lld consecutive errors reached consumer.max.consecutive.errors; "
                    "stopping (the event stays uncommitted)", (long long)consec);

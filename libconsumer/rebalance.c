@@ -72,9 +72,10 @@ void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         } else {
             rd_kafka_assign(rk, parts);
         }
-        __atomic_store_n(&c->assigned, (uint64_t)(coop ? LOAD(c->assigned) + (uint64_t)parts->cnt
-                                                        : (uint64_t)parts->cnt),
-                         __ATOMIC_RELAXED);
+        atomic_store_explicit(&c->assigned,
+                              (uint64_t)(coop ? LOAD(c->assigned) + (uint64_t)parts->cnt
+                                              : (uint64_t)parts->cnt),
+                              memory_order_relaxed);
         return;
     }
     /* Revoke (or error): finish what was taken, commit it, then let go. */
@@ -86,7 +87,7 @@ void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (evbus__part_t *p = c->parts; p; p = p->next)
             if (p->partition == parts->elems[i].partition && !strcmp(p->topic, parts->elems[i].topic)) {
                 /* a new owner (maybe us) restarts from the committed offset */
-                __atomic_store_n(&p->stopped, 0, __ATOMIC_RELEASE);
+                atomic_store_explicit(&p->stopped, 0, memory_order_release);
                 evbus__part_unmap(c, p); /* nothing of it is queued: free to move to another worker */
             }
     pthread_mutex_unlock(&c->parts_mu);
@@ -95,10 +96,10 @@ void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         if (e)
             rd_kafka_error_destroy(e);
         uint64_t a = LOAD(c->assigned);
-        __atomic_store_n(&c->assigned, a > (uint64_t)parts->cnt ? a - (uint64_t)parts->cnt : 0,
-                         __ATOMIC_RELAXED);
+        atomic_store_explicit(&c->assigned, a > (uint64_t)parts->cnt ? a - (uint64_t)parts->cnt : 0,
+                              memory_order_relaxed);
     } else {
         rd_kafka_assign(rk, NULL);
-        __atomic_store_n(&c->assigned, 0, __ATOMIC_RELAXED);
+        atomic_store_explicit(&c->assigned, 0, memory_order_relaxed);
     }
 }

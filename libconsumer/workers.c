@@ -22,10 +22,10 @@ void evbus__item_free(evbus__qitem_t *it) {
 static void worker_done(evbus_consumer_t *c, evbus__worker_t *w, size_t k) {
     if (k == 0)
         return;
-    __atomic_sub_fetch(&w->pending, k, __ATOMIC_SEQ_CST);
-    __atomic_sub_fetch(&c->queued, k, __ATOMIC_SEQ_CST);
+    atomic_fetch_sub_explicit(&w->pending, k, memory_order_seq_cst);
+    atomic_fetch_sub_explicit(&c->queued, k, memory_order_seq_cst);
     /* Pairs with the waiter's increment of done_waiters before it checks the counts. */
-    if (__atomic_load_n(&c->done_waiters, __ATOMIC_SEQ_CST) > 0) {
+    if (atomic_load_explicit(&c->done_waiters, memory_order_seq_cst) > 0) {
         pthread_mutex_lock(&c->qmu);
         pthread_cond_broadcast(&c->done_cond);
         pthread_mutex_unlock(&c->qmu);
@@ -36,13 +36,13 @@ static void worker_done(evbus_consumer_t *c, evbus__worker_t *w, size_t k) {
 static void wait_done(evbus_consumer_t *c, int (*cond)(evbus_consumer_t *, void *), void *arg,
                       int stop_ends) {
     pthread_mutex_lock(&c->qmu);
-    __atomic_add_fetch(&c->done_waiters, 1, __ATOMIC_SEQ_CST);
+    atomic_fetch_add_explicit(&c->done_waiters, 1, memory_order_seq_cst);
     while (!cond(c, arg) && !(stop_ends && STOPPING(c))) {
         struct timespec ts;
         evbus__deadline_in(&ts, 100);
         pthread_cond_timedwait(&c->done_cond, &c->qmu, &ts);
     }
-    __atomic_sub_fetch(&c->done_waiters, 1, __ATOMIC_SEQ_CST);
+    atomic_fetch_sub_explicit(&c->done_waiters, 1, memory_order_seq_cst);
     pthread_mutex_unlock(&c->qmu);
 }
 
@@ -102,7 +102,7 @@ evbus_err_t evbus__workers_start(evbus_consumer_t *c) {
     for (int i = 0; i < c->nworkers; i++) {
         c->workers[i].c = c;
         if (pthread_create(&c->workers[i].thread, NULL, worker_main, &c->workers[i]) != 0) {
-            __atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+            atomic_store_explicit(&c->stop, 1, memory_order_release);
             for (int k = 0; k < i; k++) {
                 pthread_mutex_lock(&c->workers[k].mu);
                 pthread_cond_signal(&c->workers[k].cond);
@@ -118,7 +118,7 @@ evbus_err_t evbus__workers_start(evbus_consumer_t *c) {
 
 static int is_idle(evbus_consumer_t *c, void *arg) {
     (void)arg;
-    return __atomic_load_n(&c->queued, __ATOMIC_SEQ_CST) == 0;
+    return atomic_load_explicit(&c->queued, memory_order_seq_cst) == 0;
 }
 
 typedef struct room_s {
@@ -128,7 +128,7 @@ typedef struct room_s {
 
 static int has_room(evbus_consumer_t *c, void *arg) {
     room_t *r = arg;
-    return __atomic_load_n(&r->w->pending, __ATOMIC_SEQ_CST) + r->n <= c->qlimit;
+    return atomic_load_explicit(&r->w->pending, memory_order_seq_cst) + r->n <= c->qlimit;
 }
 
 /* Drop what the poll thread staged for w, uncommitted (stopping). */
@@ -150,8 +150,8 @@ static void staged_push(evbus_consumer_t *c, evbus__worker_t *w) {
         staged_drop(w);
         return;
     }
-    __atomic_add_fetch(&w->pending, n, __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(&c->queued, n, __ATOMIC_SEQ_CST);
+    atomic_fetch_add_explicit(&w->pending, n, memory_order_seq_cst);
+    atomic_fetch_add_explicit(&c->queued, n, memory_order_seq_cst);
     pthread_mutex_lock(&w->mu);
     size_t tail = (w->rhead + w->rcount) % c->qlimit;
     for (size_t i = 0; i < n; i++) {

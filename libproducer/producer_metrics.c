@@ -16,7 +16,7 @@ evbus__pmetrics_t *evbus__pmetrics_new(void) {
         return NULL;
     }
     if (m)
-        m->queue_msgs = -1;
+        atomic_init(&m->queue_msgs, -1);
     return m;
 }
 
@@ -55,7 +55,7 @@ void evbus__pmetrics_stats(void *arg, const char *json, size_t len) {
     json_t *root = json_loadb(json, len, 0, NULL);
     json_t *v = json_object_get(root, "msg_cnt");
     if (json_is_integer(v))
-        __atomic_store_n(&m->queue_msgs, (int64_t)json_integer_value(v), __ATOMIC_RELAXED);
+        atomic_store_explicit(&m->queue_msgs, (int64_t)json_integer_value(v), memory_order_relaxed);
     json_decref(root);
 }
 
@@ -85,7 +85,7 @@ size_t evbus__pmetrics_render(evbus__pmetrics_t *m, char *buf, size_t size) {
     x.r |= evbus__prom_head(&b, "evbus_producer_events_total",
                             "Messages (one per event per topic) by type and outcome.", "counter");
     evbus__mmap_each(m->events, render_type, &x);
-    int64_t q = __atomic_load_n(&m->queue_msgs, __ATOMIC_RELAXED);
+    int64_t q = atomic_load_explicit(&m->queue_msgs, memory_order_relaxed);
     x.r |= evbus__prom_head(&b, "evbus_producer_queue_messages",
                             "Messages in librdkafka's queues (statistics).", "gauge");
     if (q >= 0)

@@ -5,6 +5,8 @@
 #ifndef EVBUS_LIBPRODUCER_PRODUCER_METRICS_H
 #define EVBUS_LIBPRODUCER_PRODUCER_METRICS_H
 
+#include <stdatomic.h>
+
 #include <librdkafka/rdkafka.h>
 
 #include "log.h"
@@ -14,7 +16,7 @@ enum { EVBUS__PM_SENT, EVBUS__PM_DELIVERED, EVBUS__PM_FAILED, EVBUS__PM_N };
 
 typedef struct evbus__pmetrics_s {
     evbus__mmap_t *events; /* ce_type -> EVBUS__PM_N counters */
-    int64_t queue_msgs;    /* atomic: msg_cnt of the last statistics, -1 before any */
+    _Atomic int64_t queue_msgs; /* msg_cnt of the last statistics, -1 before any */
 } evbus__pmetrics_t;
 
 evbus__pmetrics_t *evbus__pmetrics_new(void);

@@ -113,6 +113,16 @@ static const evbus__ptype_t *find_type(const evbus_producer_t *p, const char *ev
     return tc ? &p->types[tc - p->cfg->types] : NULL;
 }
 
+int evbus_producer_topic_count(const evbus_producer_t *p, const char *event_type) {
+    const evbus__ptype_t *pt = p && event_type ? find_type(p, event_type) : NULL;
+    return pt ? (int)pt->nenabled : -1;
+}
+
+const char *evbus_producer_topic_name(const evbus_producer_t *p, const char *event_type, size_t idx) {
+    const evbus__ptype_t *pt = p && event_type ? find_type(p, event_type) : NULL;
+    return pt && idx < pt->nenabled ? pt->topics[idx].tc->full_topic : NULL;
+}
+
 /* The topics this event goes to: every enabled one, or those opts names. */
 static evbus_err_t select_topics(const evbus__ptype_t *pt, const char *const *names, size_t nnames,
                                  scratch_t *s, size_t *n, char *errstr, size_t errstr_size) {

@@ -213,6 +213,18 @@ EVBUS_EXPORT size_t evbus_producer_drain_failures(evbus_producer_t *p, evbus_del
                                                   void *opaque);
 
 /**
+ * How many enabled topics event_type has in p's producer config (0 when all are disabled),
+ * or -1 when the type is not configured.  Thread safe.
+ */
+EVBUS_EXPORT int evbus_producer_topic_count(const evbus_producer_t *p, const char *event_type);
+/**
+ * Full name (prefix applied) of the idx-th enabled topic of event_type, in config order; owned
+ * by p and valid until evbus_producer_destroy().  NULL for an unknown type or idx out of range.
+ */
+EVBUS_EXPORT const char *evbus_producer_topic_name(const evbus_producer_t *p,
+                                                   const char *event_type, size_t idx);
+
+/**
  * Flush (up to 10 s) and destroy.  Messages still undelivered after that are reported as
  * failed (callback) before the producer goes away.  NULL is a no-op.
  */
