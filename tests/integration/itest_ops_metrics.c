@@ -21,6 +21,7 @@
 
 static char py[1024];
 static pid_t child = -1; /* the consume under test: stopped by the teardown if a check fails */
+static char child_err[512]; /* its stderr, shown when a check failed */
 
 /* The test venv's Python (scripts/setup venv), as tests/interop/interop_lib.sh finds it. */
 static const char *venv_python(void) {
@@ -80,12 +81,23 @@ static int teardown(void **state) {
         kill(child, SIGKILL);
         waitpid(child, NULL, 0);
         child = -1;
+        FILE *f = fopen(child_err, "r"); /* what it said, to tell why */
+        if (f) {
+            char buf[4096];
+            size_t n;
+            fseek(f, -(long)sizeof(buf) + 1, SEEK_END); /* the tail, or from the start if short */
+            printf("--- the consume's stderr (tail):\n");
+            while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+                fwrite(buf, 1, n, stdout);
+            fclose(f);
+        }
     }
     return 0;
 }
 
 static pid_t consume(const char *cli, const char *bs, const char *topic, const char *group,
                      const char *errfile) {
+    snprintf(child_err, sizeof(child_err), "%s", errfile);
     char *argv[] = {(char *)cli, "-b", (char *)bs, "--schemas", (char *)tu_src_path(CU_SCHEMA_DIR),
                     "-X", "audit.log=true", "-X", "kafka.sasl.password=" SECRET, "-v", "consume",
                     "-t", (char *)topic, "-g", (char *)group, "--from-beginning", "--plugin",
