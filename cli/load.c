@@ -82,6 +82,48 @@ int evbus_cli_has_bootstrap(const evbus_cli_t *cli) {
  */
 static atomic_int g_told;
 
+/* Why OpenSSL refused the broker's certificate, as seen by cert_verify_cb: librdkafka's own
+ * line says only "certificate verify failed", whatever the reason.  Values are OpenSSL's
+ * X509_V_ERR_* codes (x509_vfy.h), stable across versions, so no OpenSSL header is needed. */
+static atomic_int g_x509_error;
+
+static const char *x509_reason(int e) {
+    switch (e) {
+    case 62: /* X509_V_ERR_HOSTNAME_MISMATCH */
+    case 64: /* X509_V_ERR_IP_ADDRESS_MISMATCH */
+        return "broker certificate is not issued for the host name connected to (check "
+               "bootstrap.servers against the names in the certificate)";
+    case 2:  /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT */
+    case 18: /* X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT */
+    case 19: /* X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN */
+    case 20: /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
+    case 21: /* X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE */
+        return "broker certificate not trusted: it is not signed by a CA of "
+               "kafka.ssl.ca.location (or the system's)";
+    case 9:  return "broker certificate is not valid yet";  /* X509_V_ERR_CERT_NOT_YET_VALID */
+    case 10: return "broker certificate has expired";       /* X509_V_ERR_CERT_HAS_EXPIRED */
+    default: return NULL;
+    }
+}
+
+/* Keeps OpenSSL's verdict (returns 1 exactly when it found no error); only notes why. */
+static int cert_verify_cb(rd_kafka_t *rk, const char *broker_name, int32_t broker_id,
+                          int *x509_error, int depth, const char *buf, size_t size, char *errstr,
+                          size_t errstr_size, void *opaque) {
+    (void)rk; (void)broker_id; (void)depth; (void)buf; (void)size; (void)opaque;
+    if (*x509_error == 0)
+        return 1;
+    int none = 0;
+    atomic_compare_exchange_strong(&g_x509_error, &none, *x509_error);
+    const char *why = x509_reason(*x509_error);
+    if (why)
+        snprintf(errstr, errstr_size, "%s", why);
+    else
+        snprintf(errstr, errstr_size, "%s: certificate rejected (X509 error %d)", broker_name,
+                 *x509_error);
+    return 0;
+}
+
 int evbus_cli_kafka_reported(void) { return atomic_load(&g_told); }
 
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
@@ -101,7 +143,10 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
         /* buf: "ssl://HOST:PORT/ID: SSL handshake failed: error:...: <reason>, <hint>" */
         const char *b = strstr(buf, "]: ");
         b = b && b < tls ? b + 3 : buf;
-        if (strstr(tls, "certificate verify failed"))
+        const char *why = x509_reason(atomic_load(&g_x509_error));
+        if (why)
+            evbus_cli_err(what, "TLS handshake with %.*s failed: %s", (int)(tls - b), b, why);
+        else if (strstr(tls, "certificate verify failed"))
             evbus_cli_err(what, "TLS handshake with %.*s failed: broker certificate not trusted: it is "
                           "not signed by a CA of kafka.ssl.ca.location (or the system's), or not "
                           "issued for the host name connected to", (int)(tls - b), b);
@@ -153,6 +198,11 @@ rd_kafka_t *evbus_cli_kafka(evbus_cli_t *cli, int type, int *rcp, ...) {
     va_end(ap);
     rd_kafka_conf_set_opaque(kc, cli);
     rd_kafka_conf_set_log_cb(kc, log_cb);
+    /* Only to say why a certificate was refused; where verification is off, nothing to say
+     * (and a callback would turn it back on). */
+    const char *verify = evbus_conf_get(cli->conf, "kafka.enable.ssl.certificate.verification");
+    if (!verify || (strcmp(verify, "false") != 0 && strcmp(verify, "0") != 0))
+        rd_kafka_conf_set_ssl_cert_verify_cb(kc, cert_verify_cb); /* INVALID: no SSL, no need */
     rd_kafka_t *rk = rd_kafka_new((rd_kafka_type_t)type, kc, errstr, sizeof(errstr));
     if (!rk) {
         rd_kafka_conf_destroy(kc);

@@ -31,10 +31,12 @@
 /*
  * The most array items of no encoded size (null, empty record, fixed 0) one datum may hold,
  * all arrays together.  Their count is all the bytes say of them, so without a bound a
- * forged count of a few bytes would make the decoder loop 2^63 times.  The encoder refuses
- * more too, so whatever evbus writes, it reads.
+ * forged count of a few bytes would make the decoder loop 2^63 times.  131,072 keeps the
+ * JSON of such a datum under about a megabyte ("null," each) while real data (Java and
+ * fastavro write blocks of thousands) stays far below it.  The encoder refuses more too,
+ * so whatever evbus writes, it reads.
  */
-#define EVBUS__AVRO_MAX_ZERO_ITEMS (1 << 20)
+#define EVBUS__AVRO_MAX_ZERO_ITEMS (1 << 17)
 
 /**
  * Append the Avro binary encoding of json to out. EVBUS_ERR_SCHEMA (or _NOMEM) + errstr;

@@ -46,7 +46,7 @@ static evbus_err_t prep_field(prep_t *p, evbus__field_t *f) {
     evbus_err_t e = evbus__avro_encode_default(t, f->default_json, strlen(f->default_json), &b,
                                                err, sizeof(err));
     if (e != EVBUS_OK)
-        evbus__buf_free(&b); /* what was written before the failure */
+        evbus__buf_free(&b); /* a failed encoding leaves b empty, not unallocated */
     if (e == EVBUS_ERR_NOMEM)
         return evbus__fail(e, p->errstr, p->errstr_size, "out of memory");
     if (e != EVBUS_OK) {

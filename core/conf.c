@@ -337,6 +337,18 @@ const char *evbus__conf_str(const evbus_conf_t *conf, const char *name) {
     return p ? p->def : NULL;
 }
 
+char *evbus__conf_source(const evbus_conf_t *conf) {
+    const char *src = evbus_conf_get(conf, "source");
+    if (src)
+        return evbus__strdup(src);
+    const char *svc = evbus__conf_str(conf, "service");
+    size_t n = strlen(svc) + sizeof("openedx//web");
+    char *r = malloc(n);
+    if (r)
+        snprintf(r, n, "openedx/%s/web", svc);
+    return r;
+}
+
 int64_t evbus__conf_int(const evbus_conf_t *conf, const char *name) {
     const char *v = evbus__conf_str(conf, name);
     int64_t iv = 0;

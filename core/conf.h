@@ -20,6 +20,9 @@ evbus__wire_format_t evbus__conf_wire_format(const evbus_conf_t *conf);
 const char *evbus__wire_format_name(evbus__wire_format_t f);
 /** String value, or the table default (may be NULL). */
 const char *evbus__conf_str(const evbus_conf_t *conf, const char *name);
+/** ce_source: the "source" setting, else the Python bus's "openedx/<service>/web" (service from
+ *  conf, or its default when conf is NULL).  malloc'd; NULL when out of memory. */
+char *evbus__conf_source(const evbus_conf_t *conf);
 
 /**
  * A librdkafka configuration holding every "kafka.<name>" and librdkafka property of conf,

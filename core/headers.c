@@ -5,11 +5,14 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
 #include <sys/random.h>
 #include <unistd.h>
+
+#include "conf.h"
 
 
 /*
@@ -195,6 +198,9 @@ rd_kafka_headers_t *evbus__headers_build(const evbus__header_values_t *v, const 
         evbus__uuid1(id);
         ce_id = id;
     }
+    char *own_source = v->source ? NULL : evbus__conf_source(NULL); /* the default */
+    if (!v->source && !own_source)
+        return NULL;
     const char *ce_time = v->time;
     if (!ce_time) {
         evbus__time_now_iso(tm);
@@ -205,7 +211,7 @@ rd_kafka_headers_t *evbus__headers_build(const evbus__header_values_t *v, const 
     } h[] = {
         {EVBUS__H_TYPE, v->type},
         {EVBUS__H_ID, ce_id},
-        {EVBUS__H_SOURCE, v->source ? v->source : "openedx/evbus/web"},
+        {EVBUS__H_SOURCE, v->source ? v->source : own_source},
         {EVBUS__H_SPECVERSION, "1.0"},
         {EVBUS__H_TIME, ce_time},
         {EVBUS__H_MINORVERSION, v->minorversion ? v->minorversion : "0"},
@@ -215,21 +221,21 @@ rd_kafka_headers_t *evbus__headers_build(const evbus__header_values_t *v, const 
         {EVBUS__H_DATACONTENTTYPE, EVBUS__AVRO_CONTENT_TYPE},
     };
     size_t n = sizeof(h) / sizeof(h[0]);
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(n + 2);
-    if (!hdrs)
-        return NULL;
-    for (size_t i = 0; i < n; i++) {
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(n + 2); /* + the trace context */
+    for (size_t i = 0; hdrs && i < n; i++) {
         if (rd_kafka_header_add(hdrs, h[i].name, -1, h[i].value, -1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
             rd_kafka_headers_destroy(hdrs);
-            return NULL;
+            hdrs = NULL;
         }
     }
-    if ((v->traceparent &&
-         rd_kafka_header_add(hdrs, EVBUS__H_TRACEPARENT, -1, v->traceparent, -1)) ||
-        (v->tracestate && rd_kafka_header_add(hdrs, EVBUS__H_TRACESTATE, -1, v->tracestate, -1))) {
+    if (hdrs && ((v->traceparent &&
+                  rd_kafka_header_add(hdrs, EVBUS__H_TRACEPARENT, -1, v->traceparent, -1)) ||
+                 (v->tracestate &&
+                  rd_kafka_header_add(hdrs, EVBUS__H_TRACESTATE, -1, v->tracestate, -1)))) {
         rd_kafka_headers_destroy(hdrs);
-        return NULL;
+        hdrs = NULL;
     }
+    free(own_source);
     return hdrs;
 }
 

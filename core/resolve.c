@@ -174,8 +174,8 @@ static int check(rctx_t *c, const evbus__schema_t *w, const evbus__schema_t *r, 
     if (depth > MAX_DEPTH)
         return rfail(c, "schemas nest too deep");
     if (w->kind == EVBUS__AVRO_UNION) {
-        for (size_t i = 0; i < w->nbranches; i++)
-            if (check(c, w->branches[i], r, depth + 1) != 0)
+        for (size_t i = 0; i < w->nbranches; i++) /* branches are never unions: not counted */
+            if (check(c, w->branches[i], r, depth) != 0)
                 return -1;
         return 0;
     }
@@ -183,7 +183,7 @@ static int check(rctx_t *c, const evbus__schema_t *w, const evbus__schema_t *r, 
         int b = pick_branch(w, r);
         if (b < 0)
             return rfail(c, "writer's %s matches no branch of the reader's union", kname(w));
-        return check(c, w, r->branches[b], depth + 1);
+        return check(c, w, r->branches[b], depth);
     }
     if (!kinds_match(w, r))
         return rfail(c, "writer's %s cannot be read as reader's %s", kname(w), kname(r));
@@ -383,7 +383,9 @@ static json_t *resolve(rctx_t *c, const evbus__schema_t *w, const evbus__schema_
         json_t *inner = NULL;
         if (writer_branch(c, w, v, &b, &inner) != 0)
             return NULL;
-        return resolve(c, b, r, inner, depth + 1);
+        /* a union step adds no data nesting (and a branch is never a union): not counted, so
+         * whatever the codec decoded (its own depth limit) resolves */
+        return resolve(c, b, r, inner, depth);
     }
     if (r->kind == EVBUS__AVRO_UNION) {
         int b = pick_branch(w, r);
@@ -391,7 +393,7 @@ static json_t *resolve(rctx_t *c, const evbus__schema_t *w, const evbus__schema_
             rfail(c, "writer's %s matches no branch of the reader's union", kname(w));
             return NULL;
         }
-        return wrap_branch(r, (size_t)b, resolve(c, w, r->branches[b], v, depth + 1));
+        return wrap_branch(r, (size_t)b, resolve(c, w, r->branches[b], v, depth));
     }
     if (!kinds_match(w, r)) {
         rfail(c, "writer's %s cannot be read as reader's %s", kname(w), kname(r));

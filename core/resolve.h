@@ -28,6 +28,9 @@ evbus_err_t evbus__resolve_check(const evbus__schema_doc_t *writer, const evbus_
  * adds take their defaults, removed ones are dropped, int/long/float promote, string and bytes
  * convert, an unknown enum symbol takes the reader enum's default, union branches are matched.
  * EVBUS_ERR_SCHEMA (field path + reason), _DECODE or _NOMEM + errstr; out as it was on error.
+ * Limit: a map key holding U+0000 cannot be resolved (jansson keys are C strings); such an event
+ * fails with EVBUS_ERR_DECODE saying so (a consumer dead-letters it), it is never altered. A map
+ * that repeats a key on the wire keeps the last value, as JSON readers of the decoded data do.
  */
 evbus_err_t evbus__resolve_json(const evbus__schema_doc_t *writer, const evbus__schema_doc_t *reader,
                                 const char *json, size_t len, evbus__buf_t *out, char *errstr,

@@ -101,6 +101,7 @@ static evbus__schema_t *node_new(ctx_t *c, evbus__avro_kind_t kind) {
         return fail(c, "out of memory");
     n->kind = kind;
     n->null_branch = -1;
+    n->enum_default = -1;
     pv->nodes[pv->nnodes++] = n;
     return n;
 }
@@ -200,6 +201,38 @@ static void *fail_name(ctx_t *c, const char *what, json_t *js, const char *key) 
     return NULL;
 }
 
+/* "aliases": names too (dotted for named types, plain for fields), checked by the same rule
+ * although evbus resolves nothing by them. -1 (errstr set) when one is bad. */
+static int check_aliases(ctx_t *c, json_t *obj, int dotted) {
+    json_t *ja = json_object_get(obj, "aliases");
+    if (!ja)
+        return 0;
+    if (!json_is_array(ja)) {
+        size_t saved = jpath_push(c, ".aliases");
+        fail(c, "%s: \"aliases\" must be an array of names", c->jpath);
+        jpath_pop(c, saved);
+        return -1;
+    }
+    for (size_t i = 0; i < json_array_size(ja); i++) {
+        json_t *a = json_array_get(ja, i);
+        char key[48];
+        snprintf(key, sizeof(key), ".aliases[%zu]", i);
+        if (!json_is_string(a) ||
+            !(dotted ? valid_dotted(json_string_value(a), json_string_length(a), 0)
+                     : valid_name(json_string_value(a), json_string_length(a)))) {
+            if (json_is_string(a))
+                fail_name(c, "alias", a, key);
+            else {
+                size_t saved = jpath_push(c, "%s", key);
+                fail(c, "%s: an alias must be a string", c->jpath);
+                jpath_pop(c, saved);
+            }
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static evbus__schema_t *lookup_named(priv_t *pv, const char *fullname) {
     for (size_t i = 0; i < pv->nnamed; i++)
         if (strcmp(pv->named[i]->fullname, fullname) == 0)
@@ -252,6 +285,8 @@ static evbus__schema_t *named_new(ctx_t *c, json_t *j, evbus__avro_kind_t kind, 
     const char *name = json_string_value(jn);
     if (!valid_dotted(name, json_string_length(jn), 0))
         return fail_name(c, "name", jn, ".name");
+    if (check_aliases(c, j, 1) != 0)
+        return NULL;
     /* a dotted name carries its own namespace, so "namespace" is ignored (but still checked) */
     if (json_is_string(jns)) {
         if (json_string_length(jns) && !valid_dotted(json_string_value(jns), json_string_length(jns), 1))
@@ -349,6 +384,10 @@ static evbus__schema_t *parse_record(ctx_t *c, json_t *j, const char *ns, int de
             free(inner_ns);
             return fail_name(c, "field name", jn, ".name");
         }
+        if (check_aliases(c, jf, 0) != 0) {
+            free(inner_ns);
+            return NULL;
+        }
         for (size_t k = 0; k < n->nfields; k++)
             if (strcmp(n->fields[k].name, fname) == 0) {
                 free(inner_ns);
@@ -413,6 +452,23 @@ static evbus__schema_t *parse_enum(ctx_t *c, json_t *j, const char *ns) {
         if (!(n->symbols[n->nsymbols] = strdup(json_string_value(s))))
             return fail(c, "out of memory");
         n->nsymbols++;
+    }
+    /* the symbol a reader takes for a writer's symbol it lacks (spec: enum "default") */
+    json_t *jd = json_object_get(j, "default");
+    if (jd) {
+        for (size_t k = 0; json_is_string(jd) && k < n->nsymbols; k++)
+            if (strlen(n->symbols[k]) == json_string_length(jd) &&
+                strcmp(n->symbols[k], json_string_value(jd)) == 0)
+                n->enum_default = (int)k;
+        if (n->enum_default < 0) {
+            char *txt = json_dumps(jd, JSON_ENCODE_ANY | JSON_COMPACT);
+            size_t saved = jpath_push(c, ".default");
+            fail(c, "%s: enum '%s' default %.100s is not one of its symbols", c->jpath,
+                 n->fullname, txt ? txt : "?");
+            jpath_pop(c, saved);
+            free(txt);
+            return NULL;
+        }
     }
     return n;
 }

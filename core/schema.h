@@ -55,6 +55,7 @@ struct evbus__schema_s {
     size_t nfields;
     char **symbols;            /* enum */
     size_t nsymbols;
+    int enum_default;          /* enum: index of its "default" symbol (for resolution), or -1 */
     evbus__schema_t **branches; /* union */
     size_t nbranches;
     int null_branch;           /* union: index of the "null" branch, or -1 */

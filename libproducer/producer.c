@@ -251,16 +251,7 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
     if (evbus__conf_wire_format(conf) == EVBUS__WIRE_CONFLUENT &&
         evbus__registry_from_conf(conf, &p->reg, errstr, errstr_size) != EVBUS_OK)
         goto fail;
-    const char *src = evbus_conf_get(conf, "source");
-    if (src) {
-        p->source = strdup(src);
-    } else {
-        size_t n = strlen(evbus__conf_str(conf, "service")) + 16;
-        p->source = malloc(n);
-        if (p->source)
-            snprintf(p->source, n, "openedx/%s/web", evbus__conf_str(conf, "service"));
-    }
-    if (!p->source) {
+    if (!(p->source = evbus__conf_source(conf))) {
         evbus__seterr(errstr, errstr_size, "out of memory");
         goto fail;
     }

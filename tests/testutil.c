@@ -267,3 +267,28 @@ evbus__schema_doc_t *tu_schema_parse(const char *text) {
         fail_msg("schema does not parse: %s", err);
     return doc;
 }
+
+char *tu_hex(const void *p, size_t n) {
+    static const char digits[] = "0123456789abcdef";
+    const unsigned char *b = p;
+    char *s = malloc(n * 2 + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++) {
+        s[2 * i] = digits[b[i] >> 4];
+        s[2 * i + 1] = digits[b[i] & 15];
+    }
+    s[n * 2] = 0;
+    return s;
+}
+
+size_t tu_unhex(const char *hex, unsigned char *out, size_t cap) {
+    size_t n = 0;
+    assert_int_equal(strlen(hex) % 2, 0);
+    for (; hex[0]; hex += 2) {
+        unsigned v = 0;
+        assert_int_equal(sscanf(hex, "%2x", &v), 1);
+        assert_true(n < cap);
+        out[n++] = (unsigned char)v;
+    }
+    return n;
+}

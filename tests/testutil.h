@@ -59,6 +59,11 @@ int tu_long(void);
 /* Microseconds, monotonic. */
 int64_t tu_now_us(void);
 
+/* Lower-case hex of n bytes, malloc'd (fails the test when out of memory). */
+char *tu_hex(const void *p, size_t n);
+/* Bytes of a hex string into out (at most cap; fails the test on bad hex); returns the count. */
+size_t tu_unhex(const char *hex, unsigned char *out, size_t cap);
+
 /* The schema-registry test double (tests/registry_double.py), started with extra arguments
  * (NULL-terminated, e.g. "--user", "u", "--password", "p", NULL); fails the test if it does not
  * come up within 10 s.  tu_registry_stop() stops and reaps it (NULL is a no-op). */

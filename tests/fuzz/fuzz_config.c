@@ -2,9 +2,10 @@
  * Producer-config loader on fuzzed JSON text, with a schema store of the unit-test
  * fixtures so that schema lookups and key-path resolution run.  Only JSON text is fed
  * (the loader treats anything else as a file path, and fuzzing the file system is not
- * the point).  Errors are joined and truncated into errstr buffers of several sizes.
+ * the point); a JSON list of configs is fed when it holds no file paths.  Errors are joined and truncated into errstr buffers of several sizes.
  */
 #include <ctype.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -78,6 +79,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char *text = fuzz_cstr(data, size);
     if (!text)
         return 0;
+    /* A JSON list merges several configs, and a string item in it is a file path: not fed
+     * either, for the same reason (a path like /dev/zero would only hang the run). */
+    json_t *j = data[i] == '[' ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    for (size_t k = 0; j && k < json_array_size(j); k++) {
+        if (json_is_string(json_array_get(j, k))) {
+            json_decref(j);
+            free(text);
+            return 0;
+        }
+    }
+    json_decref(j);
     load(text, NULL);
     load(text, "dev");
     load(text, long_prefix); /* every topic too long with it: the error paths */

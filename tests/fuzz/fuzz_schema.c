@@ -1,7 +1,8 @@
 /*
  * Avro schema parser on fuzzed JSON.  A schema that parses must have a Parsing Canonical
  * Form that parses again to the same form and fingerprint, and the codec must survive
- * it: decoding a few fixed byte strings and encoding a few fixed JSON values.
+ * it: decoding a few fixed byte strings and encoding a few fixed JSON values.  Each default
+ * of the root record, as natural JSON, must encode to the bytes it was prepared as.
  */
 #include <stdint.h>
 
@@ -21,6 +22,38 @@ static void exercise_codec(const evbus__schema_t *root) {
         evbus__avro_encode_json(root, jsons[i], strlen(jsons[i]), &b, err, sizeof(err));
     }
     evbus__buf_free(&b);
+}
+
+/* Every default of the root record: its natural JSON must encode, by natural JSON's rules,
+ * to the bytes pre-encoded by Avro's default rules. */
+static void check_defaults(const evbus__schema_t *root) {
+    if (root->kind != EVBUS__AVRO_RECORD)
+        return;
+    for (size_t i = 0; i < root->nfields; i++) {
+        const evbus__field_t *f = &root->fields[i];
+        char err[512];
+        evbus__buf_t j = EVBUS__BUF_INIT, a = EVBUS__BUF_INIT;
+        if (!f->has_default)
+            continue;
+        if (!f->default_avro)
+            fuzz_die("default", "not prepared");
+        evbus_err_t e = evbus__avro_default_json(f->type, f->default_json, strlen(f->default_json),
+                                                 &j, err, sizeof(err));
+        if (e == EVBUS_OK)
+            e = evbus__avro_encode_json(f->type, (const char *)j.data, j.len, &a, err, sizeof(err));
+        if (e != EVBUS_OK && e != EVBUS_ERR_NOMEM) {
+            fprintf(stderr, "  default: %s\n  natural: %s\n", f->default_json,
+                    j.data ? (const char *)j.data : "");
+            fuzz_die("a prepared default's natural JSON does not encode", err);
+        }
+        if (e == EVBUS_OK && (a.len != f->default_avro_len ||
+                              (a.len && memcmp(a.data, f->default_avro, a.len) != 0))) {
+            fprintf(stderr, "  default: %s\n  natural: %s\n", f->default_json, (const char *)j.data);
+            fuzz_die("a default's natural JSON encodes to other bytes", NULL);
+        }
+        evbus__buf_free(&j);
+        evbus__buf_free(&a);
+    }
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -49,6 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fuzz_die("canonical form is not a fixed point", NULL);
     }
     exercise_codec(d->root);
+    check_defaults(d->root);
     evbus__schema_doc_destroy(d2);
     evbus__schema_doc_destroy(d);
     free(canon);

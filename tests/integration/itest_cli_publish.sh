@@ -142,7 +142,10 @@ ok
 head -n 1 "$D/cli_orders.jsonl" >"$T/one.jsonl"
 EVENTS_SERVICE_NAME=cms SERVICE_VARIANT=lms expect_rc 0 "$CLI" --prefix svc -X sourcelib=10.5.0 \
     publish $TYPE "$T/one.jsonl"
-SERVICE_VARIANT=lms expect_rc 0 "$CLI" --prefix svc publish $TYPE "$T/one.jsonl"
+# -vv shows librdkafka's log lines, named by the client.id: the service name, as the Python bus
+SERVICE_VARIANT=lms expect_rc 0 "$CLI" --prefix svc -vv publish $TYPE "$T/one.jsonl"
+expect_in "$T/err" 'lms#producer-'
+expect_not_in "$T/err" 'evbus-producer#producer-'
 expect_rc 0 "$CLI" --prefix svc tail orders --from-beginning --format json
 python3 - "$T/out" <<'PY' || fail "ce_source/sourcelib from the service settings"
 import json, sys

@@ -5,8 +5,8 @@
 # (xblock.published's version), nested records and a union with a named record (enrollment's
 # user/course/created_by), dates and nullable dates (enrollment, catalog_info):
 #   1. the bus's producer -> evbus tail (data, key, headers) and evbus consume (a plugin);
-#   2. evbus publish and the library (examples/producer is not typed: publish goes through
-#      libproducer) -> the bus's own consumer loop and its receivers (data and metadata);
+#   2. evbus publish, and the library directly (examples/producer) -> the bus's own consumer
+#      loop and its receivers (data and metadata);
 #   3. a rolling upgrade: the bus writes xblock.published with its current schema, an evbus
 #      service still on the previous schema (schemas/history/) reads it in its own shape; an
 #      evbus service on that old schema writes, and the bus's consumer reads it in the current
@@ -124,6 +124,24 @@ for e in sent:
     assert g["sourcelib"] == "10.5.0" and g["minorversion"] == 0, g
     assert g["time"].endswith("+00:00"), g
 print("bus receivers: %d evbus events with their data and metadata" % len(got))
+PY
+ok
+
+# the library itself (examples/producer: libproducer from the EVENT_BUS_* environment only)
+PRODUCER=$EVBUS_BUILD/examples/producer
+[ -x "$PRODUCER" ] || fail "no example producer at $PRODUCER"
+ENR=org.openedx.learning.course.enrollment.created.v1
+printf '{"%s": {"evbus-lib": {"event_key_field": "enrollment.user.pii.username"}}}\n' $ENR >"$T/lib_cfg.json"
+EVENT_BUS_PRODUCER_CONFIG=$T/lib_cfg.json SERVICE_VARIANT=lms expect_rc 0 "$PRODUCER" $ENR <"$T/$ENR.jsonl"
+bus got_lib consume --topic evbus-lib --group "$P-bus4" --types $ENR --count 2
+python3 - "$T/$ENR.jsonl" "$T/got_lib" <<'PY' || fail "the bus's receivers on libproducer's events"
+import json, sys
+sent = [json.loads(l) for l in open(sys.argv[1])]
+got = [json.loads(l) for l in open(sys.argv[2])]
+assert sorted(json.dumps(g["data"], sort_keys=True) for g in got) == \
+    sorted(json.dumps(s, sort_keys=True) for s in sent), (got, sent)
+assert all(g["source"] == "openedx/lms/web" and g["type"] == "org.openedx.learning.course.enrollment.created.v1" for g in got), got
+print("bus receivers: %d libproducer events" % len(got))
 PY
 ok
 

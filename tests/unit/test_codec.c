@@ -11,14 +11,6 @@
 
 #define ALL_TYPES_FILE "tests/unit/data/schemas/org.evbus.test.all_types.v1.avsc"
 
-static evbus__schema_doc_t *doc_from(const char *s) {
-    char err[512];
-    evbus__schema_doc_t *d = evbus__schema_parse(s, strlen(s), err, sizeof(err));
-    if (!d)
-        fail_msg("schema: %s", err);
-    return d;
-}
-
 static evbus__schema_doc_t *doc_file(const char *rel, char **textp) {
     char err[512];
     size_t len;
@@ -34,15 +26,6 @@ static evbus__schema_doc_t *doc_file(const char *rel, char **textp) {
     return d;
 }
 
-static char *hex(const unsigned char *p, size_t n) {
-    char *s = malloc(n * 2 + 1);
-    assert_non_null(s);
-    for (size_t i = 0; i < n; i++)
-        snprintf(s + 2 * i, 3, "%02x", p[i]);
-    s[n * 2] = 0;
-    return s;
-}
-
 /* encode json, expect OK and the given hex */
 static void enc_ok(const evbus__schema_t *s, const char *json, const char *want_hex) {
     char err[512] = "";
@@ -50,7 +33,7 @@ static void enc_ok(const evbus__schema_t *s, const char *json, const char *want_
     evbus_err_t e = evbus__avro_encode_json(s, json, strlen(json), &b, err, sizeof(err));
     if (e != EVBUS_OK)
         fail_msg("encode %s: %s", json, err);
-    char *h = hex(b.data, b.len);
+    char *h = tu_hex(b.data, b.len);
     assert_string_equal(h, want_hex);
     free(h);
     evbus__buf_free(&b);
@@ -187,7 +170,7 @@ static void test_field_order_and_defaults(void **state) {
 static void test_scalars(void **state) {
     (void)state;
     evbus__schema_doc_t *d;
-    d = doc_from("\"int\"");
+    d = tu_schema_parse("\"int\"");
     enc_ok(d->root, "2147483647", "feffffff0f");
     enc_ok(d->root, " -1 ", "01");
     enc_err(d->root, "2147483648", "2147483648 out of range for int");
@@ -199,7 +182,7 @@ static void test_scalars(void **state) {
     round_trip(d->root, "-2147483648");
     evbus__schema_doc_destroy(d);
 
-    d = doc_from("\"long\"");
+    d = tu_schema_parse("\"long\"");
     enc_ok(d->root, "9223372036854775807", "feffffffffffffffff01");
     enc_ok(d->root, "-9223372036854775808", "ffffffffffffffffff01");
     enc_err(d->root, "9223372036854775808", "9223372036854775808 out of range for long");
@@ -211,7 +194,7 @@ static void test_scalars(void **state) {
     round_trip(d->root, "0");
     evbus__schema_doc_destroy(d);
 
-    d = doc_from("\"double\"");
+    d = tu_schema_parse("\"double\"");
     enc_ok(d->root, "1", "000000000000f03f");
     enc_err(d->root, "NaN", "invalid JSON at offset 0: unexpected character");
     enc_err(d->root, "Infinity", "invalid JSON at offset 0: unexpected character");
@@ -228,7 +211,7 @@ static void test_scalars(void **state) {
     round_trip(d->root, "123456789.125");
     evbus__schema_doc_destroy(d);
 
-    d = doc_from("\"float\"");
+    d = tu_schema_parse("\"float\"");
     enc_ok(d->root, "1", "0000803f");
     enc_err(d->root, "1e39", "1e39 out of range for float");
     round_trip(d->root, "0.1");
@@ -236,13 +219,13 @@ static void test_scalars(void **state) {
     round_trip(d->root, "-2.0");
     evbus__schema_doc_destroy(d);
 
-    d = doc_from("\"boolean\"");
+    d = tu_schema_parse("\"boolean\"");
     enc_ok(d->root, "true", "01");
     enc_err(d->root, "tru", "invalid JSON at offset 0: invalid literal");
     enc_err(d->root, "1", "expected boolean, got number");
     evbus__schema_doc_destroy(d);
 
-    d = doc_from("\"null\"");
+    d = tu_schema_parse("\"null\"");
     enc_ok(d->root, "null", "");
     enc_err(d->root, "0", "expected null, got number");
     round_trip(d->root, "null");
@@ -251,7 +234,7 @@ static void test_scalars(void **state) {
 
 static void test_strings_and_bytes(void **state) {
     (void)state;
-    evbus__schema_doc_t *d = doc_from("\"string\"");
+    evbus__schema_doc_t *d = tu_schema_parse("\"string\"");
     enc_ok(d->root, "\"\\u00e9\\ud83d\\ude00\\/\\b\\f\\r\\t\"", "16c3a9f09f98802f080c0d09");
     round_trip(d->root, "\"\\b\\f\\n\\r\\t\\u0000\\u001f\\\"\\\\/\x7f\xe2\x80\xa8\"");
     round_trip(d->root, "\"\xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e\"");
@@ -274,20 +257,20 @@ static void test_strings_and_bytes(void **state) {
     assert_string_equal(err, "invalid UTF-8 in string at byte 1");
     evbus__schema_doc_destroy(d);
 
-    d = doc_from("\"bytes\"");
+    d = tu_schema_parse("\"bytes\"");
     enc_ok(d->root, "\"\\u0000\\u00ff\xc3\xbf\"", "0600ffff");
     enc_err(d->root, "\"\\u0100\"", "code point U+0100 in bytes (only U+0000..U+00FF stand for bytes)");
     round_trip(d->root, "\"\\u0000\\u0001\\\"\\\\ \xc2\x80\xc3\xbf\"");
     evbus__schema_doc_destroy(d);
 
-    d = doc_from("{\"type\":\"fixed\",\"name\":\"F\",\"size\":2}");
+    d = tu_schema_parse("{\"type\":\"fixed\",\"name\":\"F\",\"size\":2}");
     enc_ok(d->root, "\"\\u00ffa\"", "ff61");
     enc_err(d->root, "\"abc\"", "fixed 'F' needs 2 bytes, got 3");
     enc_err(d->root, "[]", "expected fixed, got array");
     round_trip(d->root, "\"\\n\xc3\xbf\"");
     evbus__schema_doc_destroy(d);
 
-    d = doc_from("{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"B\"]}");
+    d = tu_schema_parse("{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"B\"]}");
     enc_ok(d->root, "\"B\"", "02");
     enc_ok(d->root, "\"\\u0041\"", "00");
     enc_err(d->root, "\"C\"", "unknown symbol \"C\" for enum 'E'");
@@ -308,7 +291,7 @@ static const char *invoice_schema =
 
 static void test_error_paths(void **state) {
     (void)state;
-    evbus__schema_doc_t *d = doc_from(invoice_schema);
+    evbus__schema_doc_t *d = tu_schema_parse(invoice_schema);
     const evbus__schema_t *s = d->root;
     enc_ok(s, "{\"invoice\":{\"lines\":[{\"sku\":\"a\",\"qty\":1}],\"m\":{}}}", "020261020000000006");
     enc_err(s,
@@ -352,7 +335,7 @@ static void test_error_paths(void **state) {
 
 static void test_big_blocks(void **state) {
     (void)state;
-    evbus__schema_doc_t *d = doc_from("{\"type\":\"array\",\"items\":\"long\"}");
+    evbus__schema_doc_t *d = tu_schema_parse("{\"type\":\"array\",\"items\":\"long\"}");
     evbus__buf_t in = EVBUS__BUF_INIT, out = EVBUS__BUF_INIT;
     char err[256];
     /* 100 items: the count needs a two-byte varint (c8 01), items are moved up */
@@ -395,7 +378,7 @@ static void test_big_blocks(void **state) {
     evbus__buf_free(&out);
     evbus__schema_doc_destroy(d);
 
-    d = doc_from("{\"type\":\"map\",\"values\":\"null\"}");
+    d = tu_schema_parse("{\"type\":\"map\",\"values\":\"null\"}");
     round_trip(d->root, "{}");
     round_trip(d->root, "{\"a\":null,\"\":null,\"\xc3\xa9\\n\":null}");
     evbus__schema_doc_destroy(d);
@@ -403,7 +386,7 @@ static void test_big_blocks(void **state) {
 
 static void test_deep_nesting(void **state) {
     (void)state;
-    evbus__schema_doc_t *d = doc_from(
+    evbus__schema_doc_t *d = tu_schema_parse(
         "{\"type\":\"record\",\"name\":\"Node\",\"fields\":[{\"name\":\"v\",\"type\":\"int\"},"
         "{\"name\":\"next\",\"type\":[\"null\",\"Node\"],\"default\":null}]}");
     evbus__buf_t in = EVBUS__BUF_INIT;
@@ -437,7 +420,7 @@ static void test_deep_nesting(void **state) {
     assert_non_null(strstr(err, "nesting too deep"));
     /* deep JSON skipped as an early (out of order) field is bounded too */
     evbus__schema_doc_destroy(d);
-    d = doc_from("{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"},"
+    d = tu_schema_parse("{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\"},"
                  "{\"name\":\"b\",\"type\":{\"type\":\"array\",\"items\":\"int\"}}]}");
     evbus__buf_reset(&in);
     assert_int_equal(evbus__buf_puts(&in, "{\"b\":"), 0);
@@ -501,18 +484,18 @@ static void test_decode_garbage(void **state) {
                      EVBUS_ERR_DECODE);
     assert_string_equal(err, "varint too long at byte 9");
     evbus__schema_doc_destroy(d);
-    d = doc_from("{\"type\":\"array\",\"items\":\"null\"}");
+    d = tu_schema_parse("{\"type\":\"array\",\"items\":\"null\"}");
     /* an array of a billion nulls: over the budget of zero-size items */
     evbus__buf_reset(&out);
     assert_int_equal(evbus__avro_decode_json(d->root, "\x80\xa8\xd6\xb9\x07\x00", 6, &out, err,
                                              sizeof(err)),
                      EVBUS_ERR_DECODE);
-    assert_string_equal(err, "block count 1000000000 exceeds the limit of 1048576 items of no size in a datum");
+    assert_string_equal(err, "block count 1000000000 exceeds the limit of 131072 items of no size in a datum");
     /* a few nulls are fine */
     assert_int_equal(evbus__avro_decode_json(d->root, "\x06\x00", 2, &out, err, sizeof(err)), 0);
     assert_string_equal((char *)out.data, "[null,null,null]");
     evbus__schema_doc_destroy(d);
-    d = doc_from("{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":"
+    d = tu_schema_parse("{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":"
                  "{\"type\":\"array\",\"items\":\"long\"}},{\"name\":\"u\",\"type\":[\"null\",\"int\"]}]}");
     assert_int_equal(evbus__avro_decode_json(d->root, "\x80\x01", 2, &out, err, sizeof(err)),
                      EVBUS_ERR_DECODE);
@@ -524,7 +507,7 @@ static void test_decode_garbage(void **state) {
                      EVBUS_ERR_DECODE);
     assert_string_equal(err, "a: truncated data at byte 2");
     evbus__schema_doc_destroy(d);
-    d = doc_from("\"boolean\"");
+    d = tu_schema_parse("\"boolean\"");
     assert_int_equal(evbus__avro_decode_json(d->root, "\x02", 1, &out, err, sizeof(err)),
                      EVBUS_ERR_DECODE);
     assert_string_equal(err, "bad boolean byte 0x02");
@@ -535,7 +518,7 @@ static void test_decode_garbage(void **state) {
 
 static void test_decode_nonfinite(void **state) {
     (void)state;
-    evbus__schema_doc_t *d = doc_from(
+    evbus__schema_doc_t *d = tu_schema_parse(
         "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"x\",\"type\":\"double\"},"
         "{\"name\":\"y\",\"type\":\"float\"}]}");
     evbus__buf_t out = EVBUS__BUF_INIT;
@@ -554,7 +537,7 @@ static void test_decode_nonfinite(void **state) {
 
 static void avroc_check(const char *schema_json, const char *json, const char *want_avroc_json) {
     char err[512];
-    evbus__schema_doc_t *d = doc_from(schema_json);
+    evbus__schema_doc_t *d = tu_schema_parse(schema_json);
     evbus__buf_t b = EVBUS__BUF_INIT;
     if (evbus__avro_encode_json(d->root, json, strlen(json), &b, err, sizeof(err)) != EVBUS_OK)
         fail_msg("%s", err);

@@ -12,15 +12,6 @@
 #include "codec.h"
 #include "schema.h"
 
-static char *hex(const unsigned char *p, size_t n) {
-    char *s = malloc(n * 2 + 1);
-    assert_non_null(s);
-    for (size_t i = 0; i < n; i++)
-        snprintf(s + 2 * i, 3, "%02x", p[i]);
-    s[n * 2] = 0;
-    return s;
-}
-
 /* A record R with one field "f" of the given type and default; the schema must parse. */
 static evbus__schema_doc_t *field_doc(const char *type, const char *def, const char *extra) {
     char text[2048], err[512];
@@ -54,7 +45,7 @@ static void assert_default(const evbus__schema_doc_t *d, const char *want_hex,
     char err[512];
     assert_true(f->has_default);
     assert_non_null(f->default_avro);
-    char *h = hex(f->default_avro, f->default_avro_len);
+    char *h = tu_hex(f->default_avro, f->default_avro_len);
     if (strcmp(h, want_hex) != 0)
         fail_msg("default %s: got %s, want %s", f->default_json, h, want_hex);
     free(h);
@@ -63,6 +54,15 @@ static void assert_default(const evbus__schema_doc_t *d, const char *want_hex,
                                  sizeof(err)) != EVBUS_OK)
         fail_msg("default_json: %s", err);
     assert_string_equal((const char *)j.data, want_json);
+    /* the natural JSON encodes, by natural JSON's rules, to the very bytes of the default */
+    evbus__buf_t a = EVBUS__BUF_INIT;
+    if (evbus__avro_encode_json(f->type, (const char *)j.data, j.len, &a, err, sizeof(err)) !=
+        EVBUS_OK)
+        fail_msg("natural JSON %s does not encode: %s", (const char *)j.data, err);
+    assert_int_equal(a.len, f->default_avro_len);
+    if (a.len)
+        assert_memory_equal(a.data, f->default_avro, a.len);
+    evbus__buf_free(&a);
     evbus__buf_free(&j);
 }
 
@@ -204,7 +204,7 @@ static void test_types_only_doc(void **state) {
     evbus__buf_t a = EVBUS__BUF_INIT, b = EVBUS__BUF_INIT;
     assert_int_equal(evbus__avro_encode_json(t->root, "{\"a\":1}", 7, &a, err, sizeof(err)), 0);
     assert_int_equal(evbus__avro_encode_json(d->root, "{\"a\":1}", 7, &b, err, sizeof(err)), 0);
-    char *h = hex(a.data, a.len);
+    char *h = tu_hex(a.data, a.len);
     assert_string_equal(h, "02000a");
     free(h);
     assert_int_equal(a.len, b.len);

@@ -180,6 +180,22 @@ static void test_static_check(void **state) {
     check_ok(ll, ll, 1, NULL);
 }
 
+/* Found by fuzz_resolve: a recursive record nested as deep as the codec decodes (here 60
+ * levels through a nullable union) resolves; union steps do not count toward the limit. */
+static void test_deep_recursive_datum(void **state) {
+    (void)state;
+    const char *w = REC("r", "{\"name\":\"next\",\"type\":[\"null\",\"CloudEvent\"]},{\"name\":\"v\",\"type\":\"int\"}");
+    const char *r = REC("r", "{\"name\":\"next\",\"type\":[\"null\",\"CloudEvent\"]},{\"name\":\"v\",\"type\":\"long\"}");
+    evbus__buf_t in = EVBUS__BUF_INIT;
+    for (int i = 0; i < 60; i++)
+        assert_int_equal(evbus__buf_puts(&in, "{\"next\":"), 0);
+    assert_int_equal(evbus__buf_puts(&in, "null"), 0);
+    for (int i = 0; i < 60; i++)
+        assert_int_equal(evbus__buf_puts(&in, ",\"v\":1}"), 0);
+    expect(w, r, (const char *)in.data, (const char *)in.data);
+    evbus__buf_free(&in);
+}
+
 /* The consumer path: the shipped history/ version of xblock.published written single-object,
  * read back in the current shape (the version field added, null), or as written. */
 static void test_event_resolves_history(void **state) {
@@ -255,6 +271,7 @@ int main(void) {
         cmocka_unit_test(test_union_matching),
         cmocka_unit_test(test_unresolvable_names_field),
         cmocka_unit_test(test_static_check),
+        cmocka_unit_test(test_deep_recursive_datum),
         cmocka_unit_test(test_event_resolves_history),
         cmocka_unit_test(test_store_openedx_naming),
     };

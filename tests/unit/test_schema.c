@@ -229,6 +229,21 @@ static void test_names(void **state) {
         {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"int\\u0000x\"}]}",
          "$.fields[0].type: invalid type name \"int\\u0000x\""},
         {"{\"type\":\"int\\u0000\"}", "$.type: invalid type name \"int\\u0000\""},
+        {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"e\",\"type\":{\"type\":"
+         "\"enum\",\"name\":\"E\",\"symbols\":[\"A\"],\"default\":\"B\"}}]}",
+         "field 'e': $.fields[0].type.default: enum 'E' default \"B\" is not one of its symbols"},
+        {"{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\"],\"default\":0}",
+         "$.default: enum 'E' default 0 is not one of its symbols"},
+        {"{\"type\":\"fixed\",\"name\":\"F\",\"aliases\":[\"a.b\",\"c-d\"],\"size\":1}",
+         "$.aliases[1]: invalid alias \"c-d\": must match [A-Za-z_][A-Za-z0-9_]*"},
+        {"{\"type\":\"fixed\",\"name\":\"F\",\"aliases\":\"G\",\"size\":1}",
+         "$.aliases: \"aliases\" must be an array of names"},
+        {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"aliases\":[\"x.y\"],"
+         "\"type\":\"int\"}]}",
+         "$.fields[0].aliases[0]: invalid alias \"x.y\""},
+        {"{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"aliases\":[1],"
+         "\"type\":\"int\"}]}",
+         "$.fields[0].aliases[0]: an alias must be a string"},
     };
     char err[512];
     (void)state;
@@ -245,11 +260,16 @@ static void test_names(void **state) {
         "{\"type\":\"fixed\",\"name\":\"a._b.C_1\",\"size\":1}",
         "{\"type\":\"enum\",\"name\":\"E\",\"namespace\":\"x.y_2\",\"symbols\":[\"_\",\"a1\"]}",
         "{\"type\":\"fixed\",\"name\":\"a\",\"namespace\":null,\"size\":1}",
+        "{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"B\"],\"default\":\"B\"}",
+        "{\"type\":\"record\",\"name\":\"R\",\"aliases\":[\"p.Q\",\"S\"],\"fields\":[{\"name\":"
+        "\"a\",\"aliases\":[\"b\",\"_c\"],\"type\":\"int\"}]}",
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         evbus__schema_doc_t *doc = parse(good[i], err, sizeof(err));
         if (!doc)
             fail_msg("good case %zu: %s", i, err);
+        if (doc->root->kind == EVBUS__AVRO_ENUM) /* the default is kept for resolution */
+            assert_int_equal(doc->root->enum_default, strstr(good[i], "default") ? 1 : -1);
         evbus__schema_doc_destroy(doc);
     }
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "keypath.h"
+#include "resolve.h"
 #include "schema.h"
 
 static evbus__schema_store_t *load_store(void) {
@@ -53,6 +54,56 @@ static void test_every_file_loads_and_is_named_by_namespace(void **state) {
     closedir(d);
     assert_true(files >= 5);
     assert_int_equal(evbus__schema_store_count(st), files);
+    evbus__schema_store_destroy(st);
+}
+
+/* openedx-events ships a namespace with '-' (fastavro does not check names, and the Python bus
+ * writes it): a namespace part may hold it after its first character, a type's name may not. */
+static void test_dash_in_namespace_only(void **state) {
+    (void)state;
+    char err[512];
+    const char *ok = "{\"type\":\"record\",\"name\":\"CloudEvent\",\"namespace\":\"org.x.redemption-reversed.v1\","
+                     "\"fields\":[{\"name\":\"a\",\"type\":\"string\"}]}";
+    evbus__schema_doc_t *d = evbus__schema_parse(ok, strlen(ok), err, sizeof(err));
+    if (!d)
+        print_error("%s\n", err);
+    assert_non_null(d);
+    assert_string_equal(d->root->fullname, "org.x.redemption-reversed.v1.CloudEvent");
+    evbus__schema_doc_destroy(d);
+    static const char *bad[] = {
+        "{\"type\":\"record\",\"name\":\"Cloud-Event\",\"fields\":[]}",
+        "{\"type\":\"record\",\"name\":\"org.x-y.Cloud-Event\",\"fields\":[]}",
+        "{\"type\":\"record\",\"name\":\"E\",\"namespace\":\"org.-x\",\"fields\":[]}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        d = evbus__schema_parse(bad[i], strlen(bad[i]), err, sizeof(err));
+        if (d)
+            print_error("accepted %s\n", bad[i]);
+        assert_null(d);
+    }
+}
+
+/* schemas/history/: each earlier version belongs to a type with a current schema, differs from
+ * it, and is found by its fingerprint; every shipped pair resolves (BACKWARD) into the current. */
+static void test_history(void **state) {
+    (void)state;
+    evbus__schema_store_t *st = load_store();
+    size_t n = evbus__schema_store_history_count(st);
+    assert_true(n >= 5);
+    for (size_t i = 0; i < n; i++) {
+        const evbus__schema_entry_t *h = evbus__schema_store_history_at(st, i);
+        const evbus__schema_entry_t *cur = evbus__schema_store_get(st, h->event_type);
+        if (!cur)
+            print_error("%s: no current schema for %s\n", h->path, h->event_type);
+        assert_non_null(cur);
+        assert_true(h->history);
+        assert_true(h->doc->fingerprint != cur->doc->fingerprint);
+        assert_ptr_equal(evbus__schema_store_by_fingerprint(st, h->doc->fingerprint), h);
+        char err[512];
+        if (evbus__resolve_check(h->doc, cur->doc, err, sizeof(err)) != EVBUS_OK)
+            print_error("%s -> current: %s\n", h->path, err);
+        assert_int_equal(evbus__resolve_check(h->doc, cur->doc, err, sizeof(err)), EVBUS_OK);
+    }
     evbus__schema_store_destroy(st);
 }
 
@@ -126,6 +177,8 @@ static void test_named_reference(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_file_loads_and_is_named_by_namespace),
+        cmocka_unit_test(test_dash_in_namespace_only),
+        cmocka_unit_test(test_history),
         cmocka_unit_test(test_configured_key_paths_resolve),
         cmocka_unit_test(test_named_reference),
     };
