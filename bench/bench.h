@@ -3,8 +3,10 @@
  * event), timing, peak RSS, and the one result line every benchmark program prints.
  *
  * Each program measures one figure per run, in a fresh process, and prints
- *   result events=N seconds=S rate=R hwm_kb=K [extra=...]
- * which bench/run turns into ratios.  Every program stops itself at its deadline
+ *   result events=N seconds=S rate=R cpu_us=C hwm_kb=K [extra=...]
+ * which bench/run turns into ratios.  cpu_us is the CPU time (user+sys, all threads of the
+ * process) spent per event over the same interval as seconds: on a shared machine it moves far
+ * less than rate, so the targets are judged on it.  Every program stops itself at its deadline
  * (--timeout seconds) and then exits 1 with a message instead of a result.
  */
 #ifndef EVBUS_BENCH_H
@@ -25,23 +27,34 @@ typedef struct bench_event_s {
 
 /** The ring of BENCH_RING events (about 300 bytes of JSON each), built once; exits on OOM. */
 const bench_event_t *bench_ring(void);
+/** Replace the ring with the JSON lines of path (cycled to BENCH_RING events), before the
+ *  first bench_ring(); for other event types (--ring, the Open edX peers).  Exits on error. */
+void bench_ring_load(const char *path);
 /** Mean JSON length of the ring. */
 double bench_ring_mean_len(void);
 
 /** Monotonic seconds. */
 double bench_now(void);
+/** CPU seconds (user+sys, all threads) this process has used so far (getrusage). */
+double bench_cpu(void);
 /** Peak resident set (VmHWM) of this process in kB, -1 when unreadable. */
 long bench_vmhwm_kb(void);
-/** Print the result line (stdout) and flush. */
-void bench_result(uint64_t events, double seconds, const char *extra);
+/** Print the result line (stdout) and flush; cpu_seconds is the bench_cpu() difference over
+ *  the measured interval. */
+void bench_result(uint64_t events, double seconds, double cpu_seconds, const char *extra);
+
+/** The librdkafka queue bounds that cap peak RSS, as " name=value" pairs into b: for a
+ *  producer queue.buffering.max.messages/.kbytes, for a consumer queued.max.messages.kbytes and
+ *  queued.min.messages.  librdkafka's defaults, which evbus leaves as they are. */
+void bench_queue_bounds(int consumer, char *b, size_t size);
 
 /** Print "bench: <msg>" to stderr and exit 1. */
 void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 /** Deadline: a SIGALRM after seconds that ends the process with a message (exit 1). */
 void bench_set_timeout(int seconds);
 
-/** Producer config JSON text mapping the demo type to topic (static buffer). */
-const char *bench_producer_config(const char *topic);
+/** Producer config JSON text mapping type (key from key_field) to topic (static buffer). */
+const char *bench_producer_config(const char *type, const char *key_field, const char *topic);
 
 /** Create topic with partitions unless it exists (CreateTopics).  Only for real Kafka: the
  *  mock cluster never answers CreateTopics (it auto-creates 4 partitions on first use). */
@@ -49,7 +62,9 @@ void bench_ensure_topic(const char *bootstrap, const char *topic, int partitions
 
 /*
  * Options common to the programs: -b BOOTSTRAP -t TOPIC -n EVENTS --threads T
- * --workers W --schemas DIR --timeout S --group G --out FILE --partitions P.  Unset strings are NULL, ints 0.
+ * --workers W --schemas DIR --timeout S --group G --out FILE --partitions P, and for another event
+ * type than the demo one: --type T --key-field F --ring FILE --registry URL.  Unset strings are
+ * NULL, ints 0.
  */
 typedef struct bench_opts_s {
     const char *mode;
@@ -58,6 +73,10 @@ typedef struct bench_opts_s {
     const char *schemas;
     const char *group;
     const char *out;
+    const char *type;      /* --type: event type (default BENCH_EVENT_TYPE) */
+    const char *key_field; /* --key-field: producer key path (default BENCH_KEY_FIELD) */
+    const char *ring;      /* --ring FILE: JSON lines to send instead of the demo ring */
+    const char *registry;  /* --registry URL: schema.registry.url (Confluent wire format) */
     uint64_t events;
     int threads;
     int workers;

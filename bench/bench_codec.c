@@ -37,11 +37,12 @@ int main(int argc, char **argv) {
     const bench_event_t *ring = bench_ring();
     char errstr[512];
     uint64_t check = 0;
-    double t0, t1;
+    double t0, t1, c0, c1;
     evbus__schema_store_t *store = NULL;
 
     if (strcmp(o.mode, "jansson") == 0) {
         t0 = bench_now();
+        c0 = bench_cpu();
         for (uint64_t i = 0; i < o.events; i++) {
             const bench_event_t *e = &ring[i % BENCH_RING];
             json_error_t jerr;
@@ -52,10 +53,12 @@ int main(int argc, char **argv) {
             json_decref(j);
         }
         t1 = bench_now();
+        c1 = bench_cpu();
     } else if (strcmp(o.mode, "encode") == 0) {
         const evbus__schema_t *s = load_schema(o.schemas, &store);
         evbus__buf_t out = EVBUS__BUF_INIT;
         t0 = bench_now();
+        c0 = bench_cpu();
         for (uint64_t i = 0; i < o.events; i++) {
             const bench_event_t *e = &ring[i % BENCH_RING];
             evbus__buf_reset(&out);
@@ -64,6 +67,7 @@ int main(int argc, char **argv) {
             check += out.len;
         }
         t1 = bench_now();
+        c1 = bench_cpu();
         evbus__buf_free(&out);
     } else if (strcmp(o.mode, "decode") == 0) {
         const evbus__schema_t *s = load_schema(o.schemas, &store);
@@ -76,6 +80,7 @@ int main(int argc, char **argv) {
                                         sizeof(errstr)) != EVBUS_OK)
                 bench_die("encode: %s", errstr);
         t0 = bench_now();
+        c0 = bench_cpu();
         for (uint64_t i = 0; i < o.events; i++) {
             const evbus__buf_t *a = &avro[i % BENCH_RING];
             evbus__buf_reset(&out);
@@ -84,6 +89,7 @@ int main(int argc, char **argv) {
             check += out.len;
         }
         t1 = bench_now();
+        c1 = bench_cpu();
         for (size_t i = 0; i < BENCH_RING; i++)
             evbus__buf_free(&avro[i]);
         free(avro);
@@ -94,7 +100,7 @@ int main(int argc, char **argv) {
     }
     char extra[64];
     snprintf(extra, sizeof(extra), "check=%llu", (unsigned long long)check);
-    bench_result(o.events, t1 - t0, extra);
+    bench_result(o.events, t1 - t0, c1 - c0, extra);
     evbus__schema_store_destroy(store);
     return 0;
 }

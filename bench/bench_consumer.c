@@ -4,6 +4,10 @@
  *   evbus  libconsumer with --workers W: every event decoded (evbus_event_json()) and
  *          dispatched to a no-op handler
  *   raw    plain librdkafka: rd_kafka_consumer_poll() and a look at every value byte
+ *   evbus-dispatch  the same without evbus_event_json(): routing and dispatch only, the
+ *          like-for-like figure beside raw-headers (consumer_dispatch_vs_raw_headers)
+ *   raw-headers  raw, plus reading each message's ce_type header: the least any consumer that
+ *          routes on ce_type does, so the fair floor for libconsumer (consumer_vs_raw_headers)
  * The clock runs from the first event to the n-th, so group join and partition assignment
  * (the same for both) are left out.
  */
@@ -20,20 +24,25 @@
 #include "evbus/consumer.h"
 
 static const char usage[] =
-    "usage: bench_consumer evbus|raw -b BOOTSTRAP -t TOPIC [-n EVENTS] [--workers W]\n"
-    "                      [--schemas DIR] [--group G] [--timeout S]\n";
+    "usage: bench_consumer evbus|evbus-dispatch|raw|raw-headers -b BOOTSTRAP -t TOPIC [-n EVENTS] [--workers W]\n"
+    "                      [--schemas DIR] [--group G] [--timeout S] [--type T] [--registry URL]\n";
 
 static atomic_uint_fast64_t seen, decode_failed;
-static _Atomic double t_first, t_last;
+static _Atomic double t_first, t_last, cpu_first, cpu_last;
 static uint64_t target;
+static const char *ev_type = BENCH_EVENT_TYPE; /* --type */
 
 /* Called once per event by whichever thread saw it. */
 static void mark(void) {
     uint64_t n = atomic_fetch_add(&seen, 1) + 1;
-    if (n == 1)
+    if (n == 1) {
         atomic_store(&t_first, bench_now());
-    if (n == target)
+        atomic_store(&cpu_first, bench_cpu());
+    }
+    if (n == target) {
         atomic_store(&t_last, bench_now());
+        atomic_store(&cpu_last, bench_cpu());
+    }
 }
 
 static void group_name(const bench_opts_t *o, char *b, size_t size) {
@@ -47,10 +56,12 @@ static void report(const bench_opts_t *o) {
     if (atomic_load(&seen) < target)
         bench_die("%s: only %llu of %llu events arrived", o->mode,
                   (unsigned long long)atomic_load(&seen), (unsigned long long)target);
-    char extra[64];
-    snprintf(extra, sizeof(extra), "workers=%d", o->workers);
+    char extra[256], bounds[192];
+    bench_queue_bounds(1, bounds, sizeof(bounds));
+    snprintf(extra, sizeof(extra), "workers=%d%s", o->workers, bounds);
     /* n events span n-1 gaps between the first and the last */
-    bench_result(target - 1, atomic_load(&t_last) - atomic_load(&t_first), extra);
+    bench_result(target - 1, atomic_load(&t_last) - atomic_load(&t_first),
+                 atomic_load(&cpu_last) - atomic_load(&cpu_first), extra);
 }
 
 /* ---------------------------------------------------------------- evbus */
@@ -67,7 +78,17 @@ static evbus_err_t noop_handler(const evbus_event_t *ev, void *opaque, char *err
     return EVBUS_OK;
 }
 
-static void run_evbus(const bench_opts_t *o) {
+static evbus_err_t dispatch_handler(const evbus_event_t *ev, void *opaque, char *errstr,
+                                    size_t errstr_size) {
+    (void)ev;
+    (void)opaque;
+    (void)errstr;
+    (void)errstr_size;
+    mark();
+    return EVBUS_OK;
+}
+
+static void run_evbus(const bench_opts_t *o, int decode) {
     char errstr[1024], group[128], workers[16];
     group_name(o, group, sizeof(group));
     snprintf(workers, sizeof(workers), "%d", o->workers);
@@ -86,8 +107,11 @@ static void run_evbus(const bench_opts_t *o) {
     SET("topic.prefix", "");
     SET("workers", workers);
     SET("consumer.start", "earliest"); /* the topic is filled before the group joins */
+    if (o->registry) /* Confluent-framed events (consumer_vs_openedx) */
+        SET("schema.registry.url", o->registry);
 #undef SET
-    if (evbus_dispatcher_subscribe(d, BENCH_EVENT_TYPE, noop_handler, NULL, NULL, 0, "noop") != EVBUS_OK)
+    if (evbus_dispatcher_subscribe(d, ev_type, decode ? noop_handler : dispatch_handler, NULL, NULL, 0,
+                                   "noop") != EVBUS_OK)
         bench_die("subscribe failed");
     evbus_consumer_t *c = evbus_consumer_new(conf, d, errstr, sizeof(errstr));
     if (!c)
@@ -109,7 +133,7 @@ static void run_evbus(const bench_opts_t *o) {
 
 /* ---------------------------------------------------------------- raw */
 
-static void run_raw(const bench_opts_t *o) {
+static void run_raw(const bench_opts_t *o, int read_type) {
     char errstr[512], group[128];
     group_name(o, group, sizeof(group));
     rd_kafka_conf_t *kc = rd_kafka_conf_new();
@@ -133,6 +157,15 @@ static void run_raw(const bench_opts_t *o) {
         if (!m)
             continue;
         if (!m->err) {
+            if (read_type) {
+                rd_kafka_headers_t *h = NULL;
+                const void *tv = NULL;
+                size_t tlen = 0;
+                if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                    rd_kafka_header_get_last(h, "ce_type", &tv, &tlen) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+                    tlen != strlen(ev_type) || memcmp(tv, ev_type, tlen) != 0)
+                    bench_die("raw-headers: a message without ce_type %s", ev_type);
+            }
             const unsigned char *v = m->payload;
             for (size_t i = 0; i < m->len; i++)
                 sum += v[i];
@@ -157,10 +190,16 @@ int main(int argc, char **argv) {
     if (o.events < 2)
         bench_die("need at least 2 events");
     target = o.events;
+    if (o.type)
+        ev_type = o.type;
     if (strcmp(o.mode, "evbus") == 0)
-        run_evbus(&o);
+        run_evbus(&o, 1);
+    else if (strcmp(o.mode, "evbus-dispatch") == 0)
+        run_evbus(&o, 0);
     else if (strcmp(o.mode, "raw") == 0)
-        run_raw(&o);
+        run_raw(&o, 0);
+    else if (strcmp(o.mode, "raw-headers") == 0)
+        run_raw(&o, 1);
     else {
         fputs(usage, stderr);
         return 2;

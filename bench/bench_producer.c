@@ -26,7 +26,7 @@
 
 static const char usage[] =
     "usage: bench_producer evbus|raw -b BOOTSTRAP -t TOPIC [-n EVENTS] [--threads T] [--given-ids]\n"
-    "                      [--transactional]\n"
+    "                      [--transactional] [--type T --key-field F --ring FILE] [--registry URL]\n"
     "                      [--schemas DIR] [--partitions P] [--timeout S]\n"
     "       bench_producer create -b BOOTSTRAP -t TOPIC --partitions P --schemas DIR\n"
     "       bench_producer gen --out FILE\n";
@@ -37,6 +37,9 @@ static const char *const kafka_settings[][2] = {
 };
 
 /* ---------------------------------------------------------------- evbus */
+
+/* The event type sent (--type, default the demo one). */
+static const char *ev_type = BENCH_EVENT_TYPE;
 
 /* ce_id values made before the clock starts, for --given-ids (see run_evbus). */
 static char (*given_ids)[EVBUS__UUID_LEN];
@@ -57,7 +60,7 @@ static void *sender_main(void *arg) {
         const bench_event_t *e = &ring[i % BENCH_RING];
         evbus_send_opts_t so = EVBUS_SEND_OPTS_INIT;
         so.id = given_ids ? given_ids[i % BENCH_RING] : NULL;
-        evbus_err_t err = evbus_producer_send_opts(s->p, BENCH_EVENT_TYPE, e->json, e->len,
+        evbus_err_t err = evbus_producer_send_opts(s->p, ev_type, e->json, e->len,
                                                    given_ids ? &so : NULL, errstr, sizeof(errstr));
         if (err != EVBUS_OK) {
             if (s->failed++ == 0)
@@ -78,7 +81,13 @@ static void run_evbus(const bench_opts_t *o) {
             bench_die("conf %s: %s", n, errstr);                                    \
     } while (0)
     SET("kafka.bootstrap.servers", o->bootstrap);
-    SET("producer.config", bench_producer_config(o->topic));
+    if (o->type)
+        ev_type = o->type;
+    SET("producer.config",
+        bench_producer_config(ev_type, o->key_field ? o->key_field : BENCH_KEY_FIELD, o->topic));
+    /* --registry: the Confluent wire format the Open edX bus uses (producer_vs_openedx) */
+    if (o->registry)
+        SET("schema.registry.url", o->registry);
     SET("schema.dir", o->schemas);
     SET("topic.prefix", "");
     for (size_t i = 0; i < sizeof(kafka_settings) / sizeof(kafka_settings[0]); i++) {
@@ -120,10 +129,11 @@ static void run_evbus(const bench_opts_t *o) {
     for (int i = 0; i < spawn; i++)
         if (pthread_create(&th[i], NULL, sender_main, &s[i]) != 0)
             bench_die("pthread_create failed");
-    double t0 = bench_now();
+    double t0 = bench_now(), c0 = bench_cpu();
     if (spawn) {
         pthread_barrier_wait(&go);
         t0 = bench_now();
+        c0 = bench_cpu();
     } else {
         sender_main(&s[0]); /* its barrier wait returns at once: the count is 1 */
     }
@@ -133,7 +143,7 @@ static void run_evbus(const bench_opts_t *o) {
     for (int i = 0; i < nt; i++)
         failed += s[i].failed;
     int left = evbus_producer_flush(p, 120000);
-    double t1 = bench_now();
+    double t1 = bench_now(), c1 = bench_cpu();
     pthread_barrier_destroy(&go);
     evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
     evbus_producer_stats(p, &st);
@@ -141,9 +151,10 @@ static void run_evbus(const bench_opts_t *o) {
         bench_die("evbus: %llu send failures, %d undelivered, %llu of %llu delivered",
                   (unsigned long long)failed, left, (unsigned long long)st.delivered,
                   (unsigned long long)o->events);
-    char extra[64];
-    snprintf(extra, sizeof(extra), "threads=%d given_ids=%d", nt, o->given_ids);
-    bench_result(o->events, t1 - t0, extra);
+    char extra[256], bounds[192];
+    bench_queue_bounds(0, bounds, sizeof(bounds));
+    snprintf(extra, sizeof(extra), "threads=%d given_ids=%d%s", nt, o->given_ids, bounds);
+    bench_result(o->events, t1 - t0, c1 - c0, extra);
     evbus_producer_destroy(p);
     free(given_ids);
 }
@@ -240,7 +251,7 @@ static void run_raw(const bench_opts_t *o) {
     if (!rkt)
         bench_die("rd_kafka_topic_new: %s", rd_kafka_err2str(rd_kafka_last_error()));
 
-    double t0 = bench_now();
+    double t0 = bench_now(), c0 = bench_cpu();
     for (uint64_t i = 0; i < o->events; i++) {
         const pre_t *e = &pre[i % BENCH_RING];
         rd_kafka_headers_t *h = rd_kafka_headers_new(10);
@@ -269,14 +280,14 @@ static void run_raw(const bench_opts_t *o) {
             rd_kafka_poll(rk, 0);
     }
     rd_kafka_resp_err_t fe = rd_kafka_flush(rk, 120000);
-    double t1 = bench_now();
+    double t1 = bench_now(), c1 = bench_cpu();
     if (fe || atomic_load(&raw_failed) || atomic_load(&raw_delivered) != o->events)
         bench_die("raw: flush %s, %llu failed, %llu of %llu delivered", rd_kafka_err2str(fe),
                   (unsigned long long)atomic_load(&raw_failed),
                   (unsigned long long)atomic_load(&raw_delivered), (unsigned long long)o->events);
     char extra[64];
     snprintf(extra, sizeof(extra), "value_bytes=%.1f", mean_vlen);
-    bench_result(o->events, t1 - t0, extra);
+    bench_result(o->events, t1 - t0, c1 - c0, extra);
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
     for (size_t i = 0; i < BENCH_RING; i++) {

@@ -77,6 +77,34 @@ const bench_event_t *bench_ring(void) {
     return ring;
 }
 
+void bench_ring_load(const char *path) {
+    FILE *f = fopen(path, "r");
+    if (!f)
+        bench_die("cannot read %s", path);
+    char *line = NULL;
+    size_t cap = 0, n = 0;
+    ssize_t len;
+    while (n < BENCH_RING && (len = getline(&line, &cap, f)) > 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        if (len == 0)
+            continue;
+        ring[n].json = strdup(line);
+        if (!ring[n].json)
+            bench_die("out of memory");
+        ring[n].len = (size_t)len;
+        n++;
+    }
+    free(line);
+    fclose(f);
+    if (n == 0)
+        bench_die("%s holds no events", path);
+    /* cycle the file's events: the ring is always BENCH_RING long (its index is i % BENCH_RING) */
+    for (size_t i = n; i < BENCH_RING; i++)
+        ring[i] = ring[i % n];
+    ring_built = 1;
+}
+
 double bench_ring_mean_len(void) {
     const bench_event_t *r = bench_ring();
     double sum = 0;

@@ -21,7 +21,7 @@ from confluent_kafka import Consumer, KafkaError
 from fastavro import parse_schema, schemaless_reader
 from fastavro.schema import to_parsing_canonical_form
 
-from peer_producer import crc64_avro
+from peer_producer import cpu, crc64_avro
 
 
 def main():
@@ -41,7 +41,7 @@ def main():
                   "auto.offset.reset": "earliest"})
     c.subscribe([topic])
     seen = 0
-    t0 = t1 = None
+    t0 = t1 = c0 = c1 = None
     try:
         while seen < n:
             if time.monotonic() > deadline:
@@ -62,13 +62,16 @@ def main():
                 seen += 1
                 if seen == 1:
                     t0 = time.monotonic()
+                    c0 = cpu()
                 if seen == n:
                     t1 = time.monotonic()
+                    c1 = cpu()
                     break
     finally:
         c.close()
     hwm = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"result events={n - 1} seconds={t1 - t0:.6f} rate={(n - 1) / (t1 - t0):.0f} hwm_kb={hwm}",
+    print(f"result events={n - 1} seconds={t1 - t0:.6f} rate={(n - 1) / (t1 - t0):.0f} "
+          f"cpu_us={(c1 - c0) * 1e6 / (n - 1):.3f} hwm_kb={hwm}",
           flush=True)
 
 

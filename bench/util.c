@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +17,14 @@ double bench_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double bench_cpu(void) {
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return 0;
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 long bench_vmhwm_kb(void) {
@@ -33,9 +42,10 @@ long bench_vmhwm_kb(void) {
     return kb;
 }
 
-void bench_result(uint64_t events, double seconds, const char *extra) {
-    printf("result events=%llu seconds=%.6f rate=%.0f hwm_kb=%ld%s%s\n", (unsigned long long)events,
-           seconds, seconds > 0 ? (double)events / seconds : 0.0, bench_vmhwm_kb(),
+void bench_result(uint64_t events, double seconds, double cpu_seconds, const char *extra) {
+    printf("result events=%llu seconds=%.6f rate=%.0f cpu_us=%.3f hwm_kb=%ld%s%s\n",
+           (unsigned long long)events, seconds, seconds > 0 ? (double)events / seconds : 0.0,
+           events ? cpu_seconds * 1e6 / (double)events : 0.0, bench_vmhwm_kb(),
            extra ? " " : "", extra ? extra : "");
     fflush(stdout);
 }
@@ -65,10 +75,30 @@ void bench_set_timeout(int seconds) {
     alarm((unsigned)seconds);
 }
 
-const char *bench_producer_config(const char *topic) {
-    static char b[512];
-    snprintf(b, sizeof(b), "{\"%s\": [{\"topic\": \"%s\", \"event_key_field\": \"%s\"}]}",
-             BENCH_EVENT_TYPE, topic, BENCH_KEY_FIELD);
+void bench_queue_bounds(int consumer, char *b, size_t size) {
+    static const char *const prod[] = {"queue.buffering.max.messages", "queue.buffering.max.kbytes"};
+    static const char *const cons[] = {"queued.max.messages.kbytes", "queued.min.messages"};
+    const char *const *names = consumer ? cons : prod;
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    size_t off = 0;
+    b[0] = 0;
+    for (int i = 0; i < 2 && off < size; i++) {
+        char v[64];
+        size_t vs = sizeof(v);
+        if (rd_kafka_conf_get(kc, names[i], v, &vs) != RD_KAFKA_CONF_OK)
+            snprintf(v, sizeof(v), "?");
+        int n = snprintf(b + off, size - off, " %s=%s", names[i], v);
+        if (n < 0)
+            break;
+        off += (size_t)n;
+    }
+    rd_kafka_conf_destroy(kc);
+}
+
+const char *bench_producer_config(const char *type, const char *key_field, const char *topic) {
+    static char b[1024];
+    snprintf(b, sizeof(b), "{\"%s\": [{\"topic\": \"%s\", \"event_key_field\": \"%s\"}]}", type,
+             topic, key_field);
     return b;
 }
 
@@ -115,6 +145,8 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
         {"timeout", required_argument, NULL, 'x'},   {"group", required_argument, NULL, 'g'},
         {"out", required_argument, NULL, 'o'},       {"partitions", required_argument, NULL, 'P'},
         {"given-ids", no_argument, NULL, 'I'},       {"transactional", no_argument, NULL, 'X'},
+        {"type", required_argument, NULL, 'y'},      {"key-field", required_argument, NULL, 'k'},
+        {"ring", required_argument, NULL, 'r'},      {"registry", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
@@ -149,6 +181,10 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
         case 'x': o->timeout = v > 86400 ? 86400 : (int)v; break;
         case 'g': o->group = optarg; break;
         case 'o': o->out = optarg; break;
+        case 'y': o->type = optarg; break;
+        case 'k': o->key_field = optarg; break;
+        case 'r': o->ring = optarg; break;
+        case 'R': o->registry = optarg; break;
         case 'I': o->given_ids = 1; break;
         case 'X': o->transactional = 1; break;
         case 'P': o->partitions = v > 1000 ? 1000 : (int)v; break;
@@ -159,5 +195,7 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
         fputs(usage, stderr);
         exit(2);
     }
+    if (o->ring)
+        bench_ring_load(o->ring);
     bench_set_timeout(o->timeout);
 }

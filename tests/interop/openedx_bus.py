@@ -91,17 +91,13 @@ def produce(args):
     print("openedx_bus: produced %d events" % n, file=sys.stderr)
 
 
-def consume(args):
-    handler = configure(args, EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT=0.2)
+def earliest_consumer(topic, group):
+    """The bus's KafkaEventConsumer for topic and group (after configure()), except that a new
+    group starts at earliest.  The bus starts a new group at librdkafka's default, latest; the
+    tests and bench/ publish before the group exists.  Nothing else is changed."""
     from edx_event_bus_kafka import KafkaEventConsumer
-    from openedx_events.event_bus.avro.serializer import AvroSignalSerializer
-    from openedx_events.tooling import OpenEdxPublicSignal
-
-    got = []
 
     class Consumer(KafkaEventConsumer):
-        # The bus starts a new group at librdkafka's default, latest. The test publishes before
-        # the group exists, so this one group starts at earliest; nothing else is changed.
         def _create_consumer(self):
             from confluent_kafka import Consumer as KConsumer
             from edx_event_bus_kafka.internal.config import load_common_settings
@@ -110,7 +106,16 @@ def consume(args):
                          "auto.offset.reset": "earliest"})
             return KConsumer(conf)
 
-    consumer = Consumer(args.topic, args.group)
+    return Consumer(topic, group)
+
+
+def consume(args):
+    handler = configure(args, EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT=0.2)
+    from openedx_events.event_bus.avro.serializer import AvroSignalSerializer
+    from openedx_events.tooling import OpenEdxPublicSignal
+
+    got = []
+    consumer = earliest_consumer(args.topic, args.group)
     lock = threading.Lock()
 
     def receiver(sender, signal, **kwargs):  # pylint: disable=unused-argument
