@@ -63,6 +63,10 @@ void evbus_cli_err(const char *what, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(why, sizeof(why), fmt, ap);
     va_end(ap);
+    if (evbus_cli_json_logs()) { /* --log-format json: escaped by the JSON writer */
+        evbus_cli_log_line(EVBUS_LOG_ERR, what, why, NULL);
+        return;
+    }
     fflush(stdout); /* keep data and errors in order on a shared terminal */
     put_line(what, why);
 }
@@ -75,7 +79,10 @@ void evbus_cli_log(const evbus_cli_t *cli, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    put_line(NULL, line);
+    if (evbus_cli_json_logs())
+        evbus_cli_log_line(EVBUS_LOG_INFO, cli->cmd ? cli->cmd : "evbus-cli", line, NULL);
+    else
+        put_line(NULL, line);
 }
 
 int evbus_cli_parse_long(const char *s, long min, long max, long *out) {

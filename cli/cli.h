@@ -79,6 +79,35 @@ void evbus_cli_err(const char *what, const char *fmt, ...) EVBUS__PRINTF(2, 3);
 /** Informational line on stderr, only with -v. */
 void evbus_cli_log(const evbus_cli_t *cli, const char *fmt, ...) EVBUS__PRINTF(2, 3);
 
+/*
+ * --log-format text|json (cli/log_format.c).  In JSON mode evbus_cli_err/evbus_cli_log and the
+ * library's log (evbus_cli_log_setup) write one JSON object per line.
+ */
+/** Parse the option's value: -1 to go on, or EVBUS_CLI_USAGE (reported). */
+int evbus_cli_log_format_opt(const char *arg);
+int evbus_cli_json_logs(void);
+/** One line on stderr: "evbus-cli: <subsystem>: <msg>" or its JSON form with f (may be NULL). */
+void evbus_cli_log_line(int level, const char *subsystem, const char *msg,
+                        const evbus_log_fields_t *f);
+/** Route the library's log of what conf makes (librdkafka's included) through the chosen
+ *  format, terminal-safe like every CLI line. */
+void evbus_cli_log_setup(evbus_conf_t *conf);
+/** The failure line for a handler.failed / event.dead_lettered lifecycle event. */
+void evbus_cli_log_lifecycle(const char *cmd, const evbus_event_t *ev);
+
+/*
+ * consume --metrics HOST:PORT (cli/metrics_http.c): /metrics and /healthz over libmicrohttpd.
+ */
+typedef struct evbus_cli_http_s evbus_cli_http_t;
+struct evbus_consumer_s;
+/** Serve c's metrics and health on addr ("HOST:PORT", port 0 = any free one, told with -v and
+ *  in the "serving" line).  NULL + errstr when addr is bad or cannot be bound. */
+evbus_cli_http_t *evbus_cli_http_start(const char *addr, struct evbus_consumer_s *c, char *errstr,
+                                       size_t errstr_size);
+/** The port actually bound. */
+int evbus_cli_http_port(const evbus_cli_http_t *h);
+void evbus_cli_http_stop(evbus_cli_http_t *h);
+
 /** Make SIGINT/SIGTERM set the stop flag, and stop c too when not NULL (a second signal kills
  *  as usual); cli/signals.c. */
 struct evbus_consumer_s;

@@ -28,7 +28,9 @@ static const char usage[] =
     "Run an embedded development broker (librdkafka's mock cluster) on 127.0.0.1 until\n"
     "SIGINT or SIGTERM.  The first line on stdout is bootstrap.servers=<host:port,...>.\n"
     "Topics are created on first produce (4 partitions) or up front with --topic.\n"
-    "Data lives in memory only.\n"
+    "Data lives in memory only, and only about the last 5 MiB of each partition is kept:\n"
+    "older events are dropped (100,000 events of 1 KiB on one 4-partition topic keep only the\n"
+    "newest ~20%).  For development and tests, not for data you want to keep.\n"
     "\n"
     "Options:\n"
     "      --brokers N               number of brokers (1..16, default 1)\n"
@@ -336,6 +338,10 @@ int evbus_cli_broker(int argc, char **argv, evbus_cli_t *cli) {
             evbus_cli_err("broker", "cannot write to stdout");
             rc = EVBUS_CLI_FAIL;
         } else {
+            if (!cli->quiet)
+                fprintf(stderr, "evbus-cli: broker: development broker (librdkafka's mock "
+                                "cluster): data is kept in memory only, and only about the last "
+                                "5 MiB per partition; older events are dropped\n");
             evbus_cli_log(cli, "%ld broker(s) at %s; stop with SIGINT or SIGTERM", o.brokers,
                           bootstraps);
             int sig = 0;

@@ -22,6 +22,7 @@
 static const char usage[] =
     "Usage: evbus-cli consume -t TOPIC... -g GROUP [--plugin PATH]... [--plugins DIR] [--isolate]\n"
     "                         [--from-beginning | --since TIME] [--config FILE] [--processes N]\n"
+    "                         [--metrics HOST:PORT] [--log-format text|json]\n"
     "\n"
     "Run a consumer-group worker: every event of the topics goes to the plugins that subscribe\n"
     "to its type.  The plugins that fail an event are retried (retry.max, retry.backoff.ms), then\n"
@@ -42,6 +43,9 @@ static const char usage[] =
     "                        (consumer.start=earliest; the default is latest, as the Python bus)\n"
     "      --since TIME      start every partition at TIME, ignoring committed offsets:\n"
     "                        ISO 8601 (2024-05-01T12:00:00Z) or relative 30s, 10m, 2h, 1d\n"
+    "      --metrics HOST:PORT  serve Prometheus metrics at /metrics and health at /healthz\n"
+    "                        (200, or 503 and why); port 0 picks a free port (told on stderr)\n"
+    "      --log-format F    stderr lines as text (default) or json (one object per line)\n"
     "      --offset-time TIME  consume nothing: commit the group's offsets of its assigned\n"
     "                        partitions to TIME (the Python bus's --offset_time), print them\n"
     "                        and exit; the group's next run starts there\n"
@@ -55,14 +59,15 @@ static const char usage[] =
     "                        that dies is restarted with backoff; SIGTERM stops them all\n"
     "Settings (-X): workers, retry.max, retry.backoff.ms, dlq.topic.suffix, handler.timeout.ms,\n"
     "consumer.max.consecutive.errors, received.veto=commit|dlq, plugin.<plugin name>.<key>\n"
-    "(a plugin's own setting).\n"
+    "(a plugin's own setting), audit.log=true (a line per handled event), metrics.interval.ms,\n"
+    "health.poll.timeout.ms.\n"
     "\n"
     "Example:\n"
     "  evbus-cli consume -t content-authoring-xblock-lifecycle -g cms-worker \\\n"
     "      --plugin ./evbus_example_plugin.so -v\n";
 
 enum { OPT_PLUGIN = 1, OPT_PLUGINS, OPT_ISOLATE, OPT_FROM_BEGINNING, OPT_SINCE, OPT_OFFSET_TIME, OPT_EXTRA,
-       OPT_PROCESSES };
+       OPT_PROCESSES, OPT_METRICS, OPT_LOG_FORMAT };
 
 static const struct option longopts[] = {
     {"topic", required_argument, NULL, 't'},
@@ -78,6 +83,8 @@ static const struct option longopts[] = {
     {"extra", required_argument, NULL, OPT_EXTRA},
     {"config", required_argument, NULL, 'c'},
     {"processes", required_argument, NULL, OPT_PROCESSES},
+    {"metrics", required_argument, NULL, OPT_METRICS},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {NULL, 0, NULL, 0},
 };
 
@@ -88,6 +95,7 @@ typedef struct opts_s {
     size_t nplugins;
     const char *group, *plugins_dir, *since, *offset_time, *config;
     char extra_offset_time[64]; /* from --extra */
+    const char *metrics; /* --metrics HOST:PORT */
     int isolate, from_beginning;
     long processes;
 } opts_t;
@@ -163,6 +171,11 @@ static int on_opt(void *ctx, int c, const char *arg) {
         json_decref(j);
         return rc;
     }
+    case OPT_METRICS:
+        o->metrics = arg;
+        return -1;
+    case OPT_LOG_FORMAT:
+        return evbus_cli_log_format_opt(arg);
     }
     return EVBUS_CLI_USAGE;
 }
@@ -203,9 +216,7 @@ static int offset_time(evbus_cli_t *cli, const opts_t *o, const char *const *top
 /* One stderr line per failure, from the lifecycle events. */
 static evbus_err_t log_problem(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
     (void)opaque; (void)errstr; (void)n;
-    const char *what = !strcmp(evbus_event_type(ev), EVBUS_LC_EVENT_DEAD_LETTERED) ? "dead-lettered"
-                                                                                    : "handler failed";
-    evbus_cli_err("consume", "%s: %s", what, evbus_event_json(ev, NULL));
+    evbus_cli_log_lifecycle("consume", ev);
     return EVBUS_OK;
 }
 
@@ -300,6 +311,7 @@ static int run_member(int idx, int runs, void *arg) {
     }
     if (!cli->verbose && !evbus_conf_get(conf, "kafka.log_level"))
         evbus_conf_set(conf, "kafka.log_level", "3", NULL, 0);
+    evbus_cli_log_setup(conf);
 
     evbus_dispatcher_t *d = evbus_dispatcher_new();
     const char *problems[] = {EVBUS_LC_HANDLER_FAILED, EVBUS_LC_EVENT_DEAD_LETTERED};
@@ -343,6 +355,17 @@ static int run_member(int idx, int runs, void *arg) {
                     evbus_consumer_subscribe(c, (const char *const *)full, pl->ntopics, err, sizeof(err)))) {
         evbus_cli_err("consume", "%s", err);
         rc = EVBUS_CLI_USAGE;
+    }
+    evbus_cli_http_t *http = NULL;
+    if (rc == 0 && o->metrics) {
+        if (!(http = evbus_cli_http_start(o->metrics, c, err, sizeof(err)))) {
+            evbus_cli_err("consume", "%s", err);
+            rc = EVBUS_CLI_USAGE;
+        } else if (!cli->quiet) {
+            snprintf(err, sizeof(err), "serving /metrics and /healthz on port %d",
+                     evbus_cli_http_port(http));
+            evbus_cli_log_line(EVBUS_LOG_INFO, "consume", err, NULL);
+        }
     }
     if (rc == 0) {
         evbus_cli_catch_stop_signals(c);
@@ -390,17 +413,20 @@ static int run_member(int idx, int runs, void *arg) {
             rc = EVBUS_CLI_FAIL;
         evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
         evbus_consumer_stats(c, &st);
-        if (!cli->quiet)
-            fprintf(stderr,
-                    "evbus-cli: consume: %llu handled, %llu dead-lettered, %llu DLQ write failures, "
-                    "%llu transient errors (retried), %llu rejected\n",
-                    (unsigned long long)st.handled, (unsigned long long)st.dead_lettered,
-                    (unsigned long long)st.dlq_failed, (unsigned long long)st.transient_errors,
-                    (unsigned long long)st.rejected);
+        if (!cli->quiet) {
+            snprintf(err, sizeof(err),
+                     "%llu handled, %llu dead-lettered, %llu DLQ write failures, "
+                     "%llu transient errors (retried), %llu rejected",
+                     (unsigned long long)st.handled, (unsigned long long)st.dead_lettered,
+                     (unsigned long long)st.dlq_failed, (unsigned long long)st.transient_errors,
+                     (unsigned long long)st.rejected);
+            evbus_cli_log_line(EVBUS_LOG_INFO, "consume", err, NULL); /* --log-format */
+        }
         evbus_cli_catch_stop_signals(NULL); /* c is about to go */
     }
     for (size_t i = 0; i < pl->ntopics; i++)
         free(full[i]);
+    evbus_cli_http_stop(http); /* before c: it renders c's metrics */
     evbus_consumer_destroy(c);
     evbus_dispatcher_destroy(d);
     return rc;
@@ -495,6 +521,11 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
             evbus_cli_err("consume", "consumers are disabled (consumers.enabled=false, "
                                      "EVENT_BUS_KAFKA_CONSUMERS_ENABLED): not consuming");
         return EVBUS_CLI_OK;
+    }
+    if (o.metrics && o.processes > 1) { /* one endpoint per process: N members would fight for it */
+        evbus_cli_err("consume", "--metrics serves one process: not with --processes (run one "
+                                 "consume per metrics port)");
+        return EVBUS_CLI_USAGE;
     }
     if (!!o.since + o.from_beginning + !!o.offset_time > 1) {
         evbus_cli_err("consume", "--since, --from-beginning and --offset-time exclude each other");

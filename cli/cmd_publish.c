@@ -11,12 +11,14 @@
 
 #include "cli.h"
 #include "config.h"
+#include "headers.h"
 #include "evbus/producer.h"
 #include "progress.h"
 #include "schema.h"
 
 static const char usage[] =
     "Usage: evbus-cli publish EVENT_TYPE [FILE|-] [--failed OUT] [--only-topics]\n"
+    "                         [--log-format text|json] [--traceparent TP [--tracestate TS]]\n"
     "\n"
     "Publish events of EVENT_TYPE: each line of FILE (default: standard input) is one\n"
     "event's data as a JSON object.  They go through the producer library to every enabled\n"
@@ -37,16 +39,23 @@ static const char usage[] =
     "                  again (with --only-topics) gives each topic exactly one copy.\n"
     "  --only-topics   input lines may start with \"TOPIC,...<TAB>\": such an event goes only\n"
     "                  to those of its type's topics (what --failed wrote).\n"
+    "  --log-format F  stderr lines as text (default) or json (one object per line);\n"
+    "                  -X audit.log=true adds a line per produced event\n"
+    "  --traceparent TP, --tracestate TS\n"
+    "                  W3C trace context, written as headers of every event published\n"
     "\n"
     "Example:\n"
     "  echo '{\"order_id\": \"o-1\", ...}' |\n"
     "    evbus-cli -b localhost:9092 -c producer.json publish org.evbus.demo.order.placed.v1\n";
 
-enum { OPT_FAILED = 1, OPT_ONLY_TOPICS };
+enum { OPT_FAILED = 1, OPT_ONLY_TOPICS, OPT_LOG_FORMAT, OPT_TRACEPARENT, OPT_TRACESTATE };
 
 static const struct option longopts[] = {
     {"failed", required_argument, NULL, OPT_FAILED},
     {"only-topics", no_argument, NULL, OPT_ONLY_TOPICS},
+    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+    {"traceparent", required_argument, NULL, OPT_TRACEPARENT},
+    {"tracestate", required_argument, NULL, OPT_TRACESTATE},
     {NULL, 0, NULL, 0},
 };
 
@@ -115,7 +124,13 @@ static void on_delivery(const evbus_delivery_t *d, void *opaque) {
         st->delivered++;
     } else {
         st->failed++;
-        if (st->reported++ < MAX_REPORTED)
+        evbus_log_fields_t f = {sizeof(f), d->topic, -1, -1, d->event_type, d->event_id,
+                                NULL, 0, d->errstr};
+        if (st->reported++ >= MAX_REPORTED)
+            ; /* counted in the summary */
+        else if (evbus_cli_json_logs())
+            evbus_cli_log_line(EVBUS_LOG_ERR, "publish", "event not delivered", &f);
+        else
             evbus_cli_err("publish", "%s: event %s not delivered: %s", d->topic,
                           d->event_id ? d->event_id : "?", d->errstr);
     }
@@ -127,14 +142,26 @@ static void on_delivery(const evbus_delivery_t *d, void *opaque) {
 typedef struct pub_opts_s {
     const char *failed_path;
     int only_topics;
+    const char *traceparent, *tracestate; /* W3C trace context for every event */
 } pub_opts_t;
 
 static int on_opt(void *ctx, int c, const char *arg) {
     pub_opts_t *o = ctx;
+    char err[256];
     if (c == OPT_FAILED)
         o->failed_path = arg;
     else if (c == OPT_ONLY_TOPICS)
         o->only_topics = 1;
+    else if (c == OPT_LOG_FORMAT)
+        return evbus_cli_log_format_opt(arg);
+    else if (evbus__trace_check(c == OPT_TRACEPARENT ? arg : NULL, c == OPT_TRACESTATE ? arg : NULL,
+                                err, sizeof(err)) != 0) {
+        evbus_cli_err("publish", "--%s", err);
+        return EVBUS_CLI_USAGE;
+    } else if (c == OPT_TRACEPARENT)
+        o->traceparent = arg;
+    else if (c == OPT_TRACESTATE)
+        o->tracestate = arg;
     return -1;
 }
 
@@ -186,7 +213,7 @@ static int only_space(const char *s, size_t n) {
 }
 
 int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
-    pub_opts_t po = {NULL, 0};
+    pub_opts_t po = {NULL, 0, NULL, NULL};
     evbus_cli_spec_t spec = {usage, "", longopts, 0};
     int first, rc = evbus_cli_parse(cli, argc, argv, &spec, on_opt, &po, &first);
     if (rc >= 0)
@@ -227,6 +254,7 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
         goto out;
     }
     evbus_conf_set_delivery_cb(pconf, on_delivery, &st);
+    evbus_cli_log_setup(pconf);
     p = evbus_producer_new(pconf, errstr, sizeof(errstr));
     if (!p) {
         evbus_conf_destroy(pconf);
@@ -290,6 +318,8 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
             json = NULL;
         if (ev && json) {
             so.opaque = ev;
+            so.traceparent = po.traceparent;
+            so.tracestate = po.tracestate;
             so.topics = nonly ? only : NULL;
             so.ntopics = nonly;
             err = evbus_producer_send_ex(p, type, json, strlen(json), &so, &res, errstr,
@@ -343,13 +373,16 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
         write_error = 1;
     }
     st.failed_out = NULL;
-    if (!cli->quiet)
-        fprintf(stderr,
-                "evbus-cli: publish: %lu event%s sent, %lu line%s rejected, "
-                "%" PRIu64 " message%s delivered, %" PRIu64 " not delivered; events on all "
-                "topics: %" PRIu64 ", on some: %" PRIu64 ", on none: %" PRIu64 "; topics: %s\n",
-                sent, sent == 1 ? "" : "s", rejected, rejected == 1 ? "" : "s", delivered,
-                delivered == 1 ? "" : "s", failed, ev_all, ev_some, ev_none, topics);
+    if (!cli->quiet) {
+        char summary[1024];
+        snprintf(summary, sizeof(summary),
+                 "%lu event%s sent, %lu line%s rejected, "
+                 "%" PRIu64 " message%s delivered, %" PRIu64 " not delivered; events on all "
+                 "topics: %" PRIu64 ", on some: %" PRIu64 ", on none: %" PRIu64 "; topics: %s",
+                 sent, sent == 1 ? "" : "s", rejected, rejected == 1 ? "" : "s", delivered,
+                 delivered == 1 ? "" : "s", failed, ev_all, ev_some, ev_none, topics);
+        evbus_cli_log_line(EVBUS_LOG_INFO, "publish", summary, NULL); /* --log-format */
+    }
     rc = rejected || failed || ev_some || ev_none || read_err || write_error ? EVBUS_CLI_FAIL
                                                                           : EVBUS_CLI_OK;
 out:

@@ -29,7 +29,7 @@ static struct {
 
 void evbus_cli_progress_start(const evbus_cli_t *cli, const char *what) {
     pthread_mutex_lock(&g.mu);
-    g.on = !cli->quiet && isatty(STDERR_FILENO);
+    g.on = !cli->quiet && isatty(STDERR_FILENO) && !evbus_cli_json_logs(); /* JSON lines only */
     g.shown = 0;
     g.what = what;
     g.start_us = evbus__now_us();

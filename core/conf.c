@@ -67,6 +67,11 @@ static const conf_prop_t props[] = {
     /* What a failing sync subscriber of evbus.event.received does to the event: it is
      * committed unseen (commit) or written to the dead-letter topic (dlq). */
     {"received.veto", K_STR, "commit", 0, 0, 0},
+    /* Operating (README "Operating"): audit lines, the statistics period behind the lag and
+     * queue metrics, and how long a stalled poll loop stays healthy. */
+    {"audit.log", K_BOOL, "false", 0, 0, 0},
+    {"metrics.interval.ms", K_INT, "1000", 0, 3600000, 0},
+    {"health.poll.timeout.ms", K_INT, "30000", 100, 86400000, 0},
 };
 
 /* Names whose value is one of a few words. */

@@ -221,15 +221,60 @@ rd_kafka_headers_t *evbus__headers_build(const evbus__header_values_t *v, const 
         {EVBUS__H_DATACONTENTTYPE, EVBUS__AVRO_CONTENT_TYPE},
     };
     size_t n = sizeof(h) / sizeof(h[0]);
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(n);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(n + 2); /* + the trace context */
     for (size_t i = 0; hdrs && i < n; i++) {
         if (rd_kafka_header_add(hdrs, h[i].name, -1, h[i].value, -1) != RD_KAFKA_RESP_ERR_NO_ERROR) {
             rd_kafka_headers_destroy(hdrs);
             hdrs = NULL;
         }
     }
+    if (hdrs && ((v->traceparent &&
+                  rd_kafka_header_add(hdrs, EVBUS__H_TRACEPARENT, -1, v->traceparent, -1)) ||
+                 (v->tracestate &&
+                  rd_kafka_header_add(hdrs, EVBUS__H_TRACESTATE, -1, v->tracestate, -1)))) {
+        rd_kafka_headers_destroy(hdrs);
+        hdrs = NULL;
+    }
     free(own_source);
     return hdrs;
+}
+
+static int hex_run(const char *s, size_t n) {
+    int nonzero = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return -1;
+        nonzero |= s[i] != '0';
+    }
+    return nonzero;
+}
+
+int evbus__trace_check(const char *traceparent, const char *tracestate, char *errstr,
+                       size_t errstr_size) {
+    if (traceparent) {
+        /* version-traceid-parentid-flags; a later version may append "-..." fields. */
+        size_t len = strlen(traceparent);
+        const char *t = traceparent;
+        if (len < 55 || t[2] != '-' || t[35] != '-' || t[52] != '-' || hex_run(t, 2) < 0 ||
+            !strncmp(t, "ff", 2) || hex_run(t + 3, 32) != 1 || hex_run(t + 36, 16) != 1 ||
+            hex_run(t + 53, 2) < 0 || (len > 55 && (!strncmp(t, "00", 2) || t[55] != '-'))) {
+            evbus__seterr(errstr, errstr_size,
+                          "traceparent: expected W3C \"00-<32 hex>-<16 hex>-<2 hex>\"");
+            return -1;
+        }
+    }
+    if (tracestate) {
+        size_t len = strlen(tracestate);
+        int ok = len <= 512;
+        for (size_t i = 0; ok && i < len; i++)
+            ok = tracestate[i] >= 0x20 && tracestate[i] < 0x7f;
+        if (!ok) {
+            evbus__seterr(errstr, errstr_size,
+                          "tracestate: expected printable ASCII, at most 512 characters");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Exactly one non-empty occurrence of name. */

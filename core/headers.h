@@ -18,6 +18,9 @@
 #define EVBUS__H_SOURCELIB "sourcelib"
 #define EVBUS__H_CONTENT_TYPE "content-type"
 #define EVBUS__H_DATACONTENTTYPE "ce_datacontenttype"
+/* W3C trace context, as the CloudEvents distributed-tracing extension carries it. */
+#define EVBUS__H_TRACEPARENT "traceparent"
+#define EVBUS__H_TRACESTATE "tracestate"
 #define EVBUS__AVRO_CONTENT_TYPE "application/avro"
 
 /* Lengths of the generated values, NUL included. */
@@ -37,6 +40,8 @@ typedef struct evbus__header_values_s {
     const char *time;         /* default: now */
     const char *minorversion; /* default: "0" */
     const char *sourcelib;    /* default: evbus's version */
+    const char *traceparent;  /* W3C trace context: written only when not NULL */
+    const char *tracestate;
 } evbus__header_values_t;
 
 /**
@@ -47,6 +52,14 @@ typedef struct evbus__header_values_s {
  */
 evbus_err_t evbus__header_values_check(const evbus__header_values_t *v, char *errstr,
                                        size_t errstr_size);
+
+/**
+ * Check W3C trace context values before they go on the wire: traceparent
+ * "vv-<32 hex>-<16 hex>-<2 hex>" (lowercase; version ff and all-zero ids invalid), tracestate
+ * printable ASCII of at most 512 characters.  NULL is fine (absent).  0, or -1 + errstr.
+ */
+int evbus__trace_check(const char *traceparent, const char *tracestate, char *errstr,
+                       size_t errstr_size);
 
 /**
  * New header list with the full set of headers.  hostname: sourcehost (gethostname() when NULL).

@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "consumer_int.h"
+#include "kafka_obs.h"
 #include "topic.h"
 
 evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, char *errstr,
@@ -57,6 +58,11 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
     c->dlq_suffix = evbus__conf_str(conf, "dlq.topic.suffix");
     if (!c->dlq_suffix)
         c->dlq_suffix = ".dlq";
+    evbus__log_init(&c->log, conf);
+    if (!(c->metrics = evbus__cmetrics_new())) {
+        evbus__seterr(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
     c->qlimit = QUEUE_PER_WORKER;
     c->qbatch = HANDOFF_BATCH;
     if (!(c->workers = calloc((size_t)c->nworkers, sizeof(*c->workers)))) {
@@ -112,7 +118,13 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
         rd_kafka_conf_set(kc, "auto.offset.reset", "earliest", NULL, 0);
     rd_kafka_conf_set_rebalance_cb(kc, evbus__rebalance_cb);
     rd_kafka_conf_set_opaque(kc, c);
+    if (evbus__kafka_obs_bind(kc, conf, c, &c->log, evbus__cmetrics_stats, c->metrics) != 0) {
+        rd_kafka_conf_destroy(kc);
+        evbus__seterr(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
     if (!(c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, kerr, sizeof(kerr)))) {
+        evbus__kafka_obs_unbind(c);
         rd_kafka_conf_destroy(kc);
         evbus__seterr(errstr, errstr_size, "kafka consumer: %s", kerr);
         goto fail;
@@ -173,6 +185,7 @@ evbus_err_t evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms, size_t *cou
     int fatal = atomic_load_explicit(&c->fatal, memory_order_acquire);
     if (fatal)
         return (evbus_err_t)fatal;
+    evbus__cmetrics_polled(c->metrics); /* /healthz: the poll loop makes progress */
     if (evbus__workers_start(c) != EVBUS_OK)
         return EVBUS_ERR_NOMEM;
     rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, timeout_ms);
@@ -180,7 +193,7 @@ evbus_err_t evbus_consumer_poll(evbus_consumer_t *c, int timeout_ms, size_t *cou
     while (rkm) {
         if (rkm->err) {
             if (rkm->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && rkm->err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-                fprintf(stderr, "evbus-consumer: %s\n", rd_kafka_message_errstr(rkm));
+                evbus__log(&c->log, EVBUS_LOG_ERR, "consumer", "%s", rd_kafka_message_errstr(rkm));
                 failed = 1;
             }
             rd_kafka_message_destroy(rkm);
@@ -270,6 +283,7 @@ void evbus_consumer_destroy(evbus_consumer_t *c) {
     if (c->rk) {
         evbus_consumer_close(c);
         rd_kafka_destroy(c->rk);
+        evbus__kafka_obs_unbind(c);
     }
     evbus__dlq_stop(c);
     if (g_sig_consumer == c)
@@ -292,6 +306,7 @@ void evbus_consumer_destroy(evbus_consumer_t *c) {
     evbus_conf_destroy(c->conf);
     evbus__unsettled_free(c);
     pthread_mutex_destroy(&c->unsettled_mu);
+    evbus__cmetrics_destroy(c->metrics);
     pthread_mutex_destroy(&c->parts_mu);
     pthread_cond_destroy(&c->done_cond);
     pthread_mutex_destroy(&c->qmu);

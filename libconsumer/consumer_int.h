@@ -11,7 +11,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "consumer_metrics.h"
 #include "dispatcher_int.h"
+#include "log.h"
 #include "registry.h"
 #include "schema.h"
 
@@ -114,6 +116,9 @@ struct evbus_consumer_s {
      * succeeded for them: if the partition comes back to this consumer they are not run again. */
     pthread_mutex_t unsettled_mu;
     struct evbus__unsettled_s *unsettled;
+
+    evbus__log_t log;             /* operating (consumer_metrics.c): the application's log, */
+    evbus__cmetrics_t *metrics;   /* outcome counters, lag and health */
 };
 
 /*

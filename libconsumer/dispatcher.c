@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "dispatcher_int.h"
+#include "metrics.h"
 #include "headers.h"
 
 typedef struct sub_s {
@@ -61,6 +62,7 @@ struct evbus_dispatcher_s {
     /* Bit i: some handler matches lifecycle type lc_types[i].  Kept up to date by subscribe,
      * so the three lifecycle checks per event take no lock and match no globs. */
     atomic_uint lc_mask;
+    evbus__mmap_t *handler_hist; /* durations by handler name (metrics.h) */
 };
 
 static const char *const lc_types[] = {EVBUS_LC_EVENT_RECEIVED, EVBUS_LC_HANDLER_INVOKING,
@@ -158,7 +160,11 @@ evbus_dispatcher_t *evbus_dispatcher_new(void) {
         goto fail3;
     d->nworkers = 2;
     d->next_id = 1;
+    if (!(d->handler_hist = evbus__hist_new()))
+        goto fail4;
     return d;
+fail4:
+    pthread_cond_destroy(&d->idle_cond);
 fail3:
     pthread_cond_destroy(&d->cond);
 fail2:
@@ -188,8 +194,11 @@ void evbus_dispatcher_destroy(evbus_dispatcher_t *d) {
     pthread_cond_destroy(&d->cond);
     pthread_mutex_destroy(&d->mu);
     pthread_mutex_destroy(&d->subs_mu);
+    evbus__mmap_destroy(d->handler_hist);
     free(d);
 }
+
+evbus__mmap_t *evbus__dispatcher_handler_hist(evbus_dispatcher_t *d) { return d->handler_hist; }
 
 evbus_err_t evbus_dispatcher_set_async_workers(evbus_dispatcher_t *d, int n) {
     if (!d || n < 1 || n > 256)
@@ -315,7 +324,7 @@ void evbus__dispatcher_count_event(evbus_dispatcher_t *d) { ADD(d->dispatched); 
 /* One handler call with its accounting and (unless lifecycle) its lifecycle events.
  * msg (msg_size > 0) gets the handler's message on failure. */
 static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *ev, int lifecycle,
-                          char *msg, size_t msg_size) {
+                          int attempt, char *msg, size_t msg_size) {
     char own[512];
     if (!msg || msg_size == 0) {
         msg = own;
@@ -328,6 +337,8 @@ static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *
     int64_t t0 = evbus__now_us();
     evbus_err_t err = s->fn(ev, s->opaque, msg, msg_size);
     int64_t dur = evbus__now_us() - t0;
+    if (!lifecycle)
+        evbus__hist_observe(d->handler_hist, s->name, dur);
     /* Not one of ours, or the veto's own code from a plain handler: keep codes meaningful. */
     if (err != EVBUS_OK && (err > 0 || err <= EVBUS_ERR__END || err == EVBUS_ERR_REJECTED))
         err = EVBUS_ERR_HANDLER;
@@ -346,7 +357,8 @@ static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *
     if (!lifecycle)
         evbus__dispatcher_emit(d, EVBUS_LC_HANDLER_FAILED, ev,
                                &(evbus__lc_info_t){.handler = s->name, .duration_us = dur,
-                                                   .error = msg, .error_code = err});
+                                                   .error = msg, .error_code = err,
+                                                   .attempts = attempt});
     return err;
 }
 
@@ -365,7 +377,7 @@ static void *worker_main(void *arg) {
         if (!d->head)
             d->tail = NULL;
         pthread_mutex_unlock(&d->mu);
-        invoke(d, j->sub, j->ev, j->lifecycle, NULL, 0);
+        invoke(d, j->sub, j->ev, j->lifecycle, 0, NULL, 0);
         sub_unref(j->sub);
         evbus__event_destroy(j->ev);
         free(j);
@@ -407,7 +419,7 @@ static void enqueue(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *ev, in
     if (!j || d->stopping || pool_start_locked(d) != 0) {
         pthread_mutex_unlock(&d->mu);
         free(j);
-        invoke(d, s, ev, lifecycle, NULL, 0);
+        invoke(d, s, ev, lifecycle, 0, NULL, 0);
         return;
     }
     j->next = NULL;
@@ -554,7 +566,7 @@ evbus_err_t evbus__dispatcher_run(evbus_dispatcher_t *d, const evbus_event_t *ev
         if ((s->flags & EVBUS_HANDLER_ASYNC) || !sub_matches(s, evbus_event_type(ev)) || run_done(run, s->id))
             continue;
         char msg[512];
-        evbus_err_t err = invoke(d, s, ev, 0, msg, sizeof(msg));
+        evbus_err_t err = invoke(d, s, ev, 0, attempt, msg, sizeof(msg));
         if (!err) {
             run->done[run->ndone++] = s->id;
             continue;
@@ -684,6 +696,13 @@ static evbus_err_t emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_
     free(txt);
     if (!lc)
         return EVBUS_OK;
+    /* Trace context follows the event into its lifecycle events (README "Operating"). */
+    static const char *const trace_hdrs[] = {"traceparent", "tracestate"};
+    for (size_t i = 0; i < 2; i++) {
+        const char *tv = evbus_event_header(ev, trace_hdrs[i]);
+        if (tv && evbus__event_add_header(lc, trace_hdrs[i], tv, strlen(tv)) != 0)
+            break; /* out of memory: the lifecycle event still goes out, without it */
+    }
     subs_t *l = subs_get(d);
     for (size_t i = 0; i < l->n; i++) {
         sub_t *s = l->v[i];
@@ -692,8 +711,8 @@ static evbus_err_t emit(evbus_dispatcher_t *d, const char *lc_type, const evbus_
         if (s->flags & EVBUS_HANDLER_ASYNC) {
             enqueue(d, s, lc, 1);
         } else if (!veto || !sub_names(s, lc_type)) {
-            invoke(d, s, lc, 1, NULL, 0); /* observers: their failure fails nothing */
-        } else if ((verr = invoke(d, s, lc, 1, msg, msg_size)) != EVBUS_OK) {
+            invoke(d, s, lc, 1, 0, NULL, 0); /* observers: their failure fails nothing */
+        } else if ((verr = invoke(d, s, lc, 1, 0, msg, msg_size)) != EVBUS_OK) {
             *who = evbus__strdup(s->name); /* the snapshot may go with its subscriber */
             break;
         }

@@ -68,6 +68,9 @@ void evbus__dispatcher_emit(evbus_dispatcher_t *d, const char *lc_type, const ev
 /** 1 when some handler matches type. */
 int evbus__dispatcher_has(evbus_dispatcher_t *d, const char *type);
 
+/** Handler durations by handler name (evbus_consumer_handler_seconds); owned by d. */
+struct evbus__mmap_s *evbus__dispatcher_handler_hist(evbus_dispatcher_t *d);
+
 /** Count a dispatched (non-lifecycle) event. */
 void evbus__dispatcher_count_event(evbus_dispatcher_t *d);
 

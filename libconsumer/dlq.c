@@ -8,6 +8,7 @@
 
 #include "conf.h"
 #include "consumer_int.h"
+#include "kafka_obs.h"
 
 #include <jansson.h>
 
@@ -46,13 +47,19 @@ evbus_err_t evbus__dlq_start(evbus_consumer_t *c, char *errstr, size_t errstr_si
         rd_kafka_conf_set(kc, "message.timeout.ms", "30000", NULL, 0);
     rd_kafka_conf_set(kc, "acks", "all", NULL, 0);
     rd_kafka_conf_set_dr_msg_cb(kc, dr_cb);
+    if (evbus__kafka_obs_bind(kc, c->conf, c, &c->log, NULL, NULL) != 0) { /* its logs: c's */
+        rd_kafka_conf_destroy(kc);
+        return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
+    }
     c->dlq = rd_kafka_new(RD_KAFKA_PRODUCER, kc, kerr, sizeof(kerr));
     if (!c->dlq) {
+        evbus__kafka_obs_unbind(c);
         rd_kafka_conf_destroy(kc);
         return evbus__fail(EVBUS_ERR_TRANSPORT, errstr, errstr_size, "dead-letter producer: %s", kerr);
     }
     if (pthread_create(&c->dlq_poller, NULL, poller_main, c) != 0) {
         rd_kafka_destroy(c->dlq);
+        evbus__kafka_obs_unbind(c);
         c->dlq = NULL;
         return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "cannot start the DLQ poller thread");
     }
@@ -69,6 +76,7 @@ void evbus__dlq_stop(evbus_consumer_t *c) {
         pthread_join(c->dlq_poller, NULL);
     c->dlq_poller_started = 0;
     rd_kafka_destroy(c->dlq);
+    evbus__kafka_obs_unbind(c);
     c->dlq = NULL;
 }
 

@@ -56,14 +56,22 @@ static int transient_wait(evbus_consumer_t *c, const evbus__part_t *p, int64_t o
     ADD(c->transient_errors);
     int64_t consec = atomic_fetch_add_explicit(&c->consec, 1, memory_order_relaxed) + 1;
     int64_t wait = backoff_for(c, n);
-    fprintf(stderr, "evbus-consumer: %s [%d] offset %lld: %s failed (try %d), retrying in %lld ms: %s\n",
-            p->topic, (int)p->partition, (long long)offset, what, n, (long long)wait, why);
+    evbus_log_fields_t f = EVBUS__LOG_FIELDS_INIT;
+    f.topic = p->topic;
+    f.partition = p->partition;
+    f.offset = offset;
+    f.attempt = n;
+    f.error = why;
+    char msg[256];
+    snprintf(msg, sizeof(msg), "%s failed (try %d), retrying in %lld ms", what, n, (long long)wait);
+    evbus__log_fields(&c->log, EVBUS_LOG_WARNING, "consumer", &f, msg);
     if (c->max_consec > 0 && consec >= c->max_consec) {
         int none = 0;
         atomic_compare_exchange_strong_explicit(&c->fatal, &none, (int)err, memory_order_acq_rel,
                                                 memory_order_acquire);
-        fprintf(stderr, "evbus-consumer: %lld consecutive errors reached consumer.max.consecutive.errors; "
-                        "stopping (the event stays uncommitted)\n", (long long)consec);
+        evbus__log(&c->log, EVBUS_LOG_ERR, "consumer",
+                   "%lld consecutive errors reached consumer.max.consecutive.errors; "
+                   "stopping (the event stays uncommitted)", (long long)consec);
         evbus_consumer_stop(c);
         return -1;
     }
@@ -96,8 +104,9 @@ static void leave(evbus_consumer_t *c, evbus__part_t *p, const evbus_event_t *ev
         return;
     unsettled_t *u = calloc(1, sizeof(*u));
     if (!u) { /* at-least-once still holds; only the "not twice" promise is lost */
-        fprintf(stderr, "evbus-consumer: out of memory: handlers of %s [%d] offset %lld may run again\n",
-                p->topic, (int)p->partition, (long long)evbus_event_offset(ev));
+        evbus__log(&c->log, EVBUS_LOG_ERR, "consumer",
+                   "out of memory: handlers of %s [%d] offset %lld may run again", p->topic,
+                   (int)p->partition, (long long)evbus_event_offset(ev));
         return;
     }
     u->part = p;
@@ -126,15 +135,19 @@ void evbus__unsettled_free(evbus_consumer_t *c) {
  */
 static int dead_letter(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t *p, const evbus_event_t *ev,
                        evbus_err_t code, const char *error, const evbus__run_t *run, int attempts) {
-    char errstr[512];
+    char errstr[512], dlq_topic[512];
+    snprintf(dlq_topic, sizeof(dlq_topic), "%s%s", evbus_event_topic(ev), c->dlq_suffix);
     for (int n = 1; evbus__dlq_write(c, ev, code, error, run, attempts, errstr, sizeof(errstr)) != EVBUS_OK; n++) {
         ADD(c->dlq_failed);
+        evbus__cmetrics_dlq(c->metrics, dlq_topic, 0, errstr); /* /healthz: 503 until one succeeds */
         if (transient_wait(c, p, evbus_event_offset(ev), n, EVBUS_ERR_TRANSPORT, "dead-letter write",
                            errstr) != 0)
             return -1;
     }
     settled(c);
     ADD(c->dead_lettered);
+    evbus__cmetrics_dlq(c->metrics, dlq_topic, 1, NULL);
+    evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_DEAD_LETTERED);
     const char *first = run && run->nfail ? run->fail[0].handler : NULL;
     evbus__dispatcher_emit(c->d, EVBUS_LC_EVENT_DEAD_LETTERED, ev,
                            &(evbus__lc_info_t){.handler = first, .duration_us = -1, .error = error,
@@ -165,6 +178,7 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
     unsettled_take(c, p, evbus_event_offset(ev), &run);
     evbus_err_t err = evbus__event_problem(ev, &problem);
     if (err) {
+        evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_UNDECODABLE);
         if (dead_letter(c, os, p, ev, err, problem, NULL, 0) != 0)
             leave(c, p, ev, NULL);
         goto out;
@@ -175,6 +189,7 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
         goto out;
     }
     if (err) {
+        evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_UNDECODABLE);
         if (dead_letter(c, os, p, ev, err, errstr, NULL, 0) != 0)
             leave(c, p, ev, &run);
         goto out;
@@ -185,6 +200,10 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
         if (!err) {
             settled(c);
             os->handled++;
+            evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_HANDLED);
+            if (c->log.audit)
+                evbus__log_event(&c->log, EVBUS_LOG_INFO, "audit", ev, NULL, attempt, NULL,
+                                 "event handled");
             evbus__ostore_add(c, os, p, evbus_event_offset(ev));
             break;
         }
@@ -204,7 +223,9 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
             }
             continue;
         }
+        evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_FAILED);
         if (evbus__event_json_failed(ev)) { /* the data itself is bad: retrying cannot help */
+            evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_UNDECODABLE);
             const char *why = evbus_event_error(ev);
             if (dead_letter(c, os, p, ev, EVBUS_ERR_DECODE, why ? why : errstr, &run, attempt) != 0)
                 leave(c, p, ev, &run);
@@ -216,6 +237,7 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
             break;
         }
         ADD(c->retries);
+        evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_RETRIED);
         if (backoff_sleep(c, backoff_for(c, attempt)) != 0) {
             leave(c, p, ev, &run); /* stopping: leave it (and what follows) for redelivery */
             break;

@@ -10,6 +10,7 @@
 
 #include "conf.h"
 #include "producer_internal.h"
+#include "producer_metrics.h"
 
 void evbus_conf_set_delivery_cb(evbus_conf_t *conf, evbus_delivery_cb *cb, void *opaque) {
     if (conf)
@@ -43,6 +44,9 @@ void evbus__report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, 
                    int64_t offset, rd_kafka_resp_err_t kerr, int aborted) {
     int failed = kerr != RD_KAFKA_RESP_ERR_NO_ERROR || aborted;
     atomic_fetch_add(failed ? &p->failed : &p->delivered, 1);
+    evbus__pmetrics_report(p->metrics, &p->log, ev ? ev->event_type : "", ev ? ev->id : "", topic,
+                           partition, offset,
+                           !failed ? NULL : kerr ? rd_kafka_err2str(kerr) : "transaction aborted");
     if (p->dr_cb || failed) {
         char why[512] = "";
         if (aborted && !kerr) {

@@ -14,7 +14,9 @@
 #include <time.h>
 
 #include "conf.h"
+#include "kafka_obs.h"
 #include "producer_internal.h"
+#include "producer_metrics.h"
 
 /* The first release's structs: a caller compiled against them still works. */
 #define STATS_V1_SIZE (offsetof(evbus_producer_stats_t, in_flight) + sizeof(uint64_t))
@@ -121,8 +123,13 @@ evbus_err_t evbus__producer_kafka_create(evbus_producer_t *p, char *errstr, size
     rd_kafka_conf_set_dr_msg_cb(kc, evbus__dr_msg_cb);
     rd_kafka_conf_set_error_cb(kc, evbus__error_cb);
     rd_kafka_conf_set_opaque(kc, p);
+    if (evbus__kafka_obs_bind(kc, p->conf, p, &p->log, evbus__pmetrics_stats, p->metrics) != 0) {
+        rd_kafka_conf_destroy(kc);
+        return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
+    }
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, errstr, errstr_size);
     if (!p->rk) {
+        evbus__kafka_obs_unbind(p);
         rd_kafka_conf_destroy(kc);
         return EVBUS_ERR_CONFIG;
     }
@@ -146,13 +153,16 @@ void evbus__producer_kafka_destroy(evbus_producer_t *p) {
             p->types[i].topics[j].rkt = NULL;
         }
     }
-    if (p->rk)
+    if (p->rk) {
         rd_kafka_destroy(p->rk);
+        evbus__kafka_obs_unbind(p);
+    }
     p->rk = NULL;
 }
 
 static void producer_free(evbus_producer_t *p) {
     evbus__producer_kafka_destroy(p);
+    evbus__pmetrics_destroy(p->metrics);
     for (size_t i = 0; p->types && p->cfg && i < p->cfg->ntypes; i++) {
         evbus__ptype_t *pt = &p->types[i];
         for (size_t j = 0; pt->topics && j < pt->tc->ntopics; j++) {
@@ -216,10 +226,12 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
         free(p);
         return NULL;
     }
+    evbus__log_init(&p->log, conf);
+    p->metrics = evbus__pmetrics_new();
     p->fails = calloc(EVBUS__MAX_KEPT_FAILURES, sizeof(*p->fails));
     p->store = evbus__schema_store_new(evbus_conf_get(conf, "schema.dir"), err, sizeof(err));
-    if (!p->fails || !p->store) {
-        evbus__seterr(errstr, errstr_size, "%s", p->fails ? err : "out of memory");
+    if (!p->fails || !p->store || !p->metrics) {
+        evbus__seterr(errstr, errstr_size, "%s", p->fails && p->metrics ? err : "out of memory");
         goto fail;
     }
     evbus__config_errors_t errs = {0};
@@ -262,6 +274,10 @@ fail:
     p->conf = NULL; /* still the caller's */
     producer_free(p);
     return NULL;
+}
+
+size_t evbus_producer_metrics(evbus_producer_t *p, char *buf, size_t size) {
+    return evbus__pmetrics_render(p ? p->metrics : NULL, buf, size);
 }
 
 evbus_err_t evbus_producer_stats(evbus_producer_t *p, evbus_producer_stats_t *st) {

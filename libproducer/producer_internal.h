@@ -15,6 +15,7 @@
 #include "config.h"
 #include "evbus/producer.h"
 #include "headers.h"
+#include "log.h"
 #include "registry.h"
 #include "schema.h"
 
@@ -108,6 +109,9 @@ struct evbus_producer_s {
     size_t nheld, capheld;
     atomic_uint_fast64_t txn_committed, txn_aborted;
     char txn_fatal_reason[256];
+
+    evbus__log_t log;                  /* operating (producer_metrics.c): the application's */
+    struct evbus__pmetrics_s *metrics; /* log, per-type counters, queue depth */
 };
 
 /* producer.c */

@@ -15,6 +15,7 @@
 #include "framing.h"
 #include "keypath.h"
 #include "producer_internal.h"
+#include "producer_metrics.h"
 
 /* The first release's structs: a caller compiled against them still works. */
 #define SEND_OPTS_V1_SIZE (offsetof(evbus_send_opts_t, minorversion) + sizeof(const char *))
@@ -216,9 +217,13 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
     if (e != EVBUS_OK)
         return e;
     evbus__header_values_t hv = {event_type, opts.id, opts.source ? opts.source : p->source,
-                                 opts.time, opts.minorversion, p->sourcelib};
+                                 opts.time, opts.minorversion, p->sourcelib, NULL, NULL};
     if ((e = evbus__header_values_check(&hv, errstr, errstr_size)) != EVBUS_OK)
         return e;
+    if (evbus__trace_check(opts.traceparent, opts.tracestate, errstr, errstr_size) != 0)
+        return EVBUS_ERR_INVALID_ARG;
+    hv.traceparent = opts.traceparent; /* after the check: only well-formed values go out */
+    hv.tracestate = opts.tracestate;
     const evbus__ptype_t *pt = find_type(p, event_type);
     if (!pt)
         return evbus__fail(EVBUS_ERR_UNKNOWN_TYPE, errstr, errstr_size,
@@ -407,6 +412,7 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
         pthread_rwlock_unlock(&p->txn_lock);
     }
     atomic_fetch_add(&p->sent, nacc);
+    evbus__pmetrics_sent(p->metrics, event_type, nacc);
     fill_result(result, s, nacc, nref);
     if (nref == 0)
         return EVBUS_OK;

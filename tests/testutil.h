@@ -179,6 +179,11 @@ evbus_consumer_t *cu_consumer(const char *bootstrap, const char *group,
 /* Count of lines of file beginning with prefix. */
 int cu_file_count(const char *path, const char *prefix);
 
+/* Run argv (argv[0] a path) with its stderr in errfile; the child's pid. */
+pid_t cu_spawn(char *const argv[], const char *errfile);
+/* Wait for pid to exit (it must exit, not be killed); its exit status. */
+int cu_wait_exit(pid_t pid);
+
 /* ==== fault tests on a cluster of their own (testutil_kafka.c) ==== */
 
 /* The cluster's bootstrap servers; skips the test when not run under with-kafka. */

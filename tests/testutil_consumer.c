@@ -3,11 +3,14 @@
  * libproducer (codec + single-object framing + evbus__headers_build, raw librdkafka), run a
  * consumer in a thread, read a topic back to its high watermark, record what handlers saw.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "codec.h"
 #include "framing.h"
@@ -333,4 +336,24 @@ int cu_file_count(const char *path, const char *prefix) {
             n++;
     fclose(f);
     return n;
+}
+
+pid_t cu_spawn(char *const argv[], const char *errfile) {
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0)
+            dup2(fd, 2);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    return pid;
+}
+
+int cu_wait_exit(pid_t pid) {
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    return WEXITSTATUS(st);
 }

@@ -11,8 +11,10 @@
  * Lifecycle events (EVBUS_LC_*) are published into the same dispatcher and can be subscribed
  * to like any type.  Their JSON data: {"type","id","topic","partition","offset","key"} of the
  * original event plus "handler", "duration_us", "error", "error_code", "attempts" where they
- * apply.  Lifecycle events never produce lifecycle events, and a lifecycle handler's failure
- * never fails the original event, with one exception, the veto: a sync (not
+ * apply.  They carry the original event's W3C trace context headers ("traceparent",
+ * "tracestate": evbus_event_header()) when it has them.  Lifecycle events never produce
+ * lifecycle events, and a lifecycle handler's failure never fails the original event, with one
+ * exception, the veto: a sync (not
  * EVBUS_HANDLER_ASYNC) handler subscribed to "evbus.event.received" by that exact name (not
  * by a glob such as "evbus.*") that fails stops the event before any of its handlers runs.
  * The event is then announced as evbus.event.rejected ("handler": the vetoing handler,
@@ -36,7 +38,7 @@ typedef struct evbus_dispatcher_s evbus_dispatcher_t;
 #define EVBUS_LC_EVENT_RECEIVED "evbus.event.received"
 #define EVBUS_LC_HANDLER_INVOKING "evbus.handler.invoking"
 #define EVBUS_LC_HANDLER_INVOKED "evbus.handler.invoked"       /* + duration_us */
-#define EVBUS_LC_HANDLER_FAILED "evbus.handler.failed"         /* + duration_us, error */
+#define EVBUS_LC_HANDLER_FAILED "evbus.handler.failed"         /* + duration_us, error, attempts */
 #define EVBUS_LC_EVENT_DEAD_LETTERED "evbus.event.dead_lettered" /* + error, handler, attempts */
 #define EVBUS_LC_EVENT_REJECTED "evbus.event.rejected" /* + handler (the vetoing one), error */
 
@@ -393,6 +395,35 @@ typedef struct evbus_consumer_stats_s {
 /** Snapshot of the consumer's counters into *st (st->size set by the caller).  Thread safe.
  *  @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG for a NULL c/st or a too small st->size. */
 EVBUS_EXPORT evbus_err_t evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st);
+
+/* ------------------------------------------------------------------------------------------
+ * Operating (README "Operating"): metrics and health
+ * ------------------------------------------------------------------------------------------ */
+
+/**
+ * The consumer's metrics in Prometheus' text format (0.0.4), the text evbus-cli consume
+ * --metrics serves at /metrics, so a service can serve it from its own endpoint:
+ * evbus_consumer_events_total{type,outcome} (outcome: handled, failed (per failed attempt),
+ * retried, dead_lettered, undecodable (also counted dead_lettered)),
+ * evbus_consumer_handler_seconds{handler} (histogram), evbus_consumer_lag{topic,partition}
+ * (high watermark minus committed offset, from librdkafka's statistics every
+ * metrics.interval.ms), evbus_consumer_partitions_assigned, evbus_consumer_paused_partitions,
+ * evbus_dlq_writes_total{topic,outcome} (outcome: ok, failed).
+ * Like snprintf: writes at most size bytes into buf (NUL-terminated when size > 0; buf may be
+ * NULL when size is 0) and returns the length of the whole text; call again with a larger
+ * buffer when the result is >= size.  Thread safe.
+ */
+EVBUS_EXPORT size_t evbus_consumer_metrics(evbus_consumer_t *c, char *buf, size_t size);
+
+/**
+ * Health for an orchestrator (evbus-cli's /healthz).  EVBUS_OK ("ok" in errstr) while the poll
+ * loop makes progress (evbus_consumer_poll() called within health.poll.timeout.ms) and no
+ * partition is stopped; otherwise a one-line reason in errstr and EVBUS_ERR_TRANSPORT (the
+ * last dead-letter write failed), EVBUS_ERR_STATE (a partition is stopped, or the consumer is
+ * closed) or EVBUS_ERR_TIMEOUT (the poll loop stalled).  Thread safe.
+ */
+EVBUS_EXPORT evbus_err_t evbus_consumer_health(evbus_consumer_t *c, char *errstr,
+                                               size_t errstr_size);
 
 #ifdef __cplusplus
 }

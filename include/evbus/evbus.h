@@ -94,7 +94,10 @@ EVBUS_EXPORT const char *evbus_err_name(evbus_err_t err);
  * source (ce_source), service (used in the default ce_source), consumer.group,
  * dlq.topic.suffix, retry.max, retry.backoff.ms, queue.full.timeout.ms,
  * handler.timeout.ms, plugin.isolate, workers, sasl.username, sasl.password,
- * received.veto (commit|dlq), plugin.<plugin name>.<key> (a plugin's own setting, any string).
+ * received.veto (commit|dlq), plugin.<plugin name>.<key> (a plugin's own setting, any string),
+ * audit.log (true: one log line per produced and per handled event), metrics.interval.ms
+ * (librdkafka statistics period feeding lag and queue metrics; 0 turns them off),
+ * health.poll.timeout.ms (a consumer whose poll loop stalls this long is unhealthy).
  * "kafka.<name>" passes <name> to librdkafka unchanged (checked by librdkafka).
  */
 typedef struct evbus_conf_s evbus_conf_t;
@@ -136,6 +139,53 @@ EVBUS_EXPORT evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr,
 
 /** Release conf; NULL is a no-op. */
 EVBUS_EXPORT void evbus_conf_destroy(evbus_conf_t *conf);
+
+/*
+ * Logging the application owns.  Levels are syslog's, as librdkafka's.
+ */
+#define EVBUS_LOG_ERR 3
+#define EVBUS_LOG_WARNING 4
+#define EVBUS_LOG_NOTICE 5
+#define EVBUS_LOG_INFO 6
+#define EVBUS_LOG_DEBUG 7
+
+/**
+ * What a log line is about, when it is about one event (grow-safe: size first, fields past
+ * the caller's size are not read).  Strings are borrowed for the call and may be NULL
+ * (unknown); partition and offset are -1 and attempt 0 when unknown.
+ */
+typedef struct evbus_log_fields_s {
+    size_t size;         /* sizeof(evbus_log_fields_t) as the library was built */
+    const char *topic;
+    int32_t partition;
+    int64_t offset;
+    const char *ce_type;
+    const char *ce_id;
+    const char *handler;
+    int attempt;         /* 1 for the first try */
+    const char *error;
+} evbus_log_fields_t;
+
+/**
+ * A log line: level (EVBUS_LOG_*), subsystem ("producer", "consumer", "dlq", "audit", or
+ * "kafka" for librdkafka's own lines), message (one line, no newline) and, for lines about one
+ * event, fields (NULL otherwise).  Every argument is borrowed for the call.
+ */
+typedef void(evbus_log_cb)(int level, const char *subsystem, const char *message,
+                           const evbus_log_fields_t *fields, void *opaque);
+
+/**
+ * Send the log lines of the producer or consumer made from conf, librdkafka's included (of
+ * every librdkafka client the library makes: producer, consumer, dead-letter producer), to
+ * cb instead of stderr.  Without a callback, lines go to stderr as text, which is the only way
+ * the library itself ever writes to stderr.  Configuration values (secrets) never appear in a
+ * line.  cb is called from the thread that logs: the caller of evbus_consumer_poll()/_run(),
+ * consumer workers, the producer's delivery thread, or librdkafka's internal threads; it may
+ * run in several threads at once and must be thread safe, and must not call back into the
+ * producer or consumer that logs.  opaque is borrowed and must outlive them.  cb NULL restores
+ * the default.  Not thread safe with other calls on conf.
+ */
+EVBUS_EXPORT void evbus_conf_set_log_cb(evbus_conf_t *conf, evbus_log_cb *cb, void *opaque);
 
 /*
  * Events as delivered to consumers.  An evbus_event_t is owned by the library;

@@ -94,9 +94,15 @@ typedef struct evbus_send_opts_s {
     const char *const *topics; /* only these of the type's enabled topics (names as in the
                                 * producer config, or full names); NULL: all enabled */
     size_t ntopics;
+    /* Since 0.2: W3C trace context, written as the headers "traceparent" and "tracestate"
+     * (the CloudEvents distributed-tracing extension); NULL: no such header.  A malformed value
+     * fails the send with EVBUS_ERR_INVALID_ARG.  Consumers read them with evbus_event_header(),
+     * and the lifecycle events about the event carry them too. */
+    const char *traceparent;  /* "00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>" */
+    const char *tracestate;   /* vendor list, e.g. "congo=t61rcWkgMzE" */
 } evbus_send_opts_t;
 
-#define EVBUS_SEND_OPTS_INIT {sizeof(evbus_send_opts_t), NULL, NULL, NULL, NULL, NULL, NULL, 0}
+#define EVBUS_SEND_OPTS_INIT {sizeof(evbus_send_opts_t), NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL}
 
 /**
  * What one send did, per topic: a program never needs errstr to know which topics have
@@ -188,6 +194,16 @@ typedef struct evbus_producer_stats_s {
  *   smaller than the first release's struct.
  */
 EVBUS_EXPORT evbus_err_t evbus_producer_stats(evbus_producer_t *p, evbus_producer_stats_t *stats);
+
+/**
+ * The producer's metrics in Prometheus' text format, for a service to serve from its own
+ * endpoint: evbus_producer_events_total{type,outcome} (outcome: sent = enqueued, delivered,
+ * failed; one message per event per topic) and evbus_producer_queue_messages (messages in
+ * librdkafka's queues, from its statistics every metrics.interval.ms; absent before the first).
+ * Like snprintf: at most size bytes into buf (NUL-terminated when size > 0; buf may be NULL when
+ * size is 0); returns the length of the whole text.  Thread safe.
+ */
+EVBUS_EXPORT size_t evbus_producer_metrics(evbus_producer_t *p, char *buf, size_t size);
 
 /**
  * Hand each kept failure (when no delivery callback is set; at most the last 10000) to cb,

@@ -15,26 +15,6 @@
 
 #include "testutil.h"
 
-static pid_t spawn(char *const argv[], const char *errfile) {
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0)
-            dup2(fd, 2);
-        execv(argv[0], argv);
-        _exit(127);
-    }
-    return pid;
-}
-
-static int wait_exit(pid_t pid) {
-    int st = 0;
-    assert_int_equal(waitpid(pid, &st, 0), pid);
-    assert_true(WIFEXITED(st));
-    return WEXITSTATUS(st);
-}
-
 static void test_consume_and_replay(void **state) {
     (void)state;
     const char *cli = tu_env("EVBUS_CLI");
@@ -54,12 +34,12 @@ static void test_consume_and_replay(void **state) {
     char *cargv[] = {(char *)cli, "-b", (char *)bs, "--schemas", schemas, "consume", "-t", topic,
                      "-g", "cli-grp", "--plugin", (char *)cu_plugin("failing"), "--from-beginning",
                      NULL}; /* retry.max 3, retry.backoff.ms 100: the defaults */
-    pid_t pid = spawn(cargv, errfile);
+    pid_t pid = cu_spawn(cargv, errfile);
     cu_msgs_t ms = {0};
     assert_int_equal(cu_read_topic(bs, dlq, &ms, 3, 60000), 3);
     cu_msgs_free(&ms);
     assert_int_equal(kill(pid, SIGTERM), 0);
-    assert_int_equal(wait_exit(pid), 0);
+    assert_int_equal(cu_wait_exit(pid), 0);
     assert_int_equal(cu_file_count(errfile, "evbus-cli: consume: dead-lettered:"), 3);
     assert_int_equal(cu_file_count(errfile, "evbus-cli: consume: handler failed:"), 12); /* 4 tries each */
     assert_int_equal(cu_file_count(errfile, "evbus-cli: consume: 0 handled, 3 dead-lettered"), 1);
@@ -67,7 +47,7 @@ static void test_consume_and_replay(void **state) {
     /* replay: back to the original topic, without the evbus_* headers */
     snprintf(errfile, sizeof(errfile), "%s/replay.err", dir);
     char *rargv[] = {(char *)cli, "-b", (char *)bs, "replay", dlq, NULL};
-    assert_int_equal(wait_exit(spawn(rargv, errfile)), 0);
+    assert_int_equal(cu_wait_exit(cu_spawn(rargv, errfile)), 0);
     assert_int_equal(cu_file_count(errfile, "evbus-cli: replay: 3 replayed"), 1);
     assert_int_equal(cu_read_topic(bs, topic, &ms, 6, 60000), 6);
     int replayed = 0;
@@ -92,17 +72,17 @@ static void test_consume_and_replay(void **state) {
     assert_int_equal(replayed, 6); /* each of the 3 pairs seen from both sides */
     cu_msgs_free(&ms);
     /* progress was committed: a second replay has nothing to do */
-    assert_int_equal(wait_exit(spawn(rargv, errfile)), 0);
+    assert_int_equal(cu_wait_exit(cu_spawn(rargv, errfile)), 0);
     assert_int_equal(cu_file_count(errfile, "evbus-cli: replay: 0 replayed"), 1);
     /* --all ignores that progress; another group (-g / --group) has its own */
     char *all_argv[] = {(char *)cli, "--bootstrap-servers", (char *)bs, "replay", dlq, "--all", NULL};
-    assert_int_equal(wait_exit(spawn(all_argv, errfile)), 0);
+    assert_int_equal(cu_wait_exit(cu_spawn(all_argv, errfile)), 0);
     assert_int_equal(cu_file_count(errfile, "evbus-cli: replay: 3 replayed"), 1);
     char *g_argv[] = {(char *)cli, "-b", (char *)bs, "replay", "-g", "other-replayer", dlq, NULL};
-    assert_int_equal(wait_exit(spawn(g_argv, errfile)), 0);
+    assert_int_equal(cu_wait_exit(cu_spawn(g_argv, errfile)), 0);
     assert_int_equal(cu_file_count(errfile, "evbus-cli: replay: 3 replayed"), 1);
     char *g2_argv[] = {(char *)cli, "-b", (char *)bs, "replay", "--group", "other-replayer", dlq, NULL};
-    assert_int_equal(wait_exit(spawn(g2_argv, errfile)), 0);
+    assert_int_equal(cu_wait_exit(cu_spawn(g2_argv, errfile)), 0);
     assert_int_equal(cu_file_count(errfile, "evbus-cli: replay: 0 replayed"), 1);
     assert_int_equal(cu_read_topic(bs, topic, &ms, 12, 60000), 12); /* 3 + 3 x 3 replays */
     cu_msgs_free(&ms);
@@ -152,7 +132,7 @@ static void test_consume_exits_at_error_limit(void **state) {
     assert_int_equal(setenv("EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", "2", 1), 0);
     char *argv[] = {(char *)cli, "-b", (char *)bs, "--schemas", schemas, "consume", "-t", topic,
                     "-g", "limit-grp", "--plugin", (char *)cu_plugin("failing"), "--from-beginning", NULL};
-    pid_t pid = spawn(argv, errfile);
+    pid_t pid = cu_spawn(argv, errfile);
     unsetenv("EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT");
     assert_int_equal(wait_exit_within(pid, 120000), 1); /* by itself, no signal */
     assert_int_equal(cu_file_count(errfile, "evbus-cli: consume: Kafka transport error (consumer.max.consecutive.errors reached)"), 1);
@@ -202,11 +182,11 @@ static void test_consume_plugins_dir_isolated_since(void **state) {
     char *argv[] = {(char *)cli, "--bootstrap-servers", (char *)bs, "--schemas", schemas, "--prefix",
                     "pfx", "--verbose", "consume", "-t", topic, "-g", "since-grp", "--plugins",
                     plugdir, "--isolate", "--since", "10m", NULL};
-    pid_t pid = spawn(argv, errfile);
+    pid_t pid = cu_spawn(argv, errfile);
     plug_wait_t w = {out, 3};
     int saw = cu_wait(plugin_saw, &w, 60000);
     assert_int_equal(kill(pid, SIGTERM), 0);
-    assert_int_equal(wait_exit(pid), 0);
+    assert_int_equal(cu_wait_exit(pid), 0);
     unsetenv("EVBUS_TEST_PLUGIN_OUT");
     assert_true(saw);
     assert_int_equal(cu_file_count(out, "ok ev-new-"), 3);

@@ -168,7 +168,7 @@ static void test_fanout_keys_headers(void **state) {
         assert_int_equal(l, 36);
         memcpy(cid, v, 36);
         cid[36] = 0;
-        evbus__header_values_t hv = {"t", cid, NULL, NULL, NULL, NULL};
+        evbus__header_values_t hv = {.type = "t", .id = cid};
         assert_int_equal(evbus__header_values_check(&hv, err, sizeof(err)), EVBUS_OK); /* a UUID */
         assert_int_equal(cid[14], '1'); /* time-based, like uuid1 */
         assert_hdr(m, "ce_source", "openedx/test/web");
@@ -179,7 +179,7 @@ static void test_fanout_keys_headers(void **state) {
         assert_int_equal(l, 32);
         memcpy(tm, v, 32);
         tm[32] = 0;
-        hv = (evbus__header_values_t){"t", NULL, NULL, tm, NULL, NULL};
+        hv = (evbus__header_values_t){.type = "t", .time = tm};
         assert_int_equal(evbus__header_values_check(&hv, err, sizeof(err)), EVBUS_OK); /* UTC ISO */
         assert_hdr(m, "ce_minorversion", "0");
         assert_non_null(hdr(m, "sourcehost", &l));

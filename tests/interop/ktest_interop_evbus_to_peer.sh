@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # evbus publishes, the Python peer (Open edX's client stack) consumes: every Avro type of the
 # interop schema, with edge values; data, key, headers and the framing bytes are checked, in
-# single-object framing (no registry) and Confluent framing (registry double).
+# single-object framing (no registry) and Confluent framing (registry double), and with W3C
+# trace context headers.
 if [ -z "${EVBUS_TEST_KAFKA_BOOTSTRAP:-}" ]; then
     exec "$EVBUS_SRC/tests/kafka/with-kafka" -- bash "$0" "$@"
 fi
@@ -29,5 +30,12 @@ expect_rc 0 "$CLI" --prefix $P-cf -c "$T/cfg.json" -X schema.registry.url="$REG"
 expect_in "$T/err" "$NEVENTS events sent, 0 lines rejected, $NEVENTS messages delivered, 0 not delivered"
 peer cf expect-evbus --bootstrap "$BOOTSTRAP" --topic $P-cf-interop-alltypes --schema "$SCHEMA" \
     --key-field $KEY_FIELD --sent "$EVENTS" --framing confluent --registry "$REG"
+
+# W3C trace context (README "Operating"): two more headers, which the Open edX consumer ignores.
+TP=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01
+expect_rc 0 "$CLI" --prefix $P-tr -c "$I/data/producer_config.json" publish $TYPE "$EVENTS" \
+    --traceparent $TP --tracestate vendor=opaque
+peer tr expect-evbus --bootstrap "$BOOTSTRAP" --topic $P-tr-interop-alltypes --schema "$SCHEMA" \
+    --key-field $KEY_FIELD --sent "$EVENTS" --framing single --traceparent $TP --tracestate vendor=opaque
 
 done_ok

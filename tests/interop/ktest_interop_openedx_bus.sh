@@ -103,7 +103,9 @@ json.dump(cfg, open(sys.argv[2] + "/evbus_cfg.json", "w"))
 PY
 for t in org.openedx.content_authoring.xblock.published.v1 org.openedx.learning.course.enrollment.created.v1 \
          org.openedx.content_authoring.course.catalog_info.changed.v1; do
-    EVENTS_SERVICE_NAME=cms expect_rc 0 "$CLI" -c "$T/evbus_cfg.json" -X sourcelib=10.5.0 publish $t "$T/$t.jsonl"
+    # With W3C trace context headers, which the bus's consumer does not know and must ignore.
+    EVENTS_SERVICE_NAME=cms expect_rc 0 "$CLI" -c "$T/evbus_cfg.json" -X sourcelib=10.5.0 publish $t "$T/$t.jsonl" \
+        --traceparent 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01 --tracestate vendor=opaque
 done
 types=org.openedx.content_authoring.xblock.published.v1,org.openedx.learning.course.enrollment.created.v1,org.openedx.content_authoring.course.catalog_info.changed.v1
 bus got_content consume --topic evbus-oe-content --group "$P-bus1" --types $types --count 3

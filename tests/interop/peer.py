@@ -299,14 +299,20 @@ def open_edx_headers(event_type):
     }
 
 
-def check_evbus_headers(headers, event_type, seen_ids, where):
+def check_evbus_headers(headers, event_type, seen_ids, where, trace=None):
     """headers: [(name, bytes)] of one message written by evbus; checked the way the Open edX
-    consumer reads them (each once, UTF-8, UUID, fromisoformat, int, version tuple)."""
+    consumer reads them (each once, UTF-8, UUID, fromisoformat, int, version tuple).
+    trace: {"traceparent": ..., "tracestate": ...} the W3C trace headers evbus must have added
+    (the Open edX consumer reads its headers by name and ignores these)."""
+    trace = trace or {}
     names = [h[0] for h in headers]
     for n in HEADER_NAMES:
         check(names.count(n) == 1, "%s: header %r appears %d times, want once (all: %s)"
               % (where, n, names.count(n), names))
-    extra = sorted(set(names) - set(HEADER_NAMES))
+    for n, v in trace.items():
+        got = [hv for hn, hv in headers if hn == n]
+        check(got == [v.encode()], "%s: header %s is %r, want [%r]" % (where, n, got, v))
+    extra = sorted(set(names) - set(HEADER_NAMES) - set(trace))
     check(not extra, "%s: unexpected headers %s" % (where, extra))
     h = {}
     for n, v in headers:
@@ -473,7 +479,8 @@ def cmd_expect_evbus(a):
         where = "%s[%d]@%d" % (m.topic(), m.partition(), m.offset())
         key_raw, value_raw = m.key(), m.value()
         check(key_raw is not None and value_raw is not None, "%s: no key or no value" % where)
-        h = check_evbus_headers(m.headers() or [], schema.event_type, seen_ids, where)
+        trace = {k: v for k, v in (("traceparent", a.traceparent), ("tracestate", a.tracestate)) if v}
+        h = check_evbus_headers(m.headers() or [], schema.event_type, seen_ids, where, trace)
         if a.framing == "single":
             check(value_raw[:10] == value_hdr, "%s: value framing %s, want %s"
                   % (where, value_raw[:10].hex(), value_hdr.hex()))
@@ -643,6 +650,8 @@ def main():
     p.add_argument("--framing", choices=("single", "confluent"), required=True)
     p.add_argument("--registry")
     p.add_argument("--evbus-fingerprint")
+    p.add_argument("--traceparent", help="W3C traceparent header every message must carry")
+    p.add_argument("--tracestate")
     p.add_argument("--timeout", type=float, default=60)
     p.set_defaults(fn=cmd_expect_evbus)
     p = sub.add_parser("check-tail")
