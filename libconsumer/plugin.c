@@ -4,6 +4,7 @@
  */
 #include <dirent.h>
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,6 +222,9 @@ static evbus_err_t load_dir(evbus_dispatcher_t *d, const char *dir, const evbus_
     return err;
 }
 
+/* The first release's evbus_plugin_opts_t ends with opaque. */
+#define PLUGIN_OPTS_MIN (offsetof(evbus_plugin_opts_t, opaque) + sizeof(void *))
+
 evbus_err_t evbus_dispatcher_load_plugins(evbus_dispatcher_t *d, const char *path,
                                           const evbus_plugin_opts_t *opts, int *nloaded,
                                           char *errstr, size_t errstr_size) {
@@ -231,11 +235,14 @@ evbus_err_t evbus_dispatcher_load_plugins(evbus_dispatcher_t *d, const char *pat
         return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size, "NULL dispatcher or path");
     evbus_plugin_opts_t o = EVBUS_PLUGIN_OPTS_INIT;
     if (opts) {
-        /* Every field is in the first release of the struct: a smaller one is not ours. */
-        if (opts->size < sizeof(o))
+        /* Grow-safe: read only what the caller's struct holds; the first release's is the least. */
+        size_t n = evbus__struct_in_size(opts, PLUGIN_OPTS_MIN);
+        if (!n)
             return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size,
-                               "evbus_plugin_opts_t size %zu, expected %zu", opts->size, sizeof(o));
-        memcpy(&o, opts, sizeof(o));
+                               "evbus_plugin_opts_t size %zu, expected at least %zu", opts->size,
+                               (size_t)PLUGIN_OPTS_MIN);
+        memcpy(&o, opts, n < sizeof(o) ? n : sizeof(o));
+        o.size = sizeof(o);
     }
     size_t ns = 0;
     while (o.settings && o.settings[ns])
