@@ -89,8 +89,12 @@ processes_scenario() {
     local nparts=$1 log=$T/procs.err n0=60 n1=20
     : >"$EVBUS_TEST_PLUGIN_OUT"
     write_config "$T/procs.json" "procs-$PFX" 100
-    publish_orders $n0 a
-    publish_xblocks # before the start: a topic made later is seen only at the next metadata refresh
+    # Both topics exist before the start (a topic made later is seen only at the next metadata
+    # refresh), but most orders come once both members hold partitions: a member that joins
+    # late finds the first one's queue handled first (a revoke waits for it), and would have
+    # nothing of its own to handle before the kill.
+    publish_orders 3 a0
+    publish_xblocks
     EVBUS_CONSUMER_CONFIG=$T/procs.json "$CLI" -v -b "$BOOTSTRAP" --prefix "$PFX" \
         -X kafka.session.timeout.ms=6000 -X kafka.heartbeat.interval.ms=500 \
         consume --processes 2 --from-beginning >"$T/procs.out" 2>"$log" &
@@ -103,6 +107,7 @@ processes_scenario() {
     p1=$(member_pid "$log" 1)
     wait_until 60 assigned_gt0 "$log" "$p0" || fail "member 0 got no partition: $(cat "$log")"
     wait_until 60 assigned_gt0 "$log" "$p1" || fail "member 1 got no partition: $(cat "$log")"
+    publish_orders $n0 a
     wait_until 60 grep -q "^cfg:worker .* $p1\$" "$EVBUS_TEST_PLUGIN_OUT" || fail "member 1 handled nothing"
     handled_ge "$NORDERS" && fail "all handled before the kill: no mid-run kill (raise delay_ms)"
     kill -KILL "$p1"
