@@ -160,6 +160,28 @@ int evbus_cli_metadata(const evbus_cli_t *cli, struct rd_kafka_s *rk,
 /** 1 when bootstrap servers are configured (-b or the environment). */
 int evbus_cli_has_bootstrap(const evbus_cli_t *cli);
 
+/*
+ * --plugin PATH (repeatable), --plugins DIR and --isolate: the plugin options `consume` and
+ * `dispatch` share (cli/plugin_args.c).  A subcommand lists EVBUS_CLI_PLUGIN_LONGOPTS in its
+ * options and hands every option to evbus_cli_plugin_opt() first.
+ */
+enum { EVBUS_CLI_OPT_PLUGIN = 0x1000, EVBUS_CLI_OPT_PLUGINS, EVBUS_CLI_OPT_ISOLATE };
+#define EVBUS_CLI_PLUGIN_LONGOPTS                                                                  \
+    {"plugin", required_argument, NULL, EVBUS_CLI_OPT_PLUGIN},                                     \
+        {"plugins", required_argument, NULL, EVBUS_CLI_OPT_PLUGINS},                               \
+        {"isolate", no_argument, NULL, EVBUS_CLI_OPT_ISOLATE}
+#define EVBUS_CLI_MAX_PLUGINS 256
+typedef struct evbus_cli_plugin_args_s {
+    const char *paths[EVBUS_CLI_MAX_PLUGINS]; /* --plugin, in order (argv strings) */
+    size_t npaths;
+    const char *dir; /* --plugins (the last one) */
+    int isolate;     /* --isolate given */
+} evbus_cli_plugin_args_t;
+#define EVBUS_CLI_NOT_MINE (-2)
+/** For option c of subcommand cmd: -1 to go on, EVBUS_CLI_USAGE (reported), or
+ *  EVBUS_CLI_NOT_MINE when c is not a plugin option. */
+int evbus_cli_plugin_opt(evbus_cli_plugin_args_t *pa, const char *cmd, int c, const char *arg);
+
 /* Subcommands (main.c's table). */
 int evbus_cli_broker(int argc, char **argv, evbus_cli_t *cli);
 int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli);

@@ -66,16 +66,14 @@ static const char usage[] =
     "  evbus-cli consume -t content-authoring-xblock-lifecycle -g cms-worker \\\n"
     "      --plugin ./evbus_example_plugin.so -v\n";
 
-enum { OPT_PLUGIN = 1, OPT_PLUGINS, OPT_ISOLATE, OPT_FROM_BEGINNING, OPT_SINCE, OPT_OFFSET_TIME, OPT_EXTRA,
+enum { OPT_FROM_BEGINNING = 1, OPT_SINCE, OPT_OFFSET_TIME, OPT_EXTRA,
        OPT_PROCESSES, OPT_METRICS, OPT_LOG_FORMAT };
 
 static const struct option longopts[] = {
     {"topic", required_argument, NULL, 't'},
     {"group", required_argument, NULL, 'g'},
     {"group_id", required_argument, NULL, 'g'}, /* the Python bus's consume_events spelling */
-    {"plugin", required_argument, NULL, OPT_PLUGIN},
-    {"plugins", required_argument, NULL, OPT_PLUGINS},
-    {"isolate", no_argument, NULL, OPT_ISOLATE},
+    EVBUS_CLI_PLUGIN_LONGOPTS,
     {"from-beginning", no_argument, NULL, OPT_FROM_BEGINNING},
     {"since", required_argument, NULL, OPT_SINCE},
     {"offset-time", required_argument, NULL, OPT_OFFSET_TIME},
@@ -91,17 +89,19 @@ static const struct option longopts[] = {
 typedef struct opts_s {
     const char *topics[256];
     size_t ntopics;
-    const char *plugins[256];
-    size_t nplugins;
-    const char *group, *plugins_dir, *since, *offset_time, *config;
+    evbus_cli_plugin_args_t plug;
+    const char *group, *since, *offset_time, *config;
     char extra_offset_time[64]; /* from --extra */
     const char *metrics; /* --metrics HOST:PORT */
-    int isolate, from_beginning;
+    int from_beginning;
     long processes;
 } opts_t;
 
 static int on_opt(void *ctx, int c, const char *arg) {
     opts_t *o = ctx;
+    int prc = evbus_cli_plugin_opt(&o->plug, "consume", c, arg);
+    if (prc != EVBUS_CLI_NOT_MINE)
+        return prc;
     switch (c) {
     case 't':
         if (o->ntopics == 256) {
@@ -112,19 +112,6 @@ static int on_opt(void *ctx, int c, const char *arg) {
         return -1;
     case 'g':
         o->group = arg;
-        return -1;
-    case OPT_PLUGIN:
-        if (o->nplugins == 256) {
-            evbus_cli_err("consume", "too many plugins (at most 256)");
-            return EVBUS_CLI_USAGE;
-        }
-        o->plugins[o->nplugins++] = arg;
-        return -1;
-    case OPT_PLUGINS:
-        o->plugins_dir = arg;
-        return -1;
-    case OPT_ISOLATE:
-        o->isolate = 1;
         return -1;
     case OPT_FROM_BEGINNING:
         o->from_beginning = 1;
@@ -252,7 +239,7 @@ static int load_plugins(const plan_t *pl, evbus_dispatcher_t *d, const evbus_con
     char err[512];
     int n = 0;
     evbus_plugin_opts_t po = EVBUS_PLUGIN_OPTS_INIT;
-    if (pl->o->isolate)
+    if (pl->o->plug.isolate)
         isolate = 1; /* the flag beats the file */
     if (isolate < 0)
         isolate = evbus__conf_bool(conf, "plugin.isolate");
@@ -304,7 +291,7 @@ static int run_member(int idx, int runs, void *arg) {
         apply_file_conf(pl, conf, err, sizeof(err)) ||
         evbus_conf_set(conf, "topic.prefix", "", err, sizeof(err)) ||
         (o->from_beginning && evbus_conf_set(conf, "consumer.start", "earliest", err, sizeof(err))) ||
-        (o->isolate && evbus_conf_set(conf, "plugin.isolate", "true", err, sizeof(err)))) {
+        (o->plug.isolate && evbus_conf_set(conf, "plugin.isolate", "true", err, sizeof(err)))) {
         evbus_cli_err("consume", "%s", err);
         evbus_conf_destroy(conf);
         return EVBUS_CLI_USAGE;
@@ -332,11 +319,11 @@ static int run_member(int idx, int runs, void *arg) {
     }
     /* conf is the consumer's now; it lives as long as c, and plugins copy what they read. */
     int rc = EVBUS_CLI_OK;
-    if (o->nplugins || o->plugins_dir) {
-        for (size_t i = 0; rc == 0 && i < o->nplugins; i++)
-            rc = load_plugins(pl, d, conf, o->plugins[i], -1, NULL, NULL, report);
-        if (rc == 0 && o->plugins_dir)
-            rc = load_plugins(pl, d, conf, o->plugins_dir, -1, NULL, NULL, report);
+    if (o->plug.npaths || o->plug.dir) {
+        for (size_t i = 0; rc == 0 && i < o->plug.npaths; i++)
+            rc = load_plugins(pl, d, conf, o->plug.paths[i], -1, NULL, NULL, report);
+        if (rc == 0 && o->plug.dir)
+            rc = load_plugins(pl, d, conf, o->plug.dir, -1, NULL, NULL, report);
     } else if (pl->cc) {
         for (size_t i = 0; rc == 0 && i < pl->cc->nplugins; i++) {
             const evbus__cplugin_t *cp = &pl->cc->plugins[i];

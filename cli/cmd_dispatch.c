@@ -35,20 +35,13 @@ static const char usage[] =
     "Example:\n"
     "  evbus-cli dispatch --plugin ./evbus_example_plugin.so events.json\n";
 
-enum { OPT_PLUGIN = 1, OPT_PLUGINS, OPT_ISOLATE };
-
 static const struct option longopts[] = {
-    {"plugin", required_argument, NULL, OPT_PLUGIN},
-    {"plugins", required_argument, NULL, OPT_PLUGINS},
-    {"isolate", no_argument, NULL, OPT_ISOLATE},
+    EVBUS_CLI_PLUGIN_LONGOPTS,
     {NULL, 0, NULL, 0},
 };
 
 typedef struct dispatch_s {
-    const char *plugins[256];
-    size_t nplugins;
-    const char *plugins_dir;
-    int isolate;
+    evbus_cli_plugin_args_t plug;
     /* results */
     size_t n;        /* events seen so far (the n of the result line) */
     size_t line;     /* current JSON line, 0 for an array */
@@ -59,22 +52,8 @@ typedef struct dispatch_s {
 
 static int on_opt(void *ctx, int c, const char *arg) {
     dispatch_t *o = ctx;
-    switch (c) {
-    case OPT_PLUGIN:
-        if (o->nplugins == 256) {
-            evbus_cli_err("dispatch", "too many plugins (at most 256)");
-            return EVBUS_CLI_USAGE;
-        }
-        o->plugins[o->nplugins++] = arg;
-        return -1;
-    case OPT_PLUGINS:
-        o->plugins_dir = arg;
-        return -1;
-    case OPT_ISOLATE:
-        o->isolate = 1;
-        return -1;
-    }
-    return EVBUS_CLI_USAGE;
+    int rc = evbus_cli_plugin_opt(&o->plug, "dispatch", c, arg);
+    return rc == EVBUS_CLI_NOT_MINE ? EVBUS_CLI_USAGE : rc;
 }
 
 static int put_field(evbus__buf_t *b, const char *name, const char *value) {
@@ -198,7 +177,7 @@ int evbus_cli_dispatch(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_err("dispatch", "handler.timeout.ms: expected milliseconds, got \"%s\"", tmo);
         return EVBUS_CLI_USAGE;
     }
-    int flags = o.isolate || (iso && !strcmp(iso, "true")) ? EVBUS_PLUGIN_LOAD_ISOLATE : 0;
+    int flags = o.plug.isolate || (iso && !strcmp(iso, "true")) ? EVBUS_PLUGIN_LOAD_ISOLATE : 0;
 
     size_t len = 0;
     char *input = read_input(argv[first], &len);
@@ -216,18 +195,18 @@ int evbus_cli_dispatch(int argc, char **argv, evbus_cli_t *cli) {
     po.flags = flags;
     po.timeout_ms = (int)timeout_ms;
     po.conf = cli->conf;
-    for (size_t i = 0; rc < 0 && i < o.nplugins; i++) {
-        if (evbus_dispatcher_load_plugins(d, o.plugins[i], &po, &loaded, err, sizeof(err)) != EVBUS_OK) {
+    for (size_t i = 0; rc < 0 && i < o.plug.npaths; i++) {
+        if (evbus_dispatcher_load_plugins(d, o.plug.paths[i], &po, &loaded, err, sizeof(err)) != EVBUS_OK) {
             evbus_cli_err("dispatch", "%s", err);
             rc = EVBUS_CLI_USAGE;
         } else {
             nloaded += loaded;
-            evbus_cli_log(cli, "%s plugin %s%s%s", loaded ? "loaded" : "disabled:", o.plugins[i],
+            evbus_cli_log(cli, "%s plugin %s%s%s", loaded ? "loaded" : "disabled:", o.plug.paths[i],
                           loaded ? "" : ": ", loaded ? "" : err);
         }
     }
-    if (rc < 0 && o.plugins_dir) {
-        if (evbus_dispatcher_load_plugins(d, o.plugins_dir, &po, &loaded, err, sizeof(err)) != EVBUS_OK) {
+    if (rc < 0 && o.plug.dir) {
+        if (evbus_dispatcher_load_plugins(d, o.plug.dir, &po, &loaded, err, sizeof(err)) != EVBUS_OK) {
             evbus_cli_err("dispatch", "%s", err);
             rc = EVBUS_CLI_USAGE;
         }
