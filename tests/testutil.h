@@ -130,6 +130,14 @@ void cu_stop(cu_runner_t *r);
 /* Wait (no fixed sleeps) until pred(arg) or timeout; returns the last pred value. */
 int cu_wait(int (*pred)(void *), void *arg, int timeout_ms);
 
+/* cu_wait until c's stats count at least handled events, dead letters and transient errors. */
+int cu_wait_stats(evbus_consumer_t *c, uint64_t handled, uint64_t dead, uint64_t transient,
+                  int timeout_ms);
+
+/* The group's committed offsets summed over the topic's partitions 0..npart-1 (a partition
+ * with none counts 0), read by a consumer of its own (fails the test if that fails). */
+int64_t cu_committed(const char *bootstrap, const char *group, const char *topic, int npart);
+
 /* Messages read back; they pin their rd_kafka_t, so both are freed together by cu_msgs_free. */
 typedef struct cu_msgs_s {
     rd_kafka_t *rk;

@@ -154,6 +154,49 @@ int cu_wait(int (*pred)(void *), void *arg, int timeout_ms) {
     return v;
 }
 
+typedef struct stats_wait_s {
+    evbus_consumer_t *c;
+    uint64_t handled, dead, transient;
+} stats_wait_t;
+
+static int stats_reached(void *arg) {
+    stats_wait_t *w = arg;
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
+    evbus_consumer_stats(w->c, &st);
+    return st.handled >= w->handled && st.dead_lettered >= w->dead &&
+           st.transient_errors >= w->transient;
+}
+
+int cu_wait_stats(evbus_consumer_t *c, uint64_t handled, uint64_t dead, uint64_t transient,
+                  int timeout_ms) {
+    stats_wait_t w = {c, handled, dead, transient};
+    return cu_wait(stats_reached, &w, timeout_ms);
+}
+
+int64_t cu_committed(const char *bootstrap, const char *group, const char *topic, int npart) {
+    char err[256];
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    assert_non_null(kc);
+    assert_int_equal(rd_kafka_conf_set(kc, "bootstrap.servers", bootstrap, err, sizeof(err)),
+                     RD_KAFKA_CONF_OK);
+    assert_int_equal(rd_kafka_conf_set(kc, "group.id", group, err, sizeof(err)), RD_KAFKA_CONF_OK);
+    assert_int_equal(rd_kafka_conf_set(kc, "log_level", "3", err, sizeof(err)), RD_KAFKA_CONF_OK);
+    rd_kafka_t *q = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
+    assert_non_null(q);
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(npart);
+    assert_non_null(l);
+    for (int i = 0; i < npart; i++)
+        rd_kafka_topic_partition_list_add(l, topic, i);
+    assert_int_equal(rd_kafka_committed(q, l, 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+    int64_t sum = 0;
+    for (int i = 0; i < l->cnt; i++)
+        if (l->elems[i].offset > 0)
+            sum += l->elems[i].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_destroy(q);
+    return sum;
+}
+
 void cu_msgs_free(cu_msgs_t *ms) {
     for (size_t i = 0; i < ms->n; i++)
         rd_kafka_message_destroy(ms->m[i]);

@@ -111,28 +111,6 @@ static long file_lines(tally_t *t) {
     return n;
 }
 
-/* Sum of the group's committed offsets over the topic's partitions (0 for none). */
-static int64_t group_committed(const char *bs, const char *group, const char *topic) {
-    char err[256];
-    rd_kafka_conf_t *kc = rd_kafka_conf_new();
-    rd_kafka_conf_set(kc, "bootstrap.servers", bs, NULL, 0);
-    rd_kafka_conf_set(kc, "group.id", group, NULL, 0);
-    rd_kafka_conf_set(kc, "log_level", "3", NULL, 0);
-    rd_kafka_t *q = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
-    assert_non_null(q);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(NPART);
-    for (int i = 0; i < NPART; i++)
-        rd_kafka_topic_partition_list_add(l, topic, i);
-    assert_int_equal(rd_kafka_committed(q, l, 30000), 0);
-    int64_t sum = 0;
-    for (int i = 0; i < l->cnt; i++)
-        if (l->elems[i].offset > 0)
-            sum += l->elems[i].offset;
-    rd_kafka_topic_partition_list_destroy(l);
-    rd_kafka_destroy(q);
-    return sum;
-}
-
 /* Kill once the child handled a third and its group has committed something (at the default
  * auto.commit.interval.ms of 5 s), so that both what was committed and what was not are tested. */
 static int g_target;
@@ -143,7 +121,7 @@ static int child_far_enough(void *arg) {
     if (file_lines(NULL) < g_target || tu_now_us() < g_next_check)
         return 0;
     g_next_check = tu_now_us() + 250 * 1000; /* a committed-offsets query at most every 250 ms */
-    return group_committed(g_bs, g_group, g_topic) > 0;
+    return cu_committed(g_bs, g_group, g_topic, NPART) > 0;
 }
 static int all_handled(void *arg) {
     tally_t *t = arg;
@@ -193,7 +171,7 @@ static void test_consumer_kill(void **state) {
     long before = file_lines(&t);
     printf("consumer SIGKILLed after handling %ld of %d events (%.1f s)\n", before, n, fu_secs(t0));
     assert_true(before >= n / 3 && before < n); /* killed mid-way */
-    int64_t committed = group_committed(bs, group, topic);
+    int64_t committed = cu_committed(bs, group, topic, NPART);
     printf("committed by the killed consumer: %lld of %d events\n", (long long)committed, n);
     /* offsets are committed only for events handled (at-least-once): never ahead of them */
     assert_true(committed <= before);

@@ -50,14 +50,6 @@ static evbus_err_t on_dead(const evbus_event_t *ev, void *opaque, char *errstr, 
     return EVBUS_OK;
 }
 
-typedef struct wait_s { evbus_consumer_t *c; uint64_t handled, dead; } wait_t;
-static int done_pred(void *arg) {
-    wait_t *w = arg;
-    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
-    evbus_consumer_stats(w->c, &st);
-    return st.handled >= w->handled && st.dead_lettered >= w->dead;
-}
-
 static rd_kafka_headers_t *hdrs(const char *type, const char *id, int dup_id) {
     rd_kafka_headers_t *h = rd_kafka_headers_new(4);
     if (type)
@@ -116,8 +108,7 @@ static void test_retry_then_dlq(void **state) {
     assert_int_equal(evbus_consumer_subscribe(c, topics, 1, err, sizeof(err)), EVBUS_OK);
     cu_runner_t r;
     cu_start(&r, c);
-    wait_t w = {c, 6, 7};
-    assert_true(cu_wait(done_pred, &w, 60000));
+    assert_true(cu_wait_stats(c, 6, 7, 0, 60000));
     cu_stop(&r);
     assert_int_equal(r.err, EVBUS_OK);
 
@@ -235,17 +226,7 @@ static void test_retry_then_dlq(void **state) {
     assert_null(strstr(ctx.last_dead, "\"handler\""));
 
     /* everything, including the dead-lettered ones, is committed */
-    rd_kafka_conf_t *kc = rd_kafka_conf_new();
-    rd_kafka_conf_set(kc, "bootstrap.servers", bs, NULL, 0);
-    rd_kafka_conf_set(kc, "group.id", group, NULL, 0);
-    rd_kafka_t *q = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
-    assert_non_null(q);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, topic, 0);
-    assert_int_equal(rd_kafka_committed(q, l, 10000), 0);
-    assert_int_equal(l->elems[0].offset, 13);
-    rd_kafka_topic_partition_list_destroy(l);
-    rd_kafka_destroy(q);
+    assert_int_equal(cu_committed(bs, group, topic, 1), 13);
 
     evbus_consumer_destroy(c);
     evbus_dispatcher_destroy(d);

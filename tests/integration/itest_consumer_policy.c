@@ -108,32 +108,6 @@ static evbus_err_t on_dead(const evbus_event_t *ev, void *o, char *e, size_t n) 
     return EVBUS_OK;
 }
 
-typedef struct wait_s { evbus_consumer_t *c; uint64_t handled, dead, transient; } wait_t;
-static int done_pred(void *arg) {
-    wait_t *w = arg;
-    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
-    evbus_consumer_stats(w->c, &st);
-    return st.handled >= w->handled && st.dead_lettered >= w->dead &&
-           st.transient_errors >= w->transient;
-}
-
-static int64_t committed(const char *bs, const char *group, const char *topic) {
-    char err[256];
-    rd_kafka_conf_t *kc = rd_kafka_conf_new();
-    rd_kafka_conf_set(kc, "bootstrap.servers", bs, NULL, 0);
-    rd_kafka_conf_set(kc, "group.id", group, NULL, 0);
-    rd_kafka_conf_set(kc, "log_level", "3", NULL, 0);
-    rd_kafka_t *q = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
-    assert_non_null(q);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(l, topic, 0);
-    assert_int_equal(rd_kafka_committed(q, l, 10000), 0);
-    int64_t off = l->elems[0].offset;
-    rd_kafka_topic_partition_list_destroy(l);
-    rd_kafka_destroy(q);
-    return off;
-}
-
 static evbus_consumer_t *consumer(const char *bs, const char *group, const char *topic,
                                   evbus_dispatcher_t *d, evbus_conf_t *conf) {
     char err[512];
@@ -171,8 +145,7 @@ static void test_handlers_independent(void **state) {
     assert_ptr_equal(evbus_consumer_dispatcher(c), d);
     cu_runner_t r;
     cu_start(&r, c);
-    wait_t w = {c, 1, 1, 0};
-    assert_true(cu_wait(done_pred, &w, 60000));
+    assert_true(cu_wait_stats(c, 1, 1, 0, 60000));
     cu_stop(&r);
     assert_int_equal(r.err, EVBUS_OK);
 
@@ -224,7 +197,7 @@ static void test_handlers_independent(void **state) {
     json_decref(fj);
     free(hd); free(er); free(fs); free(att); free(id);
     cu_msgs_free(&ms);
-    assert_int_equal(committed(bs, group, topic), 2);
+    assert_int_equal(cu_committed(bs, group, topic, 1), 2);
 
     evbus_consumer_destroy(c);
     evbus_dispatcher_destroy(d);
@@ -273,8 +246,7 @@ static void test_dlq_write_retried(void **state) {
     evbus_consumer_t *c = consumer(bs, group, topic, d, NULL);
     cu_runner_t r;
     cu_start(&r, c);
-    wait_t w = {c, 1, 1, 1};
-    assert_true(cu_wait(done_pred, &w, 60000));
+    assert_true(cu_wait_stats(c, 1, 1, 1, 60000));
     cu_stop(&r);
     assert_int_equal(r.err, EVBUS_OK);
     evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
@@ -293,7 +265,7 @@ static void test_dlq_write_retried(void **state) {
     assert_string_equal(id, "ev-bad-0");
     free(id);
     cu_msgs_free(&ms);
-    assert_int_equal(committed(bs, group, topic), 2);
+    assert_int_equal(cu_committed(bs, group, topic, 1), 2);
     evbus_consumer_destroy(c);
     evbus_dispatcher_destroy(d);
     rd_kafka_destroy(p);
@@ -346,7 +318,7 @@ static void test_consecutive_errors_limit(void **state) {
     assert_int_equal(st.handled, 1);
     assert_int_equal(b.ok_calls, 1); /* nothing after the stuck event was handled */
     /* the stuck event stays uncommitted: the next consumer of the group gets it again */
-    assert_int_equal(committed(bs, group, topic), 1);
+    assert_int_equal(cu_committed(bs, group, topic, 1), 1);
     evbus_consumer_destroy(c);
     evbus_dispatcher_destroy(d);
     rd_kafka_destroy(p);

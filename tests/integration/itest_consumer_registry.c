@@ -13,15 +13,6 @@
 #include "testutil.h"
 #include "registry.h"
 
-typedef struct wait_s { evbus_consumer_t *c; uint64_t handled, dead, transient; } wait_t;
-static int done_pred(void *arg) {
-    wait_t *w = arg;
-    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
-    evbus_consumer_stats(w->c, &st);
-    return st.handled >= w->handled && st.dead_lettered >= w->dead &&
-           st.transient_errors >= w->transient;
-}
-
 /* Confluent-framed Avro of json with the test schema under registry id `id`. */
 static void produce_confluent(rd_kafka_t *p, const char *topic, int32_t id, const char *ev_id, int n) {
     char json[256], err[256];
@@ -75,8 +66,7 @@ static void test_registry_outage(void **state) {
     cu_start(&r, c);
 
     /* the outage: retried (backoff 100, 200, 400 ms ...), nothing handled or dead-lettered */
-    wait_t w = {c, 0, 0, 3};
-    assert_true(cu_wait(done_pred, &w, 60000));
+    assert_true(cu_wait_stats(c, 0, 0, 3, 60000));
     evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
     evbus_consumer_stats(c, &st);
     assert_int_equal(st.handled, 0);
@@ -98,8 +88,7 @@ static void test_registry_outage(void **state) {
     evbus__registry_destroy(reg);
 
     /* every event handled once it is back; the unknown id (404) is the one dead letter */
-    w = (wait_t){c, 5, 1, 0};
-    assert_true(cu_wait(done_pred, &w, 60000));
+    assert_true(cu_wait_stats(c, 5, 1, 0, 60000));
     cu_stop(&r);
     assert_int_equal(r.err, EVBUS_OK);
     evbus_consumer_stats(c, &st);
