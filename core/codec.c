@@ -29,12 +29,39 @@ locale_t evbus__c_locale(void) {
     return c_loc;
 }
 
+/* A map key cut at 100 bytes (on a UTF-8 boundary), so that a long key cannot push the reason
+ * out of the message; a data key escaped as in JSON, so that a message never carries raw
+ * control bytes. */
+static int key_format(const evbus__seg_t *s, char *buf, size_t size) {
+    unsigned char tmp[2 + 100 * 6 + 2 + 1];
+    size_t o = 0, n = s->n;
+    const unsigned char *k = (const unsigned char *)s->s;
+    if (n > 100) {
+        n = 100;
+        while (n > 0 && (k[n] & 0xC0) == 0x80)
+            n--;
+    }
+    tmp[o++] = '[';
+    tmp[o++] = '"';
+    for (size_t i = 0; i < n; i++) {
+        if (k[i] < 0x80 && s->kind == SEG_DATA_KEY)
+            o += evbus__json_escape_ascii(k[i], tmp + o);
+        else
+            tmp[o++] = k[i];
+    }
+    tmp[o++] = '"';
+    tmp[o++] = ']';
+    tmp[o] = 0;
+    return snprintf(buf, size, "%s", (const char *)tmp);
+}
+
 static int seg_format(const evbus__seg_t *s, int first, char *buf, size_t size) {
     if (s->kind == SEG_FIELD)
         return snprintf(buf, size, "%s%s", first ? "" : ".", s->s);
     if (s->kind == SEG_INDEX)
-        return snprintf(buf, size, "[%zu]", s->n);
-    return snprintf(buf, size, "[\"%.*s\"]", (int)(s->n > 100 ? 100 : s->n), s->s);
+        return s->n == EVBUS__PATH_ANY_INDEX ? snprintf(buf, size, "[]")
+                                             : snprintf(buf, size, "[%zu]", s->n);
+    return key_format(s, buf, size);
 }
 
 /* A deep path keeps its innermost segments (where the problem is) behind "...". */

@@ -329,7 +329,7 @@ static int dec_map(dec_t *d, const evbus__schema_t *n, int depth) {
                 return -1;
             if (rd_string(d, &k, &kn) != 0 || put_string(d, k, kn) != 0 || putc_(d, ':') != 0)
                 return -1;
-            evbus__path_push(&d->path, SEG_KEY, (const char *)k, kn);
+            evbus__path_push(&d->path, SEG_DATA_KEY, (const char *)k, kn);
             if (dec_value(d, n->items, depth + 1) != 0)
                 return -1;
             evbus__path_pop(&d->path);

@@ -14,13 +14,17 @@
 
 #define EVBUS__CODEC_MAX_DEPTH EVBUS__JSON_MAX_DEPTH
 
-typedef enum { SEG_FIELD, SEG_INDEX, SEG_KEY } evbus__seg_kind_t;
+/* SEG_KEY: a map key as JSON text, escapes included (the encoder's input); SEG_DATA_KEY: a
+ * map key's bytes (decoded data), escaped when the path is formatted. */
+typedef enum { SEG_FIELD, SEG_INDEX, SEG_KEY, SEG_DATA_KEY } evbus__seg_kind_t;
 
 typedef struct evbus__seg_s {
     evbus__seg_kind_t kind;
-    const char *s; /* field name (NUL-terminated) or map key (n bytes, as written in the input) */
-    size_t n;      /* key length or array index */
+    const char *s; /* field name (NUL-terminated) or map key (n bytes) */
+    size_t n;      /* key length or array index (EVBUS__PATH_ANY_INDEX: "[]", any item) */
 } evbus__seg_t;
+
+#define EVBUS__PATH_ANY_INDEX ((size_t)-1)
 
 /* The path is only formatted when an error happens, so pushing is two stores. */
 typedef struct evbus__path_s {

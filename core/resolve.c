@@ -9,14 +9,14 @@
 #include <string.h>
 
 #include "codec.h"
+#include "codec_internal.h"
 
 #define MAX_DEPTH 128
 
 typedef struct rctx_s {
     const evbus__schema_doc_t *reader;
     json_t *reader_json; /* parsed lazily, for enum defaults (the schema tree keeps none) */
-    char path[512];
-    size_t plen;
+    evbus__path_t path; /* where the check or the data is, for messages (as the codec's) */
     char *errstr;
     size_t errstr_size;
     /* static check: writer/reader record pairs being checked, so recursive types end */
@@ -35,30 +35,15 @@ static const char *short_name(const char *full) {
 
 static int rfail(rctx_t *c, const char *fmt, ...) EVBUS__PRINTF(2, 3);
 static int rfail(rctx_t *c, const char *fmt, ...) {
-    char what[300];
+    char what[300], path[256];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    evbus__seterr(c->errstr, c->errstr_size, "%s: %s", c->plen ? c->path : "(top level)", what);
+    if (c->path.depth == 0 || evbus__path_format(&c->path, path, sizeof(path)) == 0)
+        snprintf(path, sizeof(path), "(top level)");
+    evbus__seterr(c->errstr, c->errstr_size, "%s: %s", path, what);
     return -1;
-}
-
-/* Append to the path: a field or map key (dot-separated) or, with index, "[i]" / "[]".
- * Returns the old length to pop back to. */
-static size_t path_push(rctx_t *c, const char *name, const char *index) {
-    size_t old = c->plen;
-    int k = index ? snprintf(c->path + c->plen, sizeof(c->path) - c->plen, "[%s]", index)
-                  : snprintf(c->path + c->plen, sizeof(c->path) - c->plen, "%s%s",
-                             c->plen ? "." : "", name);
-    if (k > 0)
-        c->plen = c->plen + (size_t)k < sizeof(c->path) ? c->plen + (size_t)k : sizeof(c->path) - 1;
-    return old;
-}
-
-static void path_pop(rctx_t *c, size_t old) {
-    c->plen = old;
-    c->path[old] = '\0';
 }
 
 /* The spec's "promotable or equal" for non-union, non-named kinds. */
@@ -190,9 +175,12 @@ static int check(rctx_t *c, const evbus__schema_t *w, const evbus__schema_t *r, 
     switch (w->kind) {
     case EVBUS__AVRO_ARRAY:
     case EVBUS__AVRO_MAP: {
-        size_t old = w->kind == EVBUS__AVRO_ARRAY ? path_push(c, NULL, "") : path_push(c, "*", NULL);
+        if (w->kind == EVBUS__AVRO_ARRAY)
+            evbus__path_push(&c->path, SEG_INDEX, NULL, EVBUS__PATH_ANY_INDEX);
+        else
+            evbus__path_push(&c->path, SEG_FIELD, "*", 0); /* any key */
         int rc = check(c, w->items, r->items, depth + 1);
-        path_pop(c, old);
+        evbus__path_pop(&c->path);
         return rc;
     }
     case EVBUS__AVRO_ENUM:
@@ -211,13 +199,13 @@ static int check(rctx_t *c, const evbus__schema_t *w, const evbus__schema_t *r, 
         c->stack_r[c->nstack++] = r;
         for (size_t i = 0; i < r->nfields; i++) {
             const evbus__field_t *rf = &r->fields[i], *wf = field_of(w, rf->name);
-            size_t old = path_push(c, rf->name, NULL);
+            evbus__path_push(&c->path, SEG_FIELD, rf->name, 0);
             int rc = 0;
             if (wf)
                 rc = check(c, wf->type, rf->type, depth + 1);
             else if (!rf->has_default)
                 rc = rfail(c, "the reader's field is not in the writer's record and has no default");
-            path_pop(c, old);
+            evbus__path_pop(&c->path);
             if (rc) {
                 c->nstack--;
                 return -1;
@@ -352,18 +340,18 @@ static json_t *resolve_record(rctx_t *c, const evbus__schema_t *w, const evbus__
         if (!wf || !fv) {
             if (rf->has_default)
                 continue; /* the reader's codec fills the default when encoding */
-            size_t old = path_push(c, rf->name, NULL);
+            evbus__path_push(&c->path, SEG_FIELD, rf->name, 0);
             if (wf)
                 rfail(c, "missing in the data");
             else
                 rfail(c, "the reader's field is not in the writer's record and has no default");
-            path_pop(c, old);
+            evbus__path_pop(&c->path);
             json_decref(o);
             return NULL;
         }
-        size_t old = path_push(c, rf->name, NULL);
+        evbus__path_push(&c->path, SEG_FIELD, rf->name, 0);
         json_t *nv = resolve(c, wf->type, rf->type, fv, depth + 1);
-        path_pop(c, old);
+        evbus__path_pop(&c->path);
         if (!nv || json_object_set_new(o, rf->name, nv) != 0) {
             json_decref(o);
             return NULL;
@@ -422,11 +410,9 @@ static json_t *resolve(rctx_t *c, const evbus__schema_t *w, const evbus__schema_
     case EVBUS__AVRO_ARRAY: {
         json_t *a = json_array();
         for (size_t i = 0; a && i < json_array_size(v); i++) {
-            char idx[32];
-            snprintf(idx, sizeof(idx), "%zu", i);
-            size_t old = path_push(c, NULL, idx);
+            evbus__path_push(&c->path, SEG_INDEX, NULL, i);
             json_t *e = resolve(c, w->items, r->items, json_array_get(v, i), depth + 1);
-            path_pop(c, old);
+            evbus__path_pop(&c->path);
             if (!e || json_array_append_new(a, e) != 0) {
                 json_decref(a);
                 return NULL;
@@ -438,9 +424,9 @@ static json_t *resolve(rctx_t *c, const evbus__schema_t *w, const evbus__schema_
         json_t *m = json_object(), *mv;
         const char *k;
         json_object_foreach(v, k, mv) {
-            size_t old = path_push(c, k, NULL);
+            evbus__path_push(&c->path, SEG_DATA_KEY, k, strlen(k));
             json_t *e = m ? resolve(c, w->items, r->items, mv, depth + 1) : NULL;
-            path_pop(c, old);
+            evbus__path_pop(&c->path);
             if (!e || json_object_set_new(m, k, e) != 0) {
                 json_decref(m);
                 return NULL;

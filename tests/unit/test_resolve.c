@@ -111,6 +111,31 @@ static void test_string_bytes(void **state) {
     expect_fail(b, s, "{\"x\":\"\xc3\xbf\"}", "x: the writer's bytes are not valid UTF-8");
 }
 
+/* fuzz_resolve (tests/fuzz/artifacts/resolve/long-map-key-hides-reason): a map key of 600
+ * bytes made the path fill the whole message, so the reason was cut off; control bytes in the
+ * key went into the message raw.  The path now keeps 100 bytes of a key, escaped. */
+static void test_long_map_key_keeps_reason(void **state) {
+    (void)state;
+    const char *b = REC("b", "{\"name\":\"m\",\"type\":{\"type\":\"map\",\"values\":\"bytes\"}}");
+    const char *s = REC("b", "{\"name\":\"m\",\"type\":{\"type\":\"map\",\"values\":\"string\"}}");
+    char data[1024];
+    size_t o = (size_t)snprintf(data, sizeof(data), "{\"m\":{\"");
+    for (int i = 0; i < 600; i++)
+        o += (size_t)snprintf(data + o, sizeof(data) - o, "%s", i % 2 ? "H" : "\\b");
+    snprintf(data + o, sizeof(data) - o, "\":\"\xc3\xbf\"}}");
+    char err[512] = "";
+    evbus_err_t e;
+    assert_null(res(b, s, data, &e, err, sizeof(err)));
+    assert_int_equal(e, EVBUS_ERR_SCHEMA);
+    if (!strstr(err, "the writer's bytes are not valid UTF-8"))
+        print_error("reason lost: %s\n", err);
+    assert_non_null(strstr(err, "]: the writer's bytes are not valid UTF-8"));
+    assert_true(strncmp(err, "m[\"\\bH\\bH", 9) == 0);
+    for (const char *p = err; *p; p++)
+        assert_true((unsigned char)*p >= 0x20);
+    assert_true(strlen(err) < 300);
+}
+
 static void test_enum_default(void **state) {
     (void)state;
     const char *w = REC("e", "{\"name\":\"c\",\"type\":{\"type\":\"enum\",\"name\":\"Color\",\"symbols\":[\"RED\",\"TEAL\"]}}");
@@ -267,6 +292,7 @@ int main(void) {
         cmocka_unit_test(test_added_removed_promoted),
         cmocka_unit_test(test_promotions),
         cmocka_unit_test(test_string_bytes),
+        cmocka_unit_test(test_long_map_key_keeps_reason),
         cmocka_unit_test(test_enum_default),
         cmocka_unit_test(test_union_matching),
         cmocka_unit_test(test_unresolvable_names_field),
