@@ -158,8 +158,33 @@ static int handle(tail_t *t, rd_kafka_message_t *rkm) {
     return tail_enqueue(t, ev);
 }
 
-static int run(tail_t *t) {
+/* One message from the consumer queue: 0, or -1 to stop (said). */
+static int on_message(tail_t *t, rd_kafka_message_t *rkm) {
+    int r = 0;
+    if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        tail_part_t *p = rkm->rkt ? tail_find_part(t, rd_kafka_topic_name(rkm->rkt), rkm->partition) : NULL;
+        if (p && rkm->offset >= p->hi)
+            p->done = 1;
+    } else if (rkm->err) {
+        const char *where = rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : "consumer";
+        evbus_cli_err("tail", "%s: %s", where, rd_kafka_message_errstr(rkm));
+        if (rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+            rkm->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || rkm->err == RD_KAFKA_RESP_ERR__FATAL ||
+            rkm->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
+            r = -1;
+    } else {
+        r = handle(t, rkm);
+    }
+    return r;
+}
+
+/* Messages taken from the consumer queue per call: one call per message was a lock/wake
+ * round in librdkafka for every event. */
+#define TAIL_POLL_BATCH 256
+
+static int run(tail_t *t, rd_kafka_queue_t *q) {
     int64_t last_progress = evbus__now_us(), last_refresh = last_progress;
+    rd_kafka_message_t *msgs[TAIL_POLL_BATCH];
     for (;;) {
         if (t->initial && tail_all_done(t)) {
             t->initial = 0;
@@ -171,9 +196,10 @@ static int run(tail_t *t) {
             return EVBUS_CLI_FAIL;
         if (evbus_cli_stop_requested() || tail_count_reached(t) || (!t->follow && !t->initial))
             return EVBUS_CLI_OK;
-        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(t->rk, 100);
+        tail_kick(t);
+        ssize_t n = rd_kafka_consume_batch_queue(q, 100, msgs, TAIL_POLL_BATCH);
         int64_t now = evbus__now_us();
-        if (!rkm) {
+        if (n <= 0) {
             if (t->initial && now - last_progress > (int64_t)t->cli->timeout_ms * 1000) {
                 evbus_cli_err("tail", "no answer from the broker for %d ms (-X cli.timeout.ms=N)",
                               t->cli->timeout_ms);
@@ -188,21 +214,17 @@ static int run(tail_t *t) {
         }
         last_progress = now;
         int r = 0;
-        if (rkm->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-            tail_part_t *p = rkm->rkt ? tail_find_part(t, rd_kafka_topic_name(rkm->rkt), rkm->partition) : NULL;
-            if (p && rkm->offset >= p->hi)
-                p->done = 1;
-        } else if (rkm->err) {
-            const char *where = rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : "consumer";
-            evbus_cli_err("tail", "%s: %s", where, rd_kafka_message_errstr(rkm));
-            if (rkm->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
-                rkm->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || rkm->err == RD_KAFKA_RESP_ERR__FATAL ||
-                rkm->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED)
-                r = -1;
-        } else {
-            r = handle(t, rkm);
+        ssize_t i = 0;
+        /* --count and the end of the initial phase are checked per message, as before:
+         * a batch may hold more than is to be printed */
+        for (; i < n && r == 0; i++) {
+            if (tail_count_reached(t) || (!t->follow && t->initial && tail_all_done(t)))
+                break;
+            r = on_message(t, msgs[i]);
+            rd_kafka_message_destroy(msgs[i]);
         }
-        rd_kafka_message_destroy(rkm);
+        for (; i < n; i++)
+            rd_kafka_message_destroy(msgs[i]);
         if (r != 0)
             return EVBUS_CLI_FAIL;
     }
@@ -269,8 +291,15 @@ int evbus_cli_tail(int argc, char **argv, evbus_cli_t *cli) {
     rc = tail_setup(&t);
     if (rc == 0 && tail_writer_start(&t) != 0)
         rc = EVBUS_CLI_FAIL;
+    rd_kafka_queue_t *q = rc == 0 ? rd_kafka_queue_get_consumer(t.rk) : NULL;
+    if (rc == 0 && !q) {
+        evbus_cli_err("tail", "no consumer queue");
+        rc = EVBUS_CLI_FAIL;
+    }
     if (rc == 0)
-        rc = run(&t);
+        rc = run(&t, q);
+    if (q)
+        rd_kafka_queue_destroy(q);
     if (tail_writer_stop(&t) != 0 && rc == 0)
         rc = EVBUS_CLI_FAIL;
 out:

@@ -45,28 +45,57 @@ static uint32_t name_key(const char *s) {
     return h;
 }
 
-/* Headers as an object; a name that occurs more than once gets an array of its values. */
+/* Headers as an object; a name that occurs more than once gets an array of its values.
+ * Names are fetched and fingerprinted once, so the duplicate search compares integers and
+ * only a matching fingerprint costs a strcmp. */
 static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
     enum { NH = 64 };
     uint32_t keys[NH];
     const char *names[NH];
     size_t n = evbus_event_header_count(ev);
+    size_t nk = n < NH ? n : NH;
     int r = evbus__buf_putc(b, '{');
     int firstout = 1;
-    for (size_t i = 0; i < n && i < NH; i++) {
+    int maybe_dup = n > NH;
+    for (size_t i = 0; i < nk; i++) {
         evbus_event_header_at(ev, i, &names[i], NULL, NULL);
         keys[i] = name_key(names[i]);
+        for (size_t j = 0; j < i; j++)
+            maybe_dup |= keys[j] == keys[i];
+    }
+    if (!maybe_dup) { /* no two fingerprints alike: every name is there once */
+        for (size_t i = 0; i < n; i++) {
+            const char *v;
+            size_t vl;
+            evbus_event_header_at(ev, i, NULL, &v, &vl);
+            if (i)
+                r |= evbus__buf_putc(b, ',');
+            r |= evbus_cli_json_string(b, names[i], strlen(names[i]));
+            r |= evbus__buf_putc(b, ':');
+            r |= v ? evbus_cli_json_string(b, v, vl) : evbus__buf_puts(b, "null");
+        }
+        return r | evbus__buf_putc(b, '}');
     }
     for (size_t i = 0; i < n; i++) {
         const char *name_i, *v;
         size_t vl;
-        evbus_event_header_at(ev, i, &name_i, NULL, NULL);
+        if (i < NH)
+            name_i = names[i];
+        else
+            evbus_event_header_at(ev, i, &name_i, NULL, NULL);
         size_t dup = 0, seen = 0;
         for (size_t j = 0; j < n; j++) {
             const char *name_j;
+            if (j == i) {
+                dup++;
+                continue;
+            }
             if (i < NH && j < NH && keys[i] != keys[j])
                 continue;
-            evbus_event_header_at(ev, j, &name_j, NULL, NULL);
+            if (j < NH)
+                name_j = names[j];
+            else
+                evbus_event_header_at(ev, j, &name_j, NULL, NULL);
             if (!strcmp(name_i, name_j)) {
                 dup++;
                 seen += j < i;
@@ -79,8 +108,12 @@ static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
         firstout = 0;
         r |= evbus_cli_json_string(b, name_i, strlen(name_i));
         r |= evbus__buf_putc(b, ':');
-        if (dup > 1)
-            r |= evbus__buf_putc(b, '[');
+        if (dup == 1) { /* the usual case: the name once */
+            evbus_event_header_at(ev, i, NULL, &v, &vl);
+            r |= v ? evbus_cli_json_string(b, v, vl) : evbus__buf_puts(b, "null");
+            continue;
+        }
+        r |= evbus__buf_putc(b, '[');
         for (size_t j = i, k = 0; j < n; j++) {
             const char *name_j;
             if (i < NH && j < NH && keys[i] != keys[j])
@@ -92,11 +125,24 @@ static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
                 r |= evbus__buf_putc(b, ',');
             r |= v ? evbus_cli_json_string(b, v, vl) : evbus__buf_puts(b, "null");
         }
-        if (dup > 1)
-            r |= evbus__buf_putc(b, ']');
+        r |= evbus__buf_putc(b, ']');
     }
     r |= evbus__buf_putc(b, '}');
     return r;
+}
+
+/* Decimal text of v: printf's machinery cost more than the rest of the envelope. */
+static int put_i64(evbus__buf_t *b, int64_t v) {
+    char tmp[24];
+    char *p = tmp + sizeof(tmp);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    return evbus__buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 int evbus_cli_out_json(evbus__buf_t *b, const evbus_event_t *ev) {
@@ -105,10 +151,13 @@ int evbus_cli_out_json(evbus__buf_t *b, const evbus_event_t *ev) {
     const char *problem = evbus_cli_event_problem(ev);
     int r = evbus__buf_puts(b, "{\"topic\":");
     r |= put_str_or_null(b, evbus_event_topic(ev));
-    r |= evbus__buf_printf(b, ",\"partition\":%" PRId32 ",\"offset\":%" PRId64 ",\"timestamp\":",
-                           evbus_event_partition(ev), evbus_event_offset(ev));
+    r |= evbus__buf_puts(b, ",\"partition\":");
+    r |= put_i64(b, evbus_event_partition(ev));
+    r |= evbus__buf_puts(b, ",\"offset\":");
+    r |= put_i64(b, evbus_event_offset(ev));
+    r |= evbus__buf_puts(b, ",\"timestamp\":");
     int64_t ts = evbus_event_timestamp(ev);
-    r |= ts >= 0 ? evbus__buf_printf(b, "%" PRId64, ts) : evbus__buf_puts(b, "null");
+    r |= ts >= 0 ? put_i64(b, ts) : evbus__buf_puts(b, "null");
     r |= evbus__buf_puts(b, ",\"key\":");
     r |= put_str_or_null(b, evbus_event_key(ev));
     r |= evbus__buf_puts(b, ",\"headers\":");

@@ -90,11 +90,7 @@ int evbus_cli_safe_cstr(evbus__buf_t *b, const char *s) {
 /* Does valid or invalid UTF-8 text hold anything beyond what the core's JSON writer makes safe
  * (i.e. a byte >= 0x7F that is invalid UTF-8 or an unsafe code point)? */
 static int needs_more_than_core(const unsigned char *s, size_t len) {
-    for (size_t i = 0; i < len;) {
-        if (s[i] < 0x7F) {
-            i++;
-            continue;
-        }
+    for (size_t i = evbus__below_7f_len(s, len); i < len; i += evbus__below_7f_len(s + i, len - i)) {
         uint32_t cp;
         size_t k = evbus__utf8_next(s + i, len - i, &cp);
         if (!k || evbus_cli_unsafe_cp(cp))
@@ -107,9 +103,7 @@ static int needs_more_than_core(const unsigned char *s, size_t len) {
 int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
     const unsigned char *s = (const unsigned char *)str;
     /* Plain ASCII with nothing to escape (header names, most values): one copy. */
-    size_t plain = 0;
-    while (plain < len && plain_ascii(s[plain]))
-        plain++;
+    size_t plain = evbus__plain_ascii_len(s, len);
     if (plain == len) {
         if (evbus__buf_reserve(b, len + 2) != 0)
             return -1;
@@ -151,9 +145,7 @@ int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
 
 int evbus_cli_safe_json_text(evbus__buf_t *b, const char *json, size_t len) {
     const unsigned char *s = (const unsigned char *)json;
-    size_t i = 0;
-    while (i < len && s[i] < 0x7F)
-        i++;
+    size_t i = evbus__below_7f_len(s, len);
     if (i == len || !needs_more_than_core(s + i, len - i))
         return evbus__buf_append(b, json, len);
     size_t run = i;

@@ -33,6 +33,7 @@ typedef struct tail_part_s {
 } tail_part_t;
 
 #define TAIL_OUTQ_SIZE 1024
+#define TAIL_WRITER_BATCH 64
 
 typedef struct tail_s {
     evbus_cli_t *cli;
@@ -67,6 +68,8 @@ typedef struct tail_s {
     evbus_event_t *queue[TAIL_OUTQ_SIZE];
     size_t qhead, qlen;
     int qclosing;
+    int writer_idle;        /* the writer waits on qnonempty (under qmu) */
+    int poller_waiting;     /* the poll thread waits on qnonfull (under qmu) */
     atomic_int write_failed;
     long queued;            /* events handed to the writer (poll thread only) */
 } tail_t;
@@ -98,6 +101,8 @@ int tail_writer_start(tail_t *t);
 int tail_writer_stop(tail_t *t);
 /** Hand ev (a reference the caller gives up) to the writer, waiting while the queue is full. */
 int tail_enqueue(tail_t *t, evbus_event_t *ev);
+/** Wake an idle writer for what is queued (the poll thread has nothing more at hand). */
+void tail_kick(tail_t *t);
 /** --count reached. */
 int tail_count_reached(const tail_t *t);
 

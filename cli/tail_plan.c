@@ -49,14 +49,14 @@ static int add_partitions(tail_t *t, size_t ti, const rd_kafka_metadata_topic_t 
                           rd_kafka_err2str(e));
             return EVBUS_CLI_FAIL;
         }
-        if (later || t->from_beginning)
-            p->start = p->lo;
-        if (t->from_beginning && p->lo > 0) /* README "The embedded broker" */
+        if (t->from_beginning && !later && p->lo > 0) /* README "The embedded broker" */
             evbus_cli_log(t->cli,
                           "%s [%" PRId32 "]: the first offset is %" PRId64 ": the %" PRId64
                           " earlier events are gone (retention, or the embedded broker, which "
                           "keeps only about the last 5 MiB per partition)",
                           t->topics[ti], id, p->lo, p->lo);
+        if (later || t->from_beginning)
+            p->start = p->lo;
         else if (t->since)
             p->start = p->hi; /* replaced by offsets_for_times below */
         else if (t->type_glob || t->key)

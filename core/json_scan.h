@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef enum evbus__json_type_e {
     EVBUS__JSON_INVALID = 0, /* end of input or a character no value starts with */
@@ -143,6 +144,67 @@ static inline size_t evbus__json_escape_ascii(unsigned char c, unsigned char *d)
         d[5] = (unsigned char)hexd[c & 15];
         return 6;
     }
+}
+/*
+ * Scanning 8 bytes per step (the classic "has a byte less than / equal to" word tricks):
+ * the bytes printed per event are mostly plain ASCII, and a loop over single bytes was a
+ * tenth of tail's instructions.  Each test is exact about whether some byte of the word
+ * qualifies; the byte loop after it finds which.
+ */
+#define EVBUS__W_ONES 0x0101010101010101ull
+#define EVBUS__W_HIGH 0x8080808080808080ull
+static inline uint64_t evbus__w_load(const unsigned char *s) {
+    uint64_t w;
+    memcpy(&w, s, 8);
+    return w;
+}
+static inline uint64_t evbus__w_zero_byte(uint64_t w) {
+    return (w - EVBUS__W_ONES) & ~w & EVBUS__W_HIGH;
+}
+/** Leading bytes of s that are 0x20..0x7E and neither '"' nor '\\' (nothing to escape). */
+static inline size_t evbus__plain_ascii_len(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = evbus__w_load(s + i);
+        uint64_t bad = ((w - 0x20 * EVBUS__W_ONES) & ~w) | /* < 0x20 */
+                       (w + EVBUS__W_ONES) | w |           /* 0x7F, >= 0x80 */
+                       evbus__w_zero_byte(w ^ (0x22 * EVBUS__W_ONES)) |
+                       evbus__w_zero_byte(w ^ (0x5C * EVBUS__W_ONES));
+        if (bad & EVBUS__W_HIGH)
+            break;
+    }
+    for (; i < n; i++)
+        if (s[i] < 0x20 || s[i] >= 0x7F || s[i] == '"' || s[i] == '\\')
+            break;
+    return i;
+}
+/** Leading bytes of s below 0x7F. */
+static inline size_t evbus__below_7f_len(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = evbus__w_load(s + i);
+        if (((w + EVBUS__W_ONES) | w) & EVBUS__W_HIGH)
+            break;
+    }
+    while (i < n && s[i] < 0x7F)
+        i++;
+    return i;
+}
+/** Leading bytes of s that JSON keeps as they are (>= 0x20, neither '"' nor '\\'). */
+static inline size_t evbus__json_verbatim_len(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = evbus__w_load(s + i);
+        /* a byte < 0x20 with its high bit clear; bytes >= 0x80 are fine */
+        uint64_t bad = ((w - 0x20 * EVBUS__W_ONES) & ~w) |
+                       evbus__w_zero_byte(w ^ (0x22 * EVBUS__W_ONES)) |
+                       evbus__w_zero_byte(w ^ (0x5C * EVBUS__W_ONES));
+        if (bad & EVBUS__W_HIGH)
+            break;
+    }
+    while (i < n && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
 }
 /** The same without the quotes: s escaped as the inside of a JSON string. 0 or -1 (OOM). */
 int evbus__json_write_string_body(struct evbus__buf_s *out, const char *s, size_t n);

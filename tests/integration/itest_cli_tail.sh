@@ -97,6 +97,9 @@ ok
 # ktest_cli_kafka.sh; here only that it parses and ends.)
 expect_rc 0 "$CLI" tail orders --from-beginning
 [ "$(wc -l <"$T/out")" = 3 ] || fail "--from-beginning"
+# -n does not apply: every event, not the last n per partition
+expect_rc 0 "$CLI" tail orders --from-beginning -n 1
+[ "$(wc -l <"$T/out")" = 3 ] || fail "--from-beginning -n 1: $(wc -l <"$T/out") lines"
 ok
 expect_rc 0 "$CLI" tail orders --since 2999-01-01T00:00:00Z
 [ ! -s "$T/out" ] || fail "--since in the future printed events"

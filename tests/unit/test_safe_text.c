@@ -138,6 +138,33 @@ static void test_json_text(void **state) {
     evbus__buf_free(&b);
 }
 
+/* The word-at-a-time scans stop exactly where a byte loop would: every byte value at every
+ * position of strings up to three words long, so both the word and the tail loop are met. */
+static void test_word_scans_match_bytes(void **state) {
+    (void)state;
+    unsigned char s[32];
+    for (size_t n = 1; n <= 24; n++) {
+        for (size_t pos = 0; pos < n; pos++) {
+            for (unsigned c = 0; c < 256; c++) {
+                memset(s, 'a', sizeof(s));
+                s[pos] = (unsigned char)c;
+                int plain = c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
+                int verbatim = c >= 0x20 && c != '"' && c != '\\';
+                assert_int_equal(evbus__plain_ascii_len(s, n), plain ? n : pos);
+                assert_int_equal(evbus__below_7f_len(s, n), c < 0x7F ? n : pos);
+                assert_int_equal(evbus__json_verbatim_len(s, n), verbatim ? n : pos);
+                assert_int_equal(evbus__utf8_valid_prefix(s, n), c < 0x80 ? n : pos);
+            }
+        }
+    }
+    /* JSON escaping around word boundaries */
+    evbus__buf_t b = EVBUS__BUF_INIT;
+    const char *in = "abcdefg\"hijklmno\\pqrstuv\nw";
+    assert_int_equal(evbus__json_write_string(&b, in, strlen(in)), 0);
+    assert_string_equal((const char *)b.data, "\"abcdefg\\\"hijklmno\\\\pqrstuv\\nw\"");
+    evbus__buf_free(&b);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_plain_unchanged),
@@ -147,6 +174,7 @@ int main(void) {
         cmocka_unit_test(test_text_every_byte_pair_is_safe),
         cmocka_unit_test(test_json_string),
         cmocka_unit_test(test_json_text),
+        cmocka_unit_test(test_word_scans_match_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
