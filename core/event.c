@@ -147,6 +147,56 @@ static int size_add(size_t *total, size_t n) {
     return 1;
 }
 
+/* One header as librdkafka holds it (valid while the message lives). */
+typedef struct hview_s {
+    const char *name;
+    const void *val;
+    size_t vlen;
+    size_t name_len;
+} hview_t;
+
+/* Whether hv holds exactly one non-empty name (*at: its index); else errstr says what is wrong,
+ * in evbus__headers_check()'s words, so dead-lettered messages keep their reason. */
+static int hview_one(const char *name, size_t found, long at, const hview_t *hv, char *errstr,
+                     size_t errstr_size) {
+    if (found == 0)
+        evbus__seterr(errstr, errstr_size, "missing %s header", name);
+    else if (found > 1)
+        evbus__seterr(errstr, errstr_size, "duplicated %s header", name);
+    else if (!hv[at].val || hv[at].vlen == 0)
+        evbus__seterr(errstr, errstr_size, "empty %s header", name);
+    else
+        return 0;
+    return -1;
+}
+
+/* evbus__headers_check() over headers already read, in one pass over them. */
+static int hview_check(const hview_t *hv, size_t nh, const char **t, size_t *tlen, const char **id,
+                       size_t *idlen, char *errstr, size_t errstr_size) {
+    size_t nt = 0, ni = 0;
+    long at_t = -1, at_i = -1;
+    for (size_t i = 0; i < nh; i++) {
+        const char *n = hv[i].name;
+        if (n[0] != 'c' || n[1] != 'e' || n[2] != '_')
+            continue;
+        if (!strcmp(n + 3, EVBUS__H_TYPE + 3)) {
+            nt++;
+            at_t = (long)i;
+        } else if (!strcmp(n + 3, EVBUS__H_ID + 3)) {
+            ni++;
+            at_i = (long)i;
+        }
+    }
+    if (hview_one(EVBUS__H_TYPE, nt, at_t, hv, errstr, errstr_size) != 0 ||
+        hview_one(EVBUS__H_ID, ni, at_i, hv, errstr, errstr_size) != 0)
+        return -1;
+    *t = hv[at_t].val;
+    *tlen = hv[at_t].vlen;
+    *id = hv[at_i].val;
+    *idlen = hv[at_i].vlen;
+    return 0;
+}
+
 evbus_event_t *evbus__event_from_message(const rd_kafka_message_t *rkm,
                                          const evbus__schema_store_t *store,
                                          evbus__registry_t *reg) {
@@ -155,6 +205,9 @@ evbus_event_t *evbus__event_from_message(const rd_kafka_message_t *rkm,
     const char *topic = rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : NULL;
     const char *t = NULL, *id = NULL;
     size_t tlen = 0, idlen = 0, nh = 0;
+    /* The headers are read once into hv: each librdkafka lookup by name walks them all. */
+    hview_t hstack[32], *hv = hstack;
+    size_t hcap = sizeof(hstack) / sizeof(hstack[0]);
 
     rd_kafka_headers_t *hdrs = NULL;
     /* rd_kafka_message_headers() wants a non-const message but only parses lazily. */
@@ -162,35 +215,58 @@ evbus_event_t *evbus__event_from_message(const rd_kafka_message_t *rkm,
     if (herr != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs) {
         hdrs = NULL;
         problem = "message has no headers (ce_type, ce_id)";
-    } else if (evbus__headers_check(hdrs, &t, &tlen, &id, &idlen, errstr, sizeof(errstr)) != 0) {
-        t = id = NULL;
-        problem = errstr;
+    } else {
+        hview_t h = {0};
+        for (; !rd_kafka_header_get_all(hdrs, nh, &h.name, &h.val, &h.vlen); nh++) {
+            if (nh == hcap) {
+                if (hcap > SIZE_MAX / 2 / sizeof(*hv)) {
+                    if (hv != hstack)
+                        free(hv);
+                    return NULL;
+                }
+                hview_t *g = hv == hstack ? malloc(2 * hcap * sizeof(*hv))
+                                          : realloc(hv, 2 * hcap * sizeof(*hv));
+                if (!g) {
+                    if (hv != hstack)
+                        free(hv);
+                    return NULL;
+                }
+                if (hv == hstack)
+                    memcpy(g, hstack, sizeof(hstack));
+                hv = g;
+                hcap *= 2;
+            }
+            hv[nh] = h;
+        }
+        if (hview_check(hv, nh, &t, &tlen, &id, &idlen, errstr, sizeof(errstr)) != 0) {
+            t = id = NULL;
+            tlen = idlen = 0;
+            problem = errstr;
+        }
     }
 
     /* One block: the event, its header array, then every string/byte copy NUL-terminated. */
     size_t total = sizeof(evbus_event_t), strings = 0;
     int ok = 1;
-    if (hdrs) {
-        const char *name;
-        const void *val;
-        size_t vlen;
-        for (; !rd_kafka_header_get_all(hdrs, nh, &name, &val, &vlen); nh++)
-            ok &= size_add(&strings, strlen(name)) & size_add(&strings, val ? vlen : 0);
+    size_t topic_len = topic ? strlen(topic) : 0;
+    for (size_t i = 0; i < nh; i++) {
+        hv[i].name_len = strlen(hv[i].name);
+        ok &= size_add(&strings, hv[i].name_len) & size_add(&strings, hv[i].val ? hv[i].vlen : 0);
     }
-    if (nh > SIZE_MAX / 4 / sizeof(evbus__event_header_t))
-        return NULL;
+    ok &= nh <= SIZE_MAX / 4 / sizeof(evbus__event_header_t);
     total += nh * sizeof(evbus__event_header_t);
-    ok &= size_add(&strings, topic ? strlen(topic) : 0) & size_add(&strings, tlen) &
+    ok &= size_add(&strings, topic_len) & size_add(&strings, tlen) &
           size_add(&strings, idlen) & size_add(&strings, rkm->len) & size_add(&strings, rkm->key_len);
-    if (!ok || total > SIZE_MAX - strings)
+    evbus_event_t *ev = NULL;
+    if (!ok || total > SIZE_MAX - strings || !(ev = malloc(total + strings))) {
+        if (hv != hstack)
+            free(hv);
         return NULL;
-    total += strings;
-
-    evbus_event_t *ev = malloc(total);
-    if (!ev)
-        return NULL;
+    }
     memset(ev, 0, sizeof(*ev));
     if (pthread_mutex_init(&ev->mu, NULL) != 0) {
+        if (hv != hstack)
+            free(hv);
         free(ev);
         return NULL;
     }
@@ -208,20 +284,17 @@ evbus_event_t *evbus__event_from_message(const rd_kafka_message_t *rkm,
     ev->headers = (evbus__event_header_t *)(ev + 1);
     pack_t pk = {(char *)(ev->headers + nh)};
     for (size_t i = 0; i < nh; i++) {
-        const char *name;
-        const void *val;
-        size_t vlen;
-        if (rd_kafka_header_get_all(hdrs, i, &name, &val, &vlen) != 0)
-            break;
         evbus__event_header_t *h = &ev->headers[ev->nheaders++];
-        h->name = pack_copy(&pk, name, strlen(name));
+        h->name = pack_copy(&pk, hv[i].name, hv[i].name_len);
         /* a null value still takes its (empty) slot: the size pass counted it */
-        char *v = pack_copy(&pk, val, val ? vlen : 0);
-        h->value = val ? v : NULL;
-        h->value_len = val ? vlen : 0;
+        char *v = pack_copy(&pk, hv[i].val, hv[i].val ? hv[i].vlen : 0);
+        h->value = hv[i].val ? v : NULL;
+        h->value_len = hv[i].val ? hv[i].vlen : 0;
     }
+    if (hv != hstack)
+        free(hv);
     if (topic)
-        ev->topic = pack_copy(&pk, topic, strlen(topic));
+        ev->topic = pack_copy(&pk, topic, topic_len);
     else
         pk.p++;
     if (t) {

@@ -499,3 +499,47 @@ int evbus__json_write_string(evbus__buf_t *out, const char *s, size_t n) {
     out->data[out->len] = 0;
     return 0;
 }
+
+/* 1 for the bytes a JSON string takes as they are and UTF-8 needs no check for: printable
+ * ASCII but quote and backslash (0x7f included, as evbus__json_escape_ascii() has it). */
+static const unsigned char k_plain[256] = {
+#define P16 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+    [0x20] = 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x22 '"' */
+    P16, P16, /* 0x30-0x4f */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x5c '\\' */
+    P16, P16,
+#undef P16
+};
+
+int evbus__json_write_utf8_string(evbus__buf_t *out, const unsigned char *s, size_t n, size_t *badp) {
+    if (n > (SIZE_MAX - 3) / 6 || evbus__buf_reserve(out, n * 6 + 2) != 0)
+        return -1;
+    unsigned char *d = out->data + out->len;
+    size_t i = 0;
+    uint32_t cp;
+    *d++ = '"';
+    while (i < n) {
+        unsigned char c = s[i];
+        if (k_plain[c]) {
+            *d++ = c;
+            i++;
+        } else if (c < 0x80) {
+            d += evbus__json_escape_ascii(c, d);
+            i++;
+        } else {
+            size_t k = utf8_seq(s + i, n - i, &cp);
+            if (!k) {
+                *badp = i;
+                out->data[out->len] = 0;
+                return 1;
+            }
+            memcpy(d, s + i, k);
+            d += k;
+            i += k;
+        }
+    }
+    *d++ = '"';
+    out->len = (size_t)(d - out->data);
+    out->data[out->len] = 0;
+    return 0;
+}

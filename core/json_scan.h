@@ -210,6 +210,12 @@ static inline size_t evbus__json_verbatim_len(const unsigned char *s, size_t n) 
 int evbus__json_write_string_body(struct evbus__buf_s *out, const char *s, size_t n);
 /** Length of the valid UTF-8 prefix of s (== n when all of s is valid UTF-8). */
 size_t evbus__utf8_valid_prefix(const unsigned char *s, size_t n);
+/**
+ * evbus__json_write_string() of s when s is valid UTF-8, checked in the same pass: 0; 1 when
+ * it is not (*badp: the offset of the first invalid byte; out unchanged); -1 out of memory.
+ */
+int evbus__json_write_utf8_string(struct evbus__buf_s *out, const unsigned char *s, size_t n,
+                                  size_t *badp);
 /** Bytes of the valid UTF-8 character at s (1 for ASCII) with its code point in *cp, or 0
  * (and *cp 0) if it is not one. */
 size_t evbus__utf8_next(const unsigned char *s, size_t n, uint32_t *cp);

@@ -398,6 +398,7 @@ static evbus__schema_t *parse_record(ctx_t *c, json_t *j, const char *ns, int de
             free(inner_ns);
             return fail(c, "out of memory");
         }
+        f->name_len = strlen(fname);
         n->nfields++;
         size_t saved;
         path_push(c, fname, &saved);

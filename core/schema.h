@@ -37,6 +37,7 @@ typedef struct evbus__schema_s evbus__schema_t;
 
 typedef struct evbus__field_s {
     char *name;
+    size_t name_len; /* strlen(name): the decoder writes the name per datum */
     evbus__schema_t *type;
     int has_default;
     /* The default as JSON text (as written in the schema, compact): Avro's JSON encoding of

@@ -21,6 +21,8 @@
 typedef struct sub_s {
     char **patterns;
     size_t npatterns;
+    uint64_t globs; /* bit i: patterns[i] has a wildcard (from 64 on: assumed so); the others
+                     * match by strcmp, far cheaper per event than the glob walk */
     evbus_handler_fn fn;
     void *opaque;
     void (*opaque_free)(void *);
@@ -225,9 +227,12 @@ evbus_err_t evbus_dispatcher_subscribe_list(evbus_dispatcher_t *d, const char *c
         return EVBUS_ERR_NOMEM;
     if (!(s->patterns = calloc(n, sizeof(char *))))
         goto oom;
-    for (size_t i = 0; i < n; i++, s->npatterns++)
+    for (size_t i = 0; i < n; i++, s->npatterns++) {
         if (!(s->patterns[i] = evbus__strdup(patterns[i])))
             goto oom;
+        if (i >= 64 || strpbrk(patterns[i], "*?"))
+            s->globs |= i < 64 ? (uint64_t)1 << i : 0;
+    }
     if (name) {
         s->name = evbus__strdup(name);
     } else {
@@ -301,13 +306,18 @@ static int sub_matches(const sub_t *s, const char *type) {
     if (!type)
         return 0;
     for (size_t i = 0; i < s->npatterns; i++)
-        if (evbus__glob_match(s->patterns[i], type))
+        if (i < 64 && !(s->globs >> i & 1) ? !strcmp(s->patterns[i], type)
+                                            : evbus__glob_match(s->patterns[i], type))
             return 1;
     return 0;
 }
 
 int evbus__dispatcher_has(evbus_dispatcher_t *d, const char *type) {
     int r = 0;
+    /* The dispatcher's own calls pass the very strings of lc_types: no compare at all. */
+    for (size_t i = 0; i < N_LC_TYPES; i++)
+        if (type == lc_types[i])
+            return (atomic_load_explicit(&d->lc_mask, memory_order_acquire) >> i) & 1;
     if (!strncmp(type, "evbus.", 6))
         for (size_t i = 0; i < N_LC_TYPES; i++)
             if (!strcmp(type, lc_types[i]))
