@@ -274,21 +274,27 @@ static int rd_block(dec_t *d, size_t min, size_t *count) {
 
 static int dec_value(dec_t *d, const evbus__schema_t *n, int depth);
 
-/* "name": for a record field.  The schema parser admits only [A-Za-z_][A-Za-z0-9_]* as field
- * names, so there is nothing to escape, and the string writer's scan was a tenth of decoding. */
-static int put_field_name(dec_t *d, const char *name) {
-    size_t n = strlen(name);
-    if (evbus__buf_reserve(d->out, n + 3) != 0)
+/* s (n bytes with nothing to escape) in quotes, then a ':' if colon. */
+static int put_quoted(dec_t *d, const void *s, size_t n, int colon) {
+    size_t tl = colon ? 1 : 0;
+    if (evbus__buf_reserve(d->out, n + 2 + tl) != 0)
         return nomem(d);
     unsigned char *o = d->out->data + d->out->len;
     *o++ = '"';
-    memcpy(o, name, n);
+    memcpy(o, s, n);
     o += n;
     *o++ = '"';
-    *o++ = ':';
+    if (colon)
+        *o++ = ':';
     *o = 0;
-    d->out->len += n + 3;
+    d->out->len += n + 2 + tl;
     return 0;
+}
+
+/* "name": for a record field.  The schema parser admits only [A-Za-z_][A-Za-z0-9_]* as field
+ * names, so there is nothing to escape, and the string writer's scan was a tenth of decoding. */
+static int put_field_name(dec_t *d, const char *name) {
+    return put_quoted(d, name, strlen(name), 1);
 }
 
 static int dec_record(dec_t *d, const evbus__schema_t *n, int depth) {
@@ -414,10 +420,22 @@ static int dec_value(dec_t *d, const evbus__schema_t *n, int depth) {
         memcpy(&x, &u, 8);
         return put_real(d, x, 0);
     }
-    case EVBUS__AVRO_STRING:
+    case EVBUS__AVRO_STRING: {
+        size_t at = d->pos;
+        if (rd_len(d, &len, "string") != 0)
+            return -1;
+        s = d->p + d->pos;
+        /* Printable ASCII, most text, is valid UTF-8 with nothing to escape: one scan, one
+         * copy, instead of a UTF-8 check and the escaping writer. */
+        if (evbus__plain_ascii_len(s, len) == len) {
+            d->pos += len;
+            return put_quoted(d, s, len, 0);
+        }
+        d->pos = at;
         if (rd_string(d, &s, &len) != 0)
             return -1;
         return put_string(d, s, len);
+    }
     case EVBUS__AVRO_BYTES:
         if (rd_len(d, &len, "bytes") != 0)
             return -1;
