@@ -84,6 +84,7 @@ typedef struct bench_opts_s {
     int partitions; /* --partitions P: create the topic first (0: rely on auto-creation) */
     int given_ids;  /* --given-ids: producer passes pre-made ce_id values */
     int transactional; /* --transactional: producer.transactional=true */
+    int queue_messages; /* --queue-messages N: queue.buffering.max.messages (0: librdkafka's) */
 } bench_opts_t;
 
 /** Parse argv (mode first, then options); exits 2 with usage on anything unknown. */

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -27,7 +28,7 @@
 static const char usage[] =
     "usage: bench_producer evbus|raw -b BOOTSTRAP -t TOPIC [-n EVENTS] [--threads T] [--given-ids]\n"
     "                      [--transactional] [--type T --key-field F --ring FILE] [--registry URL]\n"
-    "                      [--schemas DIR] [--partitions P] [--timeout S]\n"
+    "                      [--schemas DIR] [--partitions P] [--queue-messages N] [--timeout S]\n"
     "       bench_producer create -b BOOTSTRAP -t TOPIC --partitions P --schemas DIR\n"
     "       bench_producer gen --out FILE\n";
 
@@ -70,6 +71,26 @@ static void *sender_main(void *arg) {
     return NULL;
 }
 
+/* The deepest the producer's queue got (messages sent, not yet reported), sampled every
+ * 10 ms: what the peak RSS is to be read against. */
+typedef struct depth_s {
+    evbus_producer_t *p;
+    atomic_int stop;
+    uint64_t max;
+} depth_t;
+
+static void *depth_main(void *arg) {
+    depth_t *d = arg;
+    while (!atomic_load(&d->stop)) {
+        evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
+        if (evbus_producer_stats(d->p, &st) == EVBUS_OK && st.in_flight > d->max)
+            d->max = st.in_flight;
+        struct timespec ts = {0, 10000000};
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
 static void run_evbus(const bench_opts_t *o) {
     char errstr[2048];
     evbus_conf_t *conf = evbus_conf_new();
@@ -94,6 +115,12 @@ static void run_evbus(const bench_opts_t *o) {
         char name[64];
         snprintf(name, sizeof(name), "kafka.%s", kafka_settings[i][0]);
         SET(name, kafka_settings[i][1]);
+    }
+    /* --queue-messages: a queue bound every run reaches (rss_growth_producer) */
+    if (o->queue_messages) {
+        char v[24];
+        snprintf(v, sizeof(v), "%d", o->queue_messages);
+        SET("kafka.queue.buffering.max.messages", v);
     }
     /* --transactional: the cost of Kafka transactions (producer_transactional_vs_plain) */
     if (o->transactional)
@@ -129,6 +156,10 @@ static void run_evbus(const bench_opts_t *o) {
     for (int i = 0; i < spawn; i++)
         if (pthread_create(&th[i], NULL, sender_main, &s[i]) != 0)
             bench_die("pthread_create failed");
+    depth_t depth = {p, 0, 0};
+    pthread_t depth_th;
+    if (pthread_create(&depth_th, NULL, depth_main, &depth) != 0)
+        bench_die("pthread_create failed");
     double t0 = bench_now(), c0 = bench_cpu();
     if (spawn) {
         pthread_barrier_wait(&go);
@@ -144,6 +175,8 @@ static void run_evbus(const bench_opts_t *o) {
         failed += s[i].failed;
     int left = evbus_producer_flush(p, 120000);
     double t1 = bench_now(), c1 = bench_cpu();
+    atomic_store(&depth.stop, 1);
+    pthread_join(depth_th, NULL);
     pthread_barrier_destroy(&go);
     evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
     evbus_producer_stats(p, &st);
@@ -151,9 +184,16 @@ static void run_evbus(const bench_opts_t *o) {
         bench_die("evbus: %llu send failures, %d undelivered, %llu of %llu delivered",
                   (unsigned long long)failed, left, (unsigned long long)st.delivered,
                   (unsigned long long)o->events);
-    char extra[256], bounds[192];
+    char extra[320], bounds[192];
     bench_queue_bounds(0, bounds, sizeof(bounds));
-    snprintf(extra, sizeof(extra), "threads=%d given_ids=%d%s", nt, o->given_ids, bounds);
+    if (o->queue_messages) { /* the bound set here, not librdkafka's default */
+        const char *kb = strstr(bounds, " queue.buffering.max.kbytes");
+        char kbs[96];
+        snprintf(kbs, sizeof(kbs), "%s", kb ? kb : "");
+        snprintf(bounds, sizeof(bounds), " queue.buffering.max.messages=%d%s", o->queue_messages, kbs);
+    }
+    snprintf(extra, sizeof(extra), "threads=%d given_ids=%d queue_peak_messages=%llu%s", nt,
+             o->given_ids, (unsigned long long)depth.max, bounds);
     bench_result(o->events, t1 - t0, c1 - c0, extra);
     evbus_producer_destroy(p);
     free(given_ids);

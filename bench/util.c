@@ -147,6 +147,7 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
         {"given-ids", no_argument, NULL, 'I'},       {"transactional", no_argument, NULL, 'X'},
         {"type", required_argument, NULL, 'y'},      {"key-field", required_argument, NULL, 'k'},
         {"ring", required_argument, NULL, 'r'},      {"registry", required_argument, NULL, 'R'},
+        {"queue-messages", required_argument, NULL, 'Q'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
@@ -164,7 +165,7 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
     while ((c = getopt_long(argc, argv, "b:t:n:", longopts, NULL)) != -1) {
         char *end = NULL;
         long long v = 0;
-        if (strchr("nTwxP", c)) {
+        if (strchr("nTwxPQ", c)) {
             v = strtoll(optarg, &end, 10);
             if (!*optarg || *end || v < 1) {
                 fprintf(stderr, "bench: bad number '%s'\n%s", optarg, usage);
@@ -188,6 +189,7 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
         case 'I': o->given_ids = 1; break;
         case 'X': o->transactional = 1; break;
         case 'P': o->partitions = v > 1000 ? 1000 : (int)v; break;
+        case 'Q': o->queue_messages = v > 10000000 ? 10000000 : (int)v; break;
         default: fputs(usage, stderr); exit(2);
         }
     }

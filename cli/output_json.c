@@ -16,8 +16,11 @@ int evbus_cli_format_parse(const char *s) {
     return -1;
 }
 
+/* A string literal, its length known at compile time. */
+#define PUT_LIT(b, lit) evbus__buf_append((b), (lit), sizeof(lit) - 1)
+
 static int put_str_or_null(evbus__buf_t *b, const char *s) {
-    return s ? evbus_cli_json_string(b, s, strlen(s)) : evbus__buf_puts(b, "null");
+    return s ? evbus_cli_json_string(b, s, strlen(s)) : PUT_LIT(b, "null");
 }
 
 const char *evbus_cli_event_problem(const evbus_event_t *ev) {
@@ -72,7 +75,7 @@ static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
                 r |= evbus__buf_putc(b, ',');
             r |= evbus_cli_json_string(b, names[i], strlen(names[i]));
             r |= evbus__buf_putc(b, ':');
-            r |= v ? evbus_cli_json_string(b, v, vl) : evbus__buf_puts(b, "null");
+            r |= v ? evbus_cli_json_string(b, v, vl) : PUT_LIT(b, "null");
         }
         return r | evbus__buf_putc(b, '}');
     }
@@ -110,7 +113,7 @@ static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
         r |= evbus__buf_putc(b, ':');
         if (dup == 1) { /* the usual case: the name once */
             evbus_event_header_at(ev, i, NULL, &v, &vl);
-            r |= v ? evbus_cli_json_string(b, v, vl) : evbus__buf_puts(b, "null");
+            r |= v ? evbus_cli_json_string(b, v, vl) : PUT_LIT(b, "null");
             continue;
         }
         r |= evbus__buf_putc(b, '[');
@@ -123,7 +126,7 @@ static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
                 continue;
             if (k++)
                 r |= evbus__buf_putc(b, ',');
-            r |= v ? evbus_cli_json_string(b, v, vl) : evbus__buf_puts(b, "null");
+            r |= v ? evbus_cli_json_string(b, v, vl) : PUT_LIT(b, "null");
         }
         r |= evbus__buf_putc(b, ']');
     }
@@ -149,31 +152,31 @@ int evbus_cli_out_json(evbus__buf_t *b, const evbus_event_t *ev) {
     size_t dlen = 0;
     const char *data = evbus_event_json(ev, &dlen);
     const char *problem = evbus_cli_event_problem(ev);
-    int r = evbus__buf_puts(b, "{\"topic\":");
+    int r = PUT_LIT(b, "{\"topic\":");
     r |= put_str_or_null(b, evbus_event_topic(ev));
-    r |= evbus__buf_puts(b, ",\"partition\":");
+    r |= PUT_LIT(b, ",\"partition\":");
     r |= put_i64(b, evbus_event_partition(ev));
-    r |= evbus__buf_puts(b, ",\"offset\":");
+    r |= PUT_LIT(b, ",\"offset\":");
     r |= put_i64(b, evbus_event_offset(ev));
-    r |= evbus__buf_puts(b, ",\"timestamp\":");
+    r |= PUT_LIT(b, ",\"timestamp\":");
     int64_t ts = evbus_event_timestamp(ev);
-    r |= ts >= 0 ? put_i64(b, ts) : evbus__buf_puts(b, "null");
-    r |= evbus__buf_puts(b, ",\"key\":");
+    r |= ts >= 0 ? put_i64(b, ts) : PUT_LIT(b, "null");
+    r |= PUT_LIT(b, ",\"key\":");
     r |= put_str_or_null(b, evbus_event_key(ev));
-    r |= evbus__buf_puts(b, ",\"headers\":");
+    r |= PUT_LIT(b, ",\"headers\":");
     r |= put_headers(b, ev);
-    r |= evbus__buf_puts(b, ",\"type\":");
+    r |= PUT_LIT(b, ",\"type\":");
     r |= put_str_or_null(b, evbus_cli_event_type(ev));
-    r |= evbus__buf_puts(b, ",\"id\":");
+    r |= PUT_LIT(b, ",\"id\":");
     r |= put_str_or_null(b, evbus_cli_event_id(ev));
     if (data) {
-        r |= evbus__buf_puts(b, ",\"data\":");
+        r |= PUT_LIT(b, ",\"data\":");
         r |= evbus_cli_safe_json_text(b, data, dlen);
     }
     if (problem) {
-        r |= evbus__buf_puts(b, ",\"error\":");
+        r |= PUT_LIT(b, ",\"error\":");
         r |= evbus_cli_json_string(b, problem, strlen(problem));
     }
-    r |= evbus__buf_puts(b, "}\n");
+    r |= PUT_LIT(b, "}\n");
     return r ? -1 : 0;
 }

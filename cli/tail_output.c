@@ -66,8 +66,13 @@ static void *writer_main(void *arg) {
             pthread_cond_signal(&t->qnonfull);
         pthread_mutex_unlock(&t->qmu);
         for (size_t i = 0; i < k; i++) {
-            if (!atomic_load(&t->write_failed) && emit(t, batch[i]) != 0)
+            size_t keep = t->out.len;
+            if (!atomic_load(&t->write_failed) && emit(t, batch[i]) != 0) {
+                /* the lines before the failed one still go out, as they did one by one */
+                t->out.len = keep;
+                (void)flush_out(t);
                 atomic_store(&t->write_failed, 1);
+            }
             evbus__event_destroy(batch[i]);
         }
         if (!atomic_load(&t->write_failed) && flush_out(t) != 0)

@@ -173,6 +173,14 @@ static inline size_t evbus__plain_ascii_len(const unsigned char *s, size_t n) {
         if (bad & EVBUS__W_HIGH)
             break;
     }
+    if (i < n && i + 8 > n && n >= 8) { /* the rest, as the last word (overlapping) */
+        uint64_t w = evbus__w_load(s + n - 8);
+        uint64_t bad = ((w - 0x20 * EVBUS__W_ONES) & ~w) | (w + EVBUS__W_ONES) | w |
+                       evbus__w_zero_byte(w ^ (0x22 * EVBUS__W_ONES)) |
+                       evbus__w_zero_byte(w ^ (0x5C * EVBUS__W_ONES));
+        if (!(bad & EVBUS__W_HIGH))
+            return n;
+    }
     for (; i < n; i++)
         if (s[i] < 0x20 || s[i] >= 0x7F || s[i] == '"' || s[i] == '\\')
             break;

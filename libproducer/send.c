@@ -360,9 +360,12 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
             if (p->reg && n > 1)
                 e = frame_for(p, t->value_subject, &t->value_id, vdoc,
                               s->val.data + EVBUS__FRAME_HDR_MAX, &vstart, errstr, errstr_size);
-            /* Each message gets its own copy: hdrs stays whole for a retry and is
-             * destroyed once, below. */
-            rd_kafka_headers_t *h = e == EVBUS_OK ? rd_kafka_headers_copy(hdrs) : NULL;
+            /* Each message gets its own copy, but the last takes hdrs itself: copying it
+             * for one topic, the usual case, cost a second set of ten header allocations
+             * per event.  librdkafka owns what it accepted; a refused hdrs stays ours
+             * (whole, for a retry) and is destroyed below. */
+            int last = i + 1 == n;
+            rd_kafka_headers_t *h = e != EVBUS_OK ? NULL : last ? hdrs : rd_kafka_headers_copy(hdrs);
             if (!h) {
                 ke = RD_KAFKA_RESP_ERR__FAIL;
                 nomem = e == EVBUS_OK;
@@ -381,7 +384,9 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
                     struct timespec ts = {0, 100000};
                     nanosleep(&ts, NULL);
                 }
-                if (ke != RD_KAFKA_RESP_ERR_NO_ERROR)
+                if (ke == RD_KAFKA_RESP_ERR_NO_ERROR && last)
+                    hdrs = NULL; /* librdkafka's now */
+                else if (ke != RD_KAFKA_RESP_ERR_NO_ERROR && !last)
                     rd_kafka_headers_destroy(h); /* else librdkafka owns it */
             }
             if (ke == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -403,7 +408,8 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
         s->refused[nref++] = t->tc->full_topic;
         evbus__room_release(p, 1, (int64_t)(vpayload + EVBUS__FRAME_HDR_MAX));
     }
-    rd_kafka_headers_destroy(hdrs);
+    if (hdrs)
+        rd_kafka_headers_destroy(hdrs);
     if (p->transactional) {
         if (nacc > 0 && nref > 0)
             atomic_store(&p->txn_must_abort, 1); /* never commit half an event */
