@@ -15,8 +15,8 @@
  * them with the spec clause).  Anything else aborts, and libFuzzer keeps the input.
  *
  * avro-c allocates a declared string length before it checks the input holds it, and fills
- * arrays of zero-size items to whatever count is written, so data that evbus refuses for a
- * length or a block count is not handed to avro-c: it would run out of memory, not disagree.
+ * arrays of zero-size items to whatever count is written: it runs under an allocation cap
+ * (below), so that such data is a refusal, not an out-of-memory abort.
  */
 #include <avro.h>
 #include <errno.h>
@@ -305,12 +305,14 @@ static int cmp(const evbus__schema_t *n, json_t *j, avro_value_t *v, int depth) 
 
 /* Kinds of disagreement that are not bugs of evbus (see the README's Conformance section). */
 enum { KNOWN_UTF8, KNOWN_NONFINITE, KNOWN_BOOL, KNOWN_INT_RANGE, KNOWN_ENUM, KNOWN_KEY_NUL,
-       KNOWN_FIXED0, KNOWN_VARINT, KNOWN_UNSAFE, KNOWN_RUNAWAY, KNOWN_N };
+       KNOWN_FIXED0, KNOWN_VARINT, KNOWN_BUDGET, KNOWN_BLOCK_SIZE, KNOWN_DUP_KEY, KNOWN_RUNAWAY, KNOWN_N };
 static const char *const known_names[] = {"invalid-utf8-string", "nan-or-infinity",
                                           "boolean-byte-not-0-or-1", "int-out-of-32-bits",
                                           "enum-index-out-of-range", "map-key-with-nul",
                                           "avro-c-zero-size-values", "varint-over-64-bits",
-                                          "not-given-to-avro-c (length or count)",
+                                          "over-evbus-zero-size-item-budget",
+                                          "block-byte-size-past-the-end",
+                                          "map-repeats-a-key",
                                           "avro-c-over-its-allocation-cap"};
 static unsigned long known[KNOWN_N], compared, agreed_reject, runs;
 static int verbose; /* FUZZ_DIFF_VERBOSE=1: print each schema and evbus's result */
@@ -411,6 +413,18 @@ static void avroc_end(void) {
     avroc_tracking = 0;
 }
 
+/* Free a value read since avroc_begin().  A read stopped at the cap may leave it half made
+ * (an array whose count went up while its storage was refused), which avro-c's own free
+ * would walk into: then only the class reference it took is given back, and avroc_end()
+ * frees every block of the value from the list. */
+static void avroc_drop(avro_value_t *v) {
+    if (avroc_capped)
+        avro_value_iface_decref(v->iface);
+    else
+        avro_value_decref(v);
+    avroc_end();
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
@@ -446,6 +460,12 @@ static int known_reason(const char *err) {
         return KNOWN_ENUM;
     if (strstr(err, "varint too long"))
         return KNOWN_VARINT;
+    /* evbus's own bound on items of no size (EVBUS__AVRO_MAX_ZERO_ITEMS), on purpose */
+    if (strstr(err, "items of no size"))
+        return KNOWN_BUDGET;
+    /* a negative block count's byte size is there for skipping; avro-c never reads it */
+    if (strstr(err, "block size"))
+        return KNOWN_BLOCK_SIZE;
     return -1;
 }
 
@@ -456,8 +476,7 @@ static int avroc_accepts(avro_value_iface_t *iface, const void *data, size_t len
     if (avro_generic_value_new(iface, &v) != 0)
         fuzz_die("avro-c", avro_strerror());
     int ok = avroc_read(iface, data, len, &v);
-    avro_value_decref(&v);
-    avroc_end();
+    avroc_drop(&v);
     return ok ? 1 : avroc_capped ? -1 : 0;
 }
 
@@ -477,20 +496,27 @@ static void compare_value(const evbus__schema_t *root, avro_value_iface_t *iface
         if (strstr(avro_strerror(), "Cannot allocate new fixed value") ||
             strstr(avro_strerror(), "Couldn't expand array")) {
             known[KNOWN_FIXED0]++;
-            avro_value_decref(&v);
-            avroc_end();
+            avroc_drop(&v);
             return;
         }
         fprintf(stderr, "  json: %.*s\n", (int)(jlen > 2000 ? 2000 : jlen), json);
         fuzz_die(what, avro_strerror());
     }
-    json_t *j = json_loadb(json, jlen, JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    json_t *j = json_loadb(json, jlen, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES,
+                           &jerr);
+    if (!j && strstr(jerr.text, "duplicate")) {
+        /* A map may repeat a key on the wire and the spec does not say which value counts:
+         * evbus writes every pair, so a JSON reader keeps the last; avro-c reads each into
+         * the entry the key already has.  Not comparable value by value. */
+        known[KNOWN_DUP_KEY]++;
+        avroc_drop(&v);
+        return;
+    }
     if (!j) {
         /* jansson refuses "\u0000" in an object key, which Avro map keys may hold */
         if (strstr(jerr.text, "NUL")) {
             known[KNOWN_KEY_NUL]++;
-            avro_value_decref(&v);
-            avroc_end();
+            avroc_drop(&v);
             return;
         }
         fuzz_die("evbus JSON does not parse", jerr.text);
@@ -501,8 +527,7 @@ static void compare_value(const evbus__schema_t *root, avro_value_iface_t *iface
     }
     compared++;
     json_decref(j);
-    avro_value_decref(&v);
-    avroc_end();
+    avroc_drop(&v);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -554,8 +579,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             fuzz_die("decoder output does not encode", err);
         compare_value(doc->root, iface, (const char *)json.data, json.len, again.data, again.len,
                       "evbus's encoding reads in avro-c as another value");
-    } else if (strstr(err, "length") || strstr(err, "block")) {
-        known[KNOWN_UNSAFE]++;
     } else {
         int k = known_reason(err);
         int acc = avroc_accepts(iface, copy, alen);
