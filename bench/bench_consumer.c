@@ -182,6 +182,43 @@ static void run_raw(const bench_opts_t *o, int read_type) {
     rd_kafka_destroy(rk);
 }
 
+/*
+ * Die at once when the topic holds fewer events than asked for (the sum over its partitions of
+ * high - low watermark): the embedded broker drops a partition's oldest events past about
+ * 5 MiB, and the consumer would otherwise wait for events that are gone until its deadline.
+ */
+static void check_topic_holds(const bench_opts_t *o) {
+    char errstr[512];
+    rd_kafka_conf_t *kc = rd_kafka_conf_new();
+    if (rd_kafka_conf_set(kc, "bootstrap.servers", o->bootstrap, errstr, sizeof(errstr)))
+        bench_die("%s", errstr);
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, errstr, sizeof(errstr));
+    if (!rk)
+        bench_die("rd_kafka_new: %s", errstr);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t err = rkt ? rd_kafka_metadata(rk, 0, rkt, &md, 10000) : RD_KAFKA_RESP_ERR__FAIL;
+    if (err || md->topic_cnt != 1 || md->topics[0].err)
+        bench_die("%s: no metadata (%s)", o->topic,
+                  rd_kafka_err2str(err ? err : md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR__FAIL));
+    uint64_t held = 0;
+    for (int i = 0; i < md->topics[0].partition_cnt; i++) {
+        int64_t lo = 0, hi = 0;
+        err = rd_kafka_query_watermark_offsets(rk, o->topic, md->topics[0].partitions[i].id, &lo, &hi, 10000);
+        if (err)
+            bench_die("%s [%d]: watermarks: %s", o->topic, (int)md->topics[0].partitions[i].id,
+                      rd_kafka_err2str(err));
+        held += hi > lo ? (uint64_t)(hi - lo) : 0;
+    }
+    if (held < target)
+        bench_die("%s holds %llu events, fewer than the %llu asked for (the embedded broker keeps "
+                  "about 5 MiB a partition: give the topic more partitions)",
+                  o->topic, (unsigned long long)held, (unsigned long long)target);
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+}
+
 int main(int argc, char **argv) {
     bench_opts_t o;
     bench_parse(argc, argv, usage, &o);
@@ -192,6 +229,7 @@ int main(int argc, char **argv) {
     target = o.events;
     if (o.type)
         ev_type = o.type;
+    check_topic_holds(&o);
     if (strcmp(o.mode, "evbus") == 0)
         run_evbus(&o, 1);
     else if (strcmp(o.mode, "evbus-dispatch") == 0)

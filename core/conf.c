@@ -45,6 +45,11 @@ static const conf_prop_t props[] = {
     {"producer.transaction.interval.ms", K_INT, "100", 1, 3600000, 0},
     /* unset or 0: retry transient failures for ever, as the Python bus does without its limit */
     {"consumer.max.consecutive.errors", K_INT, NULL, 0, INT64_MAX, 0},
+    /* Backpressure: events received and not yet finished (async handlers included), in all and
+     * per partition; reaching one pauses the partitions it covers until half of it is left.
+     * 0: unbounded. */
+    {"consumer.max.in.flight", K_INT, "10000", 0, 100000000, 0},
+    {"consumer.max.in.flight.per.partition", K_INT, "2000", 0, 100000000, 0},
     {"handler.timeout.ms", K_INT, "30000", 1, 86400000, 0},
     {"plugin.isolate", K_BOOL, "false", 0, 0, 0},
     {"workers", K_INT, "4", 1, 256, 0},

@@ -330,9 +330,16 @@ evbus_event_t *evbus__event_ref(evbus_event_t *ev) {
     return ev;
 }
 
+void evbus__event_on_release(evbus_event_t *ev, void (*fn)(void *arg), void *arg) {
+    ev->release = fn;
+    ev->release_arg = arg;
+}
+
 void evbus__event_destroy(evbus_event_t *ev) {
     if (!ev || atomic_fetch_sub_explicit(&ev->refcnt, 1, memory_order_acq_rel) > 1)
         return;
+    if (ev->release)
+        ev->release(ev->release_arg);
     if (!ev->packed) {
         for (size_t i = 0; i < ev->nheaders; i++) {
             free(ev->headers[i].name);

@@ -53,6 +53,10 @@ evbus_event_t *evbus__event_new_json(const char *type, const char *id, const cha
  *  memory or for an event from evbus__event_from_message(). */
 int evbus__event_add_header(evbus_event_t *ev, const char *name, const void *value, size_t len);
 
+/** Have fn(arg) called when ev is freed (its last reference dropped: async handlers
+ *  included), from whichever thread drops it.  Set before ev is shared. */
+void evbus__event_on_release(evbus_event_t *ev, void (*fn)(void *arg), void *arg);
+
 evbus_event_t *evbus__event_ref(evbus_event_t *ev);
 /** Drop one reference; frees on the last.  NULL is a no-op. */
 void evbus__event_destroy(evbus_event_t *ev);

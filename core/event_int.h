@@ -51,6 +51,10 @@ struct evbus_event_s {
     int as_written; /* decode with the writer's schema only: no resolution to the current one */
     int key_done;
     char *key;
+
+    /* Called once when the last reference goes (the consumer's in-flight count). */
+    void (*release)(void *arg);
+    void *release_arg;
 };
 
 #endif

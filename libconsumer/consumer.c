@@ -43,8 +43,11 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
     pthread_mutex_init(&c->qmu, NULL);
     pthread_cond_init(&c->done_cond, NULL);
     pthread_mutex_init(&c->parts_mu, NULL);
+    pthread_mutex_init(&c->bp_mu, NULL);
     pthread_mutex_init(&c->unsettled_mu, NULL);
     c->max_consec = evbus__conf_int(conf, "consumer.max.consecutive.errors");
+    c->max_inflight = (size_t)evbus__conf_int(conf, "consumer.max.in.flight");
+    c->max_inflight_part = (size_t)evbus__conf_int(conf, "consumer.max.in.flight.per.partition");
     c->nworkers = (int)evbus__conf_int(conf, "workers");
     if (c->nworkers < 1)
         c->nworkers = 1;
@@ -288,6 +291,10 @@ void evbus_consumer_destroy(evbus_consumer_t *c) {
     evbus__dlq_stop(c);
     if (g_sig_consumer == c)
         g_sig_consumer = NULL;
+    /* Async handlers may still hold events, whose in-flight release points at the partition
+     * records (and whose data at the schema store) freed below. */
+    if (atomic_load(&c->inflight) > 0)
+        evbus_dispatcher_drain(c->d, -1);
     if (c->workers)
         for (int i = 0; i < c->nworkers; i++) {
             pthread_cond_destroy(&c->workers[i].cond);
@@ -308,6 +315,7 @@ void evbus_consumer_destroy(evbus_consumer_t *c) {
     pthread_mutex_destroy(&c->unsettled_mu);
     evbus__cmetrics_destroy(c->metrics);
     pthread_mutex_destroy(&c->parts_mu);
+    pthread_mutex_destroy(&c->bp_mu);
     pthread_cond_destroy(&c->done_cond);
     pthread_mutex_destroy(&c->qmu);
     free(c);

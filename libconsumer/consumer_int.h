@@ -36,7 +36,26 @@ typedef struct evbus__part_s {
                          nothing more of this partition in this session */
     int since_filter; /* timestamp start: skip messages older than start_ts until the first newer */
     int worker;       /* poll thread only: index of the worker handling it while assigned, or -1 */
+
+    /* Backpressure (partitions.c).  inflight counts its events from the poll thread's
+     * hand-off until the event is freed, async handlers included. */
+    struct evbus_consumer_s *c;
+    atomic_size_t inflight, inflight_hwm;
+    atomic_int bp_hold; /* paused: inflight reached consumer.max.in.flight.per.partition */
+    /* Under the consumer's bp_mu.  A partition is paused while any reason holds: stopped,
+     * dlq_hold, bp_hold, the consumer's bp_all; resuming checks them all under that lock, so
+     * a partition waiting on its dead-letter write is never resumed by backpressure. */
+    int dlq_hold; /* a dead-letter write of it failed and is being retried */
+    int assigned;
+    int paused;   /* what librdkafka was last told */
 } evbus__part_t;
+
+/** Backpressure state of one partition, for tests (evbus__consumer_bp_state). */
+typedef struct evbus__bp_state_s {
+    int paused, stopped, dlq_hold, bp_hold, bp_all;
+    size_t inflight, inflight_hwm;         /* the partition's */
+    size_t total_inflight, total_hwm;      /* the consumer's */
+} evbus__bp_state_t;
 
 /* A queued message: its event, built by the poll thread (the message is destroyed at once, so
  * librdkafka's fetch buffers are not pinned while the event waits); or, when that ran out of
@@ -99,6 +118,14 @@ struct evbus_consumer_s {
     pthread_mutex_t parts_mu;
     evbus__part_t *parts;
 
+    /* Backpressure: consumer.max.in.flight(.per.partition), 0 = unbounded.  Reaching a bound
+     * pauses the partition (or all of them); they resume at half of it.  bp_mu orders every
+     * pause and resume (partitions.c); it is taken before parts_mu, never inside it. */
+    pthread_mutex_t bp_mu;
+    size_t max_inflight, max_inflight_part;
+    atomic_size_t inflight, inflight_hwm;
+    atomic_int bp_all; /* every partition paused: inflight reached max_inflight */
+
     atomic_int stop; /* set by evbus_consumer_stop() */
     int closed;
 
@@ -151,6 +178,19 @@ static inline void evbus__deadline_in(struct timespec *ts, int ms) {
 evbus__part_t *evbus__part_get(evbus_consumer_t *c, const char *topic, int32_t partition, int *created);
 /** Stop handling a partition for this session (paused; later events stay uncommitted). */
 void evbus__part_stop(evbus_consumer_t *c, evbus__part_t *p);
+/** Hold p paused (on: 1) while a failed dead-letter write is retried, or let it go (0). */
+void evbus__part_dlq_hold(evbus_consumer_t *c, evbus__part_t *p, int on);
+/** p was assigned (1) or revoked (0): its pause state starts afresh. */
+void evbus__part_assigned(evbus_consumer_t *c, evbus__part_t *p, int on);
+/** Count ev (of p, not yet shared) in flight until it is freed; may pause p or all (poll thread). */
+void evbus__inflight_add(evbus_consumer_t *c, evbus__part_t *p, evbus_event_t *ev);
+/** A message of p counted by evbus__inflight_add() (ev NULL) left without an event. */
+void evbus__inflight_done(evbus__part_t *p);
+/** Attach the in-flight release to an event built later for a counted message. */
+void evbus__inflight_attach(evbus__part_t *p, evbus_event_t *ev);
+/** Backpressure state of (topic, partition), for tests: 0, or -1 for a partition never seen. */
+int evbus__consumer_bp_state(evbus_consumer_t *c, const char *topic, int32_t partition,
+                             evbus__bp_state_t *st);
 int evbus__part_stopped(evbus__part_t *p);
 /** The worker of p, mapping it to the least loaded one first (poll thread only). */
 int evbus__part_worker(evbus_consumer_t *c, evbus__part_t *p);

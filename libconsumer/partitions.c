@@ -23,6 +23,7 @@ evbus__part_t *evbus__part_get(evbus_consumer_t *c, const char *topic, int32_t p
         } else {
             p->partition = partition;
             p->worker = -1;
+            p->c = c;
             p->next = c->parts;
             c->parts = p;
             if (created)
@@ -33,15 +34,156 @@ evbus__part_t *evbus__part_get(evbus_consumer_t *c, const char *topic, int32_t p
     return p;
 }
 
+/* ---- pause and resume ---- */
+
+/* Tell librdkafka to pause or resume p when that differs from what it was last told; bp_mu held.
+ * Paused while any reason holds; assigned only matters for backpressure, so that a stopped
+ * partition is paused whatever the rebalance state. */
+static void part_apply_locked(evbus_consumer_t *c, evbus__part_t *p) {
+    int want = atomic_load_explicit(&p->stopped, memory_order_acquire) || p->dlq_hold ||
+               (p->assigned && (atomic_load_explicit(&p->bp_hold, memory_order_relaxed) ||
+                                atomic_load_explicit(&c->bp_all, memory_order_relaxed)));
+    if (want == p->paused)
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    if (!l)
+        return; /* out of memory: paused stays as it was, the next change tries again */
+    rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
+    rd_kafka_resp_err_t err = want ? rd_kafka_pause_partitions(c->rk, l) : rd_kafka_resume_partitions(c->rk, l);
+    if (!err && !l->elems[0].err)
+        p->paused = want;
+    rd_kafka_topic_partition_list_destroy(l);
+}
+
+/* Every known partition; bp_mu held (parts_mu is taken inside it). */
+static void parts_apply_locked(evbus_consumer_t *c) {
+    pthread_mutex_lock(&c->parts_mu);
+    for (evbus__part_t *p = c->parts; p; p = p->next)
+        part_apply_locked(c, p);
+    pthread_mutex_unlock(&c->parts_mu);
+}
+
 /* Stop handling a partition for this session: later events stay uncommitted. */
 void evbus__part_stop(evbus_consumer_t *c, evbus__part_t *p) {
+    pthread_mutex_lock(&c->bp_mu);
     atomic_store_explicit(&p->stopped, 1, memory_order_release);
-    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-    if (l) {
-        rd_kafka_topic_partition_list_add(l, p->topic, p->partition);
-        rd_kafka_pause_partitions(c->rk, l);
-        rd_kafka_topic_partition_list_destroy(l);
+    part_apply_locked(c, p);
+    pthread_mutex_unlock(&c->bp_mu);
+}
+
+void evbus__part_dlq_hold(evbus_consumer_t *c, evbus__part_t *p, int on) {
+    pthread_mutex_lock(&c->bp_mu);
+    p->dlq_hold = on;
+    part_apply_locked(c, p);
+    pthread_mutex_unlock(&c->bp_mu);
+}
+
+void evbus__part_assigned(evbus_consumer_t *c, evbus__part_t *p, int on) {
+    pthread_mutex_lock(&c->bp_mu);
+    p->assigned = on;
+    if (on) {
+        p->paused = 0; /* a fresh assignment fetches */
+        part_apply_locked(c, p);
+    } else {
+        /* A new owner (maybe us) starts afresh; events still in flight keep counting. */
+        atomic_store_explicit(&p->bp_hold, 0, memory_order_relaxed);
+        p->dlq_hold = 0;
+        p->paused = 0;
     }
+    pthread_mutex_unlock(&c->bp_mu);
+}
+
+/* ---- in-flight events ---- */
+
+/*
+ * Lift the holds that half the bound allows again; bp_mu held.  The counts and the hold flags
+ * are seq_cst: a release decrements then reads the flag, the poll thread sets the flag then
+ * reads the count (here), so the last release cannot slip between them and leave a
+ * partition paused with nothing in flight to resume it.
+ */
+static void relieve_locked(evbus_consumer_t *c, evbus__part_t *p) {
+    if (atomic_load(&p->bp_hold) && atomic_load(&p->inflight) <= c->max_inflight_part / 2) {
+        atomic_store(&p->bp_hold, 0);
+        part_apply_locked(c, p);
+    }
+    if (atomic_load(&c->bp_all) && atomic_load(&c->inflight) <= c->max_inflight / 2) {
+        atomic_store(&c->bp_all, 0);
+        parts_apply_locked(c);
+    }
+}
+
+static void inflight_release(void *arg) { evbus__inflight_done(arg); }
+
+void evbus__inflight_done(evbus__part_t *p) {
+    evbus_consumer_t *c = p->c;
+    size_t pn = atomic_fetch_sub(&p->inflight, 1) - 1;
+    size_t tn = atomic_fetch_sub(&c->inflight, 1) - 1;
+    if ((atomic_load(&p->bp_hold) && pn <= c->max_inflight_part / 2) ||
+        (atomic_load(&c->bp_all) && tn <= c->max_inflight / 2)) {
+        pthread_mutex_lock(&c->bp_mu);
+        relieve_locked(c, p);
+        pthread_mutex_unlock(&c->bp_mu);
+    }
+}
+
+void evbus__inflight_attach(evbus__part_t *p, evbus_event_t *ev) {
+    evbus__event_on_release(ev, inflight_release, p);
+}
+
+static void hwm_raise(atomic_size_t *hwm, size_t n) {
+    size_t h = atomic_load_explicit(hwm, memory_order_relaxed);
+    while (n > h && !atomic_compare_exchange_weak_explicit(hwm, &h, n, memory_order_relaxed,
+                                                           memory_order_relaxed))
+        ;
+}
+
+void evbus__inflight_add(evbus_consumer_t *c, evbus__part_t *p, evbus_event_t *ev) {
+    size_t pn = atomic_fetch_add(&p->inflight, 1) + 1;
+    size_t tn = atomic_fetch_add(&c->inflight, 1) + 1;
+    if (ev)
+        evbus__inflight_attach(p, ev);
+    hwm_raise(&p->inflight_hwm, pn);
+    hwm_raise(&c->inflight_hwm, tn);
+    /* Pausing at the bound (not past it): librdkafka hands over nothing more of a partition
+     * once rd_kafka_pause_partitions() has returned, so the bound holds exactly. */
+    int part_full = c->max_inflight_part && pn >= c->max_inflight_part && !atomic_load(&p->bp_hold);
+    int all_full = c->max_inflight && tn >= c->max_inflight && !atomic_load(&c->bp_all);
+    if (!part_full && !all_full)
+        return;
+    pthread_mutex_lock(&c->bp_mu);
+    if (part_full) {
+        atomic_store(&p->bp_hold, 1);
+        part_apply_locked(c, p);
+    }
+    if (all_full) {
+        atomic_store(&c->bp_all, 1);
+        parts_apply_locked(c);
+    }
+    relieve_locked(c, p);
+    pthread_mutex_unlock(&c->bp_mu);
+}
+
+int evbus__consumer_bp_state(evbus_consumer_t *c, const char *topic, int32_t partition,
+                             evbus__bp_state_t *st) {
+    pthread_mutex_lock(&c->bp_mu);
+    pthread_mutex_lock(&c->parts_mu);
+    evbus__part_t *p = c->parts;
+    while (p && (p->partition != partition || strcmp(p->topic, topic)))
+        p = p->next;
+    if (p) {
+        st->paused = p->paused;
+        st->stopped = atomic_load(&p->stopped);
+        st->dlq_hold = p->dlq_hold;
+        st->bp_hold = atomic_load(&p->bp_hold);
+        st->bp_all = atomic_load(&c->bp_all);
+        st->inflight = atomic_load(&p->inflight);
+        st->inflight_hwm = atomic_load(&p->inflight_hwm);
+        st->total_inflight = atomic_load(&c->inflight);
+        st->total_hwm = atomic_load(&c->inflight_hwm);
+    }
+    pthread_mutex_unlock(&c->parts_mu);
+    pthread_mutex_unlock(&c->bp_mu);
+    return p ? 0 : -1;
 }
 
 int evbus__part_stopped(evbus__part_t *p) { return atomic_load_explicit(&p->stopped, memory_order_acquire); }

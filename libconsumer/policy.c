@@ -137,13 +137,20 @@ static int dead_letter(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t *
                        evbus_err_t code, const char *error, const evbus__run_t *run, int attempts) {
     char errstr[512], dlq_topic[512];
     snprintf(dlq_topic, sizeof(dlq_topic), "%s%s", evbus_event_topic(ev), c->dlq_suffix);
+    int held = 0;
     for (int n = 1; evbus__dlq_write(c, ev, code, error, run, attempts, errstr, sizeof(errstr)) != EVBUS_OK; n++) {
         ADD(c->dlq_failed);
         evbus__cmetrics_dlq(c->metrics, dlq_topic, 0, errstr); /* /healthz: 503 until one succeeds */
+        if (!held) { /* fetch nothing more of p meanwhile; backpressure never resumes it */
+            evbus__part_dlq_hold(c, p, 1);
+            held = 1;
+        }
         if (transient_wait(c, p, evbus_event_offset(ev), n, EVBUS_ERR_TRANSPORT, "dead-letter write",
                            errstr) != 0)
-            return -1;
+            return -1; /* left: the partition is stopped, and stays paused */
     }
+    if (held)
+        evbus__part_dlq_hold(c, p, 0);
     settled(c);
     ADD(c->dead_lettered);
     evbus__cmetrics_dlq(c->metrics, dlq_topic, 1, NULL);
@@ -253,12 +260,15 @@ void evbus__handle_item(evbus_consumer_t *c, evbus__ostore_t *os, evbus__qitem_t
     /* Stopping: what is left is not handled, and stays uncommitted for redelivery. */
     if (STOPPING(c) || evbus__part_stopped(p))
         return;
-    for (int n = 1; !it->ev && !(it->ev = evbus__event_from_message(it->rkm, c->store, c->reg)); n++) {
-        if (transient_wait(c, p, it->rkm->offset, n, EVBUS_ERR_NOMEM, "building the event",
-                           "out of memory") != 0) {
-            evbus__part_stop(c, p);
-            return;
+    if (!it->ev) {
+        for (int n = 1; !(it->ev = evbus__event_from_message(it->rkm, c->store, c->reg)); n++) {
+            if (transient_wait(c, p, it->rkm->offset, n, EVBUS_ERR_NOMEM, "building the event",
+                               "out of memory") != 0) {
+                evbus__part_stop(c, p);
+                return;
+            }
         }
+        evbus__inflight_attach(p, it->ev); /* counted when the message was queued */
     }
     handle_event(c, os, p, it->ev);
 }

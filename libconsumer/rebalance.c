@@ -72,6 +72,11 @@ void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         } else {
             rd_kafka_assign(rk, parts);
         }
+        for (int i = 0; i < parts->cnt; i++) { /* paused at once when everything is held */
+            evbus__part_t *p = evbus__part_get(c, parts->elems[i].topic, parts->elems[i].partition, NULL);
+            if (p)
+                evbus__part_assigned(c, p, 1);
+        }
         atomic_store_explicit(&c->assigned,
                               (uint64_t)(coop ? LOAD(c->assigned) + (uint64_t)parts->cnt
                                               : (uint64_t)parts->cnt),
@@ -91,6 +96,11 @@ void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 evbus__part_unmap(c, p); /* nothing of it is queued: free to move to another worker */
             }
     pthread_mutex_unlock(&c->parts_mu);
+    for (int i = 0; i < parts->cnt; i++) { /* outside parts_mu: bp_mu comes first */
+        evbus__part_t *p = evbus__part_get(c, parts->elems[i].topic, parts->elems[i].partition, NULL);
+        if (p)
+            evbus__part_assigned(c, p, 0);
+    }
     if (coop) {
         rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
         if (e)

@@ -13,7 +13,10 @@
 void evbus__item_free(evbus__qitem_t *it) {
     if (it->rkm)
         rd_kafka_message_destroy(it->rkm);
-    evbus__event_destroy(it->ev);
+    if (it->ev)
+        evbus__event_destroy(it->ev); /* the in-flight count drops when the last holder lets go */
+    else if (it->rkm)
+        evbus__inflight_done(it->part);
     it->rkm = NULL;
     it->ev = NULL;
 }
@@ -208,6 +211,7 @@ int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm) {
     evbus__qitem_t *it = &w->staged[w->nstaged];
     it->part = p;
     it->ev = evbus__event_from_message(rkm, c->store, c->reg);
+    evbus__inflight_add(c, p, it->ev);
     if (it->ev) {
         it->rkm = NULL;
         rd_kafka_message_destroy(rkm);
