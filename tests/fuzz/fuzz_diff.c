@@ -377,7 +377,8 @@ static void *avroc_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
         }
         return NULL;
     }
-    if (nsize > osize && nsize - osize > AVROC_CAP - avroc_taken) {
+    /* only reads are capped: the schema and class code does not check for NULL */
+    if (avroc_tracking && nsize > osize && nsize - osize > AVROC_CAP - avroc_taken) {
         avroc_capped = 1;
         return NULL;
     }
