@@ -44,6 +44,16 @@ evbus_event_t *evbus__event_from_message(const rd_kafka_message_t *rkm,
                                          const evbus__schema_store_t *store,
                                          evbus__registry_t *reg);
 
+/**
+ * Event from a consumed message, like evbus__event_from_message() but without copying: on
+ * success the event takes rkm (its headers, value, key and topic name are referenced, and rkm is
+ * destroyed with the event's last reference, on whichever thread drops it: the rd_kafka_t must
+ * outlive the event).  NULL only when out of memory; the caller then keeps rkm.
+ */
+evbus_event_t *evbus__event_take_message(rd_kafka_message_t *rkm,
+                                         const evbus__schema_store_t *store,
+                                         evbus__registry_t *reg);
+
 /** Event from parts (copied).  Used for broker-less dispatch and by isolated plugin children. */
 evbus_event_t *evbus__event_new(const evbus__event_init_t *in, const evbus__schema_store_t *store,
                                 evbus__registry_t *reg);

@@ -261,13 +261,14 @@ void evbus__handle_item(evbus_consumer_t *c, evbus__ostore_t *os, evbus__qitem_t
     if (STOPPING(c) || evbus__part_stopped(p))
         return;
     if (!it->ev) {
-        for (int n = 1; !(it->ev = evbus__event_from_message(it->rkm, c->store, c->reg)); n++) {
+        for (int n = 1; !(it->ev = evbus__event_take_message(it->rkm, c->store, c->reg)); n++) {
             if (transient_wait(c, p, it->rkm->offset, n, EVBUS_ERR_NOMEM, "building the event",
                                "out of memory") != 0) {
                 evbus__part_stop(c, p);
                 return;
             }
         }
+        it->rkm = NULL; /* the event has it now */
         evbus__inflight_attach(p, it->ev); /* counted when the message was queued */
     }
     handle_event(c, os, p, it->ev);

@@ -210,14 +210,13 @@ int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm) {
     evbus__worker_t *w = &c->workers[evbus__part_worker(c, p)];
     evbus__qitem_t *it = &w->staged[w->nstaged];
     it->part = p;
-    it->ev = evbus__event_from_message(rkm, c->store, c->reg);
-    evbus__inflight_add(c, p, it->ev);
-    if (it->ev) {
-        it->rkm = NULL;
-        rd_kafka_message_destroy(rkm);
-    } else {
-        it->rkm = rkm; /* out of memory: the worker tries again, in order */
-    }
+    /* The worker builds the event (evbus__handle_item()), taking rkm rather than copying it:
+     * librdkafka's header parse allocates, and the event frees those blocks with rkm on the
+     * worker, so allocation and free stay on one thread (glibc's per-thread cache) and the
+     * poll thread only hands messages over. */
+    it->ev = NULL;
+    it->rkm = rkm;
+    evbus__inflight_add(c, p, NULL);
     if (++w->nstaged == c->qbatch)
         staged_push(c, w);
     return 1;
