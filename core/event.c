@@ -476,16 +476,50 @@ static evbus_err_t check_schema_type(const evbus_event_t *ev, const evbus__schem
 }
 
 evbus_err_t evbus__event_check_value(const evbus_event_t *ev, char *errstr, size_t errstr_size) {
-    evbus__frame_t fr;
+    return evbus__event_check_value_cached(ev, NULL, errstr, errstr_size);
+}
+
+/* Whether cache holds a passed check of the same schema key and type as ev's (fr, tlen). */
+static int check_cached(const evbus__check_cache_t *cache, const evbus_event_t *ev,
+                        const evbus__frame_t *fr, size_t tlen) {
+    return cache->valid && cache->store == ev->store && cache->reg == ev->reg &&
+           cache->framing == fr->framing &&
+           (fr->framing == EVBUS__FRAMING_SINGLE_OBJECT ? cache->fingerprint == fr->fingerprint
+                                                        : cache->schema_id == fr->schema_id) &&
+           cache->has_type == (ev->type != NULL) && cache->type_len == tlen &&
+           (!ev->type || !memcmp(cache->type, ev->type, tlen));
+}
+
+evbus_err_t evbus__event_check_value_cached(const evbus_event_t *ev, evbus__check_cache_t *cache,
+                                            char *errstr, size_t errstr_size) {
+    evbus__frame_t fr = {0}; /* the key field of the other framing stays 0 */
     const evbus__schema_doc_t *s = NULL;
     if (!ev->value)
         return evbus__fail(EVBUS_ERR_DECODE, errstr, errstr_size, "message has no value");
     evbus_err_t err = evbus__framing_parse(ev->value, ev->value_len, &fr, errstr, errstr_size);
     if (err)
         return err;
-    if ((err = writer_schema(ev->store, ev->reg, &fr, &s, errstr, errstr_size)) != EVBUS_OK)
+    size_t tlen = ev->type ? strlen(ev->type) : 0;
+    if (cache && check_cached(cache, ev, &fr, tlen))
+        return EVBUS_OK;
+    if ((err = writer_schema(ev->store, ev->reg, &fr, &s, errstr, errstr_size)) != EVBUS_OK ||
+        (err = check_schema_type(ev, s ? s->root : NULL, errstr, errstr_size)) != EVBUS_OK)
         return err;
-    return check_schema_type(ev, s ? s->root : NULL, errstr, errstr_size);
+    if (cache) {
+        /* A type too long for the cache is checked in full every time. */
+        cache->valid = tlen < sizeof(cache->type);
+        if (cache->valid) {
+            cache->store = ev->store;
+            cache->reg = ev->reg;
+            cache->framing = fr.framing;
+            cache->fingerprint = fr.fingerprint;
+            cache->schema_id = fr.schema_id;
+            cache->has_type = ev->type != NULL;
+            cache->type_len = tlen;
+            memcpy(cache->type, ev->type ? ev->type : "", tlen);
+        }
+    }
+    return EVBUS_OK;
 }
 
 void evbus__event_set_as_written(evbus_event_t *ev, int as_written) {

@@ -160,6 +160,8 @@ typedef struct evbus__ostore_s {
         int64_t offset;
     } e[HANDOFF_BATCH];
     uint64_t handled; /* events counted as handled once their offsets are stored */
+    /* Not offsets, but per worker thread like them: the last value check that passed. */
+    evbus__check_cache_t check;
 } evbus__ostore_t;
 
 /* An absolute CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */

@@ -165,10 +165,11 @@ static int dead_letter(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t *
 }
 
 /* Whether ev can be decoded: EVBUS_OK, a permanent error (errstr), or -1 when left (stopping). */
-static int check_value(evbus_consumer_t *c, const evbus__part_t *p, const evbus_event_t *ev,
-                       evbus_err_t *errp, char *errstr, size_t errstr_size) {
+static int check_value(evbus_consumer_t *c, evbus__ostore_t *os, const evbus__part_t *p,
+                       const evbus_event_t *ev, evbus_err_t *errp, char *errstr,
+                       size_t errstr_size) {
     for (int n = 1;; n++) {
-        evbus_err_t err = evbus__event_check_value(ev, errstr, errstr_size);
+        evbus_err_t err = evbus__event_check_value_cached(ev, &os->check, errstr, errstr_size);
         if (!err || !evbus__registry_err_transient(err)) {
             *errp = err;
             return 0;
@@ -191,7 +192,7 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
         goto out;
     }
     evbus__dispatcher_count_event(c->d);
-    if (check_value(c, p, ev, &err, errstr, sizeof(errstr)) != 0) {
+    if (check_value(c, os, p, ev, &err, errstr, sizeof(errstr)) != 0) {
         leave(c, p, ev, &run);
         goto out;
     }
