@@ -143,6 +143,9 @@ struct evbus_consumer_s {
      * succeeded for them: if the partition comes back to this consumer they are not run again. */
     pthread_mutex_t unsettled_mu;
     struct evbus__unsettled_s *unsettled;
+    /* 1 once anything was left unsettled (never cleared): until then, the per-event lookup
+     * takes no lock. */
+    atomic_int any_unsettled;
 
     evbus__log_t log;             /* operating (consumer_metrics.c): the application's log, */
     evbus__cmetrics_t *metrics;   /* outcome counters, lag and health */

@@ -82,6 +82,9 @@ static int transient_wait(evbus_consumer_t *c, const evbus__part_t *p, int64_t o
 
 /* Move the record of (p, offset), if any, into *run. */
 static void unsettled_take(evbus_consumer_t *c, evbus__part_t *p, int64_t offset, evbus__run_t *run) {
+    /* Pairs with leave()'s release store: a record added before is seen. */
+    if (!atomic_load_explicit(&c->any_unsettled, memory_order_acquire))
+        return;
     pthread_mutex_lock(&c->unsettled_mu);
     for (unsettled_t **u = &c->unsettled; *u; u = &(*u)->next)
         if ((*u)->part == p && (*u)->offset == offset) {
@@ -115,6 +118,7 @@ static void leave(evbus_consumer_t *c, evbus__part_t *p, const evbus_event_t *ev
     pthread_mutex_lock(&c->unsettled_mu);
     u->next = c->unsettled;
     c->unsettled = u;
+    atomic_store_explicit(&c->any_unsettled, 1, memory_order_release);
     pthread_mutex_unlock(&c->unsettled_mu);
 }
 
