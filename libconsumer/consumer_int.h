@@ -57,9 +57,9 @@ typedef struct evbus__bp_state_s {
     size_t total_inflight, total_hwm;      /* the consumer's */
 } evbus__bp_state_t;
 
-/* A queued message: its event, built by the poll thread (the message is destroyed at once, so
- * librdkafka's fetch buffers are not pinned while the event waits); or, when that ran out of
- * memory, the message itself for the worker to try again. */
+/* A queued message (rkm), which the worker makes into its event (ev, which then owns rkm:
+ * evbus__event_take_message()).  Queued and in-flight messages keep their librdkafka fetch
+ * buffers alive; both are bounded (QUEUE_PER_WORKER, consumer.max.in.flight). */
 typedef struct evbus__qitem_s {
     evbus_event_t *ev;
     rd_kafka_message_t *rkm;
