@@ -147,42 +147,36 @@ static int size_add(size_t *total, size_t n) {
     return 1;
 }
 
-/* One header as librdkafka holds it (valid while the message lives). */
-typedef struct hview_s {
-    const char *name;
-    const void *val;
-    size_t vlen;
-    size_t name_len;
-} hview_t;
-
 /* Whether hv holds exactly one non-empty name (*at: its index); else errstr says what is wrong,
  * in evbus__headers_check()'s words, so dead-lettered messages keep their reason. */
-static int hview_one(const char *name, size_t found, long at, const hview_t *hv, char *errstr,
-                     size_t errstr_size) {
+static int hview_one(const char *name, size_t found, long at, const evbus__event_header_t *hv,
+                     char *errstr, size_t errstr_size) {
     if (found == 0)
         evbus__seterr(errstr, errstr_size, "missing %s header", name);
     else if (found > 1)
         evbus__seterr(errstr, errstr_size, "duplicated %s header", name);
-    else if (!hv[at].val || hv[at].vlen == 0)
+    else if (!hv[at].value || hv[at].value_len == 0)
         evbus__seterr(errstr, errstr_size, "empty %s header", name);
     else
         return 0;
     return -1;
 }
 
-/* evbus__headers_check() over headers already read, in one pass over them. */
-static int hview_check(const hview_t *hv, size_t nh, const char **t, size_t *tlen, const char **id,
-                       size_t *idlen, char *errstr, size_t errstr_size) {
+/* evbus__headers_check() over headers already read, in one pass over them.  *t and *id point
+ * into hv's values (NUL-terminated: librdkafka keeps a terminator after every value). */
+static int hview_check(const evbus__event_header_t *hv, size_t nh, const char **t, size_t *tlen,
+                       const char **id, size_t *idlen, char *errstr, size_t errstr_size) {
     size_t nt = 0, ni = 0;
     long at_t = -1, at_i = -1;
     for (size_t i = 0; i < nh; i++) {
         const char *n = hv[i].name;
+        /* Most headers start with "ce_": the fourth byte decides before any strcmp call. */
         if (n[0] != 'c' || n[1] != 'e' || n[2] != '_')
             continue;
-        if (!strcmp(n + 3, EVBUS__H_TYPE + 3)) {
+        if (n[3] == EVBUS__H_TYPE[3] && !strcmp(n + 3, EVBUS__H_TYPE + 3)) {
             nt++;
             at_t = (long)i;
-        } else if (!strcmp(n + 3, EVBUS__H_ID + 3)) {
+        } else if (n[3] == EVBUS__H_ID[3] && !strcmp(n + 3, EVBUS__H_ID + 3)) {
             ni++;
             at_i = (long)i;
         }
@@ -190,69 +184,97 @@ static int hview_check(const hview_t *hv, size_t nh, const char **t, size_t *tle
     if (hview_one(EVBUS__H_TYPE, nt, at_t, hv, errstr, errstr_size) != 0 ||
         hview_one(EVBUS__H_ID, ni, at_i, hv, errstr, errstr_size) != 0)
         return -1;
-    *t = hv[at_t].val;
-    *tlen = hv[at_t].vlen;
-    *id = hv[at_i].val;
-    *idlen = hv[at_i].vlen;
+    *t = hv[at_t].value;
+    *tlen = hv[at_t].value_len;
+    *id = hv[at_i].value;
+    *idlen = hv[at_i].value_len;
     return 0;
+}
+
+/* rkm's headers (NULL when it has none; parsed once, librdkafka keeps the parsed list in the
+ * message) and their count in *nhp. */
+static rd_kafka_headers_t *headers_of(rd_kafka_message_t *rkm, size_t *nhp) {
+    rd_kafka_headers_t *hdrs = NULL;
+    if (rd_kafka_message_headers(rkm, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs) {
+        *nhp = 0;
+        return NULL;
+    }
+    *nhp = rd_kafka_header_cnt(hdrs);
+    return hdrs;
+}
+
+/* The first nh headers of hdrs into hv as views into librdkafka's memory (valid while the
+ * message lives); how many were read. */
+static size_t headers_fill(const rd_kafka_headers_t *hdrs, evbus__event_header_t *hv, size_t nh) {
+    size_t i = 0;
+    for (; i < nh; i++) {
+        const char *name;
+        const void *val;
+        size_t len;
+        if (rd_kafka_header_get_all(hdrs, i, &name, &val, &len))
+            break;
+        hv[i].name = (char *)name; /* a packed event never writes through these */
+        hv[i].value = (char *)val;
+        hv[i].value_len = val ? len : 0;
+    }
+    return i;
+}
+
+static void event_fill_meta(evbus_event_t *ev, const rd_kafka_message_t *rkm,
+                            const evbus__schema_store_t *store, evbus__registry_t *reg) {
+    ev->refcnt = 1;
+    ev->packed = 1;
+    ev->store = store;
+    ev->reg = reg;
+    ev->partition = rkm->partition;
+    ev->offset = rkm->offset;
+    rd_kafka_timestamp_type_t tstype;
+    ev->timestamp = rd_kafka_message_timestamp(rkm, &tstype);
+    if (tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
+        ev->timestamp = -1;
+}
+
+/* The problem a message with headers hdrs (NULL: none) and payload has, or NULL; errstr holds
+ * the text when it is about the headers. */
+static const char *message_problem(const rd_kafka_headers_t *hdrs, const evbus__event_header_t *hv,
+                                   size_t nh, const char **t, size_t *tlen, const char **id,
+                                   size_t *idlen, char *errstr, size_t errstr_size) {
+    *t = *id = NULL;
+    *tlen = *idlen = 0;
+    if (!hdrs)
+        return "message has no headers (ce_type, ce_id)";
+    if (hview_check(hv, nh, t, tlen, id, idlen, errstr, errstr_size) != 0) {
+        *t = *id = NULL;
+        *tlen = *idlen = 0;
+        return errstr;
+    }
+    return NULL;
 }
 
 evbus_event_t *evbus__event_from_message(const rd_kafka_message_t *rkm,
                                          const evbus__schema_store_t *store,
                                          evbus__registry_t *reg) {
     char errstr[256];
-    const char *problem = NULL;
     const char *topic = rkm->rkt ? rd_kafka_topic_name(rkm->rkt) : NULL;
-    const char *t = NULL, *id = NULL;
-    size_t tlen = 0, idlen = 0, nh = 0;
+    const char *t, *id;
+    size_t tlen, idlen, nh;
     /* The headers are read once into hv: each librdkafka lookup by name walks them all. */
-    hview_t hstack[32], *hv = hstack;
-    size_t hcap = sizeof(hstack) / sizeof(hstack[0]);
-
-    rd_kafka_headers_t *hdrs = NULL;
+    evbus__event_header_t hstack[32], *hv = hstack;
     /* rd_kafka_message_headers() wants a non-const message but only parses lazily. */
-    rd_kafka_resp_err_t herr = rd_kafka_message_headers((rd_kafka_message_t *)rkm, &hdrs);
-    if (herr != RD_KAFKA_RESP_ERR_NO_ERROR || !hdrs) {
-        hdrs = NULL;
-        problem = "message has no headers (ce_type, ce_id)";
-    } else {
-        hview_t h = {0};
-        for (; !rd_kafka_header_get_all(hdrs, nh, &h.name, &h.val, &h.vlen); nh++) {
-            if (nh == hcap) {
-                if (hcap > SIZE_MAX / 2 / sizeof(*hv)) {
-                    if (hv != hstack)
-                        free(hv);
-                    return NULL;
-                }
-                hview_t *g = hv == hstack ? malloc(2 * hcap * sizeof(*hv))
-                                          : realloc(hv, 2 * hcap * sizeof(*hv));
-                if (!g) {
-                    if (hv != hstack)
-                        free(hv);
-                    return NULL;
-                }
-                if (hv == hstack)
-                    memcpy(g, hstack, sizeof(hstack));
-                hv = g;
-                hcap *= 2;
-            }
-            hv[nh] = h;
-        }
-        if (hview_check(hv, nh, &t, &tlen, &id, &idlen, errstr, sizeof(errstr)) != 0) {
-            t = id = NULL;
-            tlen = idlen = 0;
-            problem = errstr;
-        }
-    }
+    rd_kafka_headers_t *hdrs = headers_of((rd_kafka_message_t *)rkm, &nh);
+    if (nh > sizeof(hstack) / sizeof(hstack[0]) &&
+        (nh > SIZE_MAX / 4 / sizeof(*hv) || !(hv = malloc(nh * sizeof(*hv)))))
+        return NULL;
+    nh = hdrs ? headers_fill(hdrs, hv, nh) : 0;
+    const char *problem =
+        message_problem(hdrs, hv, nh, &t, &tlen, &id, &idlen, errstr, sizeof(errstr));
 
     /* One block: the event, its header array, then every string/byte copy NUL-terminated. */
     size_t total = sizeof(evbus_event_t), strings = 0;
     int ok = 1;
     size_t topic_len = topic ? strlen(topic) : 0;
-    for (size_t i = 0; i < nh; i++) {
-        hv[i].name_len = strlen(hv[i].name);
-        ok &= size_add(&strings, hv[i].name_len) & size_add(&strings, hv[i].val ? hv[i].vlen : 0);
-    }
+    for (size_t i = 0; i < nh; i++)
+        ok &= size_add(&strings, strlen(hv[i].name)) & size_add(&strings, hv[i].value_len);
     ok &= nh <= SIZE_MAX / 4 / sizeof(evbus__event_header_t);
     total += nh * sizeof(evbus__event_header_t);
     ok &= size_add(&strings, topic_len) & size_add(&strings, tlen) &
@@ -270,26 +292,18 @@ evbus_event_t *evbus__event_from_message(const rd_kafka_message_t *rkm,
         free(ev);
         return NULL;
     }
-    ev->refcnt = 1;
-    ev->packed = 1;
-    ev->store = store;
-    ev->reg = reg;
-    ev->partition = rkm->partition;
-    ev->offset = rkm->offset;
-    rd_kafka_timestamp_type_t tstype;
-    ev->timestamp = rd_kafka_message_timestamp(rkm, &tstype);
-    if (tstype == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
-        ev->timestamp = -1;
+    event_fill_meta(ev, rkm, store, reg);
 
     ev->headers = (evbus__event_header_t *)(ev + 1);
     pack_t pk = {(char *)(ev->headers + nh)};
     for (size_t i = 0; i < nh; i++) {
         evbus__event_header_t *h = &ev->headers[ev->nheaders++];
-        h->name = pack_copy(&pk, hv[i].name, hv[i].name_len);
+        h->name = pk.p;
+        pk.p = stpcpy(pk.p, hv[i].name) + 1;
         /* a null value still takes its (empty) slot: the size pass counted it */
-        char *v = pack_copy(&pk, hv[i].val, hv[i].val ? hv[i].vlen : 0);
-        h->value = hv[i].val ? v : NULL;
-        h->value_len = hv[i].val ? hv[i].vlen : 0;
+        char *v = pack_copy(&pk, hv[i].value, hv[i].value_len);
+        h->value = hv[i].value ? v : NULL;
+        h->value_len = hv[i].value_len;
     }
     if (hv != hstack)
         free(hv);
@@ -324,6 +338,52 @@ oom:
     return NULL;
 }
 
+evbus_event_t *evbus__event_take_message(rd_kafka_message_t *rkm,
+                                         const evbus__schema_store_t *store,
+                                         evbus__registry_t *reg) {
+    char errstr[256];
+    const char *t, *id;
+    size_t tlen, idlen, nh;
+    /* The views go straight into the event's own array: one allocation and no copy. */
+    rd_kafka_headers_t *hdrs = headers_of(rkm, &nh);
+    if (nh > (SIZE_MAX - sizeof(evbus_event_t)) / 4 / sizeof(evbus__event_header_t))
+        return NULL;
+    evbus_event_t *ev = malloc(sizeof(*ev) + nh * sizeof(evbus__event_header_t));
+    if (!ev)
+        return NULL;
+    memset(ev, 0, sizeof(*ev));
+    if (pthread_mutex_init(&ev->mu, NULL) != 0) {
+        free(ev);
+        return NULL;
+    }
+    event_fill_meta(ev, rkm, store, reg);
+    ev->headers = (evbus__event_header_t *)(ev + 1);
+    ev->nheaders = hdrs ? headers_fill(hdrs, ev->headers, nh) : 0;
+    const char *problem =
+        message_problem(hdrs, ev->headers, ev->nheaders, &t, &tlen, &id, &idlen, errstr, sizeof(errstr));
+    ev->type = (char *)t;
+    ev->id = (char *)id;
+    ev->topic = rkm->rkt ? (char *)rd_kafka_topic_name(rkm->rkt) : NULL;
+    if (rkm->payload) {
+        ev->value = rkm->payload;
+        ev->value_len = rkm->len;
+    }
+    if (rkm->key) {
+        ev->key_raw = rkm->key;
+        ev->key_raw_len = rkm->key_len;
+    }
+    if ((problem && set_problem(ev, EVBUS_ERR_DECODE, problem) != 0) ||
+        (!rkm->payload && set_problem(ev, EVBUS_ERR_DECODE, "message has no value") != 0)) {
+        /* out of memory: the caller keeps rkm */
+        free(ev->problem);
+        pthread_mutex_destroy(&ev->mu);
+        free(ev);
+        return NULL;
+    }
+    ev->rkm = rkm;
+    return ev;
+}
+
 evbus_event_t *evbus__event_ref(evbus_event_t *ev) {
     if (ev)
         atomic_fetch_add_explicit(&ev->refcnt, 1, memory_order_relaxed);
@@ -340,6 +400,8 @@ void evbus__event_destroy(evbus_event_t *ev) {
         return;
     if (ev->release)
         ev->release(ev->release_arg);
+    if (ev->rkm)
+        rd_kafka_message_destroy(ev->rkm);
     if (!ev->packed) {
         for (size_t i = 0; i < ev->nheaders; i++) {
             free(ev->headers[i].name);
@@ -414,16 +476,50 @@ static evbus_err_t check_schema_type(const evbus_event_t *ev, const evbus__schem
 }
 
 evbus_err_t evbus__event_check_value(const evbus_event_t *ev, char *errstr, size_t errstr_size) {
-    evbus__frame_t fr;
+    return evbus__event_check_value_cached(ev, NULL, errstr, errstr_size);
+}
+
+/* Whether cache holds a passed check of the same schema key and type as ev's (fr, tlen). */
+static int check_cached(const evbus__check_cache_t *cache, const evbus_event_t *ev,
+                        const evbus__frame_t *fr, size_t tlen) {
+    return cache->valid && cache->store == ev->store && cache->reg == ev->reg &&
+           cache->framing == fr->framing &&
+           (fr->framing == EVBUS__FRAMING_SINGLE_OBJECT ? cache->fingerprint == fr->fingerprint
+                                                        : cache->schema_id == fr->schema_id) &&
+           cache->has_type == (ev->type != NULL) && cache->type_len == tlen &&
+           (!ev->type || !memcmp(cache->type, ev->type, tlen));
+}
+
+evbus_err_t evbus__event_check_value_cached(const evbus_event_t *ev, evbus__check_cache_t *cache,
+                                            char *errstr, size_t errstr_size) {
+    evbus__frame_t fr = {0}; /* the key field of the other framing stays 0 */
     const evbus__schema_doc_t *s = NULL;
     if (!ev->value)
         return evbus__fail(EVBUS_ERR_DECODE, errstr, errstr_size, "message has no value");
     evbus_err_t err = evbus__framing_parse(ev->value, ev->value_len, &fr, errstr, errstr_size);
     if (err)
         return err;
-    if ((err = writer_schema(ev->store, ev->reg, &fr, &s, errstr, errstr_size)) != EVBUS_OK)
+    size_t tlen = ev->type ? strlen(ev->type) : 0;
+    if (cache && check_cached(cache, ev, &fr, tlen))
+        return EVBUS_OK;
+    if ((err = writer_schema(ev->store, ev->reg, &fr, &s, errstr, errstr_size)) != EVBUS_OK ||
+        (err = check_schema_type(ev, s ? s->root : NULL, errstr, errstr_size)) != EVBUS_OK)
         return err;
-    return check_schema_type(ev, s ? s->root : NULL, errstr, errstr_size);
+    if (cache) {
+        /* A type too long for the cache is checked in full every time. */
+        cache->valid = tlen < sizeof(cache->type);
+        if (cache->valid) {
+            cache->store = ev->store;
+            cache->reg = ev->reg;
+            cache->framing = fr.framing;
+            cache->fingerprint = fr.fingerprint;
+            cache->schema_id = fr.schema_id;
+            cache->has_type = ev->type != NULL;
+            cache->type_len = tlen;
+            memcpy(cache->type, ev->type ? ev->type : "", tlen);
+        }
+    }
+    return EVBUS_OK;
 }
 
 void evbus__event_set_as_written(evbus_event_t *ev, int as_written) {

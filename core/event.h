@@ -16,6 +16,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "common.h"
+#include "framing.h"
 #include "registry.h"
 #include "schema.h"
 
@@ -41,6 +42,16 @@ typedef struct evbus__event_init_s {
  * evbus__event_problem() (headers) or evbus_event_error() (value, after evbus_event_json()).
  */
 evbus_event_t *evbus__event_from_message(const rd_kafka_message_t *rkm,
+                                         const evbus__schema_store_t *store,
+                                         evbus__registry_t *reg);
+
+/**
+ * Event from a consumed message, like evbus__event_from_message() but without copying: on
+ * success the event takes rkm (its headers, value, key and topic name are referenced, and rkm is
+ * destroyed with the event's last reference, on whichever thread drops it: the rd_kafka_t must
+ * outlive the event).  NULL only when out of memory; the caller then keeps rkm.
+ */
+evbus_event_t *evbus__event_take_message(rd_kafka_message_t *rkm,
                                          const evbus__schema_store_t *store,
                                          evbus__registry_t *reg);
 
@@ -72,6 +83,28 @@ evbus_err_t evbus__event_problem(const evbus_event_t *ev, const char **msgp);
  * evbus__registry_err_transient()): _REGISTRY, _TIMEOUT, _NOMEM.  errstr says which.
  */
 evbus_err_t evbus__event_check_value(const evbus_event_t *ev, char *errstr, size_t errstr_size);
+
+/*
+ * The last check that passed: the framing's schema key (fingerprint or registry id) and the
+ * ce_type it was found to belong to.  A consumer's events come in long runs of one type and
+ * schema, and both lookups' answers never change (the store is not reloaded, a registry id
+ * always names the same schema), so a match skips them.  Zeroed = empty.  One per thread.
+ */
+typedef struct evbus__check_cache_s {
+    int valid;
+    const evbus__schema_store_t *store;
+    const evbus__registry_t *reg;
+    evbus__framing_t framing;
+    uint64_t fingerprint;
+    int32_t schema_id;
+    int has_type;
+    size_t type_len;
+    char type[128];
+} evbus__check_cache_t;
+
+/** evbus__event_check_value() remembering its last success in cache (NULL: none). */
+evbus_err_t evbus__event_check_value_cached(const evbus_event_t *ev, evbus__check_cache_t *cache,
+                                            char *errstr, size_t errstr_size);
 
 /** as_written 1: evbus_event_json() gives the data in the writer's schema (tail's default);
  *  0 (the default): resolved into the current schema of the event's type. Call before the

@@ -11,16 +11,21 @@
 
 typedef struct evbus__event_header_s {
     char *name;
-    char *value;      /* NUL-terminated copy; NULL for a null header value */
+    char *value;      /* NUL-terminated (a copy, or librdkafka's, which keeps a terminator after
+                       * every value); NULL for a null header value */
     size_t value_len; /* bytes, NUL excluded */
 } evbus__event_header_t;
 
 struct evbus_event_s {
     atomic_int refcnt;
-    /* 1 for events from evbus__event_from_message(): headers, type, id, topic, value and
-     * key_raw live in the event's own allocation (one malloc per consumed message) and are
-     * not freed on their own; evbus__event_add_header() refuses such an event. */
+    /* 1 for events from evbus__event_from_message() / _take_message(): headers, type, id,
+     * topic, value and key_raw live in the event's own allocation (one malloc per consumed
+     * message) or in rkm's, and are not freed on their own; evbus__event_add_header() refuses
+     * such an event. */
     int packed;
+    /* The message the event took (evbus__event_take_message()): headers, type, id, topic,
+     * value and key_raw point into it, so it is destroyed with the event, not copied. */
+    rd_kafka_message_t *rkm;
     char *type; /* NULL when the ce_type header is unusable (see problem) */
     char *id;
     char *topic;
@@ -29,7 +34,7 @@ struct evbus_event_s {
     int64_t timestamp;
     evbus__event_header_t *headers;
     size_t nheaders;
-    unsigned char *value; /* raw bytes, framing included; NUL-terminated copy */
+    unsigned char *value; /* raw bytes, framing included; not NUL-terminated when in rkm */
     size_t value_len;
     unsigned char *key_raw; /* raw key bytes or NULL */
     size_t key_raw_len;

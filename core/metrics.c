@@ -114,7 +114,14 @@ static const int64_t bounds_us[] = {1000, 5000, 10000, 25000, 50000, 100000, 250
 evbus__mmap_t *evbus__hist_new(void) { return evbus__mmap_new(NB + 3); }
 
 void evbus__hist_observe(evbus__mmap_t *h, const char *key, int64_t us) {
-    _Atomic uint64_t *c = h ? counters(h, key) : NULL;
+    evbus__hist_observe_at(evbus__hist_counters(h, key), us);
+}
+
+_Atomic uint64_t *evbus__hist_counters(evbus__mmap_t *h, const char *key) {
+    return h ? counters(h, key) : NULL;
+}
+
+void evbus__hist_observe_at(_Atomic uint64_t *c, int64_t us) {
     if (!c)
         return;
     size_t i = 0;

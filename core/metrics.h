@@ -6,6 +6,9 @@
 #ifndef EVBUS_CORE_METRICS_H
 #define EVBUS_CORE_METRICS_H
 
+#include <stdatomic.h>
+#include <stdint.h>
+
 #include "common.h"
 
 /* Label values come from the wire (ce_type) or from plugins: past this many distinct values
@@ -26,6 +29,12 @@ void evbus__mmap_each(evbus__mmap_t *m, void (*fn)(void *arg, const char *key, c
 /** Histogram family of durations (seconds buckets 0.001 .. 10). */
 evbus__mmap_t *evbus__hist_new(void);
 void evbus__hist_observe(evbus__mmap_t *h, const char *key, int64_t duration_us);
+/** key's counters in h (created if new; the "_other" key's when h is full), for
+ *  evbus__hist_observe_at(): the same pointer for h's lifetime, so a caller that observes one key
+ *  often can look it up once.  NULL when h is NULL or out of memory. */
+_Atomic uint64_t *evbus__hist_counters(evbus__mmap_t *h, const char *key);
+/** evbus__hist_observe() into counters from evbus__hist_counters() (NULL: nothing). */
+void evbus__hist_observe_at(_Atomic uint64_t *c, int64_t duration_us);
 /** Render h as histogram `name` with label `label` = key (HELP and TYPE lines included). */
 int evbus__hist_render(evbus__buf_t *b, const char *name, const char *help, const char *label,
                        evbus__mmap_t *h);

@@ -285,14 +285,17 @@ void evbus_consumer_destroy(evbus_consumer_t *c) {
         return;
     if (c->rk) {
         evbus_consumer_close(c);
+        /* Async handlers may still hold events, whose in-flight release points at the
+         * partition records (and whose data at the schema store) freed below, and whose
+         * messages (evbus__event_take_message()) must be gone before rd_kafka_destroy(). */
+        if (atomic_load(&c->inflight) > 0)
+            evbus_dispatcher_drain(c->d, -1);
         rd_kafka_destroy(c->rk);
         evbus__kafka_obs_unbind(c);
     }
     evbus__dlq_stop(c);
     if (g_sig_consumer == c)
         g_sig_consumer = NULL;
-    /* Async handlers may still hold events, whose in-flight release points at the partition
-     * records (and whose data at the schema store) freed below. */
     if (atomic_load(&c->inflight) > 0)
         evbus_dispatcher_drain(c->d, -1);
     if (c->workers)

@@ -57,9 +57,9 @@ typedef struct evbus__bp_state_s {
     size_t total_inflight, total_hwm;      /* the consumer's */
 } evbus__bp_state_t;
 
-/* A queued message: its event, built by the poll thread (the message is destroyed at once, so
- * librdkafka's fetch buffers are not pinned while the event waits); or, when that ran out of
- * memory, the message itself for the worker to try again. */
+/* A queued message (rkm), which the worker makes into its event (ev, which then owns rkm:
+ * evbus__event_take_message()).  Queued and in-flight messages keep their librdkafka fetch
+ * buffers alive; both are bounded (QUEUE_PER_WORKER, consumer.max.in.flight). */
 typedef struct evbus__qitem_s {
     evbus_event_t *ev;
     rd_kafka_message_t *rkm;
@@ -143,6 +143,9 @@ struct evbus_consumer_s {
      * succeeded for them: if the partition comes back to this consumer they are not run again. */
     pthread_mutex_t unsettled_mu;
     struct evbus__unsettled_s *unsettled;
+    /* 1 once anything was left unsettled (never cleared): until then, the per-event lookup
+     * takes no lock. */
+    atomic_int any_unsettled;
 
     evbus__log_t log;             /* operating (consumer_metrics.c): the application's log, */
     evbus__cmetrics_t *metrics;   /* outcome counters, lag and health */
@@ -160,6 +163,8 @@ typedef struct evbus__ostore_s {
         int64_t offset;
     } e[HANDOFF_BATCH];
     uint64_t handled; /* events counted as handled once their offsets are stored */
+    /* Not offsets, but per worker thread like them: the last value check that passed. */
+    evbus__check_cache_t check;
 } evbus__ostore_t;
 
 /* An absolute CLOCK_REALTIME deadline ms from now, for pthread_cond_timedwait. */

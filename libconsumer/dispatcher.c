@@ -30,6 +30,9 @@ typedef struct sub_s {
     char *name;
     uint64_t id; /* unique in d and never reused: what a retry records as already handled */
     atomic_int refs; /* snapshots and async jobs holding it */
+    /* Its duration counters in handler_hist, looked up by name on the first call only (a
+     * family never drops a key, so the pointer stays good). */
+    _Atomic uint64_t *_Atomic hist;
 } sub_t;
 
 typedef struct subs_s {
@@ -225,6 +228,7 @@ evbus_err_t evbus_dispatcher_subscribe_list(evbus_dispatcher_t *d, const char *c
     sub_t *s = calloc(1, sizeof(*s));
     if (!s)
         return EVBUS_ERR_NOMEM;
+    atomic_init(&s->hist, NULL);
     if (!(s->patterns = calloc(n, sizeof(char *))))
         goto oom;
     for (size_t i = 0; i < n; i++, s->npatterns++) {
@@ -347,8 +351,12 @@ static evbus_err_t invoke(evbus_dispatcher_t *d, sub_t *s, const evbus_event_t *
     int64_t t0 = evbus__now_us();
     evbus_err_t err = s->fn(ev, s->opaque, msg, msg_size);
     int64_t dur = evbus__now_us() - t0;
-    if (!lifecycle)
-        evbus__hist_observe(d->handler_hist, s->name, dur);
+    if (!lifecycle) {
+        _Atomic uint64_t *h = atomic_load_explicit(&s->hist, memory_order_acquire);
+        if (!h && (h = evbus__hist_counters(d->handler_hist, s->name)))
+            atomic_store_explicit(&s->hist, h, memory_order_release);
+        evbus__hist_observe_at(h, dur);
+    }
     /* Not one of ours, or the veto's own code from a plain handler: keep codes meaningful. */
     if (err != EVBUS_OK && (err > 0 || err <= EVBUS_ERR__END || err == EVBUS_ERR_REJECTED))
         err = EVBUS_ERR_HANDLER;

@@ -82,6 +82,9 @@ static int transient_wait(evbus_consumer_t *c, const evbus__part_t *p, int64_t o
 
 /* Move the record of (p, offset), if any, into *run. */
 static void unsettled_take(evbus_consumer_t *c, evbus__part_t *p, int64_t offset, evbus__run_t *run) {
+    /* Pairs with leave()'s release store: a record added before is seen. */
+    if (!atomic_load_explicit(&c->any_unsettled, memory_order_acquire))
+        return;
     pthread_mutex_lock(&c->unsettled_mu);
     for (unsettled_t **u = &c->unsettled; *u; u = &(*u)->next)
         if ((*u)->part == p && (*u)->offset == offset) {
@@ -115,6 +118,7 @@ static void leave(evbus_consumer_t *c, evbus__part_t *p, const evbus_event_t *ev
     pthread_mutex_lock(&c->unsettled_mu);
     u->next = c->unsettled;
     c->unsettled = u;
+    atomic_store_explicit(&c->any_unsettled, 1, memory_order_release);
     pthread_mutex_unlock(&c->unsettled_mu);
 }
 
@@ -165,10 +169,11 @@ static int dead_letter(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t *
 }
 
 /* Whether ev can be decoded: EVBUS_OK, a permanent error (errstr), or -1 when left (stopping). */
-static int check_value(evbus_consumer_t *c, const evbus__part_t *p, const evbus_event_t *ev,
-                       evbus_err_t *errp, char *errstr, size_t errstr_size) {
+static int check_value(evbus_consumer_t *c, evbus__ostore_t *os, const evbus__part_t *p,
+                       const evbus_event_t *ev, evbus_err_t *errp, char *errstr,
+                       size_t errstr_size) {
     for (int n = 1;; n++) {
-        evbus_err_t err = evbus__event_check_value(ev, errstr, errstr_size);
+        evbus_err_t err = evbus__event_check_value_cached(ev, &os->check, errstr, errstr_size);
         if (!err || !evbus__registry_err_transient(err)) {
             *errp = err;
             return 0;
@@ -191,7 +196,7 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
         goto out;
     }
     evbus__dispatcher_count_event(c->d);
-    if (check_value(c, p, ev, &err, errstr, sizeof(errstr)) != 0) {
+    if (check_value(c, os, p, ev, &err, errstr, sizeof(errstr)) != 0) {
         leave(c, p, ev, &run);
         goto out;
     }
@@ -261,13 +266,14 @@ void evbus__handle_item(evbus_consumer_t *c, evbus__ostore_t *os, evbus__qitem_t
     if (STOPPING(c) || evbus__part_stopped(p))
         return;
     if (!it->ev) {
-        for (int n = 1; !(it->ev = evbus__event_from_message(it->rkm, c->store, c->reg)); n++) {
+        for (int n = 1; !(it->ev = evbus__event_take_message(it->rkm, c->store, c->reg)); n++) {
             if (transient_wait(c, p, it->rkm->offset, n, EVBUS_ERR_NOMEM, "building the event",
                                "out of memory") != 0) {
                 evbus__part_stop(c, p);
                 return;
             }
         }
+        it->rkm = NULL; /* the event has it now */
         evbus__inflight_attach(p, it->ev); /* counted when the message was queued */
     }
     handle_event(c, os, p, it->ev);

@@ -1,8 +1,8 @@
 /*
  * The worker threads and their bounded queues.  The poll thread stages messages per worker
  * (a partition always goes to the same worker while assigned, so its events stay in order)
- * and hands them over a batch at a time; it waits when a worker is QUEUE_PER_WORKER behind,
- * which bounds what is held in memory.
+ * and hands them over a batch at a time; it waits when a worker is QUEUE_PER_WORKER behind
+ * (until it is half that), which bounds what is held in memory.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -25,10 +25,13 @@ void evbus__item_free(evbus__qitem_t *it) {
 static void worker_done(evbus_consumer_t *c, evbus__worker_t *w, size_t k) {
     if (k == 0)
         return;
-    atomic_fetch_sub_explicit(&w->pending, k, memory_order_seq_cst);
-    atomic_fetch_sub_explicit(&c->queued, k, memory_order_seq_cst);
-    /* Pairs with the waiter's increment of done_waiters before it checks the counts. */
-    if (atomic_load_explicit(&c->done_waiters, memory_order_seq_cst) > 0) {
+    size_t pending = atomic_fetch_sub_explicit(&w->pending, k, memory_order_seq_cst) - k;
+    size_t queued = atomic_fetch_sub_explicit(&c->queued, k, memory_order_seq_cst) - k;
+    /* Pairs with the waiter's increment of done_waiters before it checks the counts.  A
+     * waiter waits for w to be half empty (has_room()) or for nothing queued (is_idle()):
+     * waking it for less only costs it a context switch to go back to sleep. */
+    if ((pending <= c->qlimit / 2 || queued == 0) &&
+        atomic_load_explicit(&c->done_waiters, memory_order_seq_cst) > 0) {
         pthread_mutex_lock(&c->qmu);
         pthread_cond_broadcast(&c->done_cond);
         pthread_mutex_unlock(&c->qmu);
@@ -134,6 +137,14 @@ static int has_room(evbus_consumer_t *c, void *arg) {
     return atomic_load_explicit(&r->w->pending, memory_order_seq_cst) + r->n <= c->qlimit;
 }
 
+/* What a full worker is waited for: half its queue free, so the poll thread wakes once per
+ * half queue rather than once per batch the worker finishes. */
+static int has_half_room(evbus_consumer_t *c, void *arg) {
+    room_t *r = arg;
+    size_t pending = atomic_load_explicit(&r->w->pending, memory_order_seq_cst);
+    return pending + r->n <= c->qlimit && pending <= c->qlimit / 2;
+}
+
 /* Drop what the poll thread staged for w, uncommitted (stopping). */
 static void staged_drop(evbus__worker_t *w) {
     for (size_t i = 0; i < w->nstaged; i++)
@@ -148,7 +159,7 @@ static void staged_push(evbus_consumer_t *c, evbus__worker_t *w) {
         return;
     room_t r = {w, n};
     if (!has_room(c, &r))
-        wait_done(c, has_room, &r, 1);
+        wait_done(c, has_half_room, &r, 1);
     if (STOPPING(c) || !c->workers_started) {
         staged_drop(w);
         return;
@@ -210,14 +221,13 @@ int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm) {
     evbus__worker_t *w = &c->workers[evbus__part_worker(c, p)];
     evbus__qitem_t *it = &w->staged[w->nstaged];
     it->part = p;
-    it->ev = evbus__event_from_message(rkm, c->store, c->reg);
-    evbus__inflight_add(c, p, it->ev);
-    if (it->ev) {
-        it->rkm = NULL;
-        rd_kafka_message_destroy(rkm);
-    } else {
-        it->rkm = rkm; /* out of memory: the worker tries again, in order */
-    }
+    /* The worker builds the event (evbus__handle_item()), taking rkm rather than copying it:
+     * librdkafka's header parse allocates, and the event frees those blocks with rkm on the
+     * worker, so allocation and free stay on one thread (glibc's per-thread cache) and the
+     * poll thread only hands messages over. */
+    it->ev = NULL;
+    it->rkm = rkm;
+    evbus__inflight_add(c, p, NULL);
     if (++w->nstaged == c->qbatch)
         staged_push(c, w);
     return 1;
