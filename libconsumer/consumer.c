@@ -269,10 +269,13 @@ evbus_err_t evbus_consumer_close(evbus_consumer_t *c) {
     evbus_err_t err = EVBUS_OK;
     rd_kafka_resp_err_t kerr = rd_kafka_commit(c->rk, NULL, 0);
     /* A rebalance under way (another member leaving at the same moment, as `consume
-     * --processes` members do on SIGTERM) refuses the commit; the revocation that
-     * rd_kafka_consumer_close() runs commits again, and what stays uncommitted is redelivered. */
+     * --processes` members do on SIGTERM) refuses the commit, and so does a group that has
+     * already dropped this member (UNKNOWN_MEMBER_ID: a sibling killed and restarted made the
+     * group move on).  The revocation that rd_kafka_consumer_close() runs commits again where
+     * it still can, and what stays uncommitted is redelivered: not a failure of the close. */
     if (kerr && kerr != RD_KAFKA_RESP_ERR__NO_OFFSET && kerr != RD_KAFKA_RESP_ERR__STATE &&
-        kerr != RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS && kerr != RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION)
+        kerr != RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS && kerr != RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION &&
+        kerr != RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID)
         err = EVBUS_ERR_TRANSPORT;
     if (rd_kafka_consumer_close(c->rk))
         err = EVBUS_ERR_TRANSPORT;
