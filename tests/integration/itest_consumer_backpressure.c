@@ -136,7 +136,10 @@ static void test_bound_holds(void **state) {
     evbus_dispatcher_t *d = evbus_dispatcher_new();
     assert_non_null(d);
     assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, gated, g, NULL, EVBUS_HANDLER_ASYNC, "slow"), 0);
-    /* 8 per partition, 20 in all: three partitions reach the total before their own bounds */
+    /* Bounds lowered from the defaults (10000 in all, 2000 a partition) so that a few dozen
+     * events reach them: the mechanism is the same at any bound, and the other consumer tests
+     * run at the defaults, below them.  8 per partition, 20 in all: three partitions reach the
+     * total before their own bounds; two workers so that the partitions run side by side. */
     const char *const kv[][2] = {{"consumer.max.in.flight", "20"},
                                  {"consumer.max.in.flight.per.partition", "8"},
                                  {"workers", "2"}};
@@ -213,7 +216,10 @@ static void test_dlq_hold_survives(void **state) {
     assert_non_null(d);
     assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, picky, g, NULL, 0, "picky"), 0);
     assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, gated, g, NULL, EVBUS_HANDLER_ASYNC, "slow"), 0);
-    /* A worker per partition: partition 0's waiting dead letter blocks only its own. */
+    /* A worker per partition: partition 0's waiting dead letter blocks only its own.  A total
+     * of 12 (default 10000) is reached by a dozen events; no partition bound, so only the
+     * total pauses and lifts; no retry and a fixed 20 ms backoff (defaults: 3 retries from
+     * 100 ms) so the failing dead-letter write is reached at once, not after growing backoffs. */
     const char *const kv[][2] = {{"consumer.max.in.flight", "12"},
                                  {"consumer.max.in.flight.per.partition", "0"},
                                  {"retry.max", "0"},
