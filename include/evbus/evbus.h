@@ -141,7 +141,7 @@ EVBUS_EXPORT evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr,
  * The integer value of the evbus setting name: its value on conf, else its documented default.
  * Thread safe with other readers of conf.
  * @returns EVBUS_OK and *valuep, or EVBUS_ERR_INVALID_ARG when name has no integer value
- *          (unknown, unset without a default, or not an integer setting).
+ *          (unknown, unset without a default, or a value that is not an integer).
  */
 EVBUS_EXPORT evbus_err_t evbus_conf_get_int(const evbus_conf_t *conf, const char *name,
                                             int64_t *valuep);
