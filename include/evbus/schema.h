@@ -106,6 +106,46 @@ EVBUS_EXPORT evbus_err_t evbus_schema_compat(const evbus_schema_t *writer,
                                              size_t errstr_size);
 
 /*
+ * The transcoder: an event's data as natural JSON (CONVENTIONS "Wire format": a nullable union
+ * takes null or the plain value, defaults fill missing fields) to Avro binary and back.  What
+ * the producer and consumer do to the data part of a message; for tools, bindings and
+ * benchmarks that need the bytes themselves.
+ */
+
+/** evbus_schema_encode_json() flag: put the single-object framing (C3 01 + the schema's
+ *  fingerprint) in front, as a producer without a schema registry writes a value. */
+#define EVBUS_ENCODE_SINGLE_OBJECT 0x1
+
+/**
+ * Encode json (len bytes, one JSON object; need not be NUL-terminated) as Avro binary of
+ * schema into out (at most out_size bytes).  A missing field takes its default; a missing field
+ * without one, a type mismatch or a field the schema does not know is an error naming the
+ * field path.  *lenp (may be NULL) gets the encoding's length whenever it is known.  Thread
+ * safe (schema is read-only); a per-thread scratch buffer makes steady-state calls allocate
+ * nothing.
+ * @returns EVBUS_OK; EVBUS_ERR_SCHEMA + errstr when json does not fit the schema;
+ *          EVBUS_ERR_INVALID_ARG when out_size is less than *lenp (call again with that room)
+ *          or an argument is NULL; EVBUS_ERR_NOMEM.
+ */
+EVBUS_EXPORT evbus_err_t evbus_schema_encode_json(const evbus_schema_t *schema, const char *json,
+                                                  size_t len, int flags, void *out,
+                                                  size_t out_size, size_t *lenp, char *errstr,
+                                                  size_t errstr_size);
+
+/**
+ * Decode Avro binary of schema (data, len bytes, without framing: see evbus_framing_parse())
+ * into compact JSON text, NUL-terminated in out (out_size counts the NUL; *lenp, which may be
+ * NULL, gets the text's length without it whenever it is known).  Thread safe; allocation as
+ * evbus_schema_encode_json().
+ * @returns EVBUS_OK; EVBUS_ERR_DECODE + errstr for data that is not a datum of schema;
+ *          EVBUS_ERR_INVALID_ARG when out_size is not more than *lenp or an argument is NULL;
+ *          EVBUS_ERR_NOMEM.
+ */
+EVBUS_EXPORT evbus_err_t evbus_schema_decode_json(const evbus_schema_t *schema, const void *data,
+                                                  size_t len, char *out, size_t out_size,
+                                                  size_t *lenp, char *errstr, size_t errstr_size);
+
+/*
  * Wire framing (what precedes the Avro binary in a message's value and key).
  */
 #define EVBUS_FRAMING_SINGLE_OBJECT 1 /* C3 01 + 8-byte little-endian fingerprint */

@@ -195,6 +195,63 @@ static void test_framing(void **state) {
     assert_int_equal(evbus_framing_parse(NULL, 0, NULL, NULL, NULL, NULL, NULL, 0), EVBUS_ERR_DECODE);
 }
 
+static void test_encode_decode(void **state) {
+    (void)state;
+    char err[512] = "";
+    evbus_schema_t *v2 = evbus_schema_new(V2, strlen(V2), err, sizeof(err));
+    assert_non_null(v2);
+    unsigned char out[256];
+    char json[256];
+    size_t n = 0, m = 0;
+    /* the missing field takes its default; back to JSON it is there */
+    const char *in = "{\"id\":\"a\"}";
+    assert_int_equal(evbus_schema_encode_json(v2, in, strlen(in), 0, out, sizeof(out), &n, err, sizeof(err)),
+                     EVBUS_OK);
+    assert_int_equal(n, 3); /* "a": length 1 zigzag (0x02) + 'a'; qty 1 zigzag (0x02) */
+    assert_int_equal(evbus_schema_decode_json(v2, out, n, json, sizeof(json), &m, err, sizeof(err)),
+                     EVBUS_OK);
+    assert_string_equal(json, "{\"id\":\"a\",\"qty\":1}");
+    assert_int_equal(m, strlen(json));
+
+    /* framed: the header is the schema's own fingerprint */
+    size_t nf = 0, hdr = 0;
+    uint64_t fp = 0;
+    assert_int_equal(evbus_schema_encode_json(v2, in, strlen(in), EVBUS_ENCODE_SINGLE_OBJECT, out,
+                                              sizeof(out), &nf, err, sizeof(err)),
+                     EVBUS_OK);
+    assert_int_equal(nf, n + 10);
+    assert_int_equal(evbus_framing_parse(out, nf, NULL, &fp, NULL, &hdr, NULL, 0), EVBUS_OK);
+    assert_true(fp == evbus_schema_fingerprint(v2));
+    assert_int_equal(hdr, 10);
+
+    /* too little room: told how much, and it works with that much */
+    assert_int_equal(evbus_schema_encode_json(v2, in, strlen(in), 0, out, 2, &n, err, sizeof(err)),
+                     EVBUS_ERR_INVALID_ARG);
+    assert_int_equal(n, 3);
+    assert_int_equal(evbus_schema_encode_json(v2, in, strlen(in), 0, out, n, &n, err, sizeof(err)),
+                     EVBUS_OK);
+    assert_int_equal(evbus_schema_decode_json(v2, out, n, json, 5, &m, err, sizeof(err)),
+                     EVBUS_ERR_INVALID_ARG);
+    assert_int_equal(m, strlen("{\"id\":\"a\",\"qty\":1}"));
+
+    /* data that does not fit the schema, bytes that are not a datum */
+    err[0] = 0;
+    assert_int_equal(evbus_schema_encode_json(v2, "{\"id\":5}", 8, 0, out, sizeof(out), NULL, err,
+                                              sizeof(err)),
+                     EVBUS_ERR_SCHEMA);
+    assert_non_null(strstr(err, "id"));
+    assert_int_equal(evbus_schema_encode_json(v2, "{\"id\":\"a\",\"x\":1}", 16, 0, out, sizeof(out),
+                                              NULL, err, sizeof(err)),
+                     EVBUS_ERR_SCHEMA);
+    const unsigned char bad[] = {0x7f};
+    assert_int_equal(evbus_schema_decode_json(v2, bad, sizeof(bad), json, sizeof(json), NULL, err,
+                                              sizeof(err)),
+                     EVBUS_ERR_DECODE);
+    assert_int_equal(evbus_schema_encode_json(NULL, in, strlen(in), 0, out, sizeof(out), NULL, NULL, 0),
+                     EVBUS_ERR_INVALID_ARG);
+    evbus_schema_destroy(v2);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_lists_types_and_history),
@@ -202,6 +259,7 @@ int main(void) {
         cmocka_unit_test(test_schema_on_its_own),
         cmocka_unit_test(test_compat_both_ways),
         cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_encode_decode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
