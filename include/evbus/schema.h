@@ -27,8 +27,9 @@ typedef struct evbus_schema_s evbus_schema_t;
 /**
  * Load every "*.avsc" of dir (and of dir/history/, the earlier versions).  dir NULL: the
  * default search, as the producer's when schema.dir is unset: EVENT_BUS_SCHEMA_DIR, else
- * ./schemas when it exists, else the installed schemas.  A file that does not parse, or two current
- * files for one event type, fail the whole load.
+ * ./schemas when it exists, else the installed schemas.  A file that does not parse, whose
+ * top-level type is not a record, or whose namespace is not its file name's event type
+ * (<event_type>.avsc) fails the whole load.
  * @returns the store, which the caller owns (evbus_schema_store_destroy()), or NULL + errstr
  *          (the file and the reason).
  */
