@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "producer_config.h"
 #include "evbus/producer_config.h"
 
 #define CFG(c) ((const evbus__config_t *)(const void *)(c))
