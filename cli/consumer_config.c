@@ -52,7 +52,7 @@ void evbus_cli_config_errors_clear(evbus_cli_config_errors_t *errs) {
 }
 
 /* "an object", "a string", ... for "<kind>, expected <what>" messages. */
-static const char *evbus_cli_json_kind(const json_t *v) {
+static const char *json_kind(const json_t *v) {
     switch (json_typeof(v)) {
     case JSON_OBJECT: return "an object";
     case JSON_ARRAY: return "an array";
@@ -66,7 +66,7 @@ static const char *evbus_cli_json_kind(const json_t *v) {
 }
 
 /* JSON text (starting with '{' or '[') or the path of a file holding it; NULL + a problem. */
-static json_t *evbus_cli_config_parse_source(const char *text_or_path, const char *what,
+static json_t *parse_source(const char *text_or_path, const char *what,
                                              evbus_cli_config_errors_t *errs) {
     json_error_t jerr;
     const char *p = text_or_path;
@@ -133,7 +133,7 @@ static char **string_list(load_t *l, const char *path, json_t *arr, size_t *np, 
     char p[256];
     if (!json_is_array(arr) || json_array_size(arr) == 0) {
         ERR(l, path, "%s, expected a non-empty array of strings",
-            json_is_array(arr) ? "empty array" : evbus_cli_json_kind(arr));
+            json_is_array(arr) ? "empty array" : json_kind(arr));
         return NULL;
     }
     size_t n = json_array_size(arr), bad = 0;
@@ -148,7 +148,7 @@ static char **string_list(load_t *l, const char *path, json_t *arr, size_t *np, 
         char why[256];
         snprintf(p, sizeof(p), "%s[%zu]", path, i);
         if (!s || !*s) {
-            ERR(l, p, "%s, expected a non-empty string", s ? "empty string" : evbus_cli_json_kind(v));
+            ERR(l, p, "%s, expected a non-empty string", s ? "empty string" : json_kind(v));
             bad++;
         } else if (topics && evbus_topic_check(s, why, sizeof(why)) != 0) {
             ERR(l, p, "%s, expected a legal Kafka topic name", why);
@@ -183,7 +183,7 @@ static void free_list(char **v) {
 
 static char **settings_list(load_t *l, const char *path, json_t *obj) {
     if (!json_is_object(obj)) {
-        ERR(l, path, "%s, expected an object of setting names to strings", evbus_cli_json_kind(obj));
+        ERR(l, path, "%s, expected an object of setting names to strings", json_kind(obj));
         return NULL;
     }
     size_t n = json_object_size(obj), i = 0;
@@ -210,7 +210,7 @@ static char **settings_list(load_t *l, const char *path, json_t *obj) {
             ERR(l, path, "empty setting name, expected a name");
             bad = 1;
         } else if (!s) {
-            ERR(l, p, "%s, expected a string, an integer or a boolean", evbus_cli_json_kind(v));
+            ERR(l, p, "%s, expected a string, an integer or a boolean", json_kind(v));
             bad = 1;
         } else if (!bad) {
             out[i++] = dup_or_flag(l, k);
@@ -231,7 +231,7 @@ static void load_plugin(load_t *l, size_t idx, json_t *o, evbus_cli_cplugin_t *p
     snprintf(path, sizeof(path), "$.plugins[%zu]", idx);
     pl->isolate = -1;
     if (!json_is_object(o)) {
-        ERR(l, path, "%s, expected an object {\"path\": ...}", evbus_cli_json_kind(o));
+        ERR(l, path, "%s, expected an object {\"path\": ...}", json_kind(o));
         return;
     }
     static const char *const known[] = {"path", "isolate", "settings", "subscriptions", NULL};
@@ -243,7 +243,7 @@ static void load_plugin(load_t *l, size_t idx, json_t *o, evbus_cli_cplugin_t *p
         ERR(l, path, "missing \"path\", expected a plugin file or directory");
     } else if (!s || !*s) {
         ERR(l, p, "%s, expected the path of a plugin (.so) or a directory of plugins",
-            s ? "empty string" : evbus_cli_json_kind(v));
+            s ? "empty string" : json_kind(v));
     } else {
         size_t len = (l->base && *s != '/' ? strlen(l->base) + 1 : 0) + strlen(s) + 1;
         if (!(pl->path = malloc(len))) {
@@ -264,7 +264,7 @@ static void load_plugin(load_t *l, size_t idx, json_t *o, evbus_cli_cplugin_t *p
     if ((v = json_object_get(o, "isolate"))) {
         snprintf(p, sizeof(p), "%s.isolate", path);
         if (!json_is_boolean(v))
-            ERR(l, p, "%s, expected true or false", evbus_cli_json_kind(v));
+            ERR(l, p, "%s, expected true or false", json_kind(v));
         else
             pl->isolate = json_is_true(v);
     }
@@ -290,7 +290,7 @@ static void conf_value(load_t *l, evbus_cli_consumer_config_t *cc, size_t *nconf
     else if (!integer && json_is_string(v))
         s = json_string_value(v);
     if (!s) {
-        ERR(l, path, "%s, expected %s", evbus_cli_json_kind(v), integer ? "an integer" : "a string");
+        ERR(l, path, "%s, expected %s", json_kind(v), integer ? "an integer" : "a string");
         return;
     }
     evbus_conf_t *scratch = evbus_conf_new();
@@ -322,13 +322,13 @@ static void load_root(load_t *l, json_t *root, evbus_cli_consumer_config_t *cc) 
     if ((v = json_object_get(root, "group"))) {
         if (!json_is_string(v) || !*json_string_value(v))
             ERR(l, "$.group", "%s, expected a non-empty string",
-                json_is_string(v) ? "empty string" : evbus_cli_json_kind(v));
+                json_is_string(v) ? "empty string" : json_kind(v));
         else
             cc->group = dup_or_flag(l, json_string_value(v));
     }
     if ((v = json_object_get(root, "plugins"))) {
         if (!json_is_array(v)) {
-            ERR(l, "$.plugins", "%s, expected an array of {\"path\": ...} objects", evbus_cli_json_kind(v));
+            ERR(l, "$.plugins", "%s, expected an array of {\"path\": ...} objects", json_kind(v));
         } else if (json_array_size(v) > 0) {
             cc->nplugins = json_array_size(v);
             if (!(cc->plugins = calloc(cc->nplugins, sizeof(*cc->plugins))))
@@ -344,7 +344,7 @@ static void load_root(load_t *l, json_t *root, evbus_cli_consumer_config_t *cc) 
     }
     if ((v = json_object_get(root, "retry"))) {
         if (!json_is_object(v)) {
-            ERR(l, "$.retry", "%s, expected an object {\"max\": N, \"backoff_ms\": N}", evbus_cli_json_kind(v));
+            ERR(l, "$.retry", "%s, expected an object {\"max\": N, \"backoff_ms\": N}", json_kind(v));
         } else {
             static const char *const rk[] = {"max", "backoff_ms", NULL};
             unknown_keys(l, "$.retry", v, rk, "max or backoff_ms");
@@ -384,7 +384,7 @@ void evbus_cli_consumer_config_destroy(evbus_cli_consumer_config_t *cc) {
 
 evbus_cli_consumer_config_t *evbus_cli_consumer_config_load(const char *text_or_path,
                                                       evbus_cli_config_errors_t *errs) {
-    json_t *root = evbus_cli_config_parse_source(text_or_path, "consumer config", errs);
+    json_t *root = parse_source(text_or_path, "consumer config", errs);
     if (!root)
         return NULL;
     load_t l = {errs, NULL, 0};
@@ -404,7 +404,7 @@ evbus_cli_consumer_config_t *evbus_cli_consumer_config_load(const char *text_or_
         l.nomem = 1;
     else if (!json_is_object(root))
         ERR(&l, "$", "%s, expected an object {\"topics\": [...], \"group\": ..., \"plugins\": [...]}",
-            evbus_cli_json_kind(root));
+            json_kind(root));
     else
         load_root(&l, root, cc);
     json_decref(root);

@@ -43,6 +43,27 @@ ok
 readelf -d "$CLI" | grep -q 'NEEDED.*\[libevbus\.so\.' || fail "evbus-cli does not link libevbus.so"
 ok
 
+# 2b. evbus-cli is written against the public headers only: every header its sources name in
+#     quotes is one of its own (the rest are <evbus/...>, librdkafka's, jansson's, microhttpd's)
+bad=$(grep -h '#include "' "$EVBUS_SRC"/cli/*.[ch] | sed -E 's/.*"(.*)".*/\1/' | sort -u |
+    while read -r h; do [ -f "$EVBUS_SRC/cli/$h" ] || echo "$h"; done)
+[ -z "$bad" ] || fail "cli/ includes headers that are not its own: $(echo $bad)"
+ok
+bad=$(grep -h '#include <evbus/' "$EVBUS_SRC"/cli/*.[ch] | sed -E 's/.*<evbus\/(.*)>.*/\1/' | sort -u |
+    while read -r h; do [ -f "$EVBUS_SRC/include/evbus/$h" ] || echo "$h"; done)
+[ -z "$bad" ] || fail "cli/ includes evbus headers that are not public: $(echo $bad)"
+ok
+
+# 2c. every public header compiles on its own, as the first include of a user or a binding
+for h in "$EVBUS_SRC"/include/evbus/*.h; do
+    printf '#include <evbus/%s>\nint main(void) { return 0; }\n' "$(basename "$h")" >"$T/hdr.c"
+    # shellcheck disable=SC2046 # pkg-config's flags are words
+    cc -std=c11 -Wall -Wextra -Werror -fsyntax-only -I"$EVBUS_SRC/include" \
+        $(pkg-config --cflags rdkafka) "$T/hdr.c" 2>"$T/hdr.err" ||
+        { cat "$T/hdr.err" >&2; fail "include/evbus/$(basename "$h") does not compile on its own"; }
+done
+ok
+
 # 3. both plugin builds load and run in evbus-cli consume, one libevbus per process
 plain=$EVBUS_BUILD/examples/evbus_example_plugin.so
 linked=$EVBUS_BUILD/examples/linked/evbus_example_plugin.so
