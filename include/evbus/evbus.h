@@ -151,6 +151,7 @@ EVBUS_EXPORT evbus_err_t evbus_conf_get_bool(const evbus_conf_t *conf, const cha
 /**
  * The framing a producer made from conf writes: "confluent" or "single-object" (wire.format,
  * where auto means confluent when schema.registry.url is set).  Static storage; never NULL.
+ * Thread safe with other readers of conf.
  */
 EVBUS_EXPORT const char *evbus_conf_wire_format(const evbus_conf_t *conf);
 
@@ -266,12 +267,13 @@ EVBUS_EXPORT const char *evbus_event_json(const evbus_event_t *ev, size_t *lenp)
 EVBUS_EXPORT const char *evbus_event_error(const evbus_event_t *ev);
 /** Raw message value (framing included) and its length. */
 EVBUS_EXPORT const void *evbus_event_value(const evbus_event_t *ev, size_t *lenp);
-/** Raw message key (framing included) and its length; NULL when the message has no key. */
+/** Raw message key (framing included) and its length (*lenp may be NULL); NULL when the message
+ *  has no key.  Owned by ev; safe from any thread that holds ev, as the other accessors. */
 EVBUS_EXPORT const void *evbus_event_key_raw(const evbus_event_t *ev, size_t *lenp);
 /**
  * Whether the message can ever be handled, judged when the event was made, without decoding its
  * value (exactly one non-empty ce_type and ce_id, ...).  *msgp (may be NULL) gets why not (NULL
- * when usable), owned by ev.
+ * when usable), owned by ev.  Safe from any thread that holds ev.
  * @returns EVBUS_OK, or the code of the problem (EVBUS_ERR_DECODE for bad headers).
  */
 EVBUS_EXPORT evbus_err_t evbus_event_problem(const evbus_event_t *ev, const char **msgp);
@@ -295,6 +297,7 @@ EVBUS_EXPORT evbus_err_t evbus_topic_check(const char *name, char *errstr, size_
 /**
  * The full topic name: "<prefix>-<topic>" when prefix is set and non-empty, else topic; at
  * most size bytes written to buf, NUL included (buf may be NULL when size is 0), as snprintf.
+ * Thread safe.
  * @returns the full name's length (>= size: it was cut).
  */
 EVBUS_EXPORT size_t evbus_topic_full(const char *prefix, const char *topic, char *buf,
