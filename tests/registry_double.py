@@ -2,8 +2,12 @@
 """A tiny Confluent-compatible schema-registry TEST DOUBLE for evbus tests.
 
 This is NOT a schema registry: it keeps everything in memory, checks no compatibility,
-understands only Avro, and exists so that tests can exercise evbus's registry client
-(and fault paths) without a real registry.  Python 3 standard library only.
+understands only Avro.  Python 3 standard library only.  New tests use it only for the faults
+a real registry cannot be made to produce on demand: an error status on every request
+(--fail-status 503), answers slower than the client's timeout (--delay-ms), a registry that
+goes away and comes back on the same port.  Everything else runs against a real registry
+(Apicurio, tests/registry/with-registry); some older CLI tests still use the double for
+normal paths.
 
 Endpoints (a subset of the Confluent REST API, same shapes):
   POST /subjects/{subject}/versions   {"schema": "..."} -> {"id": N}
