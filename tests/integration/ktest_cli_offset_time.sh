@@ -25,9 +25,15 @@ expect_rc 2 "$CLI" consume -t orders -g g --extra '[]'
 head -n 2 "$D/cli_orders.jsonl" >"$T/before.jsonl"
 tail -n 1 "$D/cli_orders.jsonl" >"$T/after.jsonl"
 expect_rc 0 "$CLI" --prefix ot publish $TYPE "$T/before.jsonl"
-sleep 1.1  # message timestamps have millisecond resolution: a clear gap around TIME
-TIME=$(python3 -c 'import datetime; print(datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")')
-sleep 1.1
+# Message timestamps have millisecond resolution: TIME is a millisecond after the last event
+# before it was published, and the events after it are published a millisecond after it
+# (waits for the clock, bounded, not sleeps).
+clock_past() { [ "$(date +%s%3N)" -gt "$1" ]; }
+published_ms=$(date +%s%3N)
+wait_until 5 clock_past "$published_ms" || fail "clock stuck"
+time_ms=$(date +%s%3N)
+TIME=$(date -u -d "@$((time_ms / 1000)).$(printf %03d $((time_ms % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ)
+wait_until 5 clock_past "$time_ms" || fail "clock stuck"
 expect_rc 0 "$CLI" --prefix ot publish $TYPE "$T/after.jsonl"
 
 G=ot-$RANDOM
