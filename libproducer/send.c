@@ -313,11 +313,13 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
     atomic_init(&ev->remaining, n);
     memcpy(ev->id, s->id, sizeof(ev->id));
 
-    /* 4. Room for every message of the event, then enqueue them together. */
-    size_t vpayload = s->val.len - EVBUS__FRAME_HDR_MAX;
-    int64_t vbytes = 0;
-    for (size_t i = 0; i < n; i++)
-        vbytes += (int64_t)(vpayload + EVBUS__FRAME_HDR_MAX);
+    /* 4. Room for every message of the event, then enqueue them together.  The room is the
+     *    framed value, exactly what librdkafka counts and each delivery report gives back:
+     *    Confluent framing is 5 bytes, single-object 10 (reserving 10 for both leaked 5
+     *    bytes of room per message under a registry).  Every topic's framing has the same
+     *    length, so every message of the event has this one. */
+    size_t vlen = s->val.len - (size_t)(vstart - s->val.data);
+    int64_t vbytes = (int64_t)n * (int64_t)vlen;
     int64_t deadline = evbus__now_us() + p->queue_full_timeout_us;
     if (evbus__room_reserve(p, (int64_t)n, vbytes, deadline) != 0) {
         rd_kafka_headers_destroy(hdrs);
@@ -329,7 +331,7 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
             return evbus__fail(EVBUS_ERR_QUEUE_FULL, errstr, errstr_size,
                                "event needs %zu messages of %zu bytes, more than librdkafka's "
                                "queue holds (queue.buffering.max.messages/.kbytes)",
-                               n, vpayload);
+                               n, vlen);
         return evbus__fail(EVBUS_ERR_QUEUE_FULL, errstr, errstr_size,
                            "no room in the producer queue for %lld ms (queue.full.timeout.ms); "
                            "nothing enqueued",
@@ -370,7 +372,6 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
                 ke = RD_KAFKA_RESP_ERR__FAIL;
                 nomem = e == EVBUS_OK;
             } else {
-                size_t vlen = s->val.len - (size_t)(vstart - s->val.data);
                 for (;;) {
                     ke = rd_kafka_producev(
                         p->rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -406,7 +407,7 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
         }
         /* Refused, or after a refusal: not enqueued; give its room back. */
         s->refused[nref++] = t->tc->full_topic;
-        evbus__room_release(p, 1, (int64_t)(vpayload + EVBUS__FRAME_HDR_MAX));
+        evbus__room_release(p, 1, (int64_t)vlen);
     }
     if (hdrs)
         rd_kafka_headers_destroy(hdrs);
