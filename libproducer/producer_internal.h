@@ -93,6 +93,7 @@ struct evbus_producer_s {
      * is enqueued (queue.buffering.max.messages / .kbytes), released by its reports. */
     int64_t room_max_msgs, room_max_bytes;
     atomic_int_fast64_t room_msgs, room_bytes;
+    int64_t max_msg_bytes; /* librdkafka's message.max.bytes, checked before any enqueue */
 
     /* Transactions (producer.transactional=true); see txn.c. */
     int transactional;
@@ -104,6 +105,7 @@ struct evbus_producer_s {
     atomic_uint_fast64_t txn_gen;  /* transactions ended so far (senders wait for the next) */
     int64_t txn_started_us;
     int64_t txn_max_events, txn_interval_us;
+    int txn_op_timeout_ms;         /* librdkafka's transaction.timeout.ms: bounds each call */
     pthread_mutex_t held_lock;     /* guards held[] (reports of the open transaction) */
     evbus__held_report_t *held;
     size_t nheld, capheld;

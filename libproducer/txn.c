@@ -16,7 +16,10 @@
 #include "conf.h"
 #include "producer_internal.h"
 
-#define TXN_OP_TIMEOUT_MS 60000
+/* Each transactional call waits up to librdkafka's transaction.timeout.ms (default 60000,
+ * kafka.transaction.timeout.ms), the bound the broker gives the transaction too.  (Passing
+ * -1 would not mean that for commit_transaction: it waits forever.) */
+#define TXN_OP_TIMEOUT_MS (p->txn_op_timeout_ms)
 
 evbus_err_t evbus__txn_configure(evbus_producer_t *p, rd_kafka_conf_t *kc, char *errstr,
                                  size_t errstr_size) {

@@ -82,7 +82,7 @@ static void on_delivery(const evbus_delivery_t *d, void *opaque) {
     pthread_mutex_unlock(&l->lock);
 }
 
-static evbus_producer_t *new_producer(fx_t *fx) {
+static evbus_producer_t *new_producer(fx_t *fx, const char *txn_timeout_ms) {
     char err[512];
     evbus_conf_t *c = evbus_conf_new();
     assert_non_null(c);
@@ -92,6 +92,10 @@ static evbus_producer_t *new_producer(fx_t *fx) {
     cu_set(c, "topic.prefix", fx->prefix);
     cu_set(c, "producer.transactional", "true");
     cu_set(c, "kafka.log_level", "0"); /* the injected errors are expected: no noise */
+    /* Changed default: each try of a commit waits up to transaction.timeout.ms, 60 s by
+     * default; at 1 s the ten tries that run out take seconds instead of ten minutes, and at
+     * 5 s they outlast destroy's 10 s flush, so destroy stops them. */
+    cu_set(c, "kafka.transaction.timeout.ms", txn_timeout_ms);
     evbus_conf_set_delivery_cb(c, on_delivery, &LOG);
     evbus_producer_t *p = evbus_producer_new(c, err, sizeof(err));
     if (!p)
@@ -133,10 +137,10 @@ static void assert_not_delivered(int from, int to) {
  * events it never re-sends. */
 static void test_retriable_commit_errors_run_out(void **state) {
     fx_t *fx = *state;
-    evbus_producer_t *p = new_producer(fx);
+    evbus_producer_t *p = new_producer(fx, "1000");
     send_range(p, 0, 5);
     assert_int_equal(evbus_producer_flush(p, 30000), 0);
-    rd_kafka_resp_err_t errs[200];
+    rd_kafka_resp_err_t errs[2000]; /* more than the tries use up (one per 100 ms) */
     for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
         errs[i] = RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS;
     rd_kafka_mock_push_request_errors_array(tu_mock_cluster(fx->mock), ENDTXN,
@@ -146,6 +150,8 @@ static void test_retriable_commit_errors_run_out(void **state) {
     assert_int_equal(evbus_producer_flush(p, 120000), 0);
     rd_kafka_mock_clear_request_errors(tu_mock_cluster(fx->mock), ENDTXN);
     assert_not_delivered(5, 10);
+    if (!strstr(LOG.why[5], "retries exhausted"))
+        fail_msg("reason \"%s\" does not say the retries ran out", LOG.why[5]);
     /* the producer goes on: the next event commits */
     send_range(p, 10, 11);
     assert_int_equal(evbus_producer_flush(p, 60000), 0);
@@ -160,23 +166,27 @@ static void test_retriable_commit_errors_run_out(void **state) {
     evbus_producer_destroy(p);
 }
 
-/* The producer is destroyed while it still retries a commit the broker keeps refusing (each
- * answer delayed 1 s, so the retries outlast destroy's 10 s flush). */
+/* The producer is destroyed while it still retries a commit the broker keeps refusing (ten
+ * tries of 5 s outlast destroy's 10 s flush). */
 static void test_destroy_while_commit_retries(void **state) {
     fx_t *fx = *state;
-    evbus_producer_t *p = new_producer(fx);
+    evbus_producer_t *p = new_producer(fx, "5000");
     send_range(p, 0, 5);
     assert_int_equal(evbus_producer_flush(p, 30000), 0);
-    for (int i = 0; i < 60; i++)
-        rd_kafka_mock_broker_push_request_error_rtts(tu_mock_cluster(fx->mock), 1, ENDTXN, 1,
-                                                     RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS,
-                                                     1000);
+    rd_kafka_resp_err_t errs[2000]; /* more than the tries use up (one per 100 ms) */
+    for (size_t i = 0; i < sizeof(errs) / sizeof(errs[0]); i++)
+        errs[i] = RD_KAFKA_RESP_ERR_CONCURRENT_TRANSACTIONS;
+    rd_kafka_mock_push_request_errors_array(tu_mock_cluster(fx->mock), ENDTXN,
+                                            sizeof(errs) / sizeof(errs[0]), errs);
     send_range(p, 5, 10);
     evbus_producer_destroy(p); /* every event is reported before it returns */
     assert_not_delivered(5, 10);
     pthread_mutex_lock(&LOG.lock);
     for (int i = 0; i < 5; i++)
         assert_int_equal(LOG.ok[i], 2);
+    /* the reason says which of the two it was */
+    if (!strstr(LOG.why[5], "destroyed"))
+        fail_msg("reason \"%s\" does not say the producer was destroyed", LOG.why[5]);
     pthread_mutex_unlock(&LOG.lock);
 }
 
