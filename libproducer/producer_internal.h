@@ -127,9 +127,14 @@ void evbus__producer_kafka_destroy(evbus_producer_t *p);
 void evbus__scratch_free(void *scratch);
 
 /* delivery.c */
+/* How a transaction ended for evbus__report's aborted: not committed, or not known
+ * (a commit never confirmed: reported failed, EVBUS_ERR_TIMEOUT, "outcome unknown"). */
+#define EVBUS__TXN_ABORTED 1
+#define EVBUS__TXN_UNKNOWN 2
 void evbus__dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 void evbus__error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque);
-/** Report one message's outcome (callback or kept failure), count it, free ev after its last. */
+/** Report one message's outcome (callback or kept failure), count it, free ev after its last.
+ * aborted: 0, EVBUS__TXN_ABORTED or EVBUS__TXN_UNKNOWN. */
 void evbus__report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, int32_t partition,
                    int64_t offset, rd_kafka_resp_err_t kerr, int aborted);
 void evbus__kept_failure_free(evbus__kept_failure_t *f);

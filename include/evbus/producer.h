@@ -37,8 +37,10 @@ typedef struct evbus_delivery_s {
     size_t ntopics;        /* topics the send meant the event for; this report is for one.
                             * A topic refused at send time (see evbus_send_result_t) gets
                             * no report. */
-    int transaction_aborted; /* 1: delivered, then its transaction aborted (not visible to
-                              * read_committed readers); err says EVBUS_ERR_TRANSPORT */
+    int transaction_aborted; /* 1: delivered, then its transaction was not committed; never
+                              * re-sent.  err EVBUS_ERR_TRANSPORT: aborted (not visible to
+                              * read_committed readers); EVBUS_ERR_TIMEOUT: the commit was
+                              * never confirmed, its outcome is unknown (errstr says so) */
 } evbus_delivery_t;
 
 typedef void(evbus_delivery_cb)(const evbus_delivery_t *d, void *opaque);
