@@ -93,12 +93,15 @@ void evbus__report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, 
 void evbus__dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     evbus_producer_t *p = opaque;
     (void)rk;
-    evbus__room_release(p, 1, (int64_t)m->len);
     evbus__pevent_t *ev = m->_private;
     if (p->transactional)
         evbus__txn_hold(p, ev, rd_kafka_topic_name(m->rkt), m->partition, m->offset, m->err);
     else
         evbus__report(p, ev, rd_kafka_topic_name(m->rkt), m->partition, m->offset, m->err, 0);
+    /* Last: librdkafka gives the message's room back when this returns, so a sender that
+     * finds room here waits out librdkafka's QUEUE_FULL for no longer than that (released
+     * before the application's callback, it waited as long as the callback ran). */
+    evbus__room_release(p, 1, (int64_t)m->len);
 }
 
 /* Errors librdkafka raises outside any one message (authentication, brokers down): keep the

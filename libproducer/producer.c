@@ -61,6 +61,9 @@ static evbus_err_t prepare_types(evbus_producer_t *p, char *errstr, size_t errst
                 return EVBUS_ERR_SCHEMA;
             atomic_init(&t->key_id, -1);
             atomic_init(&t->value_id, -1);
+            atomic_init(&t->state, EVBUS__TOPIC_UNKNOWN);
+            atomic_init(&t->state_us, 0);
+            atomic_init(&t->missing_err, 0);
             if (p->reg) {
                 t->value_subject = evbus__registry_value_subject(t->tc->full_topic, tc->event_type);
                 t->key_subject = evbus__registry_key_subject(t->tc->full_topic, t->key_doc->root);

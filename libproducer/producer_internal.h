@@ -32,7 +32,17 @@ typedef struct evbus__ptopic_s {
     rd_kafka_topic_t *rkt;
     /* Registry ids once known (-1 before): the send path then needs no registry lock. */
     _Atomic int32_t key_id, value_id;
+    /* Whether the brokers have the topic (topic_check.c): EVBUS__TOPIC_*, since when, and
+     * the broker's error when missing. */
+    atomic_int state;
+    atomic_int_fast64_t state_us;
+    atomic_int missing_err;
 } evbus__ptopic_t;
+
+#define EVBUS__TOPIC_UNKNOWN 0    /* not asked yet */
+#define EVBUS__TOPIC_EXISTS 1     /* the brokers listed it */
+#define EVBUS__TOPIC_MISSING 2    /* the brokers said it does not exist (or may not be used) */
+#define EVBUS__TOPIC_UNANSWERED 3 /* no broker answered */
 
 typedef struct evbus__ptype_s {
     const evbus__type_conf_t *tc;
@@ -141,6 +151,15 @@ void evbus__kept_failure_free(evbus__kept_failure_t *f);
 /** Reserve room for nmsgs messages of bytes bytes, waiting up to deadline_us. 0 or -1. */
 int evbus__room_reserve(evbus_producer_t *p, int64_t nmsgs, int64_t bytes, int64_t deadline_us);
 void evbus__room_release(evbus_producer_t *p, int64_t nmsgs, int64_t bytes);
+
+/* topic_check.c */
+/** Before any enqueue: does every topic of sel exist on the brokers?  EVBUS_OK, or
+ * EVBUS_ERR_TRANSPORT with *bad the first missing topic.  May wait up to 1 s for the brokers'
+ * answer about a topic not asked about before. */
+evbus_err_t evbus__topics_check(evbus_producer_t *p, const evbus__ptopic_t *const *sel, size_t n,
+                                const char **bad, char *errstr, size_t errstr_size);
+/** librdkafka refused a message for t with err: remember t missing when err says so. */
+void evbus__topic_refused(evbus__ptopic_t *t, rd_kafka_resp_err_t err);
 
 /* txn.c */
 /** Set the transactional librdkafka defaults on kc (transactional.id). */

@@ -112,19 +112,63 @@ static void test_message_too_large_on_one_topic(void **state) {
     evbus_producer_destroy(p);
 }
 
-/* Topic "here" exists, "missing" does not.  Changed default: librdkafka's producer asks the
- * brokers to create a topic it is sent to (allow.auto.create.topics=true), which a broker
- * with auto-creation on (the embedded one) does; deployments that create their topics
- * themselves turn creation off on the brokers, and only then can a topic be unknown. */
+/* The size check is librdkafka's own to the byte, or stricter: at the largest blob the check
+ * lets through to "by-id" alone (its message grows one byte per byte of blob), librdkafka
+ * takes the message too (were the check looser by a byte, librdkafka would refuse it there:
+ * after the event's other messages went in). */
+static void test_size_check_matches_librdkafka(void **state) {
+    fx_t *fx = *state;
+    char err[1024];
+    evbus_producer_t *p = evbus_producer_new(
+        make_conf(fx, "{\"" TYPE "\": [{\"topic\": \"by-id\", \"event_key_field\": \"id\"},"
+                      " {\"topic\": \"by-blob\", \"event_key_field\": \"blob\"}]}"),
+        err, sizeof(err));
+    if (!p)
+        fail_msg("%s", err);
+    const char *only[] = {"by-id"};
+    evbus_send_opts_t o = EVBUS_SEND_OPTS_INIT;
+    o.topics = only;
+    o.ntopics = 1;
+    size_t lo = 900000, hi = 1000000; /* lo fits, hi does not (with the value's 1,000,000) */
+    int sent = 0;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        char *ev = blob_event("b", mid);
+        evbus_err_t e = evbus_producer_send_opts(p, TYPE, ev, strlen(ev), &o, err, sizeof(err));
+        free(ev);
+        if (e == EVBUS_OK) {
+            lo = mid;
+            sent++;
+        } else {
+            /* refused by the check, never by librdkafka after it */
+            if (!strstr(err, "message.max.bytes"))
+                fail_msg("blob of %zu bytes: refused by librdkafka, not the check: %s", mid, err);
+            hi = mid;
+        }
+    }
+    printf("largest blob taken: %zu bytes; %d sends taken\n", lo, sent);
+    assert_true(sent > 0);
+    assert_int_equal(evbus_producer_flush(p, 60000), 0);
+    evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
+    evbus_producer_stats(p, &st);
+    assert_int_equal(st.delivered, (uint64_t)sent);
+    evbus_producer_destroy(p);
+}
+
+/* Topic "here" exists, "missing" does not: the embedded broker answers every question about
+ * it with UNKNOWN_TOPIC_OR_PART, as a broker that does not create topics on demand does
+ * (the embedded one would create any topic asked about, whatever allow.auto.create.topics
+ * says). */
 static void test_unknown_topic(void **state) {
     fx_t *fx = *state;
     char err[1024], here[256], missing[256];
     snprintf(here, sizeof(here), "%s-here", fx->prefix);
     snprintf(missing, sizeof(missing), "%s-missing", fx->prefix);
     assert_int_equal(rd_kafka_mock_topic_create(tu_mock_cluster(fx->mock), here, 1, 1), 0);
+    rd_kafka_mock_topic_set_error(tu_mock_cluster(fx->mock), missing,
+                                  RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
     evbus_conf_t *c = make_conf(fx, "{\"" TYPE "\": [{\"topic\": \"here\", \"event_key_field\": \"id\"},"
                                     " {\"topic\": \"missing\", \"event_key_field\": \"id\"}]}");
-    cu_set(c, "kafka.allow.auto.create.topics", "false");
     evbus_producer_t *p = evbus_producer_new(c, err, sizeof(err));
     if (!p)
         fail_msg("%s", err);
@@ -157,6 +201,7 @@ static void test_unknown_topic(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_message_too_large_on_one_topic, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_size_check_matches_librdkafka, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_topic, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
