@@ -249,7 +249,15 @@ void fu_count_finish(fu_count_t *c);
 void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n,
                     fu_count_t *c, int timeout_ms);
 
-/* A producer configuration for the consumer-test event type on one topic, keyed by "id". */
+/* EVBUS_FTEST_FRAMING=confluent (ktest_faults_producer.sh runs every producer fault test in
+ * both framings): the registry double's URL, started on first use and stopped when the
+ * program exits; NULL in single-object framing.  Call it before forking.  fu_framing() names
+ * the framing for the test's output. */
+const char *fu_registry_url(void);
+const char *fu_framing(void);
+
+/* A producer configuration for the consumer-test event type on one topic, keyed by "id";
+ * with a schema registry (Confluent framing) when fu_registry_url() gives one. */
 evbus_conf_t *fu_producer_conf(const char *bs, const char *topic);
 /* The same for the consumer-test event type on topics[0..n), keyed by "id". */
 evbus_conf_t *fu_producer_conf_topics(const char *bs, const char *const *topics, int n);

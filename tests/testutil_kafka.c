@@ -12,6 +12,28 @@
 
 #include "testutil.h"
 
+/* ---- framing of the fault tests ---- */
+
+static tu_registry_t *g_registry;
+
+static void registry_stop(void) {
+    tu_registry_stop(g_registry);
+    g_registry = NULL;
+}
+
+const char *fu_registry_url(void) {
+    const char *fr = tu_env("EVBUS_FTEST_FRAMING");
+    if (!fr || strcmp(fr, "confluent") != 0)
+        return NULL;
+    if (!g_registry) {
+        g_registry = tu_registry_start(NULL);
+        atexit(registry_stop); /* stopped and reaped when the test program ends */
+    }
+    return g_registry->url;
+}
+
+const char *fu_framing(void) { return fu_registry_url() ? "Confluent" : "single-object"; }
+
 const char *fu_bootstrap(int min_brokers) {
     const char *bs = tu_env("EVBUS_TEST_KAFKA_BOOTSTRAP");
     const char *nb = tu_env("EVBUS_TEST_KAFKA_BROKERS");
@@ -251,6 +273,9 @@ void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n
              * an Avro string after the 10-byte single-object header. */
             if (idx < 0 && m->key_len > 11 && ((const unsigned char *)m->key)[0] == 0xC3)
                 idx = fu_parse_id(prefix, (const char *)m->key + 11, m->key_len - 11, n);
+            /* ... or after the 5-byte Confluent header (magic 0, schema id) */
+            if (idx < 0 && m->key_len > 6 && ((const unsigned char *)m->key)[0] == 0)
+                idx = fu_parse_id(prefix, (const char *)m->key + 6, m->key_len - 6, n);
             fu_count_add(c, idx);
         }
         if ((!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) && m->partition < np &&
@@ -287,6 +312,9 @@ evbus_conf_t *fu_producer_conf_topics(const char *bs, const char *const *topics,
     cu_set(conf, "schema.dir", tu_src_path(CU_SCHEMA_DIR));
     cu_set(conf, "producer.config", pc);
     cu_set(conf, "kafka.log_level", "3");
+    const char *url = fu_registry_url();
+    if (url)
+        cu_set(conf, "schema.registry.url", url);
     return conf;
 }
 
