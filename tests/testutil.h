@@ -229,6 +229,7 @@ typedef struct fu_count_s {
     long unique;     /* events seen at least once */
     long duplicates; /* copies beyond the first */
     long missing;    /* events never seen */
+    long confluent;  /* messages whose value is Confluent-framed (magic byte 0) */
 } fu_count_t;
 
 void fu_count_free(fu_count_t *c);
@@ -245,7 +246,8 @@ void fu_count_add(fu_count_t *c, int i);
 void fu_count_finish(fu_count_t *c);
 
 /* Read every message of topic, from the beginning up to each partition's end as it is now
- * (high watermark), with a raw librdkafka consumer; count the ce_id headers. */
+ * (high watermark), with a raw librdkafka consumer; count the ce_id headers.  In Confluent
+ * framing (fu_registry_url()), fails the test unless every message is Confluent-framed. */
 void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n,
                     fu_count_t *c, int timeout_ms);
 

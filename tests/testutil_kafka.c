@@ -263,6 +263,8 @@ void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n
             continue;
         if (!m->err) {
             c->messages++;
+            if (m->len > 5 && ((const unsigned char *)m->payload)[0] == 0)
+                c->confluent++;
             rd_kafka_headers_t *h = NULL;
             const void *v = NULL;
             size_t len = 0;
@@ -292,6 +294,10 @@ void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n
     if (left > 0)
         fail_msg("counter: %d partitions of %s not read to the end in %d ms", left, topic, timeout_ms);
     fu_count_finish(c);
+    /* the framing the run asked for, on every message */
+    if (c->confluent != (fu_registry_url() ? c->messages : 0))
+        fail_msg("%s: %ld of %ld messages Confluent-framed in %s framing", topic, c->confluent,
+                 c->messages, fu_framing());
 }
 
 /* A producer configuration for the consumer-test event type on topics[0..n), keyed by "id". */
