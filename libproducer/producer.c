@@ -119,6 +119,13 @@ static evbus_err_t read_limits(evbus_producer_t *p, rd_kafka_conf_t *kc, char *e
         return e;
     p->room_max_bytes = kb * 1024;
     p->txn_op_timeout_ms = txn_ms > INT32_MAX ? INT32_MAX : (int)txn_ms;
+    /* 0 is allowed here: a topic the brokers deny is missing at once */
+    char v[64];
+    size_t vs = sizeof(v);
+    if (rd_kafka_conf_get(kc, "topic.metadata.propagation.max.ms", v, &vs) != RD_KAFKA_CONF_OK)
+        return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size,
+                           "cannot read topic.metadata.propagation.max.ms");
+    p->topic_propagation_us = strtoll(v, NULL, 10) * 1000;
     return EVBUS_OK;
 }
 
@@ -148,6 +155,7 @@ evbus_err_t evbus__producer_kafka_create(evbus_producer_t *p, char *errstr, size
         rd_kafka_conf_destroy(kc);
         return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
     }
+    p->kafka_created_us = evbus__now_us(); /* when its topics are first referenced */
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, errstr, errstr_size);
     if (!p->rk) {
         evbus__kafka_obs_unbind(p);

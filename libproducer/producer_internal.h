@@ -104,6 +104,9 @@ struct evbus_producer_s {
     int64_t room_max_msgs, room_max_bytes;
     atomic_int_fast64_t room_msgs, room_bytes;
     int64_t max_msg_bytes; /* librdkafka's message.max.bytes, checked before any enqueue */
+    /* librdkafka's topic.metadata.propagation.max.ms, from the creation of p->rk: how long a
+     * topic the brokers deny may still be one being created (topic_check.c) */
+    int64_t topic_propagation_us, kafka_created_us;
 
     /* Transactions (producer.transactional=true); see txn.c. */
     int transactional;

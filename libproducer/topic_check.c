@@ -6,9 +6,11 @@
  * A topic's answer is remembered: one that exists is not asked about again (should it be
  * deleted later, librdkafka's refusal marks it missing, see evbus__topic_refused); a missing
  * one is refused for TOPIC_RECHECK_US, then asked about again, so that a topic created
- * meanwhile is used.  When no broker answers (all down), the event is not held up: it is
- * enqueued as before and librdkafka keeps it until a broker answers or message.timeout.ms
- * passes; the question is asked again after TOPIC_RETRY_US.
+ * meanwhile is used.  When no broker answers (all down), or within librdkafka's
+ * topic.metadata.propagation.max.ms (30 s) of its first reference a topic is said to be
+ * unknown (a new topic not yet on every broker), the event is not held up: it is enqueued as
+ * before and librdkafka keeps it until the topic appears (or fails it at the end of that
+ * time, or of message.timeout.ms); the question is asked again after TOPIC_RETRY_US.
  */
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +60,14 @@ evbus_err_t evbus__topics_check(evbus_producer_t *p, const evbus__ptopic_t *cons
             (state == EVBUS__TOPIC_MISSING && since >= TOPIC_RECHECK_US) ||
             (state == EVBUS__TOPIC_UNANSWERED && since >= TOPIC_RETRY_US)) {
             state = ask(p, t, TOPIC_CHECK_MS, &why);
+            /* A topic just created may not have reached the broker that answered: like
+             * librdkafka, take "unknown" for missing only once topic.metadata.propagation
+             * .max.ms has passed since the topic was first referenced; until then the event
+             * goes on (librdkafka holds its messages for the topic to appear, and fails them
+             * at the end of that time if it does not). */
+            if (state == EVBUS__TOPIC_MISSING && why == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
+                evbus__now_us() - p->kafka_created_us < p->topic_propagation_us)
+                state = EVBUS__TOPIC_UNANSWERED;
             if (state == EVBUS__TOPIC_MISSING)
                 atomic_store(&t->missing_err, (int)why);
             atomic_store(&t->state_us, evbus__now_us());
