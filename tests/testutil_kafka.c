@@ -243,7 +243,15 @@ void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n
     for (int i = 0; i < np; i++) {
         int32_t id = md->topics[0].partitions[i].id;
         int64_t lo;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, id, &lo, &hi[id], 10000);
+        /* Right after a broker was killed, the partition's leadership may still be moving
+         * (NOT_LEADER_FOR_PARTITION): ask again until it has settled, within 60 s. */
+        rd_kafka_resp_err_t e;
+        int64_t wend = tu_now_us() + 60 * 1000000LL;
+        while ((e = rd_kafka_query_watermark_offsets(rk, topic, id, &lo, &hi[id], 10000)) &&
+               (e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) &&
+               tu_now_us() < wend)
+            fu_sleep_ms(200);
         if (e)
             fail_msg("watermarks %s [%d]: %s", topic, (int)id, rd_kafka_err2str(e));
         if (hi[id] > 0)
