@@ -263,6 +263,7 @@ typedef struct fu_count_s {
     long unique;     /* events seen at least once */
     long duplicates; /* copies beyond the first */
     long missing;    /* events never seen */
+    long confluent;  /* messages whose value is Confluent-framed (magic byte 0) */
 } fu_count_t;
 
 void fu_count_free(fu_count_t *c);
@@ -279,11 +280,20 @@ void fu_count_add(fu_count_t *c, int i);
 void fu_count_finish(fu_count_t *c);
 
 /* Read every message of topic, from the beginning up to each partition's end as it is now
- * (high watermark), with a raw librdkafka consumer; count the ce_id headers. */
+ * (high watermark), with a raw librdkafka consumer; count the ce_id headers.  In Confluent
+ * framing (fu_registry_url()), fails the test unless every message is Confluent-framed. */
 void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n,
                     fu_count_t *c, int timeout_ms);
 
-/* A producer configuration for the consumer-test event type on one topic, keyed by "id". */
+/* EVBUS_FTEST_FRAMING=confluent (ktest_faults_producer.sh runs every producer fault test in
+ * both framings): the registry double's URL, started on first use and stopped when the
+ * program exits; NULL in single-object framing.  Call it before forking.  fu_framing() names
+ * the framing for the test's output. */
+const char *fu_registry_url(void);
+const char *fu_framing(void);
+
+/* A producer configuration for the consumer-test event type on one topic, keyed by "id";
+ * with a schema registry (Confluent framing) when fu_registry_url() gives one. */
 evbus_conf_t *fu_producer_conf(const char *bs, const char *topic);
 /* The same for the consumer-test event type on topics[0..n), keyed by "id". */
 evbus_conf_t *fu_producer_conf_topics(const char *bs, const char *const *topics, int n);
