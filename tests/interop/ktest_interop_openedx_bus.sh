@@ -6,7 +6,8 @@
 # user/course/created_by), dates and nullable dates (enrollment, catalog_info):
 #   1. the bus's producer -> evbus tail (data, key, headers) and evbus consume (a plugin);
 #   1c. both on one topic, either first: its key subject keeps one version (evbus registers the
-#      bus's key text), and evbus tail and the bus's consumer read every key;
+#      bus's key text), and evbus tail and the bus's consumer read every key, also next to a key
+#      an earlier evbus framed with the plain "string" schema;
 #   2. evbus publish, and the library directly (examples/producer) -> the bus's own consumer
 #      loop and its receivers (data and metadata);
 #   3. a rolling upgrade: the bus writes xblock.published with its current schema, an evbus
@@ -200,6 +201,49 @@ PY
 }
 keys_both keys-evbus-first evbus-bus
 keys_both keys-bus-first bus-evbus
+# Messages of an evbus before this (key schema registered as the plain "string") stay readable:
+# one is copied from keys-bus-first with its key re-framed that way, next to the bus's events.
+"$PY" - "$BOOTSTRAP" "$REG" "$P" <<'PY' || fail "writing an old evbus's key"
+import io, struct, sys
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from fastavro import schemaless_writer
+boot, reg, p = sys.argv[1:]
+dst = p + "-keys-old-evbus"
+sid = SchemaRegistryClient({"url": reg}).register_schema(dst + "-string", Schema('"string"', "AVRO"))
+c = Consumer({"bootstrap.servers": boot, "group.id": p + "-copy", "auto.offset.reset": "earliest",
+              "enable.auto.commit": False})
+c.subscribe([p + "-keys-bus-first"])
+msg = None
+for _ in range(120):  # a bound of about 2 minutes: poll waits up to 1 s
+    m = c.poll(1.0)
+    if m is not None and not m.error():
+        msg = m
+        break
+c.close()
+assert msg is not None, "nothing to copy in keys-bus-first"
+key = io.BytesIO()
+key.write(b"\0" + struct.pack(">I", sid))
+schemaless_writer(key, "string", "block-v1:k+old+r+type@html+block@old")
+pr = Producer({"bootstrap.servers": boot})
+pr.produce(dst, key=key.getvalue(), value=msg.value(), headers=msg.headers())
+assert pr.flush(60) == 0, "not delivered"
+print("old evbus key: id %d of %s-string" % (sid, dst))
+PY
+ok
+printf '{"type": "%s", "topic": "keys-old-evbus", "key_field": "xblock_info.usage_key", "data": {"xblock_info": {"usage_key": "block-v1:k+old+r+type@html+block@bus", "block_type": "html", "version": null}}}\n' \
+    $XB >"$T/old-evbus.bus.jsonl"
+bus old-evbus.produced produce --service lms "$T/old-evbus.bus.jsonl"
+expect_rc 0 "$CLI" tail keys-old-evbus --from-beginning -n 100 --format json
+[ "$(jq -r 'select(has("error") | not) | .key' "$T/out" | sort | tr '\n' ' ')" = \
+  "block-v1:k+old+r+type@html+block@bus block-v1:k+old+r+type@html+block@old " ] ||
+    fail "evbus tail of both key schemas: $(cat "$T/out")"
+ok
+bus old-evbus.got consume --topic keys-old-evbus --group "$P-old" --types $XB --count 2 --keys
+[ "$(jq -r .key "$T/old-evbus.got" | sort | tr '\n' ' ')" = \
+  "block-v1:k+old+r+type@html+block@bus block-v1:k+old+r+type@html+block@old " ] ||
+    fail "the bus's consumer on both key schemas: $(cat "$T/old-evbus.got")"
+ok
 
 # --- 2. evbus -> the bus's consumer loop and receivers
 python3 - "$EV" "$T" <<'PY'
