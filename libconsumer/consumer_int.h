@@ -34,6 +34,8 @@ typedef struct evbus__part_s {
     int32_t partition;
     atomic_int stopped; /* an event was left unsettled (stopping, out of memory): handle
                          nothing more of this partition in this session */
+    atomic_int revoking; /* being revoked: retries of its events end (left uncommitted) rather
+                          * than hold up the revocation (rebalance.c) */
     int since_filter; /* timestamp start: skip messages older than start_ts until the first newer */
     int worker;       /* poll thread only: index of the worker handling it while assigned, or -1 */
 
@@ -103,6 +105,8 @@ struct evbus_consumer_s {
     int64_t backoff_ms, backoff_max_ms;
     evbus_start_t start;
     int poll_timeout_ms; /* consumer.poll.timeout.ms: one poll of evbus_consumer_run() */
+    int revoke_wait_ms;  /* how long a revocation waits for the workers: half of librdkafka's
+                          * max.poll.interval.ms, so the member is never thrown out for it */
     int64_t start_ts;
 
     pthread_mutex_t qmu;      /* with done_cond: waits for workers to finish batches */
@@ -139,8 +143,10 @@ struct evbus_consumer_s {
     _Atomic int64_t consec;
     atomic_int fatal; /* evbus_err_t that stopped the consumer, or 0 */
 
-    /* Events left unsettled in this session (stopping mid-retry) with the handlers that already
-     * succeeded for them: if the partition comes back to this consumer they are not run again. */
+    /* Events left unsettled (stopping or revoked mid-retry) with the handlers that already
+     * succeeded for them: if the partition comes back to this consumer (a revocation and a
+     * new assignment), they are not run again.  Kept in memory only: across a stop, or on
+     * another member, they are (at-least-once). */
     pthread_mutex_t unsettled_mu;
     struct evbus__unsettled_s *unsettled;
     /* 1 once anything was left unsettled (never cleared): until then, the per-event lookup
@@ -196,7 +202,9 @@ void evbus__inflight_attach(evbus__part_t *p, evbus_event_t *ev);
 /** Backpressure state of (topic, partition), for tests: 0, or -1 for a partition never seen. */
 int evbus__consumer_bp_state(evbus_consumer_t *c, const char *topic, int32_t partition,
                              evbus__bp_state_t *st);
-int evbus__part_stopped(evbus__part_t *p);
+int evbus__part_stopped(const evbus__part_t *p);
+/** Stopped, or being revoked: an event of p waiting to be retried is left now. */
+int evbus__part_leaving(const evbus__part_t *p);
 /** The worker of p, mapping it to the least loaded one first (poll thread only). */
 int evbus__part_worker(evbus_consumer_t *c, evbus__part_t *p);
 /** Forget p's worker: nothing of it is queued (revoked). */
@@ -223,6 +231,8 @@ int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm);
 void evbus__staged_push_all(evbus_consumer_t *c);
 /** Wait until nothing is queued or being handled. */
 void evbus__wait_idle(evbus_consumer_t *c);
+/** The same for at most ms milliseconds: 1 when idle, 0 when the time ran out. */
+int evbus__wait_idle_for(evbus_consumer_t *c, int ms);
 
 /* ---- rebalance.c ---- */
 void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,

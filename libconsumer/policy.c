@@ -23,10 +23,11 @@ typedef struct evbus__unsettled_s {
     evbus__run_t run;
 } unsettled_t;
 
-/* Sleep ms unless stopping; 0 when the full time passed. */
-static int backoff_sleep(evbus_consumer_t *c, int64_t ms) {
+/* Sleep ms unless stopping or p is being revoked (its new owner takes the event over); 0 when
+ * the full time passed. */
+static int backoff_sleep(evbus_consumer_t *c, const evbus__part_t *p, int64_t ms) {
     int64_t end = evbus__now_us() + ms * 1000;
-    while (!STOPPING(c)) {
+    while (!STOPPING(c) && !evbus__part_leaving(p)) {
         int64_t left = end - evbus__now_us();
         if (left <= 0)
             return 0;
@@ -49,7 +50,7 @@ static void settled(evbus_consumer_t *c) { atomic_store_explicit(&c->consec, 0, 
 
 /*
  * A failure that may pass: count and log it, then wait before try n + 1.  -1 when the consumer
- * is stopping, or has just been stopped because consumer.max.consecutive.errors was reached.
+ * is stopping, p is being revoked, or the consumer has just been stopped because consumer.max.consecutive.errors was reached.
  */
 static int transient_wait(evbus_consumer_t *c, const evbus__part_t *p, int64_t offset, int n,
                           evbus_err_t err, const char *what, const char *why) {
@@ -75,7 +76,7 @@ static int transient_wait(evbus_consumer_t *c, const evbus__part_t *p, int64_t o
         evbus_consumer_stop(c);
         return -1;
     }
-    return backoff_sleep(c, wait);
+    return backoff_sleep(c, p, wait);
 }
 
 /* ---- events left unsettled ---- */
@@ -98,8 +99,9 @@ static void unsettled_take(evbus_consumer_t *c, evbus__part_t *p, int64_t offset
 }
 
 /*
- * Leave ev unsettled: nothing more of its partition is handled in this session (so no later
- * offset is stored past it), and the handlers that succeeded are remembered (run is moved).
+ * Leave ev unsettled: nothing more of its partition is handled until it is revoked (so no
+ * later offset is stored past it), and the handlers that succeeded are remembered (run is
+ * moved): if the partition is assigned to this consumer again, they are not run again.
  */
 static void leave(evbus_consumer_t *c, evbus__part_t *p, const evbus_event_t *ev, evbus__run_t *run) {
     evbus__part_stop(c, p);
@@ -250,8 +252,9 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
         }
         ADD(c->retries);
         evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_RETRIED);
-        if (backoff_sleep(c, backoff_for(c, attempt)) != 0) {
-            leave(c, p, ev, &run); /* stopping: leave it (and what follows) for redelivery */
+        if (backoff_sleep(c, p, backoff_for(c, attempt)) != 0) {
+            /* stopping or revoked: leave it (and what follows) for redelivery */
+            leave(c, p, ev, &run);
             break;
         }
         attempt++;

@@ -38,18 +38,29 @@ static void worker_done(evbus_consumer_t *c, evbus__worker_t *w, size_t k) {
     }
 }
 
-/* Wait (up to 100 ms per round, until stopping) for cond(c, arg) to hold. */
-static void wait_done(evbus_consumer_t *c, int (*cond)(evbus_consumer_t *, void *), void *arg,
-                      int stop_ends) {
+/* Wait (up to 100 ms per round, until stopping when stop_ends, at most until end_us when that
+ * is not 0) for cond(c, arg) to hold; returns whether it holds. */
+static int wait_done(evbus_consumer_t *c, int (*cond)(evbus_consumer_t *, void *), void *arg,
+                     int stop_ends, int64_t end_us) {
+    int ok;
     pthread_mutex_lock(&c->qmu);
     atomic_fetch_add_explicit(&c->done_waiters, 1, memory_order_seq_cst);
-    while (!cond(c, arg) && !(stop_ends && STOPPING(c))) {
+    while (!(ok = cond(c, arg)) && !(stop_ends && STOPPING(c))) {
+        int ms = 100;
+        if (end_us) {
+            int64_t left = end_us - evbus__now_us();
+            if (left <= 0)
+                break;
+            if (left < 100000)
+                ms = (int)(left / 1000) + 1;
+        }
         struct timespec ts;
-        evbus__deadline_in(&ts, 100);
+        evbus__deadline_in(&ts, ms);
         pthread_cond_timedwait(&c->done_cond, &c->qmu, &ts);
     }
     atomic_fetch_sub_explicit(&c->done_waiters, 1, memory_order_seq_cst);
     pthread_mutex_unlock(&c->qmu);
+    return ok;
 }
 
 /* Drop what a worker still has queued (uncommitted: it is redelivered); w->mu held.
@@ -152,17 +163,19 @@ static void staged_drop(evbus__worker_t *w) {
     w->nstaged = 0;
 }
 
-/* Push what the poll thread staged for w into its queue, waiting while w is qlimit behind. */
-static void staged_push(evbus_consumer_t *c, evbus__worker_t *w) {
+/* Push what the poll thread staged for w into its queue, waiting while w is qlimit behind (at
+ * most until end_us when that is not 0: then what is staged stays staged, and -1). */
+static int staged_push(evbus_consumer_t *c, evbus__worker_t *w, int64_t end_us) {
     size_t n = w->nstaged;
     if (n == 0)
-        return;
+        return 0;
     room_t r = {w, n};
-    if (!has_room(c, &r))
-        wait_done(c, has_half_room, &r, 1);
+    if (!has_room(c, &r) && !wait_done(c, has_half_room, &r, 1, end_us) && !STOPPING(c) &&
+        !has_room(c, &r))
+        return -1;
     if (STOPPING(c) || !c->workers_started) {
         staged_drop(w);
-        return;
+        return 0;
     }
     atomic_fetch_add_explicit(&w->pending, n, memory_order_seq_cst);
     atomic_fetch_add_explicit(&c->queued, n, memory_order_seq_cst);
@@ -177,18 +190,27 @@ static void staged_push(evbus_consumer_t *c, evbus__worker_t *w) {
         pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->mu);
     w->nstaged = 0;
+    return 0;
 }
 
 void evbus__staged_push_all(evbus_consumer_t *c) {
     for (int i = 0; i < c->nworkers; i++)
-        staged_push(c, &c->workers[i]);
+        staged_push(c, &c->workers[i], 0);
 }
 
 /* Wait until no message is queued or being handled. */
 void evbus__wait_idle(evbus_consumer_t *c) {
     evbus__staged_push_all(c);
     if (!is_idle(c, NULL))
-        wait_done(c, is_idle, NULL, 0);
+        wait_done(c, is_idle, NULL, 0, 0);
+}
+
+int evbus__wait_idle_for(evbus_consumer_t *c, int ms) {
+    int64_t end = evbus__now_us() + (int64_t)ms * 1000;
+    for (int i = 0; i < c->nworkers; i++)
+        if (staged_push(c, &c->workers[i], end) != 0)
+            return 0;
+    return is_idle(c, NULL) || wait_done(c, is_idle, NULL, 0, end);
 }
 
 /* Take ownership of rkm: stage it for its worker, or drop it when its partition takes nothing
@@ -219,6 +241,8 @@ int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm) {
         p->since_filter = 0;
     }
     evbus__worker_t *w = &c->workers[evbus__part_worker(c, p)];
+    if (w->nstaged == c->qbatch) /* a bounded push (a revocation) left a full batch staged */
+        staged_push(c, w, 0);
     evbus__qitem_t *it = &w->staged[w->nstaged];
     it->part = p;
     /* The worker builds the event (evbus__handle_item()), taking rkm rather than copying it:
@@ -229,7 +253,7 @@ int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm) {
     it->rkm = rkm;
     evbus__inflight_add(c, p, NULL);
     if (++w->nstaged == c->qbatch)
-        staged_push(c, w);
+        staged_push(c, w, 0);
     return 1;
 }
 

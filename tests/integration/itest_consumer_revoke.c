@@ -1,0 +1,127 @@
+/* A revocation while a handler is being retried, on the embedded broker.  The group coordinator
+ * answers a heartbeat with REBALANCE_IN_PROGRESS: librdkafka revokes the partition, rejoins and
+ * assigns it back to the same (only) member.  The revocation must not wait for the retries
+ * (they outlast max.poll.interval.ms, and the member would be thrown out of the group): it ends
+ * the retries, leaves the event uncommitted and hands the partition back; the event is then
+ * redelivered, and the handler that had already succeeded for it is not run again.  Every step
+ * is reached by waiting for a state. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "testutil.h"
+
+/* Kafka protocol API key of Heartbeat (librdkafka's own name for it is not public). */
+#define API_HEARTBEAT 12
+
+typedef struct calls_s {
+    pthread_mutex_t mu;
+    int ok, bad;
+} calls_t;
+
+static int calls_ok(calls_t *k) {
+    pthread_mutex_lock(&k->mu);
+    int n = k->ok;
+    pthread_mutex_unlock(&k->mu);
+    return n;
+}
+
+static int calls_bad(calls_t *k) {
+    pthread_mutex_lock(&k->mu);
+    int n = k->bad;
+    pthread_mutex_unlock(&k->mu);
+    return n;
+}
+
+static evbus_err_t ok_handler(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
+    (void)ev; (void)errstr; (void)n;
+    calls_t *k = opaque;
+    pthread_mutex_lock(&k->mu);
+    k->ok++;
+    pthread_mutex_unlock(&k->mu);
+    return EVBUS_OK;
+}
+
+static evbus_err_t bad_handler(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
+    (void)ev;
+    calls_t *k = opaque;
+    pthread_mutex_lock(&k->mu);
+    k->bad++;
+    pthread_mutex_unlock(&k->mu);
+    snprintf(errstr, n, "downstream unavailable");
+    return EVBUS_ERR_HANDLER;
+}
+
+static int bad_once(void *arg) { return calls_bad(arg) >= 1; }
+static int bad_twice(void *arg) { return calls_bad(arg) >= 2; }
+
+static void test_revoke_ends_retries(void **state) {
+    (void)state;
+    tu_mock_t *m = tu_mock_new(1);
+    const char *bs = tu_mock_bootstrap(m);
+    char *topic = tu_unique_name("itc-revoke"), *group = tu_unique_name("grp");
+    assert_int_equal(rd_kafka_mock_topic_create(tu_mock_cluster(m), topic, 1, 1), 0);
+    rd_kafka_t *p = cu_producer(bs);
+    cu_produce_event(p, topic, 0, "a", 0, "ok", 0);
+    cu_flush(p);
+
+    calls_t k = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, ok_handler, &k, NULL, 0, "ok"), 0);
+    assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, bad_handler, &k, NULL, 0, "bad"), 0);
+    char err[512];
+    evbus_conf_t *conf = cu_conf(bs, group);
+    /* Retries 10 minutes apart (default 100 ms, doubling to 10 s): a retry that outlasts
+     * max.poll.interval.ms (default 5 minutes), as a long registry outage does.  The test waits
+     * far less than that, so a retry never comes within it. */
+    cu_set(conf, "retry.backoff.ms", "600000");
+    cu_set(conf, "retry.backoff.max.ms", "600000");
+    /* The embedded broker answers the member's rejoin only once its session timed out
+     * (default 45 s): 6 s, the least a broker accepts, keeps the test short. */
+    cu_set(conf, "kafka.session.timeout.ms", "6000");
+    evbus_consumer_t *c = evbus_consumer_new(conf, d, err, sizeof(err));
+    if (!c)
+        fail_msg("consumer: %s", err);
+    const char *topics[] = {topic};
+    assert_int_equal(evbus_consumer_subscribe(c, topics, 1, err, sizeof(err)), EVBUS_OK);
+    cu_runner_t r;
+    cu_start(&r, c);
+
+    assert_true(cu_wait(bad_once, &k, 60000)); /* first try failed; the retry waits */
+    assert_int_equal(calls_ok(&k), 1);
+    /* The coordinator starts a rebalance: the next heartbeat is refused, the partition revoked. */
+    rd_kafka_mock_push_request_errors(tu_mock_cluster(m), API_HEARTBEAT, 1,
+                                      RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS);
+    /* The revocation ended the retry and the partition came back: the event is redelivered
+     * (it was not committed), and only the handler that failed runs again. */
+    assert_true(cu_wait(bad_twice, &k, 60000));
+    assert_int_equal(calls_ok(&k), 1);
+    assert_int_equal(cu_committed(bs, group, topic, 1), 0);
+    evbus_consumer_stats_t cs = EVBUS_CONSUMER_STATS_INIT;
+    evbus_consumer_stats(c, &cs);
+    assert_int_equal(cs.handled, 0);
+    assert_int_equal(cs.dead_lettered, 0);
+
+    cu_stop(&r); /* stopping leaves the event again, uncommitted */
+    assert_int_equal(r.err, EVBUS_OK);
+    assert_int_equal(cu_committed(bs, group, topic, 1), 0);
+    assert_int_equal(calls_ok(&k), 1);
+    evbus_consumer_destroy(c);
+    evbus_dispatcher_destroy(d);
+    rd_kafka_destroy(p);
+    tu_mock_destroy(m);
+    free(topic);
+    free(group);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_revoke_ends_retries),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
