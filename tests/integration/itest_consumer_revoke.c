@@ -119,9 +119,106 @@ static void test_revoke_ends_retries(void **state) {
     free(group);
 }
 
+/* A handler that does not return: the revocation waits for it at most half of
+ * max.poll.interval.ms, then lets go (logged), the event uncommitted. */
+typedef struct stuck_s {
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    int open, calls, let_go;
+} stuck_t;
+
+static evbus_err_t stuck_handler(const evbus_event_t *ev, void *opaque, char *errstr, size_t n) {
+    (void)ev; (void)errstr; (void)n;
+    stuck_t *k = opaque;
+    pthread_mutex_lock(&k->mu);
+    k->calls++;
+    while (!k->open)
+        pthread_cond_wait(&k->cond, &k->mu);
+    pthread_mutex_unlock(&k->mu);
+    return EVBUS_OK;
+}
+
+static void stuck_log(int level, const char *subsystem, const char *msg,
+                      const evbus_log_fields_t *f, void *opaque) {
+    (void)level; (void)subsystem; (void)f;
+    stuck_t *k = opaque;
+    if (strstr(msg, "workers still busy")) {
+        pthread_mutex_lock(&k->mu);
+        k->let_go++;
+        pthread_mutex_unlock(&k->mu);
+    }
+}
+
+static int stuck_called(void *arg) {
+    stuck_t *k = arg;
+    pthread_mutex_lock(&k->mu);
+    int n = k->calls;
+    pthread_mutex_unlock(&k->mu);
+    return n >= 1;
+}
+
+static int stuck_let_go(void *arg) {
+    stuck_t *k = arg;
+    pthread_mutex_lock(&k->mu);
+    int n = k->let_go;
+    pthread_mutex_unlock(&k->mu);
+    return n >= 1;
+}
+
+static void test_revoke_wait_bounded(void **state) {
+    (void)state;
+    tu_mock_t *m = tu_mock_new(1);
+    const char *bs = tu_mock_bootstrap(m);
+    char *topic = tu_unique_name("itc-revoke-stuck"), *group = tu_unique_name("grp");
+    assert_int_equal(rd_kafka_mock_topic_create(tu_mock_cluster(m), topic, 1, 1), 0);
+    rd_kafka_t *p = cu_producer(bs);
+    cu_produce_event(p, topic, 0, "a", 0, "ok", 0);
+    cu_flush(p);
+
+    stuck_t k = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, stuck_handler, &k, NULL, 0, "stuck"), 0);
+    char err[512];
+    evbus_conf_t *conf = cu_conf(bs, group);
+    /* As above: the embedded broker answers a rejoin after a session timeout. */
+    cu_set(conf, "kafka.session.timeout.ms", "6000");
+    /* 10 s instead of 5 minutes, so that the revocation's bound (half of it) comes within
+     * the test; librdkafka wants it no shorter than the session timeout. */
+    cu_set(conf, "kafka.max.poll.interval.ms", "10000");
+    evbus_conf_set_log_cb(conf, stuck_log, &k);
+    evbus_consumer_t *c = evbus_consumer_new(conf, d, err, sizeof(err));
+    if (!c)
+        fail_msg("consumer: %s", err);
+    const char *topics[] = {topic};
+    assert_int_equal(evbus_consumer_subscribe(c, topics, 1, err, sizeof(err)), EVBUS_OK);
+    cu_runner_t r;
+    cu_start(&r, c);
+
+    assert_true(cu_wait(stuck_called, &k, 60000));
+    rd_kafka_mock_push_request_errors(tu_mock_cluster(m), API_HEARTBEAT, 1,
+                                      RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS);
+    /* The revocation gave up waiting for the handler (before, it waited for good). */
+    assert_true(cu_wait(stuck_let_go, &k, 60000));
+    assert_int_equal(cu_committed(bs, group, topic, 1), 0); /* not committed */
+    pthread_mutex_lock(&k.mu);
+    k.open = 1;
+    pthread_cond_broadcast(&k.cond);
+    pthread_mutex_unlock(&k.mu);
+    cu_stop(&r);
+    assert_int_equal(r.err, EVBUS_OK);
+    evbus_consumer_destroy(c);
+    evbus_dispatcher_destroy(d);
+    rd_kafka_destroy(p);
+    tu_mock_destroy(m);
+    free(topic);
+    free(group);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_revoke_ends_retries),
+        cmocka_unit_test(test_revoke_wait_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
