@@ -43,10 +43,10 @@ static void put_line(const char *what, const char *why) {
     evbus__buf_t b = EVBUS__BUF_INIT;
     int r = evbus__buf_puts(&b, "evbus-cli: ");
     if (what) {
-        r |= evbus_cli_safe_text(&b, what, strlen(what), EVBUS_CLI_SAFE_KEEP_BACKSLASH);
+        r |= evbus__safe_text(&b, what, strlen(what), EVBUS__SAFE_KEEP_BACKSLASH);
         r |= evbus__buf_puts(&b, ": ");
     }
-    r |= evbus_cli_safe_text(&b, why, strlen(why), EVBUS_CLI_SAFE_KEEP_BACKSLASH);
+    r |= evbus__safe_text(&b, why, strlen(why), EVBUS__SAFE_KEEP_BACKSLASH);
     r |= evbus__buf_putc(&b, '\n');
     evbus_cli_progress_pause(); /* a progress line on the terminal gives way to this one */
     if (r == 0)

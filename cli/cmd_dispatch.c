@@ -58,7 +58,7 @@ static int on_opt(void *ctx, int c, const char *arg) {
 
 static int put_field(evbus__buf_t *b, const char *name, const char *value) {
     int r = evbus__buf_printf(b, ",\"%s\":", name);
-    return r | (value ? evbus_cli_json_string(b, value, strlen(value)) : evbus__buf_puts(b, "null"));
+    return r | (value ? evbus__safe_json_string(b, value, strlen(value)) : evbus__buf_puts(b, "null"));
 }
 
 /* One result line for one event; err != 0 with msg when it failed or was malformed. */

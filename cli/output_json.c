@@ -20,7 +20,7 @@ int evbus_cli_format_parse(const char *s) {
 #define PUT_LIT(b, lit) evbus__buf_append((b), (lit), sizeof(lit) - 1)
 
 static int put_str_or_null(evbus__buf_t *b, const char *s) {
-    return s ? evbus_cli_json_string(b, s, strlen(s)) : PUT_LIT(b, "null");
+    return s ? evbus__safe_json_string(b, s, strlen(s)) : PUT_LIT(b, "null");
 }
 
 const char *evbus_cli_event_problem(const evbus_event_t *ev) {
@@ -73,9 +73,9 @@ static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
             evbus_event_header_at(ev, i, NULL, &v, &vl);
             if (i)
                 r |= evbus__buf_putc(b, ',');
-            r |= evbus_cli_json_string(b, names[i], strlen(names[i]));
+            r |= evbus__safe_json_string(b, names[i], strlen(names[i]));
             r |= evbus__buf_putc(b, ':');
-            r |= v ? evbus_cli_json_string(b, v, vl) : PUT_LIT(b, "null");
+            r |= v ? evbus__safe_json_string(b, v, vl) : PUT_LIT(b, "null");
         }
         return r | evbus__buf_putc(b, '}');
     }
@@ -109,11 +109,11 @@ static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
         if (!firstout)
             r |= evbus__buf_putc(b, ',');
         firstout = 0;
-        r |= evbus_cli_json_string(b, name_i, strlen(name_i));
+        r |= evbus__safe_json_string(b, name_i, strlen(name_i));
         r |= evbus__buf_putc(b, ':');
         if (dup == 1) { /* the usual case: the name once */
             evbus_event_header_at(ev, i, NULL, &v, &vl);
-            r |= v ? evbus_cli_json_string(b, v, vl) : PUT_LIT(b, "null");
+            r |= v ? evbus__safe_json_string(b, v, vl) : PUT_LIT(b, "null");
             continue;
         }
         r |= evbus__buf_putc(b, '[');
@@ -126,7 +126,7 @@ static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
                 continue;
             if (k++)
                 r |= evbus__buf_putc(b, ',');
-            r |= v ? evbus_cli_json_string(b, v, vl) : PUT_LIT(b, "null");
+            r |= v ? evbus__safe_json_string(b, v, vl) : PUT_LIT(b, "null");
         }
         r |= evbus__buf_putc(b, ']');
     }
@@ -171,11 +171,11 @@ int evbus_cli_out_json(evbus__buf_t *b, const evbus_event_t *ev) {
     r |= put_str_or_null(b, evbus_cli_event_id(ev));
     if (data) {
         r |= PUT_LIT(b, ",\"data\":");
-        r |= evbus_cli_safe_json_text(b, data, dlen);
+        r |= evbus__safe_json_text(b, data, dlen);
     }
     if (problem) {
         r |= PUT_LIT(b, ",\"error\":");
-        r |= evbus_cli_json_string(b, problem, strlen(problem));
+        r |= evbus__safe_json_string(b, problem, strlen(problem));
     }
     r |= PUT_LIT(b, "}\n");
     return r ? -1 : 0;

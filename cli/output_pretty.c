@@ -43,7 +43,7 @@ static int pretty_json(evbus__buf_t *b, const char *j, size_t len, int color) {
             if (k >= len)
                 k = len - 1;
             r |= color_on(b, color, expect_key ? C_KEY : C_STR);
-            r |= evbus_cli_safe_json_text(b, j + i, k - i + 1);
+            r |= evbus__safe_json_text(b, j + i, k - i + 1);
             r |= color_on(b, color, C_RESET);
             i = k;
             continue;
@@ -109,7 +109,7 @@ static int label(evbus__buf_t *b, int color, const char *name, const char *value
     r |= color_on(b, color, C_LABEL);
     r |= evbus__buf_printf(b, "%-8s", name);
     r |= color_on(b, color, C_RESET);
-    r |= evbus_cli_safe_cstr(b, value);
+    r |= evbus__safe_cstr(b, value);
     r |= evbus__buf_putc(b, '\n');
     return r;
 }
@@ -119,7 +119,7 @@ int evbus_cli_out_pretty(evbus__buf_t *b, const evbus_event_t *ev, int color) {
     const char *data = evbus_event_json(ev, &dlen);
     const char *problem = evbus_cli_event_problem(ev);
     int r = color_on(b, color, C_HEAD);
-    r |= evbus_cli_safe_cstr(b, evbus_event_topic(ev));
+    r |= evbus__safe_cstr(b, evbus_event_topic(ev));
     r |= evbus__buf_printf(b, " [%" PRId32 "] @%" PRId64 "  ", evbus_event_partition(ev),
                            evbus_event_offset(ev));
     r |= put_time(b, evbus_event_timestamp(ev));
@@ -137,7 +137,7 @@ int evbus_cli_out_pretty(evbus__buf_t *b, const evbus_event_t *ev, int color) {
         r |= color_on(b, color, C_LABEL);
         r |= evbus__buf_printf(b, "%-8s", "key");
         r |= color_on(b, color, C_RESET);
-        r |= evbus_cli_safe_text(b, kraw, klen, 0);
+        r |= evbus__safe_text(b, kraw, klen, 0);
         r |= evbus__buf_putc(b, '\n');
     }
     for (size_t i = 0, nh = evbus_event_header_count(ev); i < nh; i++) {
@@ -148,10 +148,10 @@ int evbus_cli_out_pretty(evbus__buf_t *b, const evbus_event_t *ev, int color) {
             continue;
         r |= evbus__buf_puts(b, "  ");
         r |= color_on(b, color, C_LABEL);
-        r |= evbus_cli_safe_cstr(b, n);
+        r |= evbus__safe_cstr(b, n);
         r |= evbus__buf_putc(b, '=');
         r |= color_on(b, color, C_RESET);
-        r |= v ? evbus_cli_safe_text(b, v, vl, 0) : evbus__buf_puts(b, "null");
+        r |= v ? evbus__safe_text(b, v, vl, 0) : evbus__buf_puts(b, "null");
         r |= evbus__buf_putc(b, '\n');
     }
     if (data) {
@@ -162,7 +162,7 @@ int evbus_cli_out_pretty(evbus__buf_t *b, const evbus_event_t *ev, int color) {
         r |= evbus__buf_puts(b, "  ");
         r |= color_on(b, color, C_ERR);
         r |= evbus__buf_puts(b, "error: ");
-        r |= evbus_cli_safe_cstr(b, problem);
+        r |= evbus__safe_cstr(b, problem);
         r |= color_on(b, color, C_RESET);
         r |= evbus__buf_putc(b, '\n');
     }

@@ -41,10 +41,10 @@ int evbus_cli_out_raw(evbus__buf_t *b, const evbus_event_t *ev) {
     size_t vlen;
     const void *v = evbus_event_value(ev, &vlen);
     /* Topic and type come from the message: sanitized, so a tab cannot shift the columns. */
-    int r = evbus_cli_safe_cstr(b, evbus_event_topic(ev));
+    int r = evbus__safe_cstr(b, evbus_event_topic(ev));
     r |= evbus__buf_printf(b, "	%" PRId32 "	%" PRId64 "	%" PRId64 "	", evbus_event_partition(ev),
                            evbus_event_offset(ev), evbus_event_timestamp(ev));
-    r |= evbus_cli_safe_cstr(b, evbus_cli_event_type(ev));
+    r |= evbus__safe_cstr(b, evbus_cli_event_type(ev));
     r |= evbus__buf_putc(b, '	');
     size_t klen;
     const void *key = evbus__event_key_raw(ev, &klen);

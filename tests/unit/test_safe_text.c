@@ -1,16 +1,17 @@
-/* cli/safe_text.c: the terminal sanitizer every piece of outside text in the CLI's output takes. */
+/* core/json/safe_text.c: the terminal sanitizer every piece of outside text in the CLI's output
+ * and the library's log takes. */
 #include "testutil.h"
 
 #include <string.h>
 
 #include "json_scan.h"
-#include "output.h"
+#include "safe_text.h"
 
 /* Sanitize in (n bytes) with fn and compare with want, byte for byte. */
 #define CHECK_TEXT(in, n, flags, want)                                                   \
     do {                                                                                 \
         evbus__buf_t b_ = EVBUS__BUF_INIT;                                               \
-        assert_int_equal(evbus_cli_safe_text(&b_, (in), (n), (flags)), 0);               \
+        assert_int_equal(evbus__safe_text(&b_, (in), (n), (flags)), 0);               \
         assert_int_equal(b_.len, strlen(want));                                          \
         assert_memory_equal(b_.data, (want), b_.len);                                    \
         evbus__buf_free(&b_);                                                            \
@@ -18,7 +19,7 @@
 #define CHECK_JSON(in, n, want)                                                          \
     do {                                                                                 \
         evbus__buf_t b_ = EVBUS__BUF_INIT;                                               \
-        assert_int_equal(evbus_cli_json_string(&b_, (in), (n)), 0);                      \
+        assert_int_equal(evbus__safe_json_string(&b_, (in), (n)), 0);                      \
         assert_int_equal(b_.len, strlen(want));                                          \
         assert_memory_equal(b_.data, (want), b_.len);                                    \
         evbus__buf_free(&b_);                                                            \
@@ -79,7 +80,7 @@ static void test_text_backslash(void **state) {
     /* escaped by default, so the text "\x1b" and the byte ESC look different */
     CHECK_TEXT("\\x1b", 4, 0, "\\\\x1b");
     CHECK_TEXT("\x1b", 1, 0, "\\x1b");
-    CHECK_TEXT("C:\\dir\x1b", 7, EVBUS_CLI_SAFE_KEEP_BACKSLASH, "C:\\dir\\x1b");
+    CHECK_TEXT("C:\\dir\x1b", 7, EVBUS__SAFE_KEEP_BACKSLASH, "C:\\dir\\x1b");
 }
 
 static void test_text_every_byte_pair_is_safe(void **state) {
@@ -93,15 +94,15 @@ static void test_text_every_byte_pair_is_safe(void **state) {
             in[0] = (unsigned char)x;
             in[1] = (unsigned char)y;
             evbus__buf_reset(&b);
-            assert_int_equal(evbus_cli_safe_text(&b, (const char *)in, 2, 0), 0);
+            assert_int_equal(evbus__safe_text(&b, (const char *)in, 2, 0), 0);
             assert_terminal_safe(b.data, b.len);
             evbus__buf_reset(&b);
-            assert_int_equal(evbus_cli_json_string(&b, (const char *)in, 2), 0);
+            assert_int_equal(evbus__safe_json_string(&b, (const char *)in, 2), 0);
             assert_terminal_safe(b.data, b.len);
             for (unsigned z = 0x80; z < 0xC0; z += 0x3F) {
                 in[2] = (unsigned char)z;
                 evbus__buf_reset(&b);
-                assert_int_equal(evbus_cli_safe_text(&b, (const char *)in, 3, 0), 0);
+                assert_int_equal(evbus__safe_text(&b, (const char *)in, 3, 0), 0);
                 assert_terminal_safe(b.data, b.len);
             }
         }
@@ -128,12 +129,12 @@ static void test_json_text(void **state) {
     const char *in = "{\"a\":\"x\xe2\x80\xa8y\",\"b\":\"\xc2\x9b\x7f\",\"c\":\"\\u001b\xc3\xa9\"}";
     const char *want = "{\"a\":\"x\\u2028y\",\"b\":\"\\u009b\\u007f\",\"c\":\"\\u001b\xc3\xa9\"}";
     evbus__buf_t b = EVBUS__BUF_INIT;
-    assert_int_equal(evbus_cli_safe_json_text(&b, in, strlen(in)), 0);
+    assert_int_equal(evbus__safe_json_text(&b, in, strlen(in)), 0);
     assert_string_equal((const char *)b.data, want);
     /* harmless text is copied as is */
     evbus__buf_reset(&b);
     const char *ok = "{\"k\":\"caf\xc3\xa9\",\"n\":[1,2.5e3]}";
-    assert_int_equal(evbus_cli_safe_json_text(&b, ok, strlen(ok)), 0);
+    assert_int_equal(evbus__safe_json_text(&b, ok, strlen(ok)), 0);
     assert_string_equal((const char *)b.data, ok);
     evbus__buf_free(&b);
 }

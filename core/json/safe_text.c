@@ -1,7 +1,8 @@
 /*
- * The CLI's one sanitizer for text that came from outside (message keys, header names and
- * values, ce_type, ce_id, topics, decode errors, error lines).  Such text reaches terminals, and
- * a terminal acts on control characters: ESC starts sequences that clear the screen, set the
+ * The one sanitizer for text that came from outside (message keys, header names and values,
+ * ce_type, ce_id, topics, decode errors, error lines), used by the CLI's output and by the
+ * library's log (the default stderr sink and the JSON-lines format).  Such text reaches
+ * terminals and log viewers, and a terminal acts on control characters: ESC starts sequences that clear the screen, set the
  * title or remap keys; C1 controls (U+0080..U+009F) do the same on some terminals; U+2028/2029
  * and the bidi controls reorder or split what the reader sees.  Everything that is not a
  * printable character is therefore shown as an escape, the way less and git do:
@@ -16,9 +17,9 @@
 #include <string.h>
 
 #include "json_scan.h"
-#include "output.h"
+#include "safe_text.h"
 
-int evbus_cli_unsafe_cp(uint32_t cp) {
+int evbus__unsafe_cp(uint32_t cp) {
     return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || /* C0, DEL, C1 */
            cp == 0x061C ||                                           /* Arabic letter mark */
            cp == 0x200E || cp == 0x200F ||                           /* LRM, RLM */
@@ -43,7 +44,7 @@ static int put_text_escape(evbus__buf_t *b, uint32_t cp) {
     }
 }
 
-int evbus_cli_safe_text(evbus__buf_t *b, const char *str, size_t len, int flags) {
+int evbus__safe_text(evbus__buf_t *b, const char *str, size_t len, int flags) {
     const unsigned char *s = (const unsigned char *)str;
     size_t run = 0; /* bytes to copy verbatim, flushed in one append */
     int r = 0;
@@ -56,12 +57,12 @@ int evbus_cli_safe_text(evbus__buf_t *b, const char *str, size_t len, int flags)
         }
         uint32_t cp = '\\';
         size_t k = c == '\\' ? 1 : evbus__utf8_next(s + i, len - i, &cp);
-        if (k && cp != '\\' && !evbus_cli_unsafe_cp(cp)) {
+        if (k && cp != '\\' && !evbus__unsafe_cp(cp)) {
             i += k;
             run += k;
             continue;
         }
-        if (cp == '\\' && (flags & EVBUS_CLI_SAFE_KEEP_BACKSLASH)) {
+        if (cp == '\\' && (flags & EVBUS__SAFE_KEEP_BACKSLASH)) {
             i++;
             run++;
             continue;
@@ -83,8 +84,8 @@ int evbus_cli_safe_text(evbus__buf_t *b, const char *str, size_t len, int flags)
     return r ? -1 : 0;
 }
 
-int evbus_cli_safe_cstr(evbus__buf_t *b, const char *s) {
-    return s ? evbus_cli_safe_text(b, s, strlen(s), 0) : evbus__buf_putc(b, '-');
+int evbus__safe_cstr(evbus__buf_t *b, const char *s) {
+    return s ? evbus__safe_text(b, s, strlen(s), 0) : evbus__buf_putc(b, '-');
 }
 
 /* Does valid or invalid UTF-8 text hold anything beyond what the core's JSON writer makes safe
@@ -93,14 +94,14 @@ static int needs_more_than_core(const unsigned char *s, size_t len) {
     for (size_t i = evbus__below_7f_len(s, len); i < len; i += evbus__below_7f_len(s + i, len - i)) {
         uint32_t cp;
         size_t k = evbus__utf8_next(s + i, len - i, &cp);
-        if (!k || evbus_cli_unsafe_cp(cp))
+        if (!k || evbus__unsafe_cp(cp))
             return 1;
         i += k;
     }
     return 0;
 }
 
-int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
+int evbus__safe_json_string(evbus__buf_t *b, const char *str, size_t len) {
     const unsigned char *s = (const unsigned char *)str;
     /* Plain ASCII with nothing to escape (header names, most values): one copy. */
     size_t plain = evbus__plain_ascii_len(s, len);
@@ -129,7 +130,7 @@ int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
         size_t k = evbus__utf8_next(s + i, len - i, &cp);
         if (!k)
             cp = 0xFFFD; /* not UTF-8: U+FFFD */
-        if (k && !evbus_cli_unsafe_cp(cp)) {
+        if (k && !evbus__unsafe_cp(cp)) {
             i += k;
             continue;
         }
@@ -143,7 +144,7 @@ int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
     return r ? -1 : 0;
 }
 
-int evbus_cli_safe_json_text(evbus__buf_t *b, const char *json, size_t len) {
+int evbus__safe_json_text(evbus__buf_t *b, const char *json, size_t len) {
     const unsigned char *s = (const unsigned char *)json;
     size_t i = evbus__below_7f_len(s, len);
     if (i == len || !needs_more_than_core(s + i, len - i))
@@ -160,7 +161,7 @@ int evbus_cli_safe_json_text(evbus__buf_t *b, const char *json, size_t len) {
         size_t k = evbus__utf8_next(s + i, len - i, &cp);
         if (!k)
             cp = 0xFFFD;
-        if (k && !evbus_cli_unsafe_cp(cp)) {
+        if (k && !evbus__unsafe_cp(cp)) {
             i += k;
             run += k;
             continue;
