@@ -1,7 +1,6 @@
 /* Consumer backpressure on the embedded broker, at the default bounds and at lowered ones:
- * consumer.max.in.flight and
- * consumer.max.in.flight.per.partition bound the events received and not yet finished (async
- * handlers included) by pausing partitions; and a partition held for a failing dead-letter write
+ * consumer.max.in.flight and consumer.max.in.flight.per.partition bound the events received
+ * and not yet finished (async handlers included) by pausing partitions; and a partition held for a failing dead-letter write
  * stays paused when the backpressure lifts.  Handlers wait on a gate the test opens, so every
  * step is reached by waiting for a state, never by timing. */
 #include <pthread.h>
