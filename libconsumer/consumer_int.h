@@ -36,6 +36,8 @@ typedef struct evbus__part_s {
                          nothing more of this partition in this session */
     atomic_int revoking; /* being revoked: retries of its events end (left uncommitted) rather
                           * than hold up the revocation (rebalance.c) */
+    atomic_uint gen;     /* assignment generation, raised by each revocation: a message queued
+                          * before it is not handled after it (workers.c, policy.c) */
     int since_filter; /* timestamp start: skip messages older than start_ts until the first newer */
     int worker;       /* poll thread only: index of the worker handling it while assigned, or -1 */
 
@@ -66,6 +68,7 @@ typedef struct evbus__qitem_s {
     evbus_event_t *ev;
     rd_kafka_message_t *rkm;
     evbus__part_t *part;
+    unsigned gen; /* part->gen when it was queued */
 } evbus__qitem_t;
 
 /*

@@ -265,8 +265,10 @@ out:
 
 void evbus__handle_item(evbus_consumer_t *c, evbus__ostore_t *os, evbus__qitem_t *it) {
     evbus__part_t *p = it->part;
-    /* Stopping: what is left is not handled, and stays uncommitted for redelivery. */
-    if (STOPPING(c) || evbus__part_stopped(p))
+    /* Stopping, or queued before a revocation that did not wait for it (a worker was busy
+     * past the bound): what is left is not handled, and stays uncommitted for redelivery. */
+    if (STOPPING(c) || evbus__part_stopped(p) ||
+        it->gen != atomic_load_explicit(&p->gen, memory_order_acquire))
         return;
     if (!it->ev) {
         for (int n = 1; !(it->ev = evbus__event_take_message(it->rkm, c->store, c->reg)); n++) {

@@ -108,6 +108,9 @@ void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (evbus__part_t *p = c->parts; p; p = p->next)
             if (p->partition == parts->elems[i].partition && !strcmp(p->topic, parts->elems[i].topic)) {
                 /* a new owner (maybe us) restarts from the committed offset */
+                /* What is still queued of it (the wait ran out) is not handled after this:
+                 * the partition's next owner gets it from the committed offset. */
+                atomic_fetch_add_explicit(&p->gen, 1, memory_order_acq_rel);
                 atomic_store_explicit(&p->stopped, 0, memory_order_release);
                 atomic_store_explicit(&p->revoking, 0, memory_order_release);
                 /* Nothing of it is queued: free to move to another worker.  When the wait ran

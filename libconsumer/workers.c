@@ -251,6 +251,7 @@ int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm) {
      * poll thread only hands messages over. */
     it->ev = NULL;
     it->rkm = rkm;
+    it->gen = atomic_load_explicit(&p->gen, memory_order_relaxed); /* poll thread: as revocations */
     evbus__inflight_add(c, p, NULL);
     if (++w->nstaged == c->qbatch)
         staged_push(c, w, 0);
