@@ -32,8 +32,8 @@ typedef struct evbus__part_s {
     struct evbus__part_s *next;
     char *topic;
     int32_t partition;
-    atomic_int stopped; /* an event was left unsettled (stopping, out of memory): handle
-                         nothing more of this partition in this session */
+    atomic_int stopped; /* an event was left unsettled (stopping, revoked mid-retry, out of
+                         memory): handle nothing more of this partition until it is revoked */
     atomic_int revoking; /* being revoked: retries of its events end (left uncommitted) rather
                           * than hold up the revocation (rebalance.c) */
     atomic_uint gen;     /* assignment generation, raised by each revocation: a message queued
@@ -190,7 +190,7 @@ static inline void evbus__deadline_in(struct timespec *ts, int ms) {
 /* ---- partitions.c ---- */
 /** The record of (topic, partition), made on first use (*created = 1); NULL when out of memory. */
 evbus__part_t *evbus__part_get(evbus_consumer_t *c, const char *topic, int32_t partition, int *created);
-/** Stop handling a partition for this session (paused; later events stay uncommitted). */
+/** Stop handling a partition until it is revoked (paused; later events stay uncommitted). */
 void evbus__part_stop(evbus_consumer_t *c, evbus__part_t *p);
 /** Hold p paused (on: 1) while a failed dead-letter write is retried, or let it go (0). */
 void evbus__part_dlq_hold(evbus_consumer_t *c, evbus__part_t *p, int on);

@@ -1,6 +1,6 @@
 /*
  * Partition state and the offset store.  A partition record lives as long as the consumer;
- * a stopped partition takes nothing more in this session, so nothing after an event that was
+ * a stopped partition takes nothing more until it is revoked, so nothing after an event that was
  * neither handled nor dead-lettered is ever stored.  Offsets are stored a batch at a time,
  * only the highest per partition, and only once the event's fate is settled (at-least-once).
  */
@@ -63,7 +63,7 @@ static void parts_apply_locked(evbus_consumer_t *c) {
     pthread_mutex_unlock(&c->parts_mu);
 }
 
-/* Stop handling a partition for this session: later events stay uncommitted. */
+/* Stop handling a partition until it is revoked: later events stay uncommitted. */
 void evbus__part_stop(evbus_consumer_t *c, evbus__part_t *p) {
     pthread_mutex_lock(&c->bp_mu);
     atomic_store_explicit(&p->stopped, 1, memory_order_release);
