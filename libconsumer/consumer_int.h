@@ -38,6 +38,8 @@ typedef struct evbus__part_s {
                           * than hold up the revocation (rebalance.c) */
     atomic_uint gen;     /* assignment generation, raised by each revocation: a message queued
                           * before it is not handled after it (workers.c, policy.c) */
+    atomic_size_t queued; /* staged or queued for a worker and not finished by it (its offset
+                           * stored): what a revocation of it waits for (workers.c) */
     int since_filter; /* timestamp start: skip messages older than start_ts until the first newer */
     int worker;       /* poll thread only: index of the worker handling it while assigned, or -1 */
 
@@ -232,10 +234,10 @@ void evbus__workers_stop(evbus_consumer_t *c);
 int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm);
 /** Hand what is staged to the workers (may wait for room). */
 void evbus__staged_push_all(evbus_consumer_t *c);
-/** Wait until nothing is queued or being handled. */
-void evbus__wait_idle(evbus_consumer_t *c);
-/** The same for at most ms milliseconds: 1 when idle, 0 when the time ran out. */
-int evbus__wait_idle_for(evbus_consumer_t *c, int ms);
+/** Wait at most ms milliseconds until nothing of the n partitions ps (NULL: of any partition)
+ * is queued or being handled (their offsets stored): 1 when so, 0 when the time ran out (poll
+ * thread).  What is staged of partitions being revoked is dropped first (uncommitted). */
+int evbus__wait_parts_idle_for(evbus_consumer_t *c, evbus__part_t *const *ps, int n, int ms);
 
 /* ---- rebalance.c ---- */
 void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,

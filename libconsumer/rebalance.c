@@ -7,6 +7,7 @@
  * succeeded since the last commit run again elsewhere.  An event of a revoked partition that
  * waits for a retry is left then (uncommitted, redelivered to the new owner).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "consumer_int.h"
@@ -88,14 +89,19 @@ void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                               memory_order_relaxed);
         return;
     }
-    /* Revoke (or error): finish what was taken, commit it, then let go.  Retries of the revoked
-     * partitions' events end now (policy.c: backoff_sleep()). */
+    /* Revoke (or error): finish what was taken of these partitions, commit it, then let go.
+     * Retries of their events end now (policy.c: backoff_sleep()). */
+    evbus__part_t **ps = calloc((size_t)(parts->cnt > 0 ? parts->cnt : 1), sizeof(*ps));
     for (int i = 0; i < parts->cnt; i++) {
         evbus__part_t *p = evbus__part_get(c, parts->elems[i].topic, parts->elems[i].partition, NULL);
         if (p)
             atomic_store_explicit(&p->revoking, 1, memory_order_release);
+        if (ps)
+            ps[i] = p;
     }
-    int idle = evbus__wait_idle_for(c, c->revoke_wait_ms);
+    /* (out of memory for the list: every partition is waited for) */
+    int idle = evbus__wait_parts_idle_for(c, ps, ps ? parts->cnt : 0, c->revoke_wait_ms);
+    free(ps);
     if (!idle) /* a handler still runs (or, cooperative, a partition kept retries) */
         evbus__log(&c->log, EVBUS_LOG_WARNING, "consumer",
                    "revoking %d partition(s): workers still busy after %d ms; letting go of "

@@ -10,6 +10,12 @@
 
 #include "consumer_int.h"
 
+/* k items of batch finished (their offsets stored, or dropped): a revocation waits for that. */
+static void parts_done(const evbus__qitem_t *batch, size_t k) {
+    for (size_t i = 0; i < k; i++)
+        atomic_fetch_sub_explicit(&batch[i].part->queued, 1, memory_order_release);
+}
+
 void evbus__item_free(evbus__qitem_t *it) {
     if (it->rkm)
         rd_kafka_message_destroy(it->rkm);
@@ -69,6 +75,7 @@ static size_t ring_clear(evbus_consumer_t *c, evbus__worker_t *w) {
     size_t k = w->rcount;
     while (w->rcount) {
         evbus__item_free(&w->ring[w->rhead]);
+        parts_done(&w->ring[w->rhead], 1);
         w->rhead = (w->rhead + 1) % c->qlimit;
         w->rcount--;
     }
@@ -103,6 +110,7 @@ static void *worker_main(void *arg) {
             evbus__item_free(&batch[i]);
         }
         evbus__ostore_flush(c, &os);
+        parts_done(batch, k);
         worker_done(c, w, k);
         pthread_mutex_lock(&w->mu);
     }
@@ -160,6 +168,7 @@ static int has_half_room(evbus_consumer_t *c, void *arg) {
 static void staged_drop(evbus__worker_t *w) {
     for (size_t i = 0; i < w->nstaged; i++)
         evbus__item_free(&w->staged[i]);
+    parts_done(w->staged, w->nstaged);
     w->nstaged = 0;
 }
 
@@ -198,19 +207,50 @@ void evbus__staged_push_all(evbus_consumer_t *c) {
         staged_push(c, &c->workers[i], 0);
 }
 
-/* Wait until no message is queued or being handled. */
-void evbus__wait_idle(evbus_consumer_t *c) {
-    evbus__staged_push_all(c);
-    if (!is_idle(c, NULL))
-        wait_done(c, is_idle, NULL, 0, 0);
+typedef struct parts_s {
+    evbus__part_t *const *ps;
+    int n;
+} parts_t;
+
+static int parts_idle(evbus_consumer_t *c, void *arg) {
+    const parts_t *pl = arg;
+    if (!pl->ps)
+        return is_idle(c, NULL);
+    for (int i = 0; i < pl->n; i++)
+        if (pl->ps[i] && atomic_load_explicit(&pl->ps[i]->queued, memory_order_acquire) > 0)
+            return 0;
+    return 1;
 }
 
-int evbus__wait_idle_for(evbus_consumer_t *c, int ms) {
+/* Drop what the poll thread staged of the partitions being revoked (never handed to a worker:
+ * uncommitted, fetched again by their next owner), so that a full worker is not waited for. */
+static void staged_drop_revoking(evbus__worker_t *w) {
+    size_t keep = 0;
+    for (size_t i = 0; i < w->nstaged; i++) {
+        if (atomic_load_explicit(&w->staged[i].part->revoking, memory_order_acquire)) {
+            evbus__item_free(&w->staged[i]);
+            parts_done(&w->staged[i], 1);
+        } else {
+            w->staged[keep++] = w->staged[i];
+        }
+    }
+    w->nstaged = keep;
+}
+
+/* Only the revoked partitions are waited for: with the cooperative protocol the others keep
+ * their events, and their retries, whatever their length.  A worker wakes waiters only at
+ * half a queue or when empty: past that, the 100 ms rounds of wait_done() see the change. */
+int evbus__wait_parts_idle_for(evbus_consumer_t *c, evbus__part_t *const *ps, int n, int ms) {
     int64_t end = evbus__now_us() + (int64_t)ms * 1000;
     for (int i = 0; i < c->nworkers; i++)
-        if (staged_push(c, &c->workers[i], end) != 0)
-            return 0;
-    return is_idle(c, NULL) || wait_done(c, is_idle, NULL, 0, end);
+        staged_drop_revoking(&c->workers[i]);
+    parts_t pl = {ps, n};
+    if (!ps) { /* every partition: what is staged of the others is handed over as well */
+        for (int i = 0; i < c->nworkers; i++)
+            if (staged_push(c, &c->workers[i], end) != 0)
+                return 0;
+    }
+    return parts_idle(c, &pl) || wait_done(c, parts_idle, &pl, 0, end);
 }
 
 /* Take ownership of rkm: stage it for its worker, or drop it when its partition takes nothing
@@ -253,6 +293,7 @@ int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm) {
     it->rkm = rkm;
     it->gen = atomic_load_explicit(&p->gen, memory_order_relaxed); /* poll thread: as revocations */
     evbus__inflight_add(c, p, NULL);
+    atomic_fetch_add_explicit(&p->queued, 1, memory_order_relaxed);
     if (++w->nstaged == c->qbatch)
         staged_push(c, w, 0);
     return 1;
