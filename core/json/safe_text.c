@@ -1,8 +1,9 @@
 /*
- * The one sanitizer for text that came from outside (message keys, header names and values,
- * ce_type, ce_id, topics, decode errors, error lines), used by the CLI's output and by the
- * library's log (the default stderr sink and the JSON-lines format).  Such text reaches
- * terminals and log viewers, and a terminal acts on control characters: ESC starts sequences that clear the screen, set the
+ * The library's sanitizer for text that came from outside (ce_type, ce_id, topics, errors) on
+ * its way into a log line: the default stderr sink and the JSON-lines format (core/obs/log.c).
+ * The rules are tail's (cli/safe_text.c, which keeps its own copy: evbus-cli is built on the
+ * public API only).  Such text reaches terminals and log viewers, and a terminal acts on
+ * control characters: ESC starts sequences that clear the screen, set the
  * title or remap keys; C1 controls (U+0080..U+009F) do the same on some terminals; U+2028/2029
  * and the bidi controls reorder or split what the reader sees.  Everything that is not a
  * printable character is therefore shown as an escape, the way less and git do:
@@ -84,10 +85,6 @@ int evbus__safe_text(evbus__buf_t *b, const char *str, size_t len, int flags) {
     return r ? -1 : 0;
 }
 
-int evbus__safe_cstr(evbus__buf_t *b, const char *s) {
-    return s ? evbus__safe_text(b, s, strlen(s), 0) : evbus__buf_putc(b, '-');
-}
-
 /* Does valid or invalid UTF-8 text hold anything beyond what the core's JSON writer makes safe
  * (i.e. a byte >= 0x7F that is invalid UTF-8 or an unsafe code point)? */
 static int needs_more_than_core(const unsigned char *s, size_t len) {
@@ -141,36 +138,5 @@ int evbus__safe_json_string(evbus__buf_t *b, const char *str, size_t len) {
     }
     r |= evbus__json_write_string_body(b, str + start, len - start);
     r |= evbus__buf_putc(b, '"');
-    return r ? -1 : 0;
-}
-
-int evbus__safe_json_text(evbus__buf_t *b, const char *json, size_t len) {
-    const unsigned char *s = (const unsigned char *)json;
-    size_t i = evbus__below_7f_len(s, len);
-    if (i == len || !needs_more_than_core(s + i, len - i))
-        return evbus__buf_append(b, json, len);
-    size_t run = i;
-    int r = 0;
-    while (i < len && r == 0) {
-        if (s[i] < 0x7F) { /* the core's JSON text has no raw control characters */
-            i++;
-            run++;
-            continue;
-        }
-        uint32_t cp;
-        size_t k = evbus__utf8_next(s + i, len - i, &cp);
-        if (!k)
-            cp = 0xFFFD;
-        if (k && !evbus__unsafe_cp(cp)) {
-            i += k;
-            run += k;
-            continue;
-        }
-        r |= evbus__buf_append(b, s + i - run, run);
-        run = 0;
-        r |= evbus__buf_printf(b, "\\u%04x", (unsigned)cp);
-        i += k ? k : 1;
-    }
-    r |= evbus__buf_append(b, s + len - run, run);
     return r ? -1 : 0;
 }
