@@ -81,20 +81,27 @@ static int transient_wait(evbus_consumer_t *c, const evbus__part_t *p, int64_t o
 
 /* ---- events left unsettled ---- */
 
-/* Move the record of (p, offset), if any, into *run. */
+/* Move the record of (p, offset), if any, into *run, and forget p's records of earlier
+ * offsets: a partition's events come in order, so those events were settled (here or by
+ * another member) and are not coming back in this assignment.  So at most one record per
+ * partition is kept, however many times the partitions move. */
 static void unsettled_take(evbus_consumer_t *c, evbus__part_t *p, int64_t offset, evbus__run_t *run) {
     /* Pairs with leave()'s release store: a record added before is seen. */
     if (!atomic_load_explicit(&c->any_unsettled, memory_order_acquire))
         return;
     pthread_mutex_lock(&c->unsettled_mu);
-    for (unsettled_t **u = &c->unsettled; *u; u = &(*u)->next)
-        if ((*u)->part == p && (*u)->offset == offset) {
-            unsettled_t *hit = *u;
-            *u = hit->next;
-            evbus__run_move(run, &hit->run);
-            free(hit);
-            break;
+    for (unsettled_t **u = &c->unsettled; *u;) {
+        unsettled_t *r = *u;
+        if (r->part != p || r->offset > offset) {
+            u = &r->next;
+            continue;
         }
+        *u = r->next;
+        if (r->offset == offset)
+            evbus__run_move(run, &r->run);
+        evbus__run_clear(&r->run);
+        free(r);
+    }
     pthread_mutex_unlock(&c->unsettled_mu);
 }
 
