@@ -3,7 +3,8 @@
  * assigns it back to the same (only) member.  The revocation must not wait for the retries
  * (they outlast max.poll.interval.ms, and the member would be thrown out of the group): it ends
  * the retries, leaves the event uncommitted and hands the partition back; the event is then
- * redelivered, and the handler that had already succeeded for it is not run again.  Every step
+ * redelivered, and the handler that had already succeeded for it is not run again.  The same
+ * during a schema registry outage (the lookup retried), and with the cooperative protocol.  Every step
  * is reached by waiting for a state. */
 #include <pthread.h>
 #include <stdio.h>
@@ -13,6 +14,9 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "codec.h"
+#include "framing.h"
+#include "headers.h"
 #include "testutil.h"
 
 /* Kafka protocol API key of Heartbeat (librdkafka's own name for it is not public). */
@@ -304,8 +308,83 @@ static void test_cooperative_revoke(void **state) {
     free(group);
 }
 
+/* The issue's case: the schema registry is down (503), so the event's schema lookup is retried
+ * with backoff; a revocation then must not wait for those retries either. */
+static int transient_n(evbus_consumer_t *c, uint64_t n) {
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
+    evbus_consumer_stats(c, &st);
+    return st.transient_errors >= n;
+}
+static int transient_once(void *arg) { return transient_n(arg, 1); }
+static int transient_twice(void *arg) { return transient_n(arg, 2); }
+
+static void test_revoke_during_registry_outage(void **state) {
+    (void)state;
+    tu_mock_t *m = tu_mock_new(1);
+    const char *bs = tu_mock_bootstrap(m);
+    char *topic = tu_unique_name("itc-revoke-reg"), *group = tu_unique_name("grp");
+    assert_int_equal(rd_kafka_mock_topic_create(tu_mock_cluster(m), topic, 1, 1), 0);
+    rd_kafka_t *p = cu_producer(bs);
+    /* Confluent framing, schema id 1: the registry is needed to read it */
+    char json[128], err[512];
+    snprintf(json, sizeof(json), "{\"id\":\"ev-reg-0\",\"n\":0,\"action\":\"ok\"}");
+    evbus__buf_t v = EVBUS__BUF_INIT;
+    assert_int_equal(evbus__framing_write_confluent(&v, 1), 0);
+    if (evbus__avro_encode_json(cu_doc()->root, json, strlen(json), &v, err, sizeof(err)) != EVBUS_OK)
+        fail_msg("encode: %s", err);
+    evbus__header_values_t hv = {.type = CU_TYPE, .id = "ev-reg-0"};
+    rd_kafka_headers_t *h = evbus__headers_build(&hv, "test-host");
+    assert_non_null(h);
+    cu_produce_raw(p, topic, 0, v.data, v.len, "k", 1, h, 0);
+    evbus__buf_free(&v);
+    cu_flush(p);
+
+    tu_registry_t *down = tu_registry_start("--fail-status", "503", NULL);
+    calls_t k = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, ok_handler, &k, NULL, 0, "ok"), 0);
+    evbus_conf_t *conf = cu_conf(bs, group);
+    cu_set(conf, "schema.registry.url", down->url);
+    /* As above: lookups retried 10 minutes apart (an outage longer than max.poll.interval.ms),
+     * and the embedded broker's rejoin answered after a 6 s session timeout. */
+    cu_set(conf, "retry.backoff.ms", "600000");
+    cu_set(conf, "retry.backoff.max.ms", "600000");
+    cu_set(conf, "kafka.session.timeout.ms", "6000");
+    evbus_consumer_t *c = evbus_consumer_new(conf, d, err, sizeof(err));
+    if (!c)
+        fail_msg("consumer: %s", err);
+    const char *topics[] = {topic};
+    assert_int_equal(evbus_consumer_subscribe(c, topics, 1, err, sizeof(err)), EVBUS_OK);
+    cu_runner_t r;
+    cu_start(&r, c);
+
+    assert_true(cu_wait(transient_once, c, 60000)); /* the lookup failed; its retry waits */
+    rd_kafka_mock_push_request_errors(tu_mock_cluster(m), API_HEARTBEAT, 1,
+                                      RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS);
+    /* revoked without waiting, assigned back: the event comes again and is looked up again */
+    assert_true(cu_wait(transient_twice, c, 60000));
+    assert_int_equal(cu_committed(bs, group, topic, 1), 0);
+    evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
+    evbus_consumer_stats(c, &st);
+    assert_int_equal(st.handled, 0);
+    assert_int_equal(st.dead_lettered, 0); /* an outage is never dead-lettered */
+    assert_int_equal(calls_ok(&k), 0);
+
+    cu_stop(&r);
+    assert_int_equal(r.err, EVBUS_OK);
+    evbus_consumer_destroy(c);
+    evbus_dispatcher_destroy(d);
+    tu_registry_stop(down);
+    rd_kafka_destroy(p);
+    tu_mock_destroy(m);
+    free(topic);
+    free(group);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_revoke_during_registry_outage),
         cmocka_unit_test(test_cooperative_revoke),
         cmocka_unit_test(test_revoke_ends_retries),
         cmocka_unit_test(test_revoke_wait_bounded),
