@@ -4,8 +4,8 @@
  * (they outlast max.poll.interval.ms, and the member would be thrown out of the group): it ends
  * the retries, leaves the event uncommitted and hands the partition back; the event is then
  * redelivered, and the handler that had already succeeded for it is not run again.  The same
- * during a schema registry outage (the lookup retried), and with the cooperative protocol.  Every step
- * is reached by waiting for a state. */
+ * during a schema registry outage (the lookup retried), and with the cooperative protocol.
+ * Every step is reached by waiting for a state. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
