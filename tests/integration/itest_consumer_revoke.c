@@ -318,6 +318,15 @@ static int transient_n(evbus_consumer_t *c, uint64_t n) {
 static int transient_once(void *arg) { return transient_n(arg, 1); }
 static int transient_twice(void *arg) { return transient_n(arg, 2); }
 
+static tu_registry_t *g_down; /* stopped by the teardown, also when the test fails */
+
+static int stop_registry(void **state) {
+    (void)state;
+    tu_registry_stop(g_down);
+    g_down = NULL;
+    return 0;
+}
+
 static void test_revoke_during_registry_outage(void **state) {
     (void)state;
     tu_mock_t *m = tu_mock_new(1);
@@ -339,7 +348,7 @@ static void test_revoke_during_registry_outage(void **state) {
     evbus__buf_free(&v);
     cu_flush(p);
 
-    tu_registry_t *down = tu_registry_start("--fail-status", "503", NULL);
+    tu_registry_t *down = g_down = tu_registry_start("--fail-status", "503", NULL);
     calls_t k = {.mu = PTHREAD_MUTEX_INITIALIZER};
     evbus_dispatcher_t *d = evbus_dispatcher_new();
     assert_non_null(d);
@@ -375,7 +384,6 @@ static void test_revoke_during_registry_outage(void **state) {
     assert_int_equal(r.err, EVBUS_OK);
     evbus_consumer_destroy(c);
     evbus_dispatcher_destroy(d);
-    tu_registry_stop(down);
     rd_kafka_destroy(p);
     tu_mock_destroy(m);
     free(topic);
@@ -384,7 +392,7 @@ static void test_revoke_during_registry_outage(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_revoke_during_registry_outage),
+        cmocka_unit_test_teardown(test_revoke_during_registry_outage, stop_registry),
         cmocka_unit_test(test_cooperative_revoke),
         cmocka_unit_test(test_revoke_ends_retries),
         cmocka_unit_test(test_revoke_wait_bounded),
