@@ -1,0 +1,50 @@
+"""Python settings -> evbus_conf_t."""
+import json
+from typing import Any, Iterable, Mapping, Optional
+
+from ._ffi import EVBUS_CONF_OK, EVBUS_CONF_UNKNOWN, ffi, lib
+from .errors import ConfigError, check
+
+ERRSTR = 1024
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value)
+    return str(value)
+
+
+def make_conf(settings: Optional[Mapping[str, Any]], schemas: Iterable[str] = (),
+              from_env: bool = False):
+    """A new evbus_conf_t (the caller owns it) from settings: evbus names, "kafka.<name>", with
+    values as text, numbers, booleans, or (producer.config) a dict.  Every bad setting is
+    reported at once, in one ConfigError."""
+    conf = lib.evbus_conf_new()
+    if conf == ffi.NULL:
+        raise MemoryError("evbus_conf_new")
+    err = ffi.new("char[]", ERRSTR)
+    problems = []
+    try:
+        for name, value in (settings or {}).items():
+            if value is None:
+                continue
+            res = lib.evbus_conf_set(conf, name.encode(), _text(value).encode(), err, ERRSTR)
+            if res == EVBUS_CONF_UNKNOWN:
+                problems.append("%s: unknown setting" % name)
+            elif res != EVBUS_CONF_OK:
+                problems.append("%s: %s" % (name, ffi.string(err).decode("utf-8", "replace")))
+        for text in schemas:
+            b = text.encode()
+            rc = lib.evbus_conf_add_schema(conf, b, len(b), err, ERRSTR)
+            if rc != 0:
+                problems.append(ffi.string(err).decode("utf-8", "replace"))
+        if from_env:
+            check(lib.evbus_conf_from_env(conf, err, ERRSTR), err)
+        if problems:
+            raise ConfigError("; ".join(problems))
+    except BaseException:
+        lib.evbus_conf_destroy(conf)
+        raise
+    return conf

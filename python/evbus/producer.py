@@ -1,0 +1,190 @@
+"""evbus.Producer: libevbus's producer (evbus_producer_*)."""
+import json
+import threading
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Optional, Sequence, Union
+
+from ._conf import ERRSTR, make_conf
+from ._ffi import ffi, lib
+from .errors import error_for
+
+_local = threading.local()
+
+
+def _errbuf():
+    # One errstr buffer per thread: send is called from many threads at once.
+    b = getattr(_local, "errbuf", None)
+    if b is None:
+        b = _local.errbuf = ffi.new("char[]", ERRSTR)
+    return b
+
+
+class Delivery(NamedTuple):
+    """One message's outcome: one event on one of its topics (evbus_delivery_t)."""
+    event_type: str
+    event_id: str
+    topic: str
+    partition: int
+    offset: int
+    error: Optional[Exception]  # None when delivered
+    opaque: Any                 # what send(..., opaque=) was given
+    ntopics: int
+
+
+def _s(p) -> Optional[str]:
+    return ffi.string(p).decode("utf-8", "replace") if p != ffi.NULL else None
+
+
+class Producer:
+    """Publish events by type to their configured topics.
+
+    settings: evbus configuration names (README "Configuration") such as "producer.config"
+    (a path, JSON text or a dict), "kafka.bootstrap.servers", "schema.registry.url", or any
+    "kafka.<name>".  schemas: Avro schema texts that beat schema.dir's files of their type.
+    from_env: also take the EVENT_BUS_* environment variables (explicit settings win).
+    on_delivery(Delivery): called for every message from the library's delivery thread;
+    without it, failures are counted (stats()) and kept by the library.
+
+    Thread safe: send from any number of threads.  A context manager: leaving it flushes and
+    closes.
+    """
+
+    def __init__(self, settings: Optional[Mapping[str, Any]] = None, *,
+                 schemas: Iterable[str] = (), from_env: bool = False,
+                 on_delivery: Optional[Callable[[Delivery], None]] = None):
+        self._p = ffi.NULL
+        self._opaques = {}
+        self._opaque_lock = threading.Lock()
+        self._next_opaque = 1
+        conf = make_conf(settings, schemas, from_env)
+        self._on_delivery = on_delivery
+        self._dr = None
+        if on_delivery is not None:
+            self._dr = ffi.callback("void(*)(const evbus_delivery_t *, void *)", self._delivered)
+            lib.evbus_conf_set_delivery_cb(conf, self._dr, ffi.NULL)
+        err = ffi.new("char[]", ERRSTR)
+        p = lib.evbus_producer_new(conf, err, ERRSTR)
+        if p == ffi.NULL:
+            lib.evbus_conf_destroy(conf)
+            raise error_for(-1, err)  # EVBUS_ERR_CONFIG: every problem, one per line
+        self._p = p
+
+    def _delivered(self, d, _opaque) -> None:
+        try:
+            key = int(ffi.cast("uintptr_t", d.opaque))
+            if key:
+                with self._opaque_lock:
+                    entry = self._opaques.get(key)
+                    if entry is not None:
+                        entry[1] -= 1
+                        if entry[1] <= 0:
+                            del self._opaques[key]
+                value = entry[0] if entry is not None else None
+            else:
+                value = None
+            e = None if d.err == 0 else error_for(d.err, d.errstr)
+            self._on_delivery(Delivery(_s(d.event_type), _s(d.event_id), _s(d.topic),
+                                       d.partition, d.offset, e, value, d.ntopics))
+        except BaseException:  # never into C; the application's callback failed
+            import logging
+            logging.getLogger("evbus").exception("evbus: the on_delivery callback raised")
+
+    def send(self, event_type: str, data: Union[Mapping[str, Any], str, bytes], *,
+             id: Optional[str] = None, time: Optional[str] = None,  # pylint: disable=redefined-builtin
+             source: Optional[str] = None, minorversion: Optional[Union[int, str]] = None,
+             topics: Optional[Sequence[str]] = None, traceparent: Optional[str] = None,
+             tracestate: Optional[str] = None, sourcehost: Optional[str] = None,
+             sourcelib: Optional[str] = None, opaque: Any = None) -> None:
+        """Publish one event (data: a dict, or JSON text) to every enabled topic of its type, or
+        to those of `topics`.  Raises an EvbusError subclass (SchemaError naming the field,
+        KeyPathError, UnknownTypeError, QueueFullError, ...); delivery is reported later."""
+        if self._p == ffi.NULL:
+            raise error_for(-16)  # EVBUS_ERR_STATE: closed
+        if isinstance(data, str):
+            body = data.encode()
+        elif isinstance(data, bytes):
+            body = data
+        else:
+            body = json.dumps(data, separators=(",", ":")).encode()
+        err = _errbuf()
+        et = event_type.encode()
+        if (id is None and time is None and source is None and minorversion is None and
+                topics is None and traceparent is None and tracestate is None and
+                sourcehost is None and sourcelib is None and opaque is None):
+            rc = lib.evbus_producer_send(self._p, et, body, len(body), err, ERRSTR)
+        else:
+            keep = []  # the C strings live until the call returns
+
+            def c(v):
+                if v is None:
+                    return ffi.NULL
+                b = ffi.new("char[]", str(v).encode())
+                keep.append(b)
+                return b
+
+            o = ffi.new("evbus_send_opts_t *")
+            o.size = ffi.sizeof("evbus_send_opts_t")
+            o.id, o.time, o.source = c(id), c(time), c(source)
+            o.minorversion = c(minorversion)
+            o.traceparent, o.tracestate = c(traceparent), c(tracestate)
+            o.sourcehost, o.sourcelib = c(sourcehost), c(sourcelib)
+            if topics is not None:
+                arr = ffi.new("const char *[]", [c(t) for t in topics])
+                keep.append(arr)
+                o.topics, o.ntopics = arr, len(topics)
+            key = 0
+            if opaque is not None and self._on_delivery is not None:
+                with self._opaque_lock:
+                    key = self._next_opaque
+                    self._next_opaque += 1
+                    # one report per topic: the entry goes with the last
+                    self._opaques[key] = [opaque, len(set(topics)) if topics is not None else
+                                           max(1, lib.evbus_producer_topic_count(self._p, et))]
+                o.opaque = ffi.cast("void *", key)
+            rc = lib.evbus_producer_send_opts(self._p, et, body, len(body), o, err, ERRSTR)
+            if rc != 0 and key:
+                with self._opaque_lock:
+                    self._opaques.pop(key, None)
+        if rc != 0:
+            raise error_for(rc, err)
+
+    def flush(self, timeout: float = 10.0) -> int:
+        """Wait up to timeout seconds for what was sent to be delivered; returns how many events
+        are still undelivered (0: none outstanding)."""
+        if self._p == ffi.NULL:
+            return 0
+        return lib.evbus_producer_flush(self._p, int(timeout * 1000))
+
+    def stats(self) -> dict:
+        st = ffi.new("evbus_producer_stats_t *")
+        st.size = ffi.sizeof("evbus_producer_stats_t")
+        if self._p == ffi.NULL or lib.evbus_producer_stats(self._p, st) != 0:
+            return {}
+        return {f: getattr(st, f) for f in ("sent", "delivered", "failed", "in_flight",
+                                             "transactions_committed", "transactions_aborted")}
+
+    def metrics(self) -> str:
+        """The producer's Prometheus text (evbus_producer_metrics)."""
+        if self._p == ffi.NULL:
+            return ""
+        n = lib.evbus_producer_metrics(self._p, ffi.NULL, 0)
+        buf = ffi.new("char[]", n + 1)
+        lib.evbus_producer_metrics(self._p, buf, n + 1)
+        return ffi.string(buf).decode()
+
+    def close(self) -> None:
+        """Flush (up to 10 s) and destroy; what is still undelivered is reported failed."""
+        p, self._p = self._p, ffi.NULL
+        if p != ffi.NULL:
+            lib.evbus_producer_destroy(p)
+
+    def __enter__(self) -> "Producer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # pylint: disable=broad-except
+            pass
