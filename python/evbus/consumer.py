@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
-from ._conf import ERRSTR, make_conf
+from ._conf import ERRSTR, log_callback, make_conf
 from ._ffi import (EVBUS_HANDLER_ASYNC, EVBUS_START_EARLIEST, EVBUS_START_LATEST,
                    EVBUS_START_TIMESTAMP, ffi, lib)
 from .errors import HandlerError, check, error_for
@@ -128,14 +128,16 @@ class Consumer:
     def __init__(self, settings: Optional[Mapping[str, Any]] = None,
                  topics: Sequence[str] = (), group: Optional[str] = None, *,
                  schemas: Iterable[str] = (), from_env: bool = False,
-                 start: Union[str, datetime.datetime, None] = None):
+                 start: Union[str, datetime.datetime, None] = None,
+                 logger: Optional[logging.Logger] = None):
         self._c = ffi.NULL
         self._d = ffi.NULL
         self._keep = []  # callbacks and handles the library points to
         s = dict(settings or {})
         if group is not None:
             s["consumer.group"] = group
-        conf = make_conf(s, schemas, from_env)
+        self._log_cb = log_callback(logger) if logger is not None else None
+        conf = make_conf(s, schemas, from_env, self._log_cb)
         d = lib.evbus_dispatcher_new()
         if d == ffi.NULL:
             lib.evbus_conf_destroy(conf)

@@ -1,9 +1,10 @@
 """evbus.Producer: libevbus's producer (evbus_producer_*)."""
 import json
+import logging
 import threading
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Optional, Sequence, Union
 
-from ._conf import ERRSTR, make_conf
+from ._conf import ERRSTR, log_callback, make_conf
 from ._ffi import ffi, lib
 from .errors import error_for
 
@@ -43,6 +44,7 @@ class Producer:
     from_env: also take the EVENT_BUS_* environment variables (explicit settings win).
     on_delivery(Delivery): called for every message from the library's delivery thread;
     without it, failures are counted (stats()) and kept by the library.
+    logger: send the library's log lines there instead of stderr.
 
     Thread safe: send from any number of threads.  A context manager: leaving it flushes and
     closes.
@@ -50,12 +52,14 @@ class Producer:
 
     def __init__(self, settings: Optional[Mapping[str, Any]] = None, *,
                  schemas: Iterable[str] = (), from_env: bool = False,
-                 on_delivery: Optional[Callable[[Delivery], None]] = None):
+                 on_delivery: Optional[Callable[[Delivery], None]] = None,
+                 logger: Optional["logging.Logger"] = None):
         self._p = ffi.NULL
         self._opaques = {}
         self._opaque_lock = threading.Lock()
         self._next_opaque = 1
-        conf = make_conf(settings, schemas, from_env)
+        self._log_cb = log_callback(logger) if logger is not None else None
+        conf = make_conf(settings, schemas, from_env, self._log_cb)
         self._on_delivery = on_delivery
         self._dr = None
         if on_delivery is not None:
