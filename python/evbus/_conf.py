@@ -1,5 +1,7 @@
 """Python settings -> evbus_conf_t."""
+import atexit
 import json
+import weakref
 import logging
 from typing import Any, Iterable, Mapping, Optional
 
@@ -15,6 +17,20 @@ def _text(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value)
     return str(value)
+
+
+# Every open Producer and Consumer, closed at interpreter exit: their library threads call back
+# into Python (delivery reports, log lines), which must not happen once Python is finalizing.
+_live = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    for obj in list(_live):
+        try:
+            obj.close()
+        except Exception:  # pylint: disable=broad-except
+            pass
 
 
 _LEVELS = {3: logging.ERROR, 4: logging.WARNING, 5: logging.INFO, 6: logging.INFO,

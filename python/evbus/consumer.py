@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
-from ._conf import ERRSTR, log_callback, make_conf
+from ._conf import ERRSTR, _live, log_callback, make_conf
 from ._ffi import (EVBUS_HANDLER_ASYNC, EVBUS_START_EARLIEST, EVBUS_START_LATEST,
                    EVBUS_START_TIMESTAMP, ffi, lib)
 from .errors import HandlerError, check, error_for
@@ -149,6 +149,7 @@ class Consumer:
             lib.evbus_dispatcher_destroy(d)
             raise error_for(-1, err)
         self._c, self._d = c, d
+        _live.add(self)
         self._cb = ffi.callback("evbus_handler_fn", self._call, onerror=self._onerror)
         try:
             if start is not None:

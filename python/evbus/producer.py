@@ -4,7 +4,7 @@ import logging
 import threading
 from typing import Any, Callable, Iterable, Mapping, NamedTuple, Optional, Sequence, Union
 
-from ._conf import ERRSTR, log_callback, make_conf
+from ._conf import ERRSTR, _live, log_callback, make_conf
 from ._ffi import ffi, lib
 from .errors import error_for
 
@@ -71,6 +71,7 @@ class Producer:
             lib.evbus_conf_destroy(conf)
             raise error_for(-1, err)  # EVBUS_ERR_CONFIG: every problem, one per line
         self._p = p
+        _live.add(self)
 
     def _delivered(self, d, _opaque) -> None:
         try:

@@ -12,7 +12,7 @@ general_signal_handler sends the signals of EVENT_BUS_PRODUCER_CONFIG to the pro
         Runs make_single_consumer(...).consume_indefinitely() until N events reached the
         receivers (or --timeout); prints one line per receiver call, the bus's consume format
         plus "receiver".  --fail-key: a second receiver raises for events with that key value
-        (first string field) and the event is expected to be retried and dead-lettered.
+        (any string field of its data) and the event is expected to be retried and dead-lettered.
 """
 import argparse
 import json
@@ -109,15 +109,12 @@ def consume(args):
     got = []
     lock = threading.Lock()
 
-    def first_string(d):
+    def strings(d):
         for v in d.values():
             if isinstance(v, str):
-                return v
-            if isinstance(v, dict):
-                r = first_string(v)
-                if r:
-                    return r
-        return None
+                yield v
+            elif isinstance(v, dict):
+                yield from strings(v)
 
     def receiver(sender, signal, **kwargs):  # pylint: disable=unused-argument
         meta = kwargs.pop("metadata")
@@ -135,7 +132,7 @@ def consume(args):
     def failing(sender, signal, **kwargs):
         meta = kwargs["metadata"]
         kwargs = {k: v for k, v in kwargs.items() if k not in ("metadata", "from_event_bus")}
-        if first_string(AvroSignalSerializer(signal).to_dict(kwargs)) == args.fail_key:
+        if args.fail_key in strings(AvroSignalSerializer(signal).to_dict(kwargs)):
             bad_receiver(sender, signal, metadata=meta)
 
     types = args.types.split(",") if args.types else [s.event_type for s in OpenEdxPublicSignal.all_events()]
