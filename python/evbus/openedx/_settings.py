@@ -1,6 +1,6 @@
 """Django settings (edx-event-bus-kafka's names) -> evbus configuration names."""
 import logging
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from django.conf import settings
 
@@ -68,6 +68,11 @@ def consumers_enabled() -> bool:
     return bool(getattr(settings, "EVENT_BUS_KAFKA_CONSUMERS_ENABLED", True))
 
 
-def metrics_port() -> Optional[int]:
-    port = getattr(settings, "EVBUS_METRICS_PORT", None)
-    return int(port) if port not in (None, "") else None
+def metrics_address() -> Optional[Tuple[str, int]]:
+    """EVBUS_METRICS_PORT: a port (every interface, for an orchestrator's probes) or
+    "HOST:PORT"; None when unset."""
+    v = getattr(settings, "EVBUS_METRICS_PORT", None)
+    if v in (None, ""):
+        return None
+    host, _, port = str(v).rpartition(":")
+    return host or "0.0.0.0", int(port)

@@ -126,9 +126,9 @@ class EventConsumer(EventBusConsumer):
             self.close()
             return
         server = None
-        port = _settings.metrics_port()
-        if port is not None:
-            server = _serve_metrics(self._consumer, port)
+        addr = _settings.metrics_address()
+        if addr is not None:
+            server = _serve_metrics(self._consumer, addr)
         try:
             log.info("evbus: consuming %s as group %s", self.topic, self.group_id)
             self._consumer.run()  # type: ignore[union-attr]
@@ -148,7 +148,7 @@ class EventConsumer(EventBusConsumer):
             self._consumer.close()
 
 
-def _serve_metrics(consumer: Consumer, port: int) -> http.server.ThreadingHTTPServer:
+def _serve_metrics(consumer: Consumer, addr) -> http.server.ThreadingHTTPServer:
     """EVBUS_METRICS_PORT: the library's Prometheus text at /metrics and health at /healthz."""
 
     class H(http.server.BaseHTTPRequestHandler):
@@ -170,7 +170,7 @@ def _serve_metrics(consumer: Consumer, port: int) -> http.server.ThreadingHTTPSe
         def log_message(self, *args):  # quiet
             pass
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), H)
+    srv = http.server.ThreadingHTTPServer(addr, H)
     threading.Thread(target=srv.serve_forever, name="evbus-metrics", daemon=True).start()
-    log.info("evbus: metrics on 127.0.0.1:%d", srv.server_address[1])
+    log.info("evbus: metrics on %s:%d (/metrics, /healthz)", addr[0], srv.server_address[1])
     return srv
