@@ -97,6 +97,7 @@ evbus_err_t evbus_producer_send_opts(evbus_producer_t *p, const char *event_type
                                      const char *json, size_t len, const evbus_send_opts_t *opts,
                                      char *errstr, size_t errstr_size);
 int evbus_producer_flush(evbus_producer_t *p, int timeout_ms);
+size_t evbus_producer_drain_failures(evbus_producer_t *p, evbus_delivery_cb *cb, void *opaque);
 typedef struct evbus_producer_stats_s {
     size_t size;
     uint64_t sent;

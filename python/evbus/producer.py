@@ -2,7 +2,7 @@
 import json
 import logging
 import threading
-from typing import Any, Callable, Iterable, Mapping, NamedTuple, Optional, Sequence, Union
+from typing import Any, Callable, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Union
 
 from ._conf import ERRSTR, _live, log_callback, make_conf
 from ._ffi import ffi, lib
@@ -17,6 +17,54 @@ def _errbuf():
     if b is None:
         b = _local.errbuf = ffi.new("char[]", ERRSTR)
     return b
+
+
+def _opts(id, time, source, minorversion, traceparent, tracestate,  # pylint: disable=redefined-builtin
+          sourcehost, sourcelib, topics):
+    """This thread's evbus_send_opts_t filled in, and the one buffer holding its strings (keep it
+    until the send returns).  One allocation per send: building a struct and a string per field
+    cost twice as much, on a path that runs once per event."""
+    o = getattr(_local, "opts", None)
+    if o is None:
+        o = _local.opts = ffi.new("evbus_send_opts_t *")
+        o.size = ffi.sizeof("evbus_send_opts_t")
+    enc = []
+    pos = 0
+    offs = []
+    for v in (id, time, source, minorversion, traceparent, tracestate, sourcehost, sourcelib):
+        if v is None:
+            offs.append(-1)
+        else:
+            b = v.encode() if isinstance(v, str) else str(v).encode()
+            offs.append(pos)
+            enc.append(b)
+            pos += len(b) + 1
+    toffs = []
+    for t in topics or ():
+        b = t.encode()
+        toffs.append(pos)
+        enc.append(b)
+        pos += len(b) + 1
+    buf = ffi.new("char[]", b"\0".join(enc) + b"\0")
+    n = ffi.NULL
+    o.id = buf + offs[0] if offs[0] >= 0 else n
+    o.time = buf + offs[1] if offs[1] >= 0 else n
+    o.source = buf + offs[2] if offs[2] >= 0 else n
+    o.minorversion = buf + offs[3] if offs[3] >= 0 else n
+    o.traceparent = buf + offs[4] if offs[4] >= 0 else n
+    o.tracestate = buf + offs[5] if offs[5] >= 0 else n
+    o.sourcehost = buf + offs[6] if offs[6] >= 0 else n
+    o.sourcelib = buf + offs[7] if offs[7] >= 0 else n
+    if topics is None:
+        o.topics, o.ntopics = n, 0
+    else:
+        arr = getattr(_local, "topics", None)
+        if arr is None or len(arr) < len(toffs):
+            arr = _local.topics = ffi.new("const char *[]", max(8, len(toffs)))
+        for i, off in enumerate(toffs):
+            arr[i] = buf + off
+        o.topics, o.ntopics = arr, len(toffs)
+    return o, buf
 
 
 class Delivery(NamedTuple):
@@ -117,25 +165,8 @@ class Producer:
                 sourcehost is None and sourcelib is None and opaque is None):
             rc = lib.evbus_producer_send(self._p, et, body, len(body), err, ERRSTR)
         else:
-            keep = []  # the C strings live until the call returns
-
-            def c(v):
-                if v is None:
-                    return ffi.NULL
-                b = ffi.new("char[]", str(v).encode())
-                keep.append(b)
-                return b
-
-            o = ffi.new("evbus_send_opts_t *")
-            o.size = ffi.sizeof("evbus_send_opts_t")
-            o.id, o.time, o.source = c(id), c(time), c(source)
-            o.minorversion = c(minorversion)
-            o.traceparent, o.tracestate = c(traceparent), c(tracestate)
-            o.sourcehost, o.sourcelib = c(sourcehost), c(sourcelib)
-            if topics is not None:
-                arr = ffi.new("const char *[]", [c(t) for t in topics])
-                keep.append(arr)
-                o.topics, o.ntopics = arr, len(topics)
+            o, buf = _opts(id, time, source, minorversion, traceparent, tracestate, sourcehost,
+                           sourcelib, topics)
             key = 0
             if opaque is not None and self._on_delivery is not None:
                 with self._opaque_lock:
@@ -143,9 +174,10 @@ class Producer:
                     self._next_opaque += 1
                     # one report per topic: the entry goes with the last
                     self._opaques[key] = [opaque, len(set(topics)) if topics is not None else
-                                           max(1, lib.evbus_producer_topic_count(self._p, et))]
-                o.opaque = ffi.cast("void *", key)
+                                          max(1, lib.evbus_producer_topic_count(self._p, et))]
+            o.opaque = ffi.cast("void *", key)
             rc = lib.evbus_producer_send_opts(self._p, et, body, len(body), o, err, ERRSTR)
+            del buf  # the strings o pointed to
             if rc != 0 and key:
                 with self._opaque_lock:
                     self._opaques.pop(key, None)
@@ -166,6 +198,21 @@ class Producer:
             return {}
         return {f: getattr(st, f) for f in ("sent", "delivered", "failed", "in_flight",
                                              "transactions_committed", "transactions_aborted")}
+
+    def drain_failures(self) -> List[Delivery]:
+        """The failures the library kept (without on_delivery; at most the last 10000), oldest
+        first, now forgotten by it.  Their opaque is None."""
+        if self._p == ffi.NULL:
+            return []
+        out: List[Delivery] = []
+
+        def cb(d, _opaque):
+            out.append(Delivery(_s(d.event_type), _s(d.event_id), _s(d.topic), d.partition,
+                                d.offset, error_for(d.err, d.errstr), None, d.ntopics))
+
+        c = ffi.callback("void(*)(const evbus_delivery_t *, void *)", cb)
+        lib.evbus_producer_drain_failures(self._p, c, ffi.NULL)
+        return out
 
     def metrics(self) -> str:
         """The producer's Prometheus text (evbus_producer_metrics)."""

@@ -33,7 +33,10 @@ def common() -> Optional[Dict[str, Any]]:
     service = getattr(settings, "EVENTS_SERVICE_NAME", None) or getattr(settings, "SERVICE_VARIANT", None)
     if service:
         s["service"] = service  # client.id and the default ce_source, as the Python bus
-    s["audit.log"] = bool(getattr(settings, "EVENT_BUS_KAFKA_AUDIT_LOGGING_ENABLED", True))
+    # The audit lines go to the "evbus.openedx" logger at INFO: when that level is off at start
+    # they are not made at all (each would cost a call into Python for nothing).
+    s["audit.log"] = bool(getattr(settings, "EVENT_BUS_KAFKA_AUDIT_LOGGING_ENABLED", True)) and \
+        log.isEnabledFor(logging.INFO)
     return s
 
 

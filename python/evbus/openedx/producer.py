@@ -1,4 +1,5 @@
 """EVENT_BUS_PRODUCER = "evbus.openedx.create_producer"."""
+import collections
 import json
 import logging
 import threading
@@ -9,10 +10,11 @@ from openedx_events.event_bus import EventBusProducer
 from openedx_events.event_bus.avro.serializer import AvroSignalSerializer
 from openedx_events.tooling import OpenEdxPublicSignal, load_all_signals
 
-from .. import Delivery, Producer
+from .. import Producer
 from . import _settings
 
 log = logging.getLogger("evbus.openedx")
+KEEP = 100000  # events whose data the failure log can still show
 
 
 class EventProducer(EventBusProducer):
@@ -27,7 +29,8 @@ class EventProducer(EventBusProducer):
 
     Like edx-event-bus-kafka it never raises into the caller; unlike it nothing is dropped without
     a trace: every event that fails (at send, or in its delivery report) is logged at ERROR with
-    its type, topic, key field, data and metadata as JSON, for replay, and counted (.failed).
+    its type, topic, key field, data and metadata as JSON, for replay (for a delivery failure:
+    while the event is one of the last KEEP sent), and counted (.failed).
     """
 
     def __init__(self, settings: Dict[str, Any]):
@@ -39,6 +42,14 @@ class EventProducer(EventBusProducer):
         self._producer: Optional[Producer] = None
         self._retired = []
         self.failed = 0
+        # What was sent, by event id, for the failure log (replay data): the library keeps the
+        # failures (no per-message callback into Python: the GIL hand-offs cost more than the
+        # send), and a thread drains them every second.  The newest KEEP events are kept.
+        self._sent: "collections.OrderedDict[str, tuple]" = collections.OrderedDict()
+        self._stop = threading.Event()
+        self._drainer = threading.Thread(target=self._drain_loop, name="evbus-failures",
+                                         daemon=True)
+        self._drainer.start()
         from django.conf import settings as dj
         load_all_signals()
         for event_type, topics in (getattr(dj, "EVENT_BUS_PRODUCER_CONFIG", None) or {}).items():
@@ -63,24 +74,50 @@ class EventProducer(EventBusProducer):
             self._schemas[et] = ser.schema_string()
         self._routes.setdefault(et, {})[topic] = key_field
 
+    def _add_route(self, signal: OpenEdxPublicSignal, topic: str, key_field: str) -> None:
+        """Route and re-make the producer; a route libevbus refuses (a key path that is not in
+        the schema, a bad topic name) is taken back, so it fails only its own events."""
+        et = signal.event_type
+        before = self._routes.get(et, {}).get(topic)
+        self._route(signal, topic, key_field)
+        try:
+            self._remake()
+        except Exception:
+            if before is None:
+                del self._routes[et][topic]
+                if not self._routes[et]:
+                    del self._routes[et]
+            else:
+                self._routes[et][topic] = before
+            raise
+
     def _remake(self) -> None:
         cfg = {et: {t: {"event_key_field": k} for t, k in ts.items()}
                for et, ts in self._routes.items()}
         s = dict(self._settings)
         s["producer.config"] = cfg
-        p = Producer(s, schemas=[self._schemas[et] for et in self._routes],
-                     on_delivery=self._delivered, logger=log)
+        p = Producer(s, schemas=[self._schemas[et] for et in self._routes], logger=log)
         if self._producer is not None:
             self._retired.append(self._producer)
         self._producer = p
 
-    def _delivered(self, d: Delivery) -> None:
-        if d.error is None:
-            return
-        self.failed += 1
-        ctx = d.opaque or {}
-        log.error("evbus: event %s of %s not delivered to %s: %s; for replay: %s", d.event_id,
-                  d.event_type, d.topic, d.error, json.dumps(ctx))
+    def _drain(self) -> None:
+        for p in self._retired + ([self._producer] if self._producer else []):
+            for d in p.drain_failures():
+                self.failed += 1
+                ctx = self._sent.get(d.event_id)
+                replay = json.dumps({"type": ctx[0], "topic": ctx[1], "event_key_field": ctx[2],
+                                     "data": ctx[3], "metadata": ctx[4].to_json()}) \
+                    if ctx else "(data no longer kept: one of more than %d recent events)" % KEEP
+                log.error("evbus: event %s of %s not delivered to %s: %s; for replay: %s",
+                          d.event_id, d.event_type, d.topic, d.error, replay)
+
+    def _drain_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self._drain()
+            except Exception:  # pylint: disable=broad-except
+                log.exception("evbus: draining delivery failures")
 
     # ---- EventBusProducer ----
     def send(self, *, signal: OpenEdxPublicSignal, topic: str, event_key_field: str,
@@ -88,19 +125,24 @@ class EventProducer(EventBusProducer):
         et = signal.event_type
         body = None
         try:
+            ser = self._serializers.get(et)
+            if ser is None:
+                ser = self._serializers.setdefault(et, AvroSignalSerializer(signal))
+            body = json.dumps(ser.to_dict(event_data))
             if self._routes.get(et, {}).get(topic) != event_key_field:
                 with self._lock:
                     if self._routes.get(et, {}).get(topic) != event_key_field:
-                        self._route(signal, topic, event_key_field)
-                        self._remake()
-            body = json.dumps(self._serializers[et].to_dict(event_data))
+                        self._add_route(signal, topic, event_key_field)
             m = event_metadata
-            ctx = {"type": et, "topic": topic, "event_key_field": event_key_field,
-                   "data": body, "metadata": m.to_json()}
+            eid = str(m.id)
             self._producer.send(  # type: ignore[union-attr]
-                et, body, id=str(m.id), time=m.time.isoformat(), source=m.source,
+                et, body, id=eid, time=m.time.isoformat(), source=m.source,
                 minorversion=m.minorversion, sourcehost=m.sourcehost,
-                sourcelib=".".join(map(str, m.sourcelib)), topics=[topic], opaque=ctx)
+                sourcelib=".".join(map(str, m.sourcelib)), topics=[topic])
+            sent = self._sent
+            sent[eid] = (et, topic, event_key_field, body, m)
+            if len(sent) > KEEP:
+                sent.popitem(last=False)
         except Exception as e:  # pylint: disable=broad-except
             self.failed += 1
             try:
@@ -119,6 +161,7 @@ class EventProducer(EventBusProducer):
             left = p.flush(60)
             if left:
                 log.error("evbus: %d events still undelivered after 60 s", left)
+        self._drain()
         for p in self._retired:
             p.close()
         self._retired = []
