@@ -19,51 +19,63 @@ def _errbuf():
     return b
 
 
+_CONST_MAX = 256  # distinct low-cardinality values kept encoded, per thread
+
+
+def _const(v):
+    """A C string for a value that repeats from event to event (source, sourcehost, sourcelib,
+    minorversion, a topic): encoded once per thread and kept, up to _CONST_MAX of them."""
+    cache = getattr(_local, "consts", None)
+    if cache is None:
+        cache = _local.consts = {}
+    c = cache.get(v)
+    if c is None:
+        c = ffi.new("char[]", v.encode() if isinstance(v, str) else str(v).encode())
+        if len(cache) < _CONST_MAX:
+            cache[v] = c
+        else:
+            _local.keep = c  # not cached: alive until this thread's next uncached value
+    return c
+
+
 def _opts(id, time, source, minorversion, traceparent, tracestate,  # pylint: disable=redefined-builtin
           sourcehost, sourcelib, topics):
-    """This thread's evbus_send_opts_t filled in, and the one buffer holding its strings (keep it
-    until the send returns).  One allocation per send: building a struct and a string per field
-    cost twice as much, on a path that runs once per event."""
+    """This thread's evbus_send_opts_t filled in, and the buffer holding its per-event strings
+    (keep it until the send returns).  Values that repeat from event to event are encoded once
+    (_const); id, time and the trace context, which change, share one allocation.  A struct and a
+    string per field cost several times as much, on a path that runs once per event."""
     o = getattr(_local, "opts", None)
     if o is None:
         o = _local.opts = ffi.new("evbus_send_opts_t *")
         o.size = ffi.sizeof("evbus_send_opts_t")
-    enc = []
-    pos = 0
-    offs = []
-    for v in (id, time, source, minorversion, traceparent, tracestate, sourcehost, sourcelib):
-        if v is None:
-            offs.append(-1)
-        else:
-            b = v.encode() if isinstance(v, str) else str(v).encode()
-            offs.append(pos)
-            enc.append(b)
-            pos += len(b) + 1
-    toffs = []
-    for t in topics or ():
-        b = t.encode()
-        toffs.append(pos)
-        enc.append(b)
-        pos += len(b) + 1
-    buf = ffi.new("char[]", b"\0".join(enc) + b"\0")
     n = ffi.NULL
+    parts = []
+    pos = 0
+    offs = [-1, -1, -1, -1]
+    for k, v in enumerate((id, time, traceparent, tracestate)):
+        if v is not None:
+            b = v.encode()
+            offs[k] = pos
+            parts.append(b)
+            pos += len(b) + 1
+    buf = ffi.new("char[]", b"\0".join(parts) + b"\0") if parts else None
     o.id = buf + offs[0] if offs[0] >= 0 else n
     o.time = buf + offs[1] if offs[1] >= 0 else n
-    o.source = buf + offs[2] if offs[2] >= 0 else n
-    o.minorversion = buf + offs[3] if offs[3] >= 0 else n
-    o.traceparent = buf + offs[4] if offs[4] >= 0 else n
-    o.tracestate = buf + offs[5] if offs[5] >= 0 else n
-    o.sourcehost = buf + offs[6] if offs[6] >= 0 else n
-    o.sourcelib = buf + offs[7] if offs[7] >= 0 else n
+    o.traceparent = buf + offs[2] if offs[2] >= 0 else n
+    o.tracestate = buf + offs[3] if offs[3] >= 0 else n
+    o.source = _const(source) if source is not None else n
+    o.minorversion = _const(minorversion) if minorversion is not None else n
+    o.sourcehost = _const(sourcehost) if sourcehost is not None else n
+    o.sourcelib = _const(sourcelib) if sourcelib is not None else n
     if topics is None:
         o.topics, o.ntopics = n, 0
     else:
         arr = getattr(_local, "topics", None)
-        if arr is None or len(arr) < len(toffs):
-            arr = _local.topics = ffi.new("const char *[]", max(8, len(toffs)))
-        for i, off in enumerate(toffs):
-            arr[i] = buf + off
-        o.topics, o.ntopics = arr, len(toffs)
+        if arr is None or len(arr) < len(topics):
+            arr = _local.topics = ffi.new("const char *[]", max(8, len(topics)))
+        for i, t in enumerate(topics):
+            arr[i] = _const(t)
+        o.topics, o.ntopics = arr, len(topics)
     return o, buf
 
 
