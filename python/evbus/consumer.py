@@ -14,7 +14,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 from ._conf import ERRSTR, _live, log_callback, make_conf
 from ._ffi import (EVBUS_HANDLER_ASYNC, EVBUS_START_EARLIEST, EVBUS_START_LATEST,
                    EVBUS_START_TIMESTAMP, ffi, lib)
-from .errors import HandlerError, check, error_for
+from .errors import EvbusError, HandlerError, check, error_for
 
 log = logging.getLogger("evbus")
 _HANDLER_FAILED = HandlerError.code
@@ -181,8 +181,8 @@ class Consumer:
             if n >= 0:
                 ffi.memmove(errstr, msg, n)
                 errstr[n] = b"\0"
-            return getattr(e, "code", _HANDLER_FAILED) if isinstance(getattr(e, "code", None), int) \
-                and getattr(e, "code") < 0 else _HANDLER_FAILED
+            # an evbus error keeps its code (e.g. DecodeError); anything else is ERR_HANDLER
+            return e.code if isinstance(e, EvbusError) else _HANDLER_FAILED
         finally:
             event._ev = None  # pylint: disable=protected-access
 

@@ -13,6 +13,7 @@ from openedx_events.event_bus.avro.serializer import AvroSignalSerializer
 from openedx_events.tooling import OpenEdxPublicSignal, load_all_signals, prepare_for_new_work_cycle
 
 from .. import ConfigError, Consumer, Event
+from .._ffi import ffi, lib
 from . import _settings
 
 log = logging.getLogger("evbus.openedx")
@@ -29,17 +30,27 @@ def _receiver_name(r) -> str:
         return str(r)
 
 
+def _sourcelib(v: str) -> tuple:
+    return tuple(map(int, v.split(".")))
+
+
+# header (as bytes, for the C call), EventsMetadata field, conversion: edx-event-bus-kafka's table
+_HEADERS = ((b"ce_type", "event_type", str), (b"ce_id", "id", uuid.UUID), (b"ce_source", "source", str),
+            (b"ce_time", "time", datetime.datetime.fromisoformat),
+            (b"ce_minorversion", "minorversion", int), (b"sourcehost", "sourcehost", str),
+            (b"sourcelib", "sourcelib", _sourcelib))
+
+
 def metadata_from_event(ev: Event) -> EventsMetadata:
-    """EventsMetadata from the CloudEvents headers, as edx-event-bus-kafka reads them."""
+    """EventsMetadata from the CloudEvents headers, as edx-event-bus-kafka reads them (a missing
+    one takes EventsMetadata's default; the library has already refused messages without exactly
+    one ce_id and ce_type)."""
     kw: Dict[str, Any] = {}
-    conv = (("ce_type", "event_type", str), ("ce_id", "id", uuid.UUID), ("ce_source", "source", str),
-            ("ce_time", "time", datetime.datetime.fromisoformat),
-            ("ce_minorversion", "minorversion", int), ("sourcehost", "sourcehost", str),
-            ("sourcelib", "sourcelib", lambda v: tuple(map(int, v.split(".")))))
-    for header, field, f in conv:
-        v = ev.header(header)
-        if v is not None:
-            kw[field] = f(v)
+    p = ev._p()  # pylint: disable=protected-access
+    for header, field, f in _HEADERS:
+        v = lib.evbus_event_header(p, header)
+        if v != ffi.NULL:
+            kw[field] = f(ffi.string(v).decode("utf-8"))
     return EventsMetadata(**kw)
 
 
