@@ -60,8 +60,17 @@ def main():
     load_all_signals()
     coll = Collect()
     logging.getLogger("evbus.openedx").addHandler(coll)
-    # No registry here, no SASL: single-object framing on the embedded broker.
+    # No registry here, no SASL: single-object framing on the embedded broker.  The producer
+    # config has one good and one bad route: the bad one is refused by name, the good one works.
+    settings.EVENT_BUS_PRODUCER_CONFIG = {
+        "org.openedx.content_authoring.xblock.published.v1": {
+            "xbgood": {"event_key_field": "xblock_info.usage_key", "enabled": True},
+            "xbbad": {"event_key_field": "xblock_info.missing", "enabled": True}}}
     prod = EventProducer({"kafka.bootstrap.servers": b, "topic.prefix": "pre", "service": "cms"})
+    assert len(coll.records) == 1 and "xbbad" in coll.records[0] and "refused" in coll.records[0], \
+        coll.records
+    assert "xbgood" in prod._routes["org.openedx.content_authoring.xblock.published.v1"]  # pylint: disable=protected-access
+    coll.records.clear()
     sig = OpenEdxPublicSignal.get_signal_by_type("org.openedx.content_authoring.xblock.published.v1")
     data = AvroSignalDeserializer(sig).from_dict(
         {"xblock_info": {"usage_key": "block-v1:edX+DemoX+2024+type@html+block@intro",
@@ -78,19 +87,30 @@ def main():
     assert replay["topic"] == "xb" and replay["event_key_field"] == "xblock_info.nope", replay
     assert json.loads(replay["data"])["xblock_info"]["block_type"] == "html", replay
     assert json.loads(replay["metadata"])["id"] == str(meta.id), replay
+    # refused once, not re-tried per event: the same failure, logged again, no new producer
+    before = prod._producer  # pylint: disable=protected-access
+    prod.send(signal=sig, topic="xb", event_key_field="xblock_info.nope", event_data=data,
+              event_metadata=EventsMetadata(event_type=sig.event_type))
+    assert prod.failed == 2 and "does not resolve" in coll.records[1], coll.records
+    assert prod._producer is before  # pylint: disable=protected-access
     # a key field that is null in this event: refused at send (EVBUS_ERR_KEY), logged, counted
     prod.send(signal=sig, topic="xbv", event_key_field="xblock_info.version", event_data=data,
               event_metadata=EventsMetadata(event_type=sig.event_type))
-    assert prod.failed == 2 and len(coll.records) == 2, coll.records
-    assert "KeyPathError" in coll.records[1], coll.records[1]
-    assert json.loads(json.loads(coll.records[1].split("for replay: ", 1)[1])["data"])["xblock_info"]["version"] is None
+    assert prod.failed == 3 and len(coll.records) == 3, coll.records
+    assert "KeyPathError" in coll.records[2], coll.records[2]
+    assert json.loads(json.loads(coll.records[2].split("for replay: ", 1)[1])["data"])["xblock_info"]["version"] is None
     # a route nobody configured goes out to its topic, keyed by its field
     prod.send(signal=sig, topic="xb", event_key_field="xblock_info.usage_key", event_data=data,
               event_metadata=EventsMetadata(event_type=sig.event_type))
     prod.prepare_for_shutdown()
-    assert prod.failed == 2 and len(coll.records) == 2, coll.records
+    assert prod.failed == 3 and len(coll.records) == 3, coll.records
     st = prod._producer.stats()  # pylint: disable=protected-access
     assert st["sent"] == 1 and st["delivered"] == 1, st
+    prod.send(signal=sig, topic="xbgood", event_key_field="xblock_info.usage_key", event_data=data,
+              event_metadata=EventsMetadata(event_type=sig.event_type))
+    prod.prepare_for_shutdown()
+    st = prod._producer.stats()  # pylint: disable=protected-access
+    assert st["sent"] == 2 and st["delivered"] == 2 and prod.failed == 3, (st, prod.failed)
     print("openedx_units: a failed send logged for replay and counted; an unconfigured route sent")
 
     # errors as exception classes with the C code

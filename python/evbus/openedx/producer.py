@@ -10,7 +10,7 @@ from openedx_events.event_bus import EventBusProducer
 from openedx_events.event_bus.avro.serializer import AvroSignalSerializer
 from openedx_events.tooling import OpenEdxPublicSignal, load_all_signals
 
-from .. import Producer
+from .. import ConfigError, Producer
 from . import _settings
 
 log = logging.getLogger("evbus.openedx")
@@ -50,8 +50,11 @@ class EventProducer(EventBusProducer):
         self._drainer = threading.Thread(target=self._drain_loop, name="evbus-failures",
                                          daemon=True)
         self._drainer.start()
+        # (type, topic, key field) -> why libevbus refused the route: its events fail at once
+        self._refused: Dict[tuple, str] = {}
         from django.conf import settings as dj
         load_all_signals()
+        wanted = []
         for event_type, topics in (getattr(dj, "EVENT_BUS_PRODUCER_CONFIG", None) or {}).items():
             try:
                 signal = OpenEdxPublicSignal.get_signal_by_type(event_type)
@@ -61,9 +64,23 @@ class EventProducer(EventBusProducer):
                 continue
             for topic, tc in topics.items():
                 if tc.get("enabled", True) is True:
+                    wanted.append((signal, topic, tc["event_key_field"]))
                     self._route(signal, topic, tc["event_key_field"])
         if self._routes:
-            self._remake()
+            try:
+                self._remake()
+            except ConfigError:
+                # One bad route (a key path not in the schema, say) must not take the others
+                # down: each is tried alone, and the refused ones are reported now, by name.
+                self._routes = {}
+                for signal, topic, key in wanted:
+                    try:
+                        self._add_route(signal, topic, key)
+                    except ConfigError as e:
+                        self._refused[(signal.event_type, topic, key)] = str(e)
+                        log.error("evbus: EVENT_BUS_PRODUCER_CONFIG: %s to topic %s with key %s "
+                                  "refused, its events will fail: %s", signal.event_type, topic,
+                                  key, e)
 
     # ---- routes and the libevbus producer ----
     def _route(self, signal: OpenEdxPublicSignal, topic: str, key_field: str) -> None:
@@ -130,9 +147,16 @@ class EventProducer(EventBusProducer):
                 ser = self._serializers.setdefault(et, AvroSignalSerializer(signal))
             body = json.dumps(ser.to_dict(event_data))
             if self._routes.get(et, {}).get(topic) != event_key_field:
+                why = self._refused.get((et, topic, event_key_field))
+                if why is not None:
+                    raise ConfigError(why)
                 with self._lock:
                     if self._routes.get(et, {}).get(topic) != event_key_field:
-                        self._add_route(signal, topic, event_key_field)
+                        try:
+                            self._add_route(signal, topic, event_key_field)
+                        except ConfigError as e:  # not tried again for every event
+                            self._refused[(et, topic, event_key_field)] = str(e)
+                            raise
             m = event_metadata
             eid = str(m.id)
             self._producer.send(  # type: ignore[union-attr]
