@@ -17,7 +17,7 @@ CONTAINER = "lct:edX:demo-lib:unit:u1"
 
 def _string(name, seed):
     n = name.lower()
-    if n in ("uuid",) or n.endswith("_uuid") or n == "id" and False:
+    if n == "uuid" or n.endswith("_uuid"):
         return UUID
     if "usage_key" in n or n in ("block_key", "location", "block_id"):
         return BLOCK
