@@ -51,6 +51,8 @@ def metadata_from_event(ev: Event) -> EventsMetadata:
         v = lib.evbus_event_header(p, header)
         if v != ffi.NULL:
             kw[field] = f(ffi.string(v).decode("utf-8"))
+    if "event_type" not in kw:  # an event without headers (evbus_dispatcher_process_json)
+        kw["event_type"] = ev.type
     return EventsMetadata(**kw)
 
 
