@@ -9,6 +9,11 @@
 if [ -z "${EVBUS_TEST_KAFKA_BOOTSTRAP:-}" ]; then
     exec "$EVBUS_SRC/tests/kafka/with-kafka" -- bash "$0" "$@"
 fi
+# The real registry (Apicurio) where the tree has its harness (tests/registry/with-registry);
+# otherwise start_registry starts the registry double.
+if [ -z "${EVBUS_TEST_REGISTRY_URL:-}" ] && [ -x "$EVBUS_SRC/tests/registry/with-registry" ]; then
+    exec "$EVBUS_SRC/tests/registry/with-registry" -- bash "$0" "$@"
+fi
 source "$(dirname "$0")/python_lib.sh"
 P=pyce$$
 start_registry
