@@ -258,7 +258,7 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
     evbus__log_init(&p->log, conf);
     p->metrics = evbus__pmetrics_new();
     p->fails = calloc(EVBUS__MAX_KEPT_FAILURES, sizeof(*p->fails));
-    p->store = evbus__schema_store_new(evbus_conf_get(conf, "schema.dir"), err, sizeof(err));
+    p->store = evbus__schema_store_from_conf(conf, err, sizeof(err));
     if (!p->fails || !p->store || !p->metrics) {
         evbus__seterr(errstr, errstr_size, "%s", p->fails && p->metrics ? err : "out of memory");
         goto fail;

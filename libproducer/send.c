@@ -203,6 +203,31 @@ static evbus_err_t read_opts(const evbus_send_opts_t *in, evbus_send_opts_t *o, 
     return EVBUS_OK;
 }
 
+/* sourcehost and sourcelib as a relaying caller gives them: Python consumers parse sourcelib
+ * into a tuple of integers, and an empty host is no host. */
+static evbus_err_t check_relayed(const evbus_send_opts_t *o, char *errstr, size_t errstr_size) {
+    if (o->sourcehost && !*o->sourcehost)
+        return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size,
+                           "sourcehost: empty, expected a host name");
+    if (o->sourcelib) {
+        const char *c = o->sourcelib;
+        int digits = 0, ok = *c != 0;
+        for (; *c && ok; c++) {
+            if (*c >= '0' && *c <= '9')
+                digits++;
+            else if (*c == '.' && digits)
+                digits = 0;
+            else
+                ok = 0;
+        }
+        if (!ok || !digits)
+            return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size,
+                               "sourcelib: \"%s\" is not dot-separated integers such as \"10.5.0\"",
+                               o->sourcelib);
+    }
+    return EVBUS_OK;
+}
+
 static void fill_result(evbus_send_result_t *r, scratch_t *s, size_t nacc, size_t nref) {
     if (!r)
         return;
@@ -253,6 +278,10 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
                                  opts.time, opts.minorversion, p->sourcelib, NULL, NULL};
     if ((e = evbus__header_values_check(&hv, errstr, errstr_size)) != EVBUS_OK)
         return e;
+    if ((e = check_relayed(&opts, errstr, errstr_size)) != EVBUS_OK)
+        return e;
+    if (opts.sourcelib)
+        hv.sourcelib = opts.sourcelib;
     if (evbus__trace_check(opts.traceparent, opts.tracestate, errstr, errstr_size) != 0)
         return EVBUS_ERR_INVALID_ARG;
     hv.traceparent = opts.traceparent; /* after the check: only well-formed values go out */
@@ -332,7 +361,7 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
     } else {
         snprintf(s->id, sizeof(s->id), "%s", hv.id);
     }
-    rd_kafka_headers_t *hdrs = evbus__headers_build(&hv, NULL);
+    rd_kafka_headers_t *hdrs = evbus__headers_build(&hv, opts.sourcehost);
     if (!hdrs)
         return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
     /* The framed value: every topic's framing has the same length (Confluent 5 bytes,

@@ -102,9 +102,15 @@ typedef struct evbus_send_opts_s {
      * and the lifecycle events about the event carry them too. */
     const char *traceparent;  /* "00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>" */
     const char *tracestate;   /* vendor list, e.g. "congo=t61rcWkgMzE" */
+    /* Since 0.3: the two headers that are not CloudEvents attributes, for a caller that relays
+     * an event's metadata (Open edX's EventsMetadata.sourcehost and .sourcelib). */
+    const char *sourcehost;   /* "sourcehost" (default: this host's name); non-empty */
+    const char *sourcelib;    /* "sourcelib" (default: conf "sourcelib", else evbus's version);
+                               * dot-separated integers such as "10.5.0" */
 } evbus_send_opts_t;
 
-#define EVBUS_SEND_OPTS_INIT {sizeof(evbus_send_opts_t), NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL}
+#define EVBUS_SEND_OPTS_INIT \
+    {sizeof(evbus_send_opts_t), NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL}
 
 /**
  * What one send did, per topic: a program never needs errstr to know which topics have
