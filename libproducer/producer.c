@@ -162,6 +162,7 @@ void evbus__producer_kafka_destroy(evbus_producer_t *p) {
 
 static void producer_free(evbus_producer_t *p) {
     evbus__producer_kafka_destroy(p);
+    evbus__spool_finish(p);
     evbus__pmetrics_destroy(p->metrics);
     for (size_t i = 0; p->types && p->cfg && i < p->cfg->ntypes; i++) {
         evbus__ptype_t *pt = &p->types[i];
@@ -183,6 +184,7 @@ static void producer_free(evbus_producer_t *p) {
     free(p->source);
     pthread_mutex_destroy(&p->fail_lock);
     pthread_mutex_destroy(&p->held_lock);
+    pthread_mutex_destroy(&p->spool_lock);
     pthread_rwlock_destroy(&p->txn_lock);
     pthread_key_delete(p->scratch_key);
     free(p);
@@ -208,6 +210,7 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
     p->conf = conf; /* borrowed until success */
     pthread_mutex_init(&p->fail_lock, NULL);
     pthread_mutex_init(&p->held_lock, NULL);
+    pthread_mutex_init(&p->spool_lock, NULL);
     pthread_rwlockattr_t ra;
     pthread_rwlockattr_init(&ra);
     /* A commit must not wait behind a steady stream of senders. */
@@ -222,6 +225,7 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
         evbus__seterr(errstr, errstr_size, "out of thread-specific keys");
         pthread_mutex_destroy(&p->fail_lock);
         pthread_mutex_destroy(&p->held_lock);
+        pthread_mutex_destroy(&p->spool_lock);
         pthread_rwlock_destroy(&p->txn_lock);
         free(p);
         return NULL;
@@ -269,6 +273,12 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
         evbus__seterr(errstr, errstr_size, "could not start the delivery thread");
         goto fail;
     }
+    /* The spool last: its thread replays through the running producer. */
+    if (evbus__spool_start(p, errstr, errstr_size) != EVBUS_OK) {
+        atomic_store(&p->stop, 1);
+        pthread_join(p->poller, NULL);
+        goto fail;
+    }
     return p;
 fail:
     p->conf = NULL; /* still the caller's */
@@ -277,7 +287,12 @@ fail:
 }
 
 size_t evbus_producer_metrics(evbus_producer_t *p, char *buf, size_t size) {
-    return evbus__pmetrics_render(p ? p->metrics : NULL, buf, size);
+    size_t n = evbus__pmetrics_render(p ? p->metrics : NULL, buf, size);
+    if (p && p->spool) {
+        size_t at = n < size ? n : size;
+        n += evbus__spool_metrics(p, buf ? buf + at : NULL, buf ? size - at : 0);
+    }
+    return n;
 }
 
 evbus_err_t evbus_producer_stats(evbus_producer_t *p, evbus_producer_stats_t *st) {
@@ -323,7 +338,17 @@ void evbus_producer_destroy(evbus_producer_t *p) {
     if (!p)
         return;
     int left = evbus_producer_flush(p, 10000);
-    if (left > 0 && !p->transactional) {
+    if (p->spool) {
+        /* What is undelivered stays in the spool for the next producer: stop sending it
+         * again, purge librdkafka's copies, and wait for their reports (bounded). */
+        evbus__spool_stop(p);
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+        int64_t deadline = evbus__now_us() + 5000000;
+        while (atomic_load(&p->spool_alive) > 0 && evbus__now_us() < deadline) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+    } else if (left > 0 && !p->transactional) {
         /* Whatever is left is reported failed (purged) rather than vanishing with us; the
          * poller thread still serves the reports. */
         rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
