@@ -203,7 +203,8 @@ static int cmp_u64(const void *a, const void *b) {
 
 /* Drop the acked events from s->ev (keeps write order). */
 static void scan_filter(scan_t *s) {
-    qsort(s->acks, s->nacks, sizeof(*s->acks), cmp_u64);
+    if (s->nacks)
+        qsort(s->acks, s->nacks, sizeof(*s->acks), cmp_u64);
     size_t k = 0;
     for (size_t i = 0; i < s->nev; i++)
         if (!s->nacks || !bsearch(&s->ev[i].seq, s->acks, s->nacks, sizeof(*s->acks), cmp_u64))
@@ -267,7 +268,8 @@ static int list_segments(const char *dir, uint32_t **ids, size_t *n, int *other,
         }
     }
     closedir(d);
-    qsort(*ids, *n, sizeof(**ids), cmp_u32);
+    if (*n)
+        qsort(*ids, *n, sizeof(**ids), cmp_u32);
     return 0;
 }
 
