@@ -187,6 +187,16 @@ static void test_kill_and_reopen(void **state) {
     if (!p)
         fail_msg("reopen: %s", err);
     assert_int_equal(evbus_producer_flush(p, 60000), 0);
+    /* delivered: the spool gauges say it is empty (acks are written within 10 ms; bounded) */
+    char metrics[8192];
+    int64_t mend = tu_now_us() + 5000000;
+    do {
+        evbus_producer_metrics(p, metrics, sizeof(metrics));
+    } while (!strstr(metrics, "\nevbus_producer_spool_events 0\n") && tu_now_us() < mend);
+    if (!strstr(metrics, "\nevbus_producer_spool_events 0\n") ||
+        !strstr(metrics, "\nevbus_producer_spool_bytes ") ||
+        !strstr(metrics, "\nevbus_producer_spool_oldest_seconds "))
+        fail_msg("spool metrics after delivery:\n%s", metrics);
     evbus_producer_destroy(p);
     assert_int_equal(held_in(spool), 0);
 
