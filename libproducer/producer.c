@@ -260,6 +260,13 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
         goto fail;
     }
     p->sourcelib = evbus_conf_get(conf, "sourcelib");
+    const char *spool_dir = evbus_conf_get(conf, "producer.spool.dir");
+    if (p->transactional && spool_dir && *spool_dir) {
+        evbus__seterr(errstr, errstr_size,
+                      "producer.spool.dir cannot be combined with producer.transactional=true (an "
+                      "aborted transaction's events are never sent again)");
+        goto fail;
+    }
     if (prepare_types(p, errstr, errstr_size) != EVBUS_OK)
         goto fail;
     void *op;

@@ -331,10 +331,6 @@ evbus_err_t evbus__spool_start(evbus_producer_t *p, char *errstr, size_t errstr_
     const char *dir = evbus_conf_get(p->conf, "producer.spool.dir");
     if (!dir || !*dir)
         return EVBUS_OK;
-    if (p->transactional)
-        return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size,
-                           "producer.spool.dir cannot be combined with producer.transactional=true "
-                           "(an aborted transaction's events are never sent again)");
     const char *sync = evbus_conf_get(p->conf, "producer.spool.sync");
     evbus__spool_opts_t o = {EVBUS__SPOOL_SYNC_INTERVAL,
                              evbus__conf_int(p->conf, "producer.spool.max.bytes"), 0};

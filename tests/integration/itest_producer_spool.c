@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../../libproducer/spool.h"
+#include "evbus/spool.h"
 
 #define TYPE "org.test.spool.order.v1"
 #define NKEYS 16
@@ -260,10 +261,66 @@ static void test_kill_and_reopen(void **state) {
     free(dir);
 }
 
+/* Through the producer: a full spool makes send wait queue.full.timeout.ms, then
+ * EVBUS_ERR_QUEUE_FULL with nothing written; a second producer on a held spool is refused
+ * naming the holder's pid; transactions with a spool are a configuration error. */
+static void test_full_and_locked(void **state) {
+    (void)state;
+    char *dir = tu_mkdtemp();
+    free(tu_write_file(dir, TYPE ".avsc", SCHEMA));
+    char spool[4200], err[1024];
+    snprintf(spool, sizeof(spool), "%s/spool", dir);
+    /* no broker (nothing listens on port 9), so nothing leaves the spool */
+    evbus_conf_t *c = conf_for("127.0.0.1:9", dir, "full", spool);
+    /* lowered from 1 GiB so that a few events fill it, and the wait from 60 s so that the
+     * test does not take a minute: both defaults are what the test is about, scaled down */
+    assert_int_equal(evbus_conf_set(c, "producer.spool.max.bytes", "8192", err, sizeof(err)), 0);
+    assert_int_equal(evbus_conf_set(c, "queue.full.timeout.ms", "200", err, sizeof(err)), 0);
+    assert_int_equal(evbus_conf_set(c, "kafka.log_level", "0", err, sizeof(err)), 0);
+    evbus_producer_t *p = evbus_producer_new(c, err, sizeof(err));
+    if (!p)
+        fail_msg("producer: %s", err);
+    int n = 0;
+    evbus_err_t e = EVBUS_OK;
+    for (; n < 200 && e == EVBUS_OK; n++) {
+        char json[256];
+        int len = snprintf(json, sizeof(json), "{\"n\": %d, \"k\": \"k\", \"pad\": \"%0100d\"}", n, n);
+        e = evbus_producer_send(p, TYPE, json, (size_t)len, err, sizeof(err));
+    }
+    assert_int_equal(e, EVBUS_ERR_QUEUE_FULL);
+    if (!strstr(err, "is full") || !strstr(err, "nothing written"))
+        fail_msg("full spool error: %s", err);
+    evbus_spool_info_t *in = evbus_spool_info_new(spool, err, sizeof(err));
+    assert_non_null(in);
+    assert_int_equal(evbus_spool_info_events(in), (uint64_t)(n - 1)); /* the refused one is not there */
+    evbus_spool_info_destroy(in);
+
+    /* a second producer on the same spool */
+    evbus_producer_t *p2 = evbus_producer_new(conf_for("127.0.0.1:9", dir, "full", spool), err,
+                                              sizeof(err));
+    assert_null(p2);
+    char want[64];
+    snprintf(want, sizeof(want), "in use by another producer (pid %ld)", (long)getpid());
+    if (!strstr(err, want))
+        fail_msg("second producer: \"%s\" does not say %s", err, want);
+    evbus_producer_destroy(p);
+
+    /* with transactions: refused at creation, saying why */
+    evbus_conf_t *t = conf_for("127.0.0.1:9", dir, "full", spool);
+    assert_int_equal(evbus_conf_set(t, "producer.transactional", "true", err, sizeof(err)), 0);
+    evbus_producer_t *p3 = evbus_producer_new(t, err, sizeof(err));
+    assert_null(p3);
+    evbus_conf_destroy(t);
+    assert_non_null(strstr(err, "producer.transactional"));
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "--child"))
         return argc == 7 ? child_main(argv) : 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_kill_and_reopen)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_full_and_locked),
+                                       cmocka_unit_test(test_kill_and_reopen)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
