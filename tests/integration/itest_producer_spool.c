@@ -296,9 +296,10 @@ static void test_full_and_locked(void **state) {
     evbus_spool_info_destroy(in);
 
     /* a second producer on the same spool */
-    evbus_producer_t *p2 = evbus_producer_new(conf_for("127.0.0.1:9", dir, "full", spool), err,
-                                              sizeof(err));
+    evbus_conf_t *c2 = conf_for("127.0.0.1:9", dir, "full", spool);
+    evbus_producer_t *p2 = evbus_producer_new(c2, err, sizeof(err));
     assert_null(p2);
+    evbus_conf_destroy(c2); /* still ours: creation failed */
     char want[64];
     snprintf(want, sizeof(want), "in use by another producer (pid %ld)", (long)getpid());
     if (!strstr(err, want))
