@@ -103,9 +103,8 @@ static size_t topic_index(const evbus__spev_t *s, const char *topic) {
 /* One outstanding count of ev is gone (a report, or the hold of whoever was sending it).
  * After the last one the event is released from the spool when all its topics are done,
  * queued to be sent again when some are not, or, when stopping, left in the spool. */
-static void put_ref(evbus_producer_t *p, evbus__pevent_t *ev) {
+static void put_ref_locked(evbus_producer_t *p, evbus__pevent_t *ev) {
     evbus__spev_t *s = ev->sp;
-    pthread_mutex_lock(&p->spool_lock);
     if (s->outstanding > 0)
         s->outstanding--;
     int last = s->outstanding == 0;
@@ -123,6 +122,12 @@ static void put_ref(evbus_producer_t *p, evbus__pevent_t *ev) {
     ev_free(p, ev);
 }
 
+/* Takes spool_lock, which put_ref_locked() releases. */
+static void put_ref(evbus_producer_t *p, evbus__pevent_t *ev) {
+    pthread_mutex_lock(&p->spool_lock);
+    put_ref_locked(p, ev);
+}
+
 void evbus__spool_report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, int ok) {
     evbus__spev_t *s = ev->sp;
     size_t i = topic_index(s, topic);
@@ -131,8 +136,7 @@ void evbus__spool_report(evbus_producer_t *p, evbus__pevent_t *ev, const char *t
         s->state[i] = ok ? 1 : 2;
         s->done += ok;
     }
-    pthread_mutex_unlock(&p->spool_lock);
-    put_ref(p, ev);
+    put_ref_locked(p, ev); /* unlocks */
 }
 
 void evbus__spool_hold(evbus__pevent_t *ev, size_t nmsgs) {

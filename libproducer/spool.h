@@ -123,7 +123,7 @@ evbus_err_t evbus__spool_append(evbus__spool_t *sp, const void *payload, size_t 
                                 char *errstr, size_t errstr_size);
 /** Read an event's payload back into b. 0 or -1. */
 int evbus__spool_read(evbus__spool_t *sp, const evbus__spool_loc_t *loc, evbus__sbuf_t *b);
-/** The event left the spool: every topic has it. */
+/** The event left the spool: every topic has it (takes effect at the next tick). */
 void evbus__spool_release(evbus__spool_t *sp, const evbus__spool_loc_t *loc);
 /** Periodic work: write acks, sync when due (interval), delete delivered segments. */
 void evbus__spool_tick(evbus__spool_t *sp, int64_t sync_interval_us);

@@ -57,6 +57,11 @@ struct evbus__spool_s {
     int64_t last_sync_us;
     uint64_t *acks;
     size_t nacks, capacks;
+    /* Releases from the delivery thread, applied by the next tick: they never wait for mu,
+     * which a sender holds across its write. */
+    pthread_mutex_t rel_mu;
+    evbus__spool_loc_t *rel, *rel_spare;
+    size_t nrel, caprel, capspare;
     evbus__spool_loc_t *held;
     size_t nheld;
     int io_failed;
@@ -111,6 +116,11 @@ typedef struct scan_s {
     size_t nev, capev;
     uint64_t *acks;
     size_t nacks, capacks;
+    /* Releases from the delivery thread, applied by the next tick: they never wait for mu,
+     * which a sender holds across its write. */
+    pthread_mutex_t rel_mu;
+    evbus__spool_loc_t *rel, *rel_spare;
+    size_t nrel, caprel, capspare;
     uint64_t max_seq;
     int any_seq;
 } scan_t;
@@ -509,6 +519,7 @@ evbus__spool_t *evbus__spool_open(const char *dir, const evbus__spool_opts_t *o,
     uint64_t sb = o->segment_bytes > 0 ? (uint64_t)o->segment_bytes : (uint64_t)o->max_bytes / 8;
     sp->seg_bytes = sb < SEG_MIN ? SEG_MIN : sb > SEG_MAX ? SEG_MAX : sb;
     pthread_mutex_init(&sp->mu, NULL);
+    pthread_mutex_init(&sp->rel_mu, NULL);
     pthread_cond_init(&sp->room, NULL);
     pthread_cond_init(&sp->synced_cv, NULL);
     sp->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -810,21 +821,41 @@ int evbus__spool_read(evbus__spool_t *sp, const evbus__spool_loc_t *loc, evbus__
 }
 
 void evbus__spool_release(evbus__spool_t *sp, const evbus__spool_loc_t *loc) {
-    pthread_mutex_lock(&sp->mu);
-    seg_t *sg = seg_find(sp, loc->seg);
-    if (sg && sg->live > 0) {
-        sg->live--;
-        sp->live_events--;
+    pthread_mutex_lock(&sp->rel_mu);
+    if (grow((void **)&sp->rel, &sp->caprel, sp->nrel + 1, sizeof(*sp->rel)) == 0)
+        sp->rel[sp->nrel++] = *loc;
+    /* else: the event stays counted and its ack is not written: it is delivered again after
+     * a restart (a duplicate, never a loss) */
+    pthread_mutex_unlock(&sp->rel_mu);
+}
+
+/* Apply the releases since the last tick (mu held). */
+static void apply_releases(evbus__spool_t *sp) {
+    pthread_mutex_lock(&sp->rel_mu);
+    evbus__spool_loc_t *r = sp->rel;
+    size_t n = sp->nrel, cap = sp->caprel;
+    sp->rel = sp->rel_spare; /* swap buffers: the delivery thread goes on at once */
+    sp->caprel = sp->capspare;
+    sp->nrel = 0;
+    pthread_mutex_unlock(&sp->rel_mu);
+    seg_t *sg = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!sg || sg->id != r[i].seg)
+            sg = seg_find(sp, r[i].seg);
+        if (sg && sg->live > 0) {
+            sg->live--;
+            sp->live_events--;
+        }
+        if (grow((void **)&sp->acks, &sp->capacks, sp->nacks + 1, sizeof(*sp->acks)) == 0)
+            sp->acks[sp->nacks++] = r[i].seq;
     }
-    if (grow((void **)&sp->acks, &sp->capacks, sp->nacks + 1, sizeof(*sp->acks)) == 0)
-        sp->acks[sp->nacks++] = loc->seq;
-    /* else: the ack is not written, and the event is delivered again after a restart (a
-     * duplicate, never a loss) */
-    pthread_mutex_unlock(&sp->mu);
+    sp->rel_spare = r;
+    sp->capspare = cap;
 }
 
 void evbus__spool_tick(evbus__spool_t *sp, int64_t sync_interval_us) {
     pthread_mutex_lock(&sp->mu);
+    apply_releases(sp);
     if (sp->nacks && !sp->io_failed) {
         size_t n = sp->nacks;
         size_t len = 4 + 8 * n;
@@ -888,9 +919,12 @@ void evbus__spool_close(evbus__spool_t *sp) {
         close(sp->lockfd); /* drops the lock */
     free(sp->segs);
     free(sp->acks);
+    free(sp->rel);
+    free(sp->rel_spare);
     free(sp->held);
     free(sp->dir);
     pthread_mutex_destroy(&sp->mu);
+    pthread_mutex_destroy(&sp->rel_mu);
     pthread_cond_destroy(&sp->room);
     pthread_cond_destroy(&sp->synced_cv);
     free(sp);
