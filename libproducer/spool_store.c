@@ -951,8 +951,6 @@ evbus_err_t evbus__spool_scan(const char *dir, evbus__spool_scan_cb *cb, void *o
     size_t capdmg = 0;
     unsigned char **bufs = calloc(nids ? nids : 1, sizeof(*bufs));
     e = bufs ? EVBUS_OK : EVBUS_ERR_NOMEM;
-    /* The newest non-empty segment is the one a crash can tear. */
-    size_t newest = nids;
     for (size_t i = 0; e == EVBUS_OK && i < nids; i++) {
         char path[4200];
         seg_name(path, sizeof(path), dir, ids[i]);
@@ -968,22 +966,19 @@ evbus_err_t evbus__spool_scan(const char *dir, evbus__spool_scan_cb *cb, void *o
             break;
         }
         close(fd);
-        if (len)
-            newest = i;
-        if (scan_segment(&s, ids[i], bufs[i], len, i + 1 == nids || 1, &dmg, &ndmg, &capdmg) != 0) {
+        /* A writer may be appending right now: a record cut at any segment's end is torn or
+         * still being written, not damage in the middle. */
+        if (scan_segment(&s, ids[i], bufs[i], len, 1, &dmg, &ndmg, &capdmg) != 0) {
             e = evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
             break;
         }
         for (size_t k = 0; k < ndmg; k++) {
-            /* A writer may be appending right now: a record cut at a segment's end is torn
-             * or still being written, not damage. */
             if (dmg[k].torn)
                 found->torn++;
             else
                 found->quarantined++;
         }
     }
-    (void)newest;
     if (e == EVBUS_OK) {
         scan_filter(&s);
         found->held = s.nev;
