@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "evbus/producer.h"
-#include "evbus/spool.h"
+#include <evbus/producer.h>
+#include <evbus/spool.h>
 
 static const char usage[] =
     "Usage: evbus-cli spool status DIR [--format text|json]\n"
