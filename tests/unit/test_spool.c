@@ -4,6 +4,7 @@
 #include "testutil.h"
 
 #include <dirent.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -338,6 +339,54 @@ static void test_other_version_and_not_a_spool(void **state) {
     free(g);
 }
 
+/* sync=always from 4 threads at once: each append returns after an fsync that covers it
+ * (shared between the threads); every event is there after a reopen. */
+typedef struct always_arg_s {
+    evbus__spool_t *sp;
+    int base;
+    int failed;
+} always_arg_t;
+
+static void *always_main(void *v) {
+    always_arg_t *a = v;
+    evbus__sbuf_t b = {0};
+    char err[512];
+    for (int i = 0; i < 25; i++) {
+        evbus__spool_loc_t loc;
+        make_event(&b, a->base + i, 50);
+        if (evbus__spool_append(a->sp, b.data, b.len, 0, tu_now_us() + 10000000, &loc, err,
+                                sizeof(err)) != EVBUS_OK)
+            a->failed++;
+    }
+    evbus__sbuf_free(&b);
+    return NULL;
+}
+
+static void test_sync_always_concurrent(void **state) {
+    (void)state;
+    char *dir = tu_mkdtemp();
+    evbus__spool_opts_t o = {EVBUS__SPOOL_SYNC_ALWAYS, 1 << 20, 0};
+    evbus__spool_t *sp = open_ok(dir, &o, NULL);
+    pthread_t th[4];
+    always_arg_t a[4];
+    for (int t = 0; t < 4; t++) {
+        a[t] = (always_arg_t){sp, t * 100, 0};
+        assert_int_equal(pthread_create(&th[t], NULL, always_main, &a[t]), 0);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(th[t], NULL);
+        assert_int_equal(a[t].failed, 0);
+    }
+    evbus__spool_close(sp);
+    evbus__spool_found_t f;
+    sp = open_ok(dir, &o, &f);
+    assert_int_equal(f.held, 100);
+    assert_int_equal(f.torn + f.quarantined, 0);
+    evbus__spool_close(sp);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 static void test_crc32c(void **state) {
     (void)state;
     /* the standard check value of CRC-32C */
@@ -352,6 +401,7 @@ int main(void) {
         cmocka_unit_test(test_damaged_middle_record),
         cmocka_unit_test(test_locked_names_pid),
         cmocka_unit_test(test_full_spool),
+        cmocka_unit_test(test_sync_always_concurrent),
         cmocka_unit_test(test_not_writable),
         cmocka_unit_test(test_other_version_and_not_a_spool),
     };
