@@ -38,6 +38,12 @@ expect_rc 1 "$CLI" spool status "$T/missing"
 expect_in "$T/err" 'missing'
 expect_rc 2 "$CLI" spool frobnicate "$S"
 
+# Drain with no broker: nothing delivered within --timeout-ms, exit 1, still held.
+expect_rc 1 "$CLI" -b 127.0.0.1:1 spool drain "$S" --timeout-ms 500
+expect_in "$T/err" '3 events of 3 not delivered after 500 ms; still held in the spool'
+expect_rc 0 "$CLI" spool status "$S"
+expect_in "$T/out" '^events	3$'
+
 start_broker
 export EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS=$BOOTSTRAP
 expect_rc 1 "$CLI" spool drain "$T/notes"
