@@ -26,7 +26,8 @@ static const char usage[] =
     "queue is full, publishing waits (queue.full.timeout.ms, default 60000).  A summary goes\n"
     "to stderr (not with -q): events delivered to all of their topics, to some, to none;\n"
     "exit status 1 if any event did not reach all of its topics.\n"
-    "Delivery waits at most kafka.message.timeout.ms (default here 30000).\n"
+    "Delivery waits at most kafka.message.timeout.ms (default here 30000; with --spool\n"
+    "unlimited, as the library sets it).\n"
     "With -X producer.transactional=true events are published in Kafka transactions:\n"
     "read_committed consumers see each on all of its topics or on none.\n"
     "\n"
@@ -249,13 +250,16 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
         evbus_conf_destroy(pconf);
         pconf = NULL;
     }
-    if (pconf && !evbus_conf_get(pconf, "kafka.message.timeout.ms") &&
-        evbus_conf_set(pconf, "kafka.message.timeout.ms", "30000", errstr, sizeof(errstr)) != 0) {
+    if (pconf && po.spool &&
+        evbus_conf_set(pconf, "producer.spool.dir", po.spool, errstr, sizeof(errstr)) != 0) {
         evbus_conf_destroy(pconf);
         pconf = NULL;
     }
-    if (pconf && po.spool &&
-        evbus_conf_set(pconf, "producer.spool.dir", po.spool, errstr, sizeof(errstr)) != 0) {
+    /* Not with a spool: there the library keeps messages until delivered (in order), and
+     * what is undelivered at the end stays in the spool. */
+    if (pconf && !evbus_conf_get(pconf, "producer.spool.dir") &&
+        !evbus_conf_get(pconf, "kafka.message.timeout.ms") &&
+        evbus_conf_set(pconf, "kafka.message.timeout.ms", "30000", errstr, sizeof(errstr)) != 0) {
         evbus_conf_destroy(pconf);
         pconf = NULL;
     }

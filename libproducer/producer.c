@@ -110,6 +110,12 @@ evbus_err_t evbus__producer_kafka_create(evbus_producer_t *p, char *errstr, size
     if (kafka_default(kc, p->conf, "enable.idempotence", "true", errstr, errstr_size) ||
         kafka_default(kc, p->conf, "acks", "all", errstr, errstr_size) ||
         kafka_default(kc, p->conf, "linger.ms", "5", errstr, errstr_size) ||
+        /* With a spool, librdkafka keeps retrying a message until it is delivered, in order
+         * per partition: a timed-out message sent again from the spool could land behind
+         * later events of its key.  The spool, not the timeout, bounds what is held. */
+        (evbus_conf_get(p->conf, "producer.spool.dir") &&
+         *evbus_conf_get(p->conf, "producer.spool.dir") &&
+         kafka_default(kc, p->conf, "message.timeout.ms", "0", errstr, errstr_size)) ||
         /* the Python bus's client.id is the service name (EVENTS_SERVICE_NAME/SERVICE_VARIANT) */
         kafka_default(kc, p->conf, "client.id",
                       evbus_conf_get(p->conf, "service") ? evbus_conf_get(p->conf, "service")

@@ -268,6 +268,11 @@ static int replay_one(evbus_producer_t *p, spool_thr_t *t, const evbus__spool_lo
     return 0;
 }
 
+static int cmp_seq(const void *a, const void *b) {
+    uint64_t x = (*(evbus__spev_t *const *)a)->loc.seq, y = (*(evbus__spev_t *const *)b)->loc.seq;
+    return x < y ? -1 : x > y;
+}
+
 static void retry_due(evbus_producer_t *p, spool_thr_t *t) {
     int64_t now = evbus__now_us();
     pthread_mutex_lock(&p->spool_lock);
@@ -283,6 +288,22 @@ static void retry_due(evbus_producer_t *p, spool_thr_t *t) {
         }
     }
     pthread_mutex_unlock(&p->spool_lock);
+    /* Oldest first (the list is pushed at its head): re-sends keep the order they were
+     * written in.  Without memory for the sort they go in list order. */
+    size_t n = 0;
+    for (evbus__spev_t *s = due; s; s = s->next)
+        n++;
+    evbus__spev_t **arr = n > 1 ? malloc(n * sizeof(*arr)) : NULL;
+    if (arr) {
+        size_t k = 0;
+        for (evbus__spev_t *s = due; s; s = s->next)
+            arr[k++] = s;
+        qsort(arr, n, sizeof(*arr), cmp_seq);
+        for (size_t i = 0; i < n; i++)
+            arr[i]->next = i + 1 < n ? arr[i + 1] : NULL;
+        due = arr[0];
+        free(arr);
+    }
     while (due) {
         evbus__spev_t *s = due;
         due = s->next;

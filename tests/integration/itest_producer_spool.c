@@ -317,11 +317,55 @@ static void test_full_and_locked(void **state) {
     free(dir);
 }
 
+static void count_cb(const evbus_delivery_t *d, void *opaque) {
+    int *c = opaque;
+    __atomic_add_fetch(&c[d->err == EVBUS_OK ? 0 : 1], 1, __ATOMIC_SEQ_CST);
+}
+
+/* A message the broker refuses for good is not reported failed: it is sent again from the
+ * spool (oldest first) until it is delivered, and flush waits for it. */
+static void test_refused_then_resent(void **state) {
+    (void)state;
+    tu_mock_t *mock = tu_mock_new(1);
+    char *dir = tu_mkdtemp();
+    free(tu_write_file(dir, TYPE ".avsc", SCHEMA));
+    char spool[4200], err[1024];
+    snprintf(spool, sizeof(spool), "%s/spool", dir);
+    char *prefix = tu_unique_name("rs");
+    evbus_conf_t *c = conf_for(tu_mock_bootstrap(mock), dir, prefix, spool);
+    int counts[2] = {0, 0};
+    evbus_conf_set_delivery_cb(c, count_cb, counts);
+    evbus_producer_t *p = evbus_producer_new(c, err, sizeof(err));
+    if (!p)
+        fail_msg("producer: %s", err);
+    /* the next Produce requests fail with an error librdkafka does not retry */
+    tu_mock_fail_produce(mock, 4, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+    for (int i = 0; i < 5; i++) {
+        char json[256];
+        int len = snprintf(json, sizeof(json), "{\"n\": %d, \"k\": \"k\", \"pad\": \"x\"}", i);
+        assert_int_equal(evbus_producer_send(p, TYPE, json, (size_t)len, err, sizeof(err)), EVBUS_OK);
+    }
+    assert_int_equal(evbus_producer_flush(p, 60000), 0);
+    evbus_producer_stats_t st = EVBUS_PRODUCER_STATS_INIT;
+    evbus_producer_stats(p, &st);
+    printf("refused then re-sent: %d deliveries reported, %d failures reported; librdkafka "
+           "reported %llu failed messages\n", counts[0], counts[1], (unsigned long long)st.failed);
+    assert_true(st.failed > 0);                /* the broker did refuse some */
+    assert_int_equal(__atomic_load_n(&counts[1], __ATOMIC_SEQ_CST), 0); /* none reported failed */
+    assert_int_equal(__atomic_load_n(&counts[0], __ATOMIC_SEQ_CST), 10); /* 5 events x 2 topics */
+    evbus_producer_destroy(p);
+    tu_mock_destroy(mock);
+    free(prefix);
+    tu_rm_rf(dir);
+    free(dir);
+}
+
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "--child"))
         return argc == 7 ? child_main(argv) : 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_full_and_locked),
+                                       cmocka_unit_test(test_refused_then_resent),
                                        cmocka_unit_test(test_kill_and_reopen)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
