@@ -195,7 +195,7 @@ typedef struct evbus_producer_stats_s {
     size_t size;        /* sizeof(evbus_producer_stats_t) the caller was compiled with */
     uint64_t sent;      /* messages enqueued (one per event per topic) */
     uint64_t delivered; /* acknowledged by the broker (and committed, with transactions) */
-    uint64_t failed;    /* reported failed */
+    uint64_t failed;    /* reported failed (with a spool: refused attempts, each sent again) */
     uint64_t in_flight; /* sent - delivered - failed */
     /* Since 0.2. */
     uint64_t transactions_committed;
