@@ -365,11 +365,23 @@ void evbus_producer_destroy(evbus_producer_t *p) {
         /* What is undelivered stays in the spool for the next producer: stop sending it
          * again, purge librdkafka's copies, and wait for their reports (bounded). */
         evbus__spool_stop(p);
-        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-        int64_t deadline = evbus__now_us() + 5000000;
+        /* Messages never sent first: sent again by the next producer, they are no
+         * duplicates.  Messages in flight may already be on the broker, so their requests
+         * are left to finish (bounded); only after that are they purged too (then the next
+         * producer may send some twice). */
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE);
+        int64_t deadline = evbus__now_us() + 10000000;
         while (atomic_load(&p->spool_alive) > 0 && evbus__now_us() < deadline) {
             struct timespec ts = {0, 1000000};
             nanosleep(&ts, NULL);
+        }
+        if (atomic_load(&p->spool_alive) > 0) {
+            rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            deadline = evbus__now_us() + 5000000;
+            while (atomic_load(&p->spool_alive) > 0 && evbus__now_us() < deadline) {
+                struct timespec ts = {0, 1000000};
+                nanosleep(&ts, NULL);
+            }
         }
     } else if (left > 0 && !p->transactional) {
         /* Whatever is left is reported failed (purged) rather than vanishing with us; the

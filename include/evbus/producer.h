@@ -246,8 +246,10 @@ EVBUS_EXPORT const char *evbus_producer_topic_name(const evbus_producer_t *p,
 /**
  * Flush (up to 10 s) and destroy.  Messages still undelivered after that are reported as
  * failed (callback) before the producer goes away.  With a spool they are not reported: they
- * stay in the spool for the next producer on it, and the flush stops early once deliveries
- * stop progressing for a second.  NULL is a no-op.
+ * stay in the spool for the next producer on it: the flush stops early once deliveries stop
+ * progressing for a second, then messages not yet sent are dropped from memory (not from the
+ * spool) and those in flight get up to 10 s more to finish, so that the next producer does not
+ * send them twice.  NULL is a no-op.
  */
 EVBUS_EXPORT void evbus_producer_destroy(evbus_producer_t *p);
 
