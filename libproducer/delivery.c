@@ -46,6 +46,7 @@ void evbus__report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, 
     atomic_fetch_add(failed ? &p->failed : &p->delivered, 1);
     if (ev && ev->sp && failed) {
         /* Spooled: not a failure of the event, which stays held and is sent again. */
+        atomic_store(&p->spool_last_refusal, (int)kerr);
         evbus__spool_report(p, ev, topic, 0);
         return;
     }

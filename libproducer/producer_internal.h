@@ -123,6 +123,7 @@ struct evbus_producer_s {
     pthread_mutex_t spool_lock;  /* guards spool_retry and every event's per-topic state */
     evbus__spev_t *spool_retry;  /* events with topics to send again */
     uint64_t spool_torn, spool_quarantined;
+    atomic_int spool_last_refusal; /* the last error a spooled message was refused with */
 
     evbus__log_t log;                  /* operating (producer_metrics.c): the application's */
     struct evbus__pmetrics_s *metrics; /* log, per-type counters, queue depth */

@@ -304,6 +304,11 @@ static void retry_due(evbus_producer_t *p, spool_thr_t *t) {
         due = arr[0];
         free(arr);
     }
+    if (n > 0 && !atomic_load(&p->spool_stop))
+        evbus__log(&p->log, EVBUS_LOG_WARNING, "producer",
+                   "spool %s: sending %zu event(s) again: the broker refused them (%s)",
+                   evbus__spool_dir(p->spool), n,
+                   rd_kafka_err2str((rd_kafka_resp_err_t)atomic_load(&p->spool_last_refusal)));
     while (due) {
         evbus__spev_t *s = due;
         due = s->next;
