@@ -45,6 +45,12 @@ static const conf_prop_t props[] = {
     /* A transaction is committed after this many events or this long after its first. */
     {"producer.transaction.max.events", K_INT, "10000", 1, 10000000, 0},
     {"producer.transaction.interval.ms", K_INT, "100", 1, 3600000, 0},
+    /* The crash-safe spool (README "Crash safety"): unset, events live in memory only until
+     * delivered; set, send returns only once the event is written there. */
+    {"producer.spool.dir", K_STR, NULL, 0, 0, 0},
+    {"producer.spool.sync", K_STR, "interval", 0, 0, 0},
+    {"producer.spool.sync.interval.ms", K_INT, "100", 1, 3600000, 0},
+    {"producer.spool.max.bytes", K_INT, "1073741824", 4096, INT64_MAX, 0},
     /* unset or 0: retry transient failures for ever, as the Python bus does without its limit */
     {"consumer.max.consecutive.errors", K_INT, NULL, 0, INT64_MAX, 0},
     /* Backpressure: events received and not yet finished (async handlers included), in all and
@@ -89,6 +95,7 @@ static const struct {
     {"wire.format", {"auto", "confluent", "single-object", NULL}},
     {"consumer.start", {"latest", "earliest", NULL}},
     {"received.veto", {"commit", "dlq", NULL}},
+    {"producer.spool.sync", {"interval", "always", "none", NULL}},
 };
 #define NPROPS (sizeof(props) / sizeof(props[0]))
 
@@ -471,6 +478,7 @@ static const struct {
     {"SERVICE_VARIANT", "service", 0},
     {"EVENT_BUS_KAFKA_CONSUMERS_ENABLED", "consumers.enabled", 0},
     {"EVENT_BUS_WIRE_FORMAT", "wire.format", 0},
+    {"EVBUS_PRODUCER_SPOOL_DIR", "producer.spool.dir", 0},
     {"EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT", "consumer.poll.timeout.ms", 1},
     {"EVENT_BUS_KAFKA_CONSUMER_POLL_FAILURE_SLEEP", "consumer.poll.failure.sleep.ms", 1},
     {"EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", "consumer.max.consecutive.errors", 0},
