@@ -52,7 +52,7 @@ static int nomem(dec_t *d) { return dec_fail(d, "out of memory"); }
 
 static int truncated(dec_t *d) { return dec_fail(d, "truncated data at byte %zu", d->pos); }
 
-static int rd_long(dec_t *d, int64_t *v) {
+static int rd_long_slow(dec_t *d, int64_t *v) {
     uint64_t r = 0;
     *v = 0;
     for (int shift = 0;; shift += 7) {
@@ -69,8 +69,18 @@ static int rd_long(dec_t *d, int64_t *v) {
     return 0;
 }
 
+/* Most varints of an event (lengths, small ints, branches, counts) are one byte: read inline. */
+static inline int rd_long(dec_t *d, int64_t *v) {
+    if (d->pos < d->len && !(d->p[d->pos] & 0x80)) {
+        unsigned b = d->p[d->pos++];
+        *v = (int64_t)(b >> 1) ^ -(int64_t)(b & 1);
+        return 0;
+    }
+    return rd_long_slow(d, v);
+}
+
 /* A length: 0 <= n <= bytes left. */
-static int rd_len(dec_t *d, size_t *n, const char *what) {
+static inline int rd_len(dec_t *d, size_t *n, const char *what) {
     int64_t v = 0;
     *n = 0;
     if (rd_long(d, &v) != 0)
@@ -194,11 +204,16 @@ static int put_real(dec_t *d, double v, int is_float) {
         return put(d, tmp, (size_t)n);
     int subnormal = v != 0 && (is_float ? fabs(v) < FLT_MIN : fabs(v) < DBL_MIN);
     int prec_lo = subnormal ? 1 : is_float ? FLT_DIG : DBL_DIG;
+    /* snprintf/strtod must use '.' whatever locale the application set; switched here only,
+     * on the slow path (per datum it cost more than the fast path's numbers) */
+    locale_t cl = evbus__c_locale(), old = cl ? uselocale(cl) : (locale_t)0;
     for (int prec = prec_lo; prec <= (is_float ? 9 : 17); prec++) {
         n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
         if (is_float ? strtof(tmp, NULL) == (float)v : strtod(tmp, NULL) == v)
             break;
     }
+    if (cl)
+        uselocale(old);
     if (n < 0 || (size_t)n >= sizeof(tmp) - 3)
         return dec_fail(d, "cannot format number");
     if (!strpbrk(tmp, ".eEn")) {
@@ -229,25 +244,32 @@ static int put_binary(dec_t *d, const unsigned char *s, size_t n) {
     return 0;
 }
 
-/* A string datum, checked to be UTF-8; on success it is at *sp, *np bytes (inside the input). */
-static int rd_string(dec_t *d, const unsigned char **sp, size_t *np) {
-    size_t n = 0;
-    *sp = NULL;
-    *np = 0;
-    if (rd_len(d, &n, "string") != 0)
-        return -1;
-    const unsigned char *s = d->p + d->pos;
-    size_t ok = evbus__utf8_valid_prefix(s, n);
-    if (ok != n)
-        return dec_fail(d, "invalid UTF-8 in string at byte %zu", d->pos + ok);
-    d->pos += n;
-    *sp = s;
-    *np = n;
+/* The len string bytes at the read position, checked to be UTF-8 and written as a JSON string
+ * in one pass (most of a datum's bytes are strings). */
+static int dec_string_body(dec_t *d, size_t len) {
+    size_t bad = 0;
+    int r = evbus__json_write_utf8_string(d->out, d->p + d->pos, len, &bad);
+    if (r < 0)
+        return nomem(d);
+    if (r > 0)
+        return dec_fail(d, "invalid UTF-8 in string at byte %zu", d->pos + bad);
+    d->pos += len;
     return 0;
 }
 
-static int put_string(dec_t *d, const unsigned char *s, size_t n) {
-    return evbus__json_write_string(d->out, (const char *)s, n) == 0 ? 0 : nomem(d);
+/* An Avro name (enum symbol, a union branch's full name or type name) as a JSON string: the
+ * schema parser admits only [A-Za-z_][A-Za-z0-9_]* parts joined by dots, so there is nothing to
+ * escape. */
+static int put_name(dec_t *d, const char *name) {
+    size_t nl = strlen(name);
+    if (room(d, nl + 2) != 0)
+        return -1;
+    unsigned char *o = d->out->data + d->out->len;
+    o[0] = '"';
+    memcpy(o + 1, name, nl);
+    o[nl + 1] = '"';
+    d->out->len += nl + 2;
+    return 0;
 }
 
 /*
@@ -351,8 +373,10 @@ static int dec_map(dec_t *d, const evbus__schema_t *n, int depth) {
             size_t kn = 0;
             if (idx && putc_(d, ',') != 0)
                 return -1;
-            if (rd_string(d, &k, &kn) != 0 || put_string(d, k, kn) != 0 || putc_(d, ':') != 0)
+            /* the key checked and written in one pass, as string values are */
+            if (rd_len(d, &kn, "string") != 0 || dec_string_body(d, kn) != 0 || putc_(d, ':') != 0)
                 return -1;
+            k = d->p + d->pos - kn;
             evbus__path_push(&d->path, SEG_DATA_KEY, (const char *)k, kn);
             if (dec_value(d, n->items, depth + 1) != 0)
                 return -1;
@@ -376,7 +400,7 @@ static int dec_union(dec_t *d, const evbus__schema_t *n, int depth) {
     if (nonnull == 1)
         return dec_value(d, br, depth + 1);
     const char *name = br->fullname ? br->fullname : evbus__avro_kind_name(br->kind);
-    if (putc_(d, '{') != 0 || put_string(d, (const unsigned char *)name, strlen(name)) != 0 ||
+    if (putc_(d, '{') != 0 || put_name(d, name) != 0 ||
         putc_(d, ':') != 0 || dec_value(d, br, depth + 1) != 0)
         return -1;
     return putc_(d, '}');
@@ -422,19 +446,10 @@ static int dec_value(dec_t *d, const evbus__schema_t *n, int depth) {
         memcpy(&x, &u, 8);
         return put_real(d, x, 0);
     }
-    case EVBUS__AVRO_STRING: {
-        /* checked and written in one pass: most of a datum's bytes are strings */
-        size_t bad = 0;
+    case EVBUS__AVRO_STRING:
         if (rd_len(d, &len, "string") != 0)
             return -1;
-        int r = evbus__json_write_utf8_string(d->out, d->p + d->pos, len, &bad);
-        if (r < 0)
-            return nomem(d);
-        if (r > 0)
-            return dec_fail(d, "invalid UTF-8 in string at byte %zu", d->pos + bad);
-        d->pos += len;
-        return 0;
-    }
+        return dec_string_body(d, len);
     case EVBUS__AVRO_BYTES:
         if (rd_len(d, &len, "bytes") != 0)
             return -1;
@@ -453,7 +468,7 @@ static int dec_value(dec_t *d, const evbus__schema_t *n, int depth) {
         if (v < 0 || (uint64_t)v >= n->nsymbols)
             return dec_fail(d, "enum index %lld out of range (%zu symbols)", (long long)v,
                             n->nsymbols);
-        return put_string(d, (const unsigned char *)n->symbols[v], strlen(n->symbols[v]));
+        return put_name(d, n->symbols[v]);
     case EVBUS__AVRO_RECORD: return dec_record(d, n, depth);
     case EVBUS__AVRO_ARRAY: return dec_array(d, n, depth);
     case EVBUS__AVRO_MAP: return dec_map(d, n, depth);
@@ -477,11 +492,7 @@ evbus_err_t evbus__avro_decode_json(const evbus__schema_t *schema, const void *d
     d.errstr = errstr;
     d.errstr_size = errstr_size;
     d.zero_budget = EVBUS__AVRO_MAX_ZERO_ITEMS;
-    /* snprintf/strtod must use '.' whatever locale the application set */
-    locale_t cl = evbus__c_locale(), old = cl ? uselocale(cl) : (locale_t)0;
     int r = dec_value(&d, schema, 0);
-    if (cl)
-        uselocale(old);
     if (r == 0 && d.pos != d.len)
         r = dec_fail(&d, "%zu trailing bytes after the datum", d.len - d.pos);
     if (r != 0) {

@@ -512,12 +512,19 @@ static const unsigned char k_plain[256] = {
 };
 
 int evbus__json_write_utf8_string(evbus__buf_t *out, const unsigned char *s, size_t n, size_t *badp) {
-    if (n > (SIZE_MAX - 3) / 6 || evbus__buf_reserve(out, n * 6 + 2) != 0)
+    if (n > (SIZE_MAX - 3) / 6)
+        return -1;
+    /* the reserve call only when the room is short: strings are many and short */
+    if (out->cap - out->len <= n * 6 + 2 && evbus__buf_reserve(out, n * 6 + 2) != 0)
         return -1;
     unsigned char *d = out->data + out->len;
-    size_t i = 0;
     uint32_t cp;
     *d++ = '"';
+    /* Most strings are plain ASCII throughout: found 8 bytes per step and copied at once (the
+     * byte loop below was a fifth of decoding an event to JSON). */
+    size_t i = evbus__plain_ascii_len(s, n);
+    memcpy(d, s, i);
+    d += i;
     while (i < n) {
         unsigned char c = s[i];
         if (k_plain[c]) {
