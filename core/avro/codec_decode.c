@@ -146,7 +146,9 @@ static int real_fixed(double v, char *tmp, int *lenp) {
         double m = a * p10[k];
         if (m >= 1e15)
             return -1; /* would need more than 15 digits */
-        double r = nearbyint(m);
+        /* nearbyint(m) without the library call: 0 <= m < 1e15 < 2^52, so adding and
+         * subtracting 2^52 rounds to an integer in the current rounding mode, as nearbyint does */
+        double r = (m + 0x1p52) - 0x1p52;
         if (r == 0 || r / p10[k] != a)
             continue;
         uint64_t M = (uint64_t)r;
@@ -331,8 +333,15 @@ static int dec_record(dec_t *d, const evbus__schema_t *n, int depth) {
         o[nl + 2] = ':';
         d->out->len += nl + 3;
         evbus__path_push(&d->path, SEG_FIELD, f->name, 0);
-        if (dec_value(d, f->type, depth + 1) != 0)
+        if (f->type->kind == EVBUS__AVRO_STRING && depth < EVBUS__CODEC_MAX_DEPTH) {
+            /* most fields are strings: read here, without the call and dispatch of dec_value
+             * (the same reads and checks as its string case; too deep goes there to fail) */
+            size_t len = 0;
+            if (rd_len(d, &len, "string") != 0 || dec_string_body(d, len) != 0)
+                return -1;
+        } else if (dec_value(d, f->type, depth + 1) != 0) {
             return -1;
+        }
         evbus__path_pop(&d->path);
     }
     return putc_(d, '}');
