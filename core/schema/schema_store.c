@@ -7,6 +7,7 @@
 #include "schema.h"
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,21 @@ struct evbus__schema_store_s {
     size_t nhist;
     evbus__schema_entry_t **by_fp;  /* both, sorted by fingerprint; a current one first */
     size_t nfp;
+    uint64_t serial;                /* unique per store made in this process (see last_get) */
 };
+
+/* Stores made so far: a store's serial tells it from a later one at the same address. */
+static atomic_uint_fast64_t g_serial;
+
+/* Each thread's last evbus__schema_store_get() answer: a consumer's events are mostly of a few
+ * types, one after another, and the binary search by strcmp was 0.3k instructions per event.
+ * Keyed by the store's serial, so a destroyed store's entry is never handed out. */
+static _Thread_local struct {
+    uint64_t serial;
+    size_t len;
+    char type[128];
+    const evbus__schema_entry_t *e;
+} last_get;
 
 static int is_dir(const char *p) {
     struct stat st;
@@ -232,6 +247,7 @@ evbus__schema_store_t *evbus__schema_store_new(const char *dir, char *errstr, si
         st->by_fp[st->nfp++] = &st->hist[i];
     if (st->nfp)
         qsort(st->by_fp, st->nfp, sizeof(*st->by_fp), cmp_fp);
+    st->serial = atomic_fetch_add(&g_serial, 1) + 1; /* 0: last_get empty */
     free(hdir);
     return st;
 oom:
@@ -244,8 +260,27 @@ fail:
 
 const char *evbus__schema_store_dir(const evbus__schema_store_t *st) { return st->dir; }
 
+static const evbus__schema_entry_t *store_search(const evbus__schema_store_t *st,
+                                                 const char *event_type);
+
 const evbus__schema_entry_t *evbus__schema_store_get(const evbus__schema_store_t *st,
                                                      const char *event_type) {
+    size_t tlen = strlen(event_type);
+    if (last_get.serial == st->serial && last_get.len == tlen &&
+        memcmp(last_get.type, event_type, tlen) == 0)
+        return last_get.e;
+    const evbus__schema_entry_t *e = store_search(st, event_type);
+    if (e && tlen < sizeof(last_get.type)) { /* answers found only: a miss is cheap to repeat */
+        last_get.serial = st->serial;
+        last_get.len = tlen;
+        memcpy(last_get.type, event_type, tlen);
+        last_get.e = e;
+    }
+    return e;
+}
+
+static const evbus__schema_entry_t *store_search(const evbus__schema_store_t *st,
+                                                 const char *event_type) {
     size_t lo = 0, hi = st->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
