@@ -457,12 +457,6 @@ static evbus_err_t writer_schema_entry(const evbus__schema_store_t *store, evbus
     return evbus__registry_schema_by_id(reg, fr->schema_id, out, errstr, errstr_size);
 }
 
-static evbus_err_t writer_schema(const evbus__schema_store_t *store, evbus__registry_t *reg,
-                                 const evbus__frame_t *fr, const evbus__schema_doc_t **out,
-                                 char *errstr, size_t errstr_size) {
-    return writer_schema_entry(store, reg, fr, out, NULL, errstr, errstr_size);
-}
-
 /* The reader schema: the current one of the event's type, when it differs from the writer's.
  * went: the writer's store entry when it came from the store (else NULL). */
 static const evbus__schema_doc_t *reader_schema(const evbus_event_t *ev,
@@ -494,8 +488,16 @@ static evbus_err_t check_schema_type(const evbus_event_t *ev, const evbus__schem
                        full ? full : "(not a record)", ev->type);
 }
 
+static evbus_err_t check_value(const evbus_event_t *ev, evbus__check_cache_t *cache,
+                               evbus_event_t *keep, char *errstr, size_t errstr_size);
+
 evbus_err_t evbus__event_check_value(const evbus_event_t *ev, char *errstr, size_t errstr_size) {
-    return evbus__event_check_value_cached(ev, NULL, errstr, errstr_size);
+    return check_value(ev, NULL, NULL, errstr, errstr_size);
+}
+
+evbus_err_t evbus__event_check_value_cached(evbus_event_t *ev, evbus__check_cache_t *cache,
+                                            char *errstr, size_t errstr_size) {
+    return check_value(ev, cache, ev, errstr, errstr_size);
 }
 
 /* Whether cache holds a passed check of the same schema key and type as ev's (fr, tlen). */
@@ -509,22 +511,30 @@ static int check_cached(const evbus__check_cache_t *cache, const evbus_event_t *
            (!ev->type || !memcmp(cache->type, ev->type, tlen));
 }
 
-evbus_err_t evbus__event_check_value_cached(const evbus_event_t *ev, evbus__check_cache_t *cache,
-                                            char *errstr, size_t errstr_size) {
+/* keep: the event to remember the writer schema in (the same as ev), or NULL. */
+static evbus_err_t check_value(const evbus_event_t *ev, evbus__check_cache_t *cache,
+                               evbus_event_t *keep, char *errstr, size_t errstr_size) {
     evbus__frame_t fr = {0}; /* the key field of the other framing stays 0 */
     const evbus__schema_doc_t *s = NULL;
+    const evbus__schema_entry_t *went = NULL;
     if (!ev->value)
         return evbus__fail(EVBUS_ERR_DECODE, errstr, errstr_size, "message has no value");
     evbus_err_t err = evbus__framing_parse(ev->value, ev->value_len, &fr, errstr, errstr_size);
     if (err)
         return err;
     size_t tlen = ev->type ? strlen(ev->type) : 0;
-    if (cache && check_cached(cache, ev, &fr, tlen))
-        return EVBUS_OK;
-    if ((err = writer_schema(ev->store, ev->reg, &fr, &s, errstr, errstr_size)) != EVBUS_OK ||
+    if (cache && check_cached(cache, ev, &fr, tlen)) {
+        s = cache->doc;
+        went = cache->entry;
+        goto passed;
+    }
+    if ((err = writer_schema_entry(ev->store, ev->reg, &fr, &s, &went, errstr, errstr_size)) !=
+            EVBUS_OK ||
         (err = check_schema_type(ev, s ? s->root : NULL, errstr, errstr_size)) != EVBUS_OK)
         return err;
     if (cache) {
+        cache->doc = s;
+        cache->entry = went;
         /* A type too long for the cache is checked in full every time. */
         cache->valid = tlen < sizeof(cache->type);
         if (cache->valid) {
@@ -538,6 +548,12 @@ evbus_err_t evbus__event_check_value_cached(const evbus_event_t *ev, evbus__chec
             memcpy(cache->type, ev->type ? ev->type : "", tlen);
         }
     }
+passed:
+    if (keep) { /* not shared yet (see evbus__event_check_value_cached()): no lock */
+        keep->checked_writer = s;
+        keep->checked_entry = went;
+        keep->checked_off = (size_t)(fr.payload - ev->value);
+    }
     return EVBUS_OK;
 }
 
@@ -549,16 +565,23 @@ void evbus__event_set_as_written(evbus_event_t *ev, int as_written) {
 
 static void decode_value(evbus_event_t *ev) {
     char errstr[512];
-    evbus__frame_t fr;
+    evbus__frame_t fr = {0};
     const evbus__schema_doc_t *s = NULL;
     const evbus__schema_entry_t *went = NULL;
     evbus__buf_t out = EVBUS__BUF_INIT;
     evbus_err_t err;
-    if (!ev->value)
+    if (ev->checked_writer) { /* the consumer's check found the writer schema already */
+        err = EVBUS_OK;
+        s = ev->checked_writer;
+        went = ev->checked_entry;
+        fr.payload = ev->value + ev->checked_off;
+        fr.payload_len = ev->value_len - ev->checked_off;
+    } else if (!ev->value) {
         err = evbus__fail(EVBUS_ERR_DECODE, errstr, sizeof(errstr), "message has no value");
-    else if (!(err = evbus__framing_parse(ev->value, ev->value_len, &fr, errstr, sizeof(errstr))) &&
-             !(err = writer_schema_entry(ev->store, ev->reg, &fr, &s, &went, errstr,
-                                         sizeof(errstr)))) {
+    } else if (!(err = evbus__framing_parse(ev->value, ev->value_len, &fr, errstr, sizeof(errstr)))) {
+        err = writer_schema_entry(ev->store, ev->reg, &fr, &s, &went, errstr, sizeof(errstr));
+    }
+    if (!err) {
         /* JSON text runs about 2-3x the Avro bytes: one allocation instead of a realloc chain
          * (a failed reserve is fine, the buffer grows as usual). */
         if (fr.payload_len < ((size_t)1 << 24))
