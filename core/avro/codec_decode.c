@@ -28,8 +28,24 @@ typedef struct dec_s {
     int failed;
     int nonfinite;     /* a NaN/Infinity was written as null */
     size_t zero_budget; /* items of zero encoded size we still accept */
+    /* 0: the first pass, no path kept and no message written; a datum that fails (or holds a
+     * NaN) is decoded again with 1, which keeps the path for the message.  Decoding is
+     * deterministic, so the second pass fails at the same place; the path pushes cost as
+     * much as a few fields' decoding and are wasted on the datums that decode. */
+    int track;
     evbus__path_t path;
 } dec_t;
+
+#define PATH_PUSH(d, k, s, n)                      \
+    do {                                           \
+        if ((d)->track)                            \
+            evbus__path_push(&(d)->path, k, s, n); \
+    } while (0)
+#define PATH_POP(d)                    \
+    do {                               \
+        if ((d)->track)                \
+            evbus__path_pop(&(d)->path); \
+    } while (0)
 
 static int dec_fail(dec_t *d, const char *fmt, ...) EVBUS__PRINTF(2, 3);
 static int dec_fail(dec_t *d, const char *fmt, ...) {
@@ -38,6 +54,8 @@ static int dec_fail(dec_t *d, const char *fmt, ...) {
     if (d->failed)
         return -1;
     d->failed = 1;
+    if (!d->track)
+        return -1;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
@@ -333,7 +351,7 @@ static int dec_record(dec_t *d, const evbus__schema_t *n, int depth) {
         o[nl + 1] = '"';
         o[nl + 2] = ':';
         d->out->len = (size_t)(o + nl + 3 - d->out->data);
-        evbus__path_push(&d->path, SEG_FIELD, f->name, 0);
+        PATH_PUSH(d, SEG_FIELD, f->name, 0);
         if (f->type->kind == EVBUS__AVRO_STRING && depth < EVBUS__CODEC_MAX_DEPTH) {
             /* most fields are strings: read here, without the call and dispatch of dec_value
              * (the same reads and checks as its string case; too deep goes there to fail) */
@@ -343,7 +361,7 @@ static int dec_record(dec_t *d, const evbus__schema_t *n, int depth) {
         } else if (dec_value(d, f->type, depth + 1) != 0) {
             return -1;
         }
-        evbus__path_pop(&d->path);
+        PATH_POP(d);
     }
     return putc_(d, '}');
 }
@@ -360,10 +378,10 @@ static int dec_array(dec_t *d, const evbus__schema_t *n, int depth) {
         for (size_t i = 0; i < count; i++, idx++) {
             if (idx && putc_(d, ',') != 0)
                 return -1;
-            evbus__path_push(&d->path, SEG_INDEX, NULL, idx);
+            PATH_PUSH(d, SEG_INDEX, NULL, idx);
             if (dec_value(d, n->items, depth + 1) != 0)
                 return -1;
-            evbus__path_pop(&d->path);
+            PATH_POP(d);
         }
     }
     return putc_(d, ']');
@@ -387,10 +405,10 @@ static int dec_map(dec_t *d, const evbus__schema_t *n, int depth) {
             if (rd_len(d, &kn, "string") != 0 || dec_string_body(d, kn) != 0 || putc_(d, ':') != 0)
                 return -1;
             k = d->p + d->pos - kn;
-            evbus__path_push(&d->path, SEG_DATA_KEY, (const char *)k, kn);
+            PATH_PUSH(d, SEG_DATA_KEY, (const char *)k, kn);
             if (dec_value(d, n->items, depth + 1) != 0)
                 return -1;
-            evbus__path_pop(&d->path);
+            PATH_POP(d);
         }
     }
     return putc_(d, '}');
@@ -493,18 +511,25 @@ evbus_err_t evbus__avro_decode_json(const evbus__schema_t *schema, const void *d
     /* Not memset: the path's segments are written before they are read, and zeroing them
      * all cost as much as decoding a small datum. */
     dec_t d;
-    d.pos = 0;
-    d.failed = d.nonfinite = 0;
-    d.path.depth = 0;
-    d.p = data ? data : (const void *)"";
-    d.len = data ? len : 0;
-    d.out = out;
-    d.errstr = errstr;
-    d.errstr_size = errstr_size;
-    d.zero_budget = EVBUS__AVRO_MAX_ZERO_ITEMS;
-    int r = dec_value(&d, schema, 0);
-    if (r == 0 && d.pos != d.len)
-        r = dec_fail(&d, "%zu trailing bytes after the datum", d.len - d.pos);
+    int r = 0;
+    for (int track = 0; track < 2; track++) {
+        d.pos = 0;
+        d.failed = d.nonfinite = 0;
+        d.track = track;
+        d.path.depth = 0;
+        d.p = data ? data : (const void *)"";
+        d.len = data ? len : 0;
+        d.out = out;
+        d.errstr = errstr;
+        d.errstr_size = errstr_size;
+        d.zero_budget = EVBUS__AVRO_MAX_ZERO_ITEMS;
+        out->len = start;
+        r = dec_value(&d, schema, 0);
+        if (r == 0 && d.pos != d.len)
+            r = dec_fail(&d, "%zu trailing bytes after the datum", d.len - d.pos);
+        if (r == 0 && !d.nonfinite)
+            break; /* decoded: no message to write */
+    }
     if (r != 0) {
         out->len = start;
         if (out->data)
