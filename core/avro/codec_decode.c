@@ -220,8 +220,14 @@ static int put_real(dec_t *d, double v, int is_float) {
     /* Any decimal of at most DBL_DIG (FLT_DIG) digits survives the round trip, so starting
      * there finds the shortest text of a normal number in one or two tries.  Subnormals have
      * fewer bits and shorter texts (5e-324), so they search from one digit. */
-    if (!is_float && real_fixed(v, tmp, &n) == 0)
-        return put(d, tmp, (size_t)n);
+    if (!is_float) { /* written in place: its text (and NUL) takes at most 25 bytes */
+        if (room(d, sizeof(tmp)) != 0)
+            return -1;
+        if (real_fixed(v, (char *)d->out->data + d->out->len, &n) == 0) {
+            d->out->len += (size_t)n;
+            return 0;
+        }
+    }
     int subnormal = v != 0 && (is_float ? fabs(v) < FLT_MIN : fabs(v) < DBL_MIN);
     int prec_lo = subnormal ? 1 : is_float ? FLT_DIG : DBL_DIG;
     /* snprintf/strtod must use '.' whatever locale the application set; switched here only,
