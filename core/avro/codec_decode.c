@@ -467,8 +467,18 @@ static int dec_value(dec_t *d, const evbus__schema_t *n, int depth) {
         uint64_t u = 0;
         if (d->len - d->pos < k)
             return truncated(d);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (k == 8) { /* Avro's little-endian bytes are the host's: one load */
+            memcpy(&u, d->p + d->pos, 8);
+        } else {
+            uint32_t u32;
+            memcpy(&u32, d->p + d->pos, 4);
+            u = u32;
+        }
+#else
         for (size_t i = 0; i < k; i++)
             u |= (uint64_t)d->p[d->pos + i] << (8 * i);
+#endif
         d->pos += k;
         if (k == 4) {
             uint32_t u32 = (uint32_t)u;
