@@ -86,7 +86,7 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
         }
     }
 
-    if (!(c->store = evbus__schema_store_new(evbus__conf_str(conf, "schema.dir"), errstr, errstr_size)))
+    if (!(c->store = evbus__schema_store_from_conf(conf, errstr, errstr_size)))
         goto fail;
     if (evbus__registry_from_conf(conf, &c->reg, errstr, errstr_size) != EVBUS_OK)
         goto fail;

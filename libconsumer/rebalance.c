@@ -62,7 +62,11 @@ static void apply_start(evbus_consumer_t *c, rd_kafka_topic_partition_list_t *pa
 void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
     evbus_consumer_t *c = opaque;
-    int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+    /* NULL when the group is going away: a consumer closed without ever polling gets the
+     * assignment it had joined with from inside rd_kafka_consumer_close(), and then no protocol
+     * (the Python binding's Consumer closed unused crashed here on strcmp(NULL)). */
+    const char *proto = rd_kafka_rebalance_protocol(rk);
+    int coop = proto && !strcmp(proto, "COOPERATIVE");
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         apply_start(c, parts);
         /* Spread the new partitions over the workers now, the least loaded first. */
