@@ -20,13 +20,12 @@ typedef enum evbus_cli_format_e {
 int evbus_cli_format_parse(const char *s);
 
 /*
- * The one sanitizer for outside text on its way to a terminal (cli/safe_text.c).  Each appends
- * to b and returns 0, or -1 when out of memory.
+ * The one sanitizer for outside text on its way to a terminal: the library's
+ * evbus_text_escape(), appending to b (cli/safe_text.c).  Each returns 0, or -1 when out of
+ * memory.
  */
 #define EVBUS_CLI_SAFE_KEEP_BACKSLASH 1 /* flag: leave '\\' as is (error lines, not data) */
 
-/** Does a terminal act on (or hide) this code point: C0, DEL, C1, U+2028/9, bidi controls? */
-int evbus_cli_unsafe_cp(uint32_t cp);
 /** s[0..len) as text: unsafe code points as \x1b / \t / \u2028, invalid UTF-8 bytes as \xHH,
  * the backslash as \\ (unless flags has EVBUS_CLI_SAFE_KEEP_BACKSLASH). */
 int evbus_cli_safe_text(evbus_cli_buf_t *b, const char *s, size_t len, int flags);

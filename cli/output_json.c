@@ -3,7 +3,6 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "text_scan.h"
 #include "output.h"
 
 int evbus_cli_format_parse(const char *s) {

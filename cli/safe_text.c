@@ -1,175 +1,37 @@
 /*
- * The CLI's one sanitizer for text that came from outside (message keys, header names and
- * values, ce_type, ce_id, topics, decode errors, error lines).  Such text reaches terminals, and
- * a terminal acts on control characters: ESC starts sequences that clear the screen, set the
- * title or remap keys; C1 controls (U+0080..U+009F) do the same on some terminals; U+2028/2029
- * and the bidi controls reorder or split what the reader sees.  Everything that is not a
- * printable character is therefore shown as an escape, the way less and git do:
- *   - text mode:  \x1b, \t, \n, \r, \x7f, invalid UTF-8 bytes as \xHH, the code points above as
- *                 \u0085 / \u2028 / \u202e, and (unless told otherwise) the backslash as \\ so
- *                 that a literal "\x1b" in the input stays distinguishable;
- *   - JSON mode:  the same code points as \uXXXX inside a valid JSON string (invalid UTF-8
- *                 becomes \ufffd: JSON cannot carry raw bytes).
- * UTF-8 validity is the core's (json_scan.c); the JSON escaping of valid, harmless text is the
- * core's writer.  Only the choice of what a terminal must not see lives here.
+ * The CLI's sanitizer for text that came from outside (message keys, header names and values,
+ * ce_type, ce_id, topics, decode errors, error lines) on its way to a terminal: the library's
+ * evbus_text_escape(), written straight into the output buffer.  One call per string: room for
+ * the worst case is reserved first, so the library writes in one pass and allocates nothing.
  */
 #include <string.h>
 
-#include "text_scan.h"
 #include "output.h"
 
-int evbus_cli_unsafe_cp(uint32_t cp) {
-    return cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F) || /* C0, DEL, C1 */
-           cp == 0x061C ||                                           /* Arabic letter mark */
-           cp == 0x200E || cp == 0x200F ||                           /* LRM, RLM */
-           (cp >= 0x2028 && cp <= 0x202E) ||                         /* separators, embeddings */
-           (cp >= 0x2066 && cp <= 0x2069) ||                         /* bidi isolates */
-           cp == 0xFEFF;                                             /* BOM / ZWNBSP */
+static int escape(evbus_cli_buf_t *b, const char *s, size_t len, int flags) {
+    if (len > (SIZE_MAX - 3) / 6 || evbus_cli_buf_reserve(b, EVBUS_TEXT_ESCAPE_MAX(len)) != 0)
+        return -1;
+    size_t n = evbus_text_escape((char *)b->data + b->len, b->cap - b->len, s, len, flags);
+    if (n == EVBUS_TEXT_ERROR)
+        return -1;
+    b->len += n;
+    return 0;
 }
 
-/* Is the byte a printable ASCII character that no mode needs to escape? */
-static inline int plain_ascii(unsigned char c) {
-    return c >= 0x20 && c < 0x7F && c != '\\' && c != '"';
-}
-
-static int put_text_escape(evbus_cli_buf_t *b, uint32_t cp) {
-    switch (cp) {
-    case '\t': return evbus_cli_buf_puts(b, "\\t");
-    case '\n': return evbus_cli_buf_puts(b, "\\n");
-    case '\r': return evbus_cli_buf_puts(b, "\\r");
-    default:
-        return cp < 0x80 ? evbus_cli_buf_printf(b, "\\x%02x", (unsigned)cp)
-                         : evbus_cli_buf_printf(b, "\\u%04x", (unsigned)cp);
-    }
-}
-
-int evbus_cli_safe_text(evbus_cli_buf_t *b, const char *str, size_t len, int flags) {
-    const unsigned char *s = (const unsigned char *)str;
-    size_t run = 0; /* bytes to copy verbatim, flushed in one append */
-    int r = 0;
-    for (size_t i = 0; i < len && r == 0;) {
-        unsigned char c = s[i];
-        if (plain_ascii(c) || c == '"') {
-            i++;
-            run++;
-            continue;
-        }
-        uint32_t cp = '\\';
-        size_t k = c == '\\' ? 1 : evbus_cli_utf8_next(s + i, len - i, &cp);
-        if (k && cp != '\\' && !evbus_cli_unsafe_cp(cp)) {
-            i += k;
-            run += k;
-            continue;
-        }
-        if (cp == '\\' && (flags & EVBUS_CLI_SAFE_KEEP_BACKSLASH)) {
-            i++;
-            run++;
-            continue;
-        }
-        r |= evbus_cli_buf_append(b, s + i - run, run);
-        run = 0;
-        if (!k) {
-            r |= evbus_cli_buf_printf(b, "\\x%02x", c); /* not UTF-8: the byte itself */
-            i++;
-        } else if (cp == '\\') {
-            r |= evbus_cli_buf_puts(b, "\\\\");
-            i++;
-        } else {
-            r |= put_text_escape(b, cp);
-            i += k;
-        }
-    }
-    r |= evbus_cli_buf_append(b, s + len - run, run);
-    return r ? -1 : 0;
+int evbus_cli_safe_text(evbus_cli_buf_t *b, const char *s, size_t len, int flags) {
+    return escape(b, s, len,
+                  EVBUS_TEXT_TERMINAL |
+                      ((flags & EVBUS_CLI_SAFE_KEEP_BACKSLASH) ? EVBUS_TEXT_KEEP_BACKSLASH : 0));
 }
 
 int evbus_cli_safe_cstr(evbus_cli_buf_t *b, const char *s) {
     return s ? evbus_cli_safe_text(b, s, strlen(s), 0) : evbus_cli_buf_putc(b, '-');
 }
 
-/* Does valid or invalid UTF-8 text hold anything beyond what the core's JSON writer makes safe
- * (i.e. a byte >= 0x7F that is invalid UTF-8 or an unsafe code point)? */
-static int needs_more_than_core(const unsigned char *s, size_t len) {
-    for (size_t i = evbus_cli_below_7f_len(s, len); i < len; i += evbus_cli_below_7f_len(s + i, len - i)) {
-        uint32_t cp;
-        size_t k = evbus_cli_utf8_next(s + i, len - i, &cp);
-        if (!k || evbus_cli_unsafe_cp(cp))
-            return 1;
-        i += k;
-    }
-    return 0;
-}
-
-int evbus_cli_json_string(evbus_cli_buf_t *b, const char *str, size_t len) {
-    const unsigned char *s = (const unsigned char *)str;
-    /* Plain ASCII with nothing to escape (header names, most values): one copy. */
-    size_t plain = evbus_cli_plain_ascii_len(s, len);
-    if (plain == len) {
-        if (evbus_cli_buf_reserve(b, len + 2) != 0)
-            return -1;
-        b->data[b->len++] = '"';
-        memcpy(b->data + b->len, str, len);
-        b->len += len;
-        b->data[b->len++] = '"';
-        b->data[b->len] = 0;
-        return 0;
-    }
-    if (!needs_more_than_core(s + plain, len - plain))
-        return evbus_cli_json_write_string(b, str, len);
-    /* Runs below 0x7F (and harmless UTF-8) take the core's escapes; only what the core leaves
-     * raw for a terminal to act on is escaped here. */
-    int r = evbus_cli_buf_putc(b, '"');
-    size_t start = 0;
-    for (size_t i = plain; i < len && r == 0;) {
-        if (s[i] < 0x7F) {
-            i++;
-            continue;
-        }
-        uint32_t cp;
-        size_t k = evbus_cli_utf8_next(s + i, len - i, &cp);
-        if (!k)
-            cp = 0xFFFD; /* not UTF-8: U+FFFD */
-        if (k && !evbus_cli_unsafe_cp(cp)) {
-            i += k;
-            continue;
-        }
-        r |= evbus_cli_json_write_string_body(b, str + start, i - start);
-        r |= evbus_cli_buf_printf(b, "\\u%04x", (unsigned)cp);
-        i += k ? k : 1;
-        start = i;
-    }
-    r |= evbus_cli_json_write_string_body(b, str + start, len - start);
-    r |= evbus_cli_buf_putc(b, '"');
-    return r ? -1 : 0;
+int evbus_cli_json_string(evbus_cli_buf_t *b, const char *s, size_t len) {
+    return escape(b, s, len, EVBUS_TEXT_JSON);
 }
 
 int evbus_cli_safe_json_text(evbus_cli_buf_t *b, const char *json, size_t len) {
-    const unsigned char *s = (const unsigned char *)json;
-    size_t i = evbus_cli_below_7f_len(s, len);
-    if (i == len || !needs_more_than_core(s + i, len - i))
-        return evbus_cli_buf_append(b, json, len);
-    size_t run = i;
-    int r = 0;
-    while (i < len && r == 0) {
-        if (s[i] < 0x7F) { /* the core's JSON text has no raw control characters */
-            i++;
-            run++;
-            continue;
-        }
-        uint32_t cp;
-        size_t k = evbus_cli_utf8_next(s + i, len - i, &cp);
-        if (!k)
-            cp = 0xFFFD;
-        if (k && !evbus_cli_unsafe_cp(cp)) {
-            i += k;
-            run += k;
-            continue;
-        }
-        r |= evbus_cli_buf_append(b, s + i - run, run);
-        run = 0;
-        r |= evbus_cli_buf_printf(b, "\\u%04x", (unsigned)cp);
-        i += k ? k : 1;
-    }
-    r |= evbus_cli_buf_append(b, s + len - run, run);
-    return r ? -1 : 0;
+    return escape(b, json, len, EVBUS_TEXT_JSON_TEXT);
 }

@@ -31,6 +31,8 @@ int evbus__buf_reserve(evbus__buf_t *b, size_t extra) {
         return -1;
     if (need <= b->cap)
         return 0;
+    if (b->fixed)
+        return -1;
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need) {
         if (cap > SIZE_MAX / 2)

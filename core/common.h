@@ -32,9 +32,10 @@ typedef struct evbus__buf_s {
     unsigned char *data;
     size_t len;
     size_t cap;
+    int fixed; /* data is the caller's memory (evbus_text_escape): never grown or freed */
 } evbus__buf_t;
 
-#define EVBUS__BUF_INIT {NULL, 0, 0}
+#define EVBUS__BUF_INIT {NULL, 0, 0, 0}
 
 /** Make room for extra more bytes (+1 for a NUL). 0 on success, -1 when out of memory. */
 int evbus__buf_reserve(evbus__buf_t *b, size_t extra);

@@ -1,8 +1,8 @@
 /*
  * The library's sanitizer for text that came from outside (ce_type, ce_id, topics, errors) on
- * its way into a log line: the default stderr sink and the JSON-lines format (core/obs/log.c).
- * The rules are tail's (cli/safe_text.c, which keeps its own copy: evbus-cli is built on the
- * public API only).  Such text reaches terminals and log viewers, and a terminal acts on
+ * its way into a log line (the default stderr sink and the JSON-lines format, core/obs/log.c)
+ * or to evbus-cli's output (through the public evbus_text_escape(), text_escape.c: the CLI is
+ * built on the public API only, and this is the one copy).  Such text reaches terminals and log viewers, and a terminal acts on
  * control characters: ESC starts sequences that clear the screen, set the
  * title or remap keys; C1 controls (U+0080..U+009F) do the same on some terminals; U+2028/2029
  * and the bidi controls reorder or split what the reader sees.  Everything that is not a
@@ -138,5 +138,36 @@ int evbus__safe_json_string(evbus__buf_t *b, const char *str, size_t len) {
     }
     r |= evbus__json_write_string_body(b, str + start, len - start);
     r |= evbus__buf_putc(b, '"');
+    return r ? -1 : 0;
+}
+
+int evbus__safe_json_text(evbus__buf_t *b, const char *json, size_t len) {
+    const unsigned char *s = (const unsigned char *)json;
+    size_t i = evbus__below_7f_len(s, len);
+    if (i == len || !needs_more_than_core(s + i, len - i))
+        return evbus__buf_append(b, json, len);
+    size_t run = i;
+    int r = 0;
+    while (i < len && r == 0) {
+        if (s[i] < 0x7F) { /* the core's JSON text has no raw control characters */
+            i++;
+            run++;
+            continue;
+        }
+        uint32_t cp;
+        size_t k = evbus__utf8_next(s + i, len - i, &cp);
+        if (!k)
+            cp = 0xFFFD;
+        if (k && !evbus__unsafe_cp(cp)) {
+            i += k;
+            run += k;
+            continue;
+        }
+        r |= evbus__buf_append(b, s + i - run, run);
+        run = 0;
+        r |= evbus__buf_printf(b, "\\u%04x", (unsigned)cp);
+        i += k ? k : 1;
+    }
+    r |= evbus__buf_append(b, s + len - run, run);
     return r ? -1 : 0;
 }

@@ -1,7 +1,7 @@
 /*
  * The library's sanitizer for text that came from outside (ce_type, ce_id, topics, errors) in
- * its log lines: what a terminal or a log viewer would act on or hide is escaped, by the rules
- * tail uses (cli/safe_text.c).
+ * its log lines and, through evbus_text_escape() (text_escape.c), evbus-cli's output: what a
+ * terminal or a log viewer would act on or hide is escaped.
  */
 #ifndef EVBUS_CORE_SAFE_TEXT_H
 #define EVBUS_CORE_SAFE_TEXT_H
@@ -22,5 +22,8 @@ int evbus__safe_text(evbus__buf_t *b, const char *s, size_t len, int flags);
 /** s[0..len) as a JSON string literal, unsafe code points as \uXXXX; invalid UTF-8 becomes
  * \ufffd. */
 int evbus__safe_json_string(evbus__buf_t *b, const char *s, size_t len);
+/** Valid JSON text (a decoder's output) copied with unsafe code points as \uXXXX (invalid
+ * UTF-8 as \ufffd): the same JSON value, nothing a terminal acts on. */
+int evbus__safe_json_text(evbus__buf_t *b, const char *json, size_t len);
 
 #endif

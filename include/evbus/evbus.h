@@ -329,6 +329,43 @@ EVBUS_EXPORT size_t evbus_topic_full(const char *prefix, const char *topic, char
 EVBUS_EXPORT evbus_err_t evbus_trace_check(const char *traceparent, const char *tracestate,
                                            char *errstr, size_t errstr_size);
 
+/*
+ * Outside text made safe to show: the library's one sanitizer (its log lines use it, evbus-cli
+ * prints every message byte through it).  A terminal acts on control characters (ESC starts
+ * sequences that clear the screen or set the title; C1 controls do the same on some terminals)
+ * and U+2028/2029 and the bidi controls reorder or split what the reader sees, so these are
+ * shown as escapes, the way less and git do.  "Unsafe" below means: C0 controls, DEL, C1
+ * controls, U+061C, U+200E/200F, U+2028..202E, U+2066..2069, U+FEFF.
+ */
+/** Text mode: unsafe code points as \x1b / \t / \n / \r / \u2028, bytes that are not valid
+ *  UTF-8 as \xHH, the backslash as \\ (so that a literal "\x1b" stays distinguishable). */
+#define EVBUS_TEXT_TERMINAL 0x1
+/** JSON mode: s as a JSON string literal with its quotes ('"', '\\' and controls escaped as
+ *  JSON does), unsafe code points as \uXXXX, invalid UTF-8 bytes as \ufffd. */
+#define EVBUS_TEXT_JSON 0x2
+/** JSON text mode: s is already valid JSON text (a decoder's output); copied as it is, but
+ *  unsafe code points as \uXXXX and invalid UTF-8 bytes as \ufffd: the same JSON value. */
+#define EVBUS_TEXT_JSON_TEXT 0x4
+/** With EVBUS_TEXT_TERMINAL: leave the backslash as it is (error lines, not data). */
+#define EVBUS_TEXT_KEEP_BACKSLASH 0x100
+/** dst_size that always holds the escape of len bytes, NUL included, in every mode (len must
+ *  be below SIZE_MAX / 6). */
+#define EVBUS_TEXT_ESCAPE_MAX(len) ((size_t)(len) * 6 + 3)
+/** evbus_text_escape()'s result for bad arguments or out of memory. */
+#define EVBUS_TEXT_ERROR ((size_t)-1)
+/**
+ * Escape s[0..len) (any bytes; s may be NULL when len is 0) by flags: exactly one of
+ * EVBUS_TEXT_TERMINAL, EVBUS_TEXT_JSON, EVBUS_TEXT_JSON_TEXT, optionally with
+ * EVBUS_TEXT_KEEP_BACKSLASH.  At most dst_size bytes are written to dst, NUL included, as
+ * snprintf (dst may be NULL when dst_size is 0); the caller owns dst.  One call per string:
+ * with dst_size >= EVBUS_TEXT_ESCAPE_MAX(len) it is one pass and allocates nothing; a smaller
+ * dst_size costs a temporary copy.  Thread safe (no shared state).
+ * @returns the escaped text's length without the NUL (>= dst_size: it was cut), or
+ *          EVBUS_TEXT_ERROR when flags are invalid, len is too large or memory ran out.
+ */
+EVBUS_EXPORT size_t evbus_text_escape(char *dst, size_t dst_size, const char *s, size_t len,
+                                      int flags);
+
 #ifdef __cplusplus
 }
 #endif

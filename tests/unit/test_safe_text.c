@@ -1,11 +1,12 @@
-/* cli/safe_text.c: the terminal sanitizer every piece of outside text in the CLI's output takes. */
+/* The terminal sanitizer every piece of outside text in the CLI's output takes: the library's
+ * evbus_text_escape() as cli/safe_text.c appends it to the CLI's buffer. */
 #include "testutil.h"
 
 #include <string.h>
 
 #include "json_scan.h"
 #include "output.h"
-#include "text_scan.h"
+#include "common.h"
 
 /* Sanitize in (n bytes) with fn and compare with want, byte for byte. */
 #define CHECK_TEXT(in, n, flags, want)                                                   \
@@ -151,19 +152,19 @@ static void test_word_scans_match_bytes(void **state) {
                 s[pos] = (unsigned char)c;
                 int plain = c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
                 int verbatim = c >= 0x20 && c != '"' && c != '\\';
-                assert_int_equal(evbus_cli_plain_ascii_len(s, n), plain ? n : pos);
-                assert_int_equal(evbus_cli_below_7f_len(s, n), c < 0x7F ? n : pos);
-                assert_int_equal(evbus_cli_json_verbatim_len(s, n), verbatim ? n : pos);
+                assert_int_equal(evbus__plain_ascii_len(s, n), plain ? n : pos);
+                assert_int_equal(evbus__below_7f_len(s, n), c < 0x7F ? n : pos);
+                assert_int_equal(evbus__json_verbatim_len(s, n), verbatim ? n : pos);
                 assert_int_equal(evbus__utf8_valid_prefix(s, n), c < 0x80 ? n : pos);
             }
         }
     }
     /* JSON escaping around word boundaries */
-    evbus_cli_buf_t b = EVBUS_CLI_BUF_INIT;
+    evbus__buf_t b = EVBUS__BUF_INIT;
     const char *in = "abcdefg\"hijklmno\\pqrstuv\nw";
-    assert_int_equal(evbus_cli_json_write_string(&b, in, strlen(in)), 0);
+    assert_int_equal(evbus__json_write_string(&b, in, strlen(in)), 0);
     assert_string_equal((const char *)b.data, "\"abcdefg\\\"hijklmno\\\\pqrstuv\\nw\"");
-    evbus_cli_buf_free(&b);
+    evbus__buf_free(&b);
 }
 
 int main(void) {
