@@ -6,6 +6,9 @@
 #ifndef EVBUS_CLI_OUTPUT_H
 #define EVBUS_CLI_OUTPUT_H
 
+#include <stdint.h>
+#include <string.h>
+
 #include <evbus/evbus.h>
 
 #include "util.h"
@@ -21,22 +24,46 @@ int evbus_cli_format_parse(const char *s);
 
 /*
  * The one sanitizer for outside text on its way to a terminal: the library's
- * evbus_text_escape(), appending to b (cli/safe_text.c).  Each returns 0, or -1 when out of
- * memory.
+ * evbus_text_escape(), written straight into b.  Inline, and one library call per string: room
+ * for the worst case is made first, so the library writes in one pass and allocates nothing
+ * (tail escapes some 25 strings per event).  Each returns 0, or -1 when out of memory.
  */
 #define EVBUS_CLI_SAFE_KEEP_BACKSLASH 1 /* flag: leave '\\' as is (error lines, not data) */
 
+static inline int evbus_cli_escape(evbus_cli_buf_t *b, const char *s, size_t len, int flags) {
+    if (len > (SIZE_MAX - 3) / 6)
+        return -1;
+    if (b->cap - b->len <= EVBUS_TEXT_ESCAPE_MAX(len) &&
+        evbus_cli_buf_reserve(b, EVBUS_TEXT_ESCAPE_MAX(len)) != 0)
+        return -1;
+    size_t n = evbus_text_escape((char *)b->data + b->len, b->cap - b->len, s, len, flags);
+    if (n == EVBUS_TEXT_ERROR)
+        return -1;
+    b->len += n;
+    return 0;
+}
 /** s[0..len) as text: unsafe code points as \x1b / \t / \u2028, invalid UTF-8 bytes as \xHH,
  * the backslash as \\ (unless flags has EVBUS_CLI_SAFE_KEEP_BACKSLASH). */
-int evbus_cli_safe_text(evbus_cli_buf_t *b, const char *s, size_t len, int flags);
+static inline int evbus_cli_safe_text(evbus_cli_buf_t *b, const char *s, size_t len, int flags) {
+    return evbus_cli_escape(b, s, len,
+                            EVBUS_TEXT_TERMINAL | ((flags & EVBUS_CLI_SAFE_KEEP_BACKSLASH)
+                                                       ? EVBUS_TEXT_KEEP_BACKSLASH
+                                                       : 0));
+}
 /** The same for a C string; NULL is shown as "-". */
-int evbus_cli_safe_cstr(evbus_cli_buf_t *b, const char *s);
+static inline int evbus_cli_safe_cstr(evbus_cli_buf_t *b, const char *s) {
+    return s ? evbus_cli_safe_text(b, s, strlen(s), 0) : evbus_cli_buf_putc(b, '-');
+}
 /** s[0..len) as a JSON string literal, unsafe code points as \uXXXX; invalid UTF-8 becomes
  * \ufffd. */
-int evbus_cli_json_string(evbus_cli_buf_t *b, const char *s, size_t len);
+static inline int evbus_cli_json_string(evbus_cli_buf_t *b, const char *s, size_t len) {
+    return evbus_cli_escape(b, s, len, EVBUS_TEXT_JSON);
+}
 /** Valid JSON text (the codec's output) copied with unsafe code points as \uXXXX: the same
  * JSON value, nothing a terminal acts on. */
-int evbus_cli_safe_json_text(evbus_cli_buf_t *b, const char *json, size_t len);
+static inline int evbus_cli_safe_json_text(evbus_cli_buf_t *b, const char *json, size_t len) {
+    return evbus_cli_escape(b, json, len, EVBUS_TEXT_JSON_TEXT);
+}
 
 /* Each appends one event, newline-terminated; -1 when out of memory. */
 int evbus_cli_out_json(evbus_cli_buf_t *b, const evbus_event_t *ev);

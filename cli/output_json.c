@@ -1,5 +1,5 @@
 /* `--format json`: one object per line, the event data embedded as decoded (escaping only what
- * a terminal would act on, cli/safe_text.c). */
+ * a terminal would act on, evbus_text_escape() through output.h). */
 #include <inttypes.h>
 #include <string.h>
 

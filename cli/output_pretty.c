@@ -1,8 +1,8 @@
 /*
  * `--format pretty`: a header line per event, then the data indented.  The data is
  * re-indented from its JSON text (not re-parsed), so numbers print exactly as decoded.
- * Every byte that came from the message goes through cli/safe_text.c: the only escape
- * sequences written are the colours below.
+ * Every byte that came from the message goes through evbus_cli_safe_text() (output.h, the
+ * library's evbus_text_escape()): the only escape sequences written are the colours below.
  */
 #include <inttypes.h>
 #include <string.h>

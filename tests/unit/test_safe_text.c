@@ -1,5 +1,5 @@
 /* The terminal sanitizer every piece of outside text in the CLI's output takes: the library's
- * evbus_text_escape() as cli/safe_text.c appends it to the CLI's buffer. */
+ * evbus_text_escape() as cli/output.h appends it to the CLI's buffer. */
 #include "testutil.h"
 
 #include <string.h>
