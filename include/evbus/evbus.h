@@ -1,8 +1,8 @@
 /*
  * evbus - a Kafka event bus toolkit, wire-compatible with the Open edX event bus.
  *
- * This header holds what libevbus-producer and libevbus-consumer share:
- * version, the error enum, the configuration object and the event accessors.
+ * This header holds what the producer API (producer.h) and the consumer API (consumer.h) of
+ * libevbus share: version, the error enum, the configuration object and the event accessors.
  *
  * Conventions (as in librdkafka and jansson):
  *  - Every fallible call returns evbus_err_t (EVBUS_OK == 0) or NULL and, where
@@ -37,11 +37,27 @@ extern "C" {
 #define EVBUS_WARN_UNUSED
 #endif
 
-/* Version: same major number means ABI compatible.  CMake reads these. */
+/*
+ * Version of this release: 0.3.0, the third (0.1.0 and 0.2.0 came before).  CMake reads these
+ * macros: the package version, the library's file name (libevbus.so.0.3.0) and its SONAME
+ * come from them, and tests/integration/itest_headers.sh checks that all of these agree.
+ *  - SONAME libevbus.so.<MAJOR>, so libevbus.so.0 and the Debian package libevbus0: releases
+ *    with the same major number only add to the ABI (new calls, new fields at the end of
+ *    structs that start with their size), so a program built against 0.2 runs on 0.3.
+ *    (0.2 did change 0.1's ABI under the same SONAME: evbus_send_opts_t and the stats structs
+ *    gained their size member, evbus_consumer_poll() its count and the stats calls a return
+ *    value; programs built against 0.1 must be rebuilt.)
+ *  - Every exported symbol has the version node EVBUS_1.0: the first symbol version of
+ *    libevbus.so.0.  It is named so since 0.2 and stays so: programs linked against 0.2 ask for
+ *    it by name, and renaming it would break them as a SONAME change does.  A new node would
+ *    come with the next SONAME.
+ *  - "Since 0.2" / "Since 0.3" on a declaration or field says which release added it; one
+ *    without a note is from 0.1.
+ */
 #define EVBUS_VERSION_MAJOR 0
-#define EVBUS_VERSION_MINOR 1
+#define EVBUS_VERSION_MINOR 3
 #define EVBUS_VERSION_PATCH 0
-#define EVBUS_VERSION_STR "0.1.0"
+#define EVBUS_VERSION_STR "0.3.0"
 /** 0xMMmmpp: compare at compile time; use evbus_version() at run time. */
 #define EVBUS_VERSION_HEX \
     ((EVBUS_VERSION_MAJOR << 16) | (EVBUS_VERSION_MINOR << 8) | EVBUS_VERSION_PATCH)
@@ -72,7 +88,7 @@ EVBUS_EXPORT const char *evbus_version_str(void);
     XX(ERR_REGISTRY, -14, "Schema registry error")                                 \
     XX(ERR_PLUGIN, -15, "Plugin could not be loaded")                              \
     XX(ERR_STATE, -16, "Operation not valid in this state")                        \
-    XX(ERR_REJECTED, -17, "Event rejected by a received-event subscriber")
+    XX(ERR_REJECTED, -17, "Event rejected by a received-event subscriber") /* Since 0.2 */
 
 typedef enum evbus_err_e {
 #define EVBUS__ERR_ENUM(name, code, msg) EVBUS_##name = code,
@@ -141,7 +157,7 @@ EVBUS_EXPORT evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr,
 EVBUS_EXPORT void evbus_conf_destroy(evbus_conf_t *conf);
 
 /*
- * Logging the application owns.  Levels are syslog's, as librdkafka's.
+ * Logging the application owns.  Levels are syslog's, as librdkafka's.  Since 0.2.
  */
 #define EVBUS_LOG_ERR 3
 #define EVBUS_LOG_WARNING 4
@@ -208,10 +224,10 @@ EVBUS_EXPORT int64_t evbus_event_timestamp(const evbus_event_t *ev);
  * W3C trace context travels as the headers "traceparent" and "tracestate".
  */
 EVBUS_EXPORT const char *evbus_event_header(const evbus_event_t *ev, const char *name);
-/** Number of headers, duplicates included. */
+/** Number of headers, duplicates included.  Since 0.2. */
 EVBUS_EXPORT size_t evbus_event_header_count(const evbus_event_t *ev);
 /**
- * Header idx (0 .. count-1) in message order.  *namep gets its name; *valuep its value, which
+ * Since 0.2.  Header idx (0 .. count-1) in message order.  *namep gets its name; *valuep its value, which
  * may hold any bytes (*lenp of them) and is also NUL-terminated, or NULL for a null value.
  * Any out-pointer may be NULL.  Strings are owned by ev.
  * @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG when idx is out of range.
