@@ -103,7 +103,9 @@ EVBUS_EXPORT const char *evbus_strerror(evbus_err_t err);
 EVBUS_EXPORT const char *evbus_err_name(evbus_err_t err);
 
 /*
- * Configuration: string name/value pairs, validated at set time.
+ * Configuration: string name/value pairs, validated at set time.  docs/CONFIGURATION.md lists
+ * every name with its type, range, default and environment variable (generated from the
+ * library's table).
  *
  * evbus names: producer.config (JSON text or file path), topic.prefix, schema.dir,
  * schema.registry.url, schema.registry.api.key, schema.registry.api.secret,
