@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "config.h"
+#include "producer_config.h"
 #include "headers.h"
 #include "evbus/producer.h"
 #include "progress.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "config.h"
+#include "producer_config.h"
 #include "resolve.h"
 #include "schema.h"
 

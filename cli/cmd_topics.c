@@ -7,7 +7,7 @@
 
 #include "cli.h"
 #include "conf.h"
-#include "config.h"
+#include "producer_config.h"
 #include "schema.h"
 
 static const char usage[] =

@@ -4,7 +4,7 @@
 
 #include "cli.h"
 #include "conf.h"
-#include "config.h"
+#include "producer_config.h"
 #include "consume_int.h"
 #include "schema.h"
 

@@ -9,7 +9,7 @@
 
 #include "cli.h"
 #include "conf.h"
-#include "config.h"
+#include "producer_config.h"
 #include "registry.h"
 #include "schema.h"
 

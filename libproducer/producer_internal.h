@@ -12,7 +12,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "common.h"
-#include "config.h"
+#include "producer_config.h"
 #include "evbus/producer.h"
 #include "headers.h"
 #include "log.h"

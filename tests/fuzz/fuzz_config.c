@@ -8,7 +8,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "producer_config.h"
 #include "fuzz_util.h"
 
 static evbus__schema_store_t *store;

@@ -1,5 +1,5 @@
 /*
- * Avro schema resolution (core/resolve.c) on fuzzed data. The first input byte picks a pair of
+ * Avro schema resolution (core/avro/resolve.c) on fuzzed data. The first input byte picks a pair of
  * schema versions from the table below (and which one wrote), the rest is the Avro datum the
  * writer's decoder reads; what decodes is resolved into the reader. Properties: nothing crashes
  * or leaks; an error always has a message; a datum resolved into its own schema comes back

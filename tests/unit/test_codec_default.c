@@ -1,5 +1,5 @@
 /*
- * Field defaults by Avro's rules (core/codec_default.c and the encoder's default mode): a
+ * Field defaults by Avro's rules (core/avro/codec_default.c and the encoder's default mode): a
  * union's default is a plain value of its first branch at every nesting level, records may
  * leave out fields that have defaults, and the checked default comes out as Avro binary or
  * as natural JSON.

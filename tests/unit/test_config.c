@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "producer_config.h"
 #include "schema.h"
 
 static const char *SCHEMA =

@@ -1,4 +1,4 @@
-/* The consumer config file loader (core/consumer_config.c): a full file with plugin paths
+/* The consumer config file loader (core/config/consumer_config.c): a full file with plugin paths
  * relative to it, settings written as JSON strings, numbers and booleans; JSON text from the
  * environment; every problem at its JSON path and nothing half-loaded. */
 #include "testutil.h"

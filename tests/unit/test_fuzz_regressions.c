@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "codec.h"
-#include "config.h"
+#include "producer_config.h"
 #include "fuzz/fuzz_codec_check.h"
 #include "schema.h"
 
@@ -77,7 +77,7 @@ static void test_decode_zero_size_block(void **state) {
 }
 
 /* fuzz_schema: an empty name with no namespace read the byte before the name (UBSan,
- * core/schema.c valid_fullname) and could be accepted. */
+ * core/schema/schema.c valid_fullname) and could be accepted. */
 static void test_schema_empty_name(void **state) {
     static const char *const bad[] = {
         "{\"type\":\"enum\",\"name\":\"\",\"symbols\":[\"A\"]}",

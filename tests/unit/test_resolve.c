@@ -1,5 +1,5 @@
 /*
- * Avro schema resolution (core/resolve.c): data written with one version of a schema read in the
+ * Avro schema resolution (core/avro/resolve.c): data written with one version of a schema read in the
  * shape of another, the static compatibility check, and the consumer path through
  * evbus_event_json() with writer schemas from schemas/history/ and openedx-events' file naming.
  */

@@ -13,7 +13,7 @@
 #ifndef EVBUS_CORE_CONSUMER_CONFIG_H
 #define EVBUS_CORE_CONSUMER_CONFIG_H
 
-#include "config.h"
+#include "producer_config.h"
 
 typedef struct evbus__cplugin_s {
     char *path;            /* a file or directory; relative paths resolved against the file's dir */

@@ -8,8 +8,8 @@
  *   $["<type>"][<i>|"<topic>"].<field>: <what is wrong>, expected <what>
  * A config with any error is never half-loaded.
  */
-#ifndef EVBUS_CORE_CONFIG_H
-#define EVBUS_CORE_CONFIG_H
+#ifndef EVBUS_CORE_PRODUCER_CONFIG_H
+#define EVBUS_CORE_PRODUCER_CONFIG_H
 
 #include "common.h"
 #include "schema.h"

@@ -5,7 +5,7 @@
  * event with a log line; here every problem is found at load time, all of them in
  * one pass, so an operator fixes a config in one round trip and nothing is dropped later.
  */
-#include "config.h"
+#include "producer_config.h"
 
 #include <ctype.h>
 #include <stdio.h>
