@@ -28,7 +28,8 @@ libdir=$(dirname "$(find "$prefix" -name libevbus.so.0 | head -1)")
 [ -d "$libdir" ] || fail "libevbus.so.0 not installed"
 for f in include/evbus/evbus.h include/evbus/producer.h include/evbus/consumer.h bin/evbus-cli \
          share/evbus/schemas/org.evbus.demo.order.placed.v1.avsc share/man/man1/evbus-cli.1.gz \
-         share/doc/evbus/examples/producer.c share/doc/evbus/examples/consumer.c; do
+         share/doc/evbus/examples/producer.c share/doc/evbus/examples/consumer.c \
+         share/doc/evbus/CONFIGURATION.md; do
     [ -e "$prefix/$f" ] || fail "$f not installed"
 done
 ls "$libdir"/libevbus.a "$libdir"/pkgconfig/evbus.pc \
