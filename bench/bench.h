@@ -54,6 +54,14 @@ void bench_die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noretu
 void bench_set_timeout(int seconds);
 
 /** Producer config JSON text mapping type (key from key_field) to topic (static buffer). */
+/* Precomputed header values for the raw baselines (outside the measured loop): a version-1
+ * (time-based) UUID string as Python's uuid1() and evbus write for ce_id, and the current
+ * UTC time in ce_time's form (2024-01-02T03:04:05.123456+00:00). */
+#define BENCH_UUID_LEN 37
+#define BENCH_TIME_LEN 33
+void bench_uuid1(char out[BENCH_UUID_LEN]);
+void bench_time_iso(char out[BENCH_TIME_LEN]);
+
 const char *bench_producer_config(const char *type, const char *key_field, const char *topic);
 
 /** Create topic with partitions unless it exists (CreateTopics).  Only for real Kafka: the

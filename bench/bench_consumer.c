@@ -20,8 +20,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <evbus/consumer.h>
+
 #include "bench.h"
-#include "evbus/consumer.h"
 
 static const char usage[] =
     "usage: bench_consumer evbus|evbus-dispatch|raw|raw-headers -b BOOTSTRAP -t TOPIC [-n EVENTS] [--workers W]\n"

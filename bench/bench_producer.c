@@ -18,12 +18,11 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <evbus/producer.h>
+#include <evbus/schema.h>
+#include <jansson.h>
+
 #include "bench.h"
-#include "codec.h"
-#include "evbus/producer.h"
-#include "headers.h"
-#include "keypath.h"
-#include "schema.h"
 
 static const char usage[] =
     "usage: bench_producer evbus|raw -b BOOTSTRAP -t TOPIC [-n EVENTS] [--threads T] [--given-ids]\n"
@@ -43,7 +42,7 @@ static const char *const kafka_settings[][2] = {
 static const char *ev_type = BENCH_EVENT_TYPE;
 
 /* ce_id values made before the clock starts, for --given-ids (see run_evbus). */
-static char (*given_ids)[EVBUS__UUID_LEN];
+static char (*given_ids)[BENCH_UUID_LEN];
 
 typedef struct sender_s {
     evbus_producer_t *p;
@@ -139,7 +138,7 @@ static void run_evbus(const bench_opts_t *o) {
         if (!given_ids)
             bench_die("out of memory");
         for (size_t i = 0; i < BENCH_RING; i++)
-            evbus__uuid1(given_ids[i]);
+            bench_uuid1(given_ids[i]);
     }
 
     int nt = o->threads;
@@ -204,7 +203,7 @@ static void run_evbus(const bench_opts_t *o) {
 typedef struct pre_s {
     unsigned char *val, *key;
     size_t vlen, klen;
-    char id[EVBUS__UUID_LEN], time[EVBUS__TIME_LEN];
+    char id[BENCH_UUID_LEN], time[BENCH_TIME_LEN];
 } pre_t;
 
 static atomic_uint_fast64_t raw_delivered, raw_failed;
@@ -218,49 +217,71 @@ static void raw_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
         atomic_fetch_add(&raw_delivered, 1);
 }
 
-static unsigned char *framed(const evbus__schema_doc_t *doc, const char *json, size_t len,
+/* json as single-object framed Avro of schema, malloc'd (evbus_schema_encode_json). */
+static unsigned char *framed(const evbus_schema_t *schema, const char *json, size_t len,
                              size_t *outlen) {
     char errstr[512];
-    evbus__buf_t b = EVBUS__BUF_INIT;
-    unsigned char hdr[10] = {0xC3, 0x01};
-    for (int i = 0; i < 8; i++)
-        hdr[2 + i] = (unsigned char)(doc->fingerprint >> (8 * i));
-    if (evbus__buf_append(&b, hdr, sizeof(hdr)) != 0 ||
-        evbus__avro_encode_json(doc->root, json, len, &b, errstr, sizeof(errstr)) != EVBUS_OK)
+    static unsigned char tmp[65536];
+    if (evbus_schema_encode_json(schema, json, len, EVBUS_ENCODE_SINGLE_OBJECT, tmp, sizeof(tmp),
+                                 outlen, errstr, sizeof(errstr)) != EVBUS_OK)
         bench_die("pre-encoding failed: %s", errstr);
-    *outlen = b.len;
-    return b.data;
+    unsigned char *p = malloc(*outlen);
+    if (!p)
+        bench_die("out of memory");
+    memcpy(p, tmp, *outlen);
+    return p;
+}
+
+/* The key field's value as JSON text (the producer's event_key_field: a period-delimited
+ * path), malloc'd. */
+static char *key_json(const char *json, size_t len, const char *path) {
+    json_error_t jerr;
+    json_t *root = json_loadb(json, len, 0, &jerr), *v = root;
+    if (!root)
+        bench_die("ring event: %s", jerr.text);
+    char seg[256];
+    for (const char *p = path; v && *p;) {
+        size_t n = strcspn(p, ".");
+        if (n >= sizeof(seg))
+            bench_die("key path too long");
+        memcpy(seg, p, n);
+        seg[n] = 0;
+        v = json_object_get(v, seg);
+        p += n + (p[n] == '.');
+    }
+    char *s = v ? json_dumps(v, JSON_ENCODE_ANY) : NULL;
+    json_decref(root);
+    if (!s)
+        bench_die("key %s missing from a ring event", path);
+    return s;
 }
 
 static pre_t *pre_encode(const char *schema_dir, double *mean_vlen) {
     char errstr[512];
-    evbus__schema_store_t *store = evbus__schema_store_new(schema_dir, errstr, sizeof(errstr));
+    evbus_schema_store_t *store = evbus_schema_store_new(schema_dir, errstr, sizeof(errstr));
     if (!store)
         bench_die("schemas: %s", errstr);
-    const evbus__schema_entry_t *se = evbus__schema_store_get(store, BENCH_EVENT_TYPE);
-    if (!se)
+    const evbus_schema_t *vs = evbus_schema_store_get(store, BENCH_EVENT_TYPE);
+    if (!vs)
         bench_die("no schema for %s in %s", BENCH_EVENT_TYPE, schema_dir);
-    evbus__schema_doc_t *kdoc = evbus__schema_parse("\"string\"", 8, errstr, sizeof(errstr));
+    evbus_schema_t *ks = evbus_schema_new("\"string\"", 8, errstr, sizeof(errstr));
     pre_t *pre = calloc(BENCH_RING, sizeof(*pre));
-    if (!kdoc || !pre)
+    if (!ks || !pre)
         bench_die("key schema / out of memory");
     const bench_event_t *ring = bench_ring();
     double sum = 0;
     for (size_t i = 0; i < BENCH_RING; i++) {
-        const char *kv;
-        size_t kvlen;
-        if (evbus__keypath_find_json(ring[i].json, ring[i].len, BENCH_KEY_FIELD, &kv, &kvlen,
-                                     errstr, sizeof(errstr)) != EVBUS_OK)
-            bench_die("key: %s", errstr);
-        pre[i].val = framed(se->doc, ring[i].json, ring[i].len, &pre[i].vlen);
-        pre[i].key = framed(kdoc, kv, kvlen, &pre[i].klen);
-        evbus__uuid1(pre[i].id);
-        evbus__time_now_iso(pre[i].time);
+        char *kv = key_json(ring[i].json, ring[i].len, BENCH_KEY_FIELD);
+        pre[i].val = framed(vs, ring[i].json, ring[i].len, &pre[i].vlen);
+        pre[i].key = framed(ks, kv, strlen(kv), &pre[i].klen);
+        free(kv);
+        bench_uuid1(pre[i].id);
+        bench_time_iso(pre[i].time);
         sum += (double)pre[i].vlen;
     }
     *mean_vlen = sum / BENCH_RING;
-    evbus__schema_doc_destroy(kdoc);
-    evbus__schema_store_destroy(store);
+    evbus_schema_destroy(ks);
+    evbus_schema_store_destroy(store);
     return pre;
 }
 

@@ -201,3 +201,28 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
         bench_ring_load(o->ring);
     bench_set_timeout(o->timeout);
 }
+
+void bench_uuid1(char out[BENCH_UUID_LEN]) {
+    /* 100 ns ticks since 1582-10-15 plus a counter, so ids made in one tick still differ */
+    static uint64_t seq;
+    static unsigned node_lo;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (!node_lo)
+        node_lo = (unsigned)getpid() * 2654435761u | 1u;
+    uint64_t t = ((uint64_t)ts.tv_sec * 10000000u + (uint64_t)ts.tv_nsec / 100u +
+                  0x01B21DD213814000ull) + seq++;
+    snprintf(out, BENCH_UUID_LEN, "%08x-%04x-%04x-%04x-%04x%08x", (unsigned)(t & 0xffffffffu),
+             (unsigned)((t >> 32) & 0xffffu), (unsigned)(((t >> 48) & 0x0fffu) | 0x1000u),
+             (unsigned)(0x8000u | (seq & 0x3fffu)), 0x0100u, node_lo);
+}
+
+void bench_time_iso(char out[BENCH_TIME_LEN]) {
+    struct timespec ts;
+    struct tm tm;
+    char s[24];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, BENCH_TIME_LEN, "%.19s.%06u+00:00", s, (unsigned)(ts.tv_nsec / 1000) % 1000000u);
+}

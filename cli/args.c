@@ -16,7 +16,6 @@
 
 #include "output.h"
 #include "progress.h"
-#include "topic.h"
 
 /* Long-only global flags get values above any character. */
 enum { OPT_SCHEMAS = 1000, OPT_PREFIX, OPT_NO_PREFIX, OPT_VERSION };
@@ -40,21 +39,21 @@ static const struct option global_long[] = {
  * topic, a header, a broker's message), so they go through the sanitizer.  Without memory for
  * that, the line is replaced, never sent raw. */
 static void put_line(const char *what, const char *why) {
-    evbus__buf_t b = EVBUS__BUF_INIT;
-    int r = evbus__buf_puts(&b, "evbus-cli: ");
+    evbus_cli_buf_t b = EVBUS_CLI_BUF_INIT;
+    int r = evbus_cli_buf_puts(&b, "evbus-cli: ");
     if (what) {
         r |= evbus_cli_safe_text(&b, what, strlen(what), EVBUS_CLI_SAFE_KEEP_BACKSLASH);
-        r |= evbus__buf_puts(&b, ": ");
+        r |= evbus_cli_buf_puts(&b, ": ");
     }
     r |= evbus_cli_safe_text(&b, why, strlen(why), EVBUS_CLI_SAFE_KEEP_BACKSLASH);
-    r |= evbus__buf_putc(&b, '\n');
+    r |= evbus_cli_buf_putc(&b, '\n');
     evbus_cli_progress_pause(); /* a progress line on the terminal gives way to this one */
     if (r == 0)
         fwrite(b.data, 1, b.len, stderr);
     else
         fputs("evbus-cli: out of memory\n", stderr);
     evbus_cli_progress_resume();
-    evbus__buf_free(&b);
+    evbus_cli_buf_free(&b);
 }
 
 void evbus_cli_err(const char *what, const char *fmt, ...) {
@@ -363,7 +362,14 @@ const char *evbus_cli_prefix(const evbus_cli_t *cli) {
 }
 
 char *evbus_cli_full_topic(const evbus_cli_t *cli, const char *topic) {
-    return evbus__topic_full(evbus_cli_prefix(cli), topic);
+    if (!topic)
+        return NULL;
+    const char *prefix = evbus_cli_prefix(cli);
+    size_t n = evbus_topic_full(prefix, topic, NULL, 0) + 1;
+    char *s = malloc(n);
+    if (s)
+        evbus_topic_full(prefix, topic, s, n);
+    return s;
 }
 
 void evbus_cli_free(evbus_cli_t *cli) {

@@ -13,8 +13,11 @@
 #include <getopt.h>
 #include <stdio.h>
 
-#include "evbus/evbus.h"
-#include "common.h"
+#include <evbus/evbus.h>
+#include <evbus/producer_config.h>
+#include <evbus/schema.h>
+
+#include "util.h"
 
 #define EVBUS_CLI_OK 0    /* success */
 #define EVBUS_CLI_FAIL 1  /* runtime failure: delivery, broker, handler */
@@ -75,9 +78,9 @@ void evbus_cli_free(evbus_cli_t *cli);
 void evbus_cli_print_global_help(FILE *f);
 
 /** Print "evbus-cli: <what>: <why>\n" on stderr. */
-void evbus_cli_err(const char *what, const char *fmt, ...) EVBUS__PRINTF(2, 3);
+void evbus_cli_err(const char *what, const char *fmt, ...) EVBUS_CLI_PRINTF(2, 3);
 /** Informational line on stderr, only with -v. */
-void evbus_cli_log(const evbus_cli_t *cli, const char *fmt, ...) EVBUS__PRINTF(2, 3);
+void evbus_cli_log(const evbus_cli_t *cli, const char *fmt, ...) EVBUS_CLI_PRINTF(2, 3);
 
 /*
  * --log-format text|json (cli/log_format.c).  In JSON mode evbus_cli_err/evbus_cli_log and the
@@ -129,23 +132,17 @@ const char *evbus_cli_prefix(const evbus_cli_t *cli);
  * Loaders shared by the subcommands (cli/load.c).  Each reports its own failure on stderr
  * ("evbus-cli: <cmd>: ...") and tells the exit status through *rcp.
  */
-struct evbus__schema_store_s;
-struct evbus__registry_s;
-struct evbus__config_s;
 struct rd_kafka_s;
 
 /** The schema store of schema.dir (or the default search).  NULL + *rcp = 2 on failure. */
-struct evbus__schema_store_s *evbus_cli_store(evbus_cli_t *cli, int *rcp);
-/** The schema registry client when schema.registry.url is set; NULL and *rcp = 0 when it is not,
- * NULL and *rcp = 2 when it is invalid. */
-struct evbus__registry_s *evbus_cli_registry(evbus_cli_t *cli, int *rcp);
+evbus_schema_store_t *evbus_cli_store(evbus_cli_t *cli, int *rcp);
 /**
  * The producer config from source (JSON text or a path; NULL: -c / EVENT_BUS_PRODUCER_CONFIG).
  * On failure every problem is printed, one per line ("evbus-cli: <source>: <path>: <why>"),
  * and *rcp = 2.
  */
-struct evbus__config_s *evbus_cli_config(evbus_cli_t *cli, const char *source,
-                                         const struct evbus__schema_store_s *store, int *rcp);
+evbus_producer_config_t *evbus_cli_config(evbus_cli_t *cli, const char *source,
+                                          const evbus_schema_store_t *store, int *rcp);
 /** A librdkafka client of type (RD_KAFKA_PRODUCER/CONSUMER) from cli->conf plus extra
  * NULL-terminated name/value pairs; quiet librdkafka logs unless -v.  Needs bootstrap servers. */
 struct rd_kafka_s *evbus_cli_kafka(evbus_cli_t *cli, int type, int *rcp, ...);
@@ -157,6 +154,10 @@ int evbus_cli_kafka_reported(void);
 struct rd_kafka_metadata;
 int evbus_cli_metadata(const evbus_cli_t *cli, struct rd_kafka_s *rk,
                        const struct rd_kafka_metadata **mdp);
+/** The value of a boolean / integer evbus setting on conf, else its default; 0 when it has
+ *  none (as the library reads it). */
+int evbus_cli_conf_bool(const evbus_conf_t *conf, const char *name);
+int64_t evbus_cli_conf_int(const evbus_conf_t *conf, const char *name);
 /** 1 when bootstrap servers are configured (-b or the environment). */
 int evbus_cli_has_bootstrap(const evbus_cli_t *cli);
 

@@ -1,7 +1,8 @@
 /*
- * evbus-cli: the command-line face of evbus.  evbus__cli_main() parses the global flags in
- * front of the subcommand and dispatches through one table; adding a subcommand is one line
- * here plus its cli/cmd_<name>.c.  It lives in libevbus (see cli/evbus-cli.c for why).
+ * evbus-cli: the command-line face of evbus.  main() parses the global flags in front of the
+ * subcommand and dispatches through one table; adding a subcommand is one line here plus its
+ * cli/cmd_<name>.c.  The program is a user of libevbus's public headers only (as kcat is of
+ * librdkafka's): it links libevbus.so, so the plugins it loads share that one copy.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,7 @@ static void usage(FILE *f) {
           f);
 }
 
-EVBUS_EXPORT int evbus__cli_main(int argc, char **argv) {
+int main(int argc, char **argv) {
     evbus_cli_t cli;
     memset(&cli, 0, sizeof(cli));
     int first = 0;

@@ -176,7 +176,7 @@ static void *fwd_main(void *arg) {
 static fwd_t *fwd_start(long port, const char *bootstraps, char *errstr, size_t errstr_size) {
     fwd_t *f = calloc(1, sizeof(*f));
     if (!f) {
-        evbus__seterr(errstr, errstr_size, "out of memory");
+        evbus_cli_seterr(errstr, errstr_size, "out of memory");
         return NULL;
     }
     memset(f->fds, -1, sizeof(f->fds));
@@ -186,13 +186,13 @@ static fwd_t *fwd_start(long port, const char *bootstraps, char *errstr, size_t 
     char portbuf[16];
     size_t plen = colon ? strcspn(colon + 1, ",") : 0;
     if (!colon || plen == 0 || plen >= sizeof(portbuf)) {
-        evbus__seterr(errstr, errstr_size, "unexpected broker address \"%s\"", bootstraps);
+        evbus_cli_seterr(errstr, errstr_size, "unexpected broker address \"%s\"", bootstraps);
         goto fail;
     }
     memcpy(portbuf, colon + 1, plen);
     portbuf[plen] = 0;
     if (evbus_cli_parse_long(portbuf, 1, 65535, &tport) != 0) {
-        evbus__seterr(errstr, errstr_size, "unexpected broker address \"%s\"", bootstraps);
+        evbus_cli_seterr(errstr, errstr_size, "unexpected broker address \"%s\"", bootstraps);
         goto fail;
     }
     f->target.sin_family = AF_INET;
@@ -208,17 +208,17 @@ static fwd_t *fwd_start(long port, const char *bootstraps, char *errstr, size_t 
     if ((f->lfd = socket(AF_INET, SOCK_STREAM, 0)) < 0 ||
         setsockopt(f->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
         bind(f->lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(f->lfd, 16) != 0) {
-        evbus__seterr(errstr, errstr_size, "cannot listen on 127.0.0.1:%ld: %s", port,
+        evbus_cli_seterr(errstr, errstr_size, "cannot listen on 127.0.0.1:%ld: %s", port,
                       strerror(errno));
         goto fail;
     }
     if (pipe(f->wake) != 0) {
-        evbus__seterr(errstr, errstr_size, "pipe: %s", strerror(errno));
+        evbus_cli_seterr(errstr, errstr_size, "pipe: %s", strerror(errno));
         goto fail;
     }
     int e = pthread_create(&f->thr, NULL, fwd_main, f);
     if (e != 0) {
-        evbus__seterr(errstr, errstr_size, "cannot start thread: %s", strerror(e));
+        evbus_cli_seterr(errstr, errstr_size, "cannot start thread: %s", strerror(e));
         goto fail;
     }
     return f;

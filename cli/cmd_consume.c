@@ -11,13 +11,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <evbus/consumer.h>
+#include <evbus/kafka.h>
 #include <jansson.h>
 
 #include "cli.h"
-#include "conf.h"
 #include "consume_int.h"
 #include "consumer_config.h"
-#include "evbus/consumer.h"
 
 static const char usage[] =
     "Usage: evbus-cli consume -t TOPIC... -g GROUP [--plugin PATH]... [--plugins DIR] [--isolate]\n"
@@ -174,7 +174,7 @@ static int on_opt(void *ctx, int c, const char *arg) {
 static int offset_time(evbus_cli_t *cli, const opts_t *o, const char *const *topics, size_t ntopics,
                        const char *file_group) {
     int64_t ts = 0;
-    if (evbus_cli_parse_time(o->offset_time, evbus__wall_ms(), &ts) != 0) {
+    if (evbus_cli_parse_time(o->offset_time, evbus_cli_wall_ms(), &ts) != 0) {
         evbus_cli_err("consume", "--offset-time: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
                       o->offset_time);
         return EVBUS_CLI_USAGE;
@@ -218,7 +218,7 @@ static evbus_err_t log_rejected(const evbus_event_t *ev, void *opaque, char *err
 typedef struct plan_s {
     evbus_cli_t *cli;
     const opts_t *o;
-    const evbus__consumer_config_t *cc; /* or NULL */
+    const evbus_cli_consumer_config_t *cc; /* or NULL */
     const char *const *topics;          /* the flags' or the file's */
     size_t ntopics;
     int64_t since_ms;
@@ -242,9 +242,9 @@ static int load_plugins(const plan_t *pl, evbus_dispatcher_t *d, const evbus_con
     if (pl->o->plug.isolate)
         isolate = 1; /* the flag beats the file */
     if (isolate < 0)
-        isolate = evbus__conf_bool(conf, "plugin.isolate");
+        isolate = evbus_cli_conf_bool(conf, "plugin.isolate");
     po.flags = isolate ? EVBUS_PLUGIN_LOAD_ISOLATE : 0;
-    po.timeout_ms = (int)evbus__conf_int(conf, "handler.timeout.ms");
+    po.timeout_ms = (int)evbus_cli_conf_int(conf, "handler.timeout.ms");
     po.conf = conf;
     po.settings = settings;
     po.subscriptions = subscriptions;
@@ -260,7 +260,7 @@ static int load_plugins(const plan_t *pl, evbus_dispatcher_t *d, const evbus_con
 
 /* The file's evbus settings, where neither a flag nor the environment set them. */
 static int apply_file_conf(const plan_t *pl, evbus_conf_t *conf, char *err, size_t errsize) {
-    const evbus__consumer_config_t *cc = pl->cc;
+    const evbus_cli_consumer_config_t *cc = pl->cc;
     if (!cc)
         return 0;
     if (!pl->o->group && cc->group && !evbus_conf_get(conf, "consumer.group") &&
@@ -326,7 +326,7 @@ static int run_member(int idx, int runs, void *arg) {
             rc = load_plugins(pl, d, conf, o->plug.dir, -1, NULL, NULL, report);
     } else if (pl->cc) {
         for (size_t i = 0; rc == 0 && i < pl->cc->nplugins; i++) {
-            const evbus__cplugin_t *cp = &pl->cc->plugins[i];
+            const evbus_cli_cplugin_t *cp = &pl->cc->plugins[i];
             rc = load_plugins(pl, d, conf, cp->path, cp->isolate, (const char *const *)cp->settings,
                               (const char *const *)cp->subscriptions, report);
         }
@@ -362,7 +362,7 @@ static int run_member(int idx, int runs, void *arg) {
         else
             evbus_cli_log(cli, "consuming %zu topic(s) as group %s", pl->ntopics,
                           evbus_conf_get(conf, "consumer.group"));
-        int64_t next_status = evbus__wall_ms() + 10000;
+        int64_t next_status = evbus_cli_wall_ms() + 10000;
         uint64_t assigned = 0;
         while (!evbus_cli_stop_requested()) {
             evbus_err_t perr = evbus_consumer_poll(c, 200, NULL);
@@ -380,7 +380,7 @@ static int run_member(int idx, int runs, void *arg) {
                 evbus_cli_log(cli, "member %d (pid %d): %llu partition(s) assigned", idx,
                               (int)getpid(), (unsigned long long)assigned);
             }
-            if (cli->verbose && evbus__wall_ms() >= next_status) {
+            if (cli->verbose && evbus_cli_wall_ms() >= next_status) {
                 evbus_consumer_stats_t st = EVBUS_CONSUMER_STATS_INIT;
                 evbus_consumer_stats(c, &st);
                 evbus_cli_log(cli,
@@ -392,7 +392,7 @@ static int run_member(int idx, int runs, void *arg) {
                               (unsigned long long)st.rejected, (unsigned long long)st.dead_lettered,
                               (unsigned long long)st.dlq_failed, (unsigned long long)st.transient_errors,
                               (unsigned long long)st.queued);
-                next_status = evbus__wall_ms() + 10000;
+                next_status = evbus_cli_wall_ms() + 10000;
             }
         }
         evbus_cli_log(cli, "stopping: finishing in-flight events, committing, leaving the group");
@@ -421,19 +421,19 @@ static int run_member(int idx, int runs, void *arg) {
 
 /* Load the consumer config file (--config, else EVBUS_CONSUMER_CONFIG); NULL without one.
  * Every problem is printed and *rcp = 2. */
-static evbus__consumer_config_t *load_consumer_config(const char *source, int *rcp) {
+static evbus_cli_consumer_config_t *load_consumer_config(const char *source, int *rcp) {
     *rcp = 0;
     const char *name = source ? source : "EVBUS_CONSUMER_CONFIG";
     if (!source)
         source = getenv("EVBUS_CONSUMER_CONFIG");
     if (!source)
         return NULL;
-    evbus__config_errors_t errs = {0};
-    evbus__consumer_config_t *cc = evbus__consumer_config_load(source, &errs);
+    evbus_cli_config_errors_t errs = {0};
+    evbus_cli_consumer_config_t *cc = evbus_cli_consumer_config_load(source, &errs);
     if (!cc) {
         for (size_t i = 0; i < errs.count; i++)
             evbus_cli_err(name, "%s: %s", errs.items[i].path, errs.items[i].message);
-        evbus__config_errors_clear(&errs);
+        evbus_cli_config_errors_clear(&errs);
         *rcp = EVBUS_CLI_USAGE;
     }
     return cc;
@@ -449,7 +449,7 @@ static int restart_delay_ms(const evbus_cli_t *cli) {
     char err[512], buf[32];
     size_t sz = sizeof(buf);
     long v = 500;
-    rd_kafka_conf_t *kc = evbus__conf_to_kafka(cli->conf, err, sizeof(err));
+    rd_kafka_conf_t *kc = evbus_conf_to_kafka(cli->conf, err, sizeof(err));
     if (kc && rd_kafka_conf_get(kc, "session.timeout.ms", buf, &sz) == RD_KAFKA_CONF_OK &&
         evbus_cli_parse_long(buf, 1, 3600000, &v) != 0)
         v = 500;
@@ -462,7 +462,7 @@ static int restart_delay_ms(const evbus_cli_t *cli) {
 
 int evbus_cli_validate_consumer_config(const char *source) {
     int rc;
-    evbus__consumer_config_t *cc = load_consumer_config(source, &rc);
+    evbus_cli_consumer_config_t *cc = load_consumer_config(source, &rc);
     if (!cc) {
         if (!rc)
             evbus_cli_err("validate-config", "no consumer config: give --consumer FILE or EVBUS_CONSUMER_CONFIG");
@@ -473,7 +473,7 @@ int evbus_cli_validate_consumer_config(const char *source) {
     if (cc->group)
         printf("group\t%s\n", cc->group);
     for (size_t i = 0; i < cc->nplugins; i++) {
-        const evbus__cplugin_t *p = &cc->plugins[i];
+        const evbus_cli_cplugin_t *p = &cc->plugins[i];
         size_t ns = 0;
         while (p->settings[ns])
             ns++;
@@ -485,7 +485,7 @@ int evbus_cli_validate_consumer_config(const char *source) {
         printf("setting\t%s=%s\n", cc->conf[i], cc->conf[i + 1]);
     printf("valid: consumer config, %zu topic%s, %zu plugin entr%s\n", cc->ntopics,
            cc->ntopics == 1 ? "" : "s", cc->nplugins, cc->nplugins == 1 ? "y" : "ies");
-    evbus__consumer_config_destroy(cc);
+    evbus_cli_consumer_config_destroy(cc);
     return EVBUS_CLI_OK;
 }
 
@@ -503,7 +503,7 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
     }
     /* EVENT_BUS_KAFKA_CONSUMERS_ENABLED=false: as the Python bus's consume_events, say so and
      * succeed, so a deployment can switch consumers off without changing its commands. */
-    if (!evbus__conf_bool(cli->conf, "consumers.enabled")) {
+    if (!evbus_cli_conf_bool(cli->conf, "consumers.enabled")) {
         if (!cli->quiet)
             evbus_cli_err("consume", "consumers are disabled (consumers.enabled=false, "
                                      "EVENT_BUS_KAFKA_CONSUMERS_ENABLED): not consuming");
@@ -518,12 +518,12 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_err("consume", "--since, --from-beginning and --offset-time exclude each other");
         return EVBUS_CLI_USAGE;
     }
-    if (o.since && evbus_cli_parse_time(o.since, evbus__wall_ms(), &pl.since_ms) != 0) {
+    if (o.since && evbus_cli_parse_time(o.since, evbus_cli_wall_ms(), &pl.since_ms) != 0) {
         evbus_cli_err("consume", "--since: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
                       o.since);
         return EVBUS_CLI_USAGE;
     }
-    evbus__consumer_config_t *cc = load_consumer_config(o.config, &rc);
+    evbus_cli_consumer_config_t *cc = load_consumer_config(o.config, &rc);
     if (rc)
         return rc;
     pl.cc = cc;
@@ -539,7 +539,7 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         rc = EVBUS_CLI_USAGE;
     } else if (o.offset_time) {
         rc = offset_time(cli, &o, pl.topics, pl.ntopics, cc ? cc->group : NULL);
-        evbus__consumer_config_destroy(cc);
+        evbus_cli_consumer_config_destroy(cc);
         return rc;
     } else if (!evbus_cli_has_bootstrap(cli)) {
         evbus_cli_err("consume", "no broker: give -b HOST:PORT or EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS");
@@ -553,6 +553,6 @@ int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli) {
         rc = o.processes > 1
                  ? evbus_cli_supervise(cli, (int)o.processes, restart_delay_ms(cli), run_member, &pl)
                  : run_member(0, 0, &pl);
-    evbus__consumer_config_destroy(cc);
+    evbus_cli_consumer_config_destroy(cc);
     return rc;
 }

@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <evbus/consumer.h>
+#include <jansson.h>
+
 #include "cli.h"
-#include "evbus/consumer.h"
-#include "json_scan.h"
 #include "output.h"
 
 static const char usage[] =
@@ -47,7 +48,7 @@ typedef struct dispatch_s {
     size_t line;     /* current JSON line, 0 for an array */
     size_t failed;
     int out_failed;  /* stdout went bad */
-    evbus__buf_t out;
+    evbus_cli_buf_t out;
 } dispatch_t;
 
 static int on_opt(void *ctx, int c, const char *arg) {
@@ -56,29 +57,29 @@ static int on_opt(void *ctx, int c, const char *arg) {
     return rc == EVBUS_CLI_NOT_MINE ? EVBUS_CLI_USAGE : rc;
 }
 
-static int put_field(evbus__buf_t *b, const char *name, const char *value) {
-    int r = evbus__buf_printf(b, ",\"%s\":", name);
-    return r | (value ? evbus_cli_json_string(b, value, strlen(value)) : evbus__buf_puts(b, "null"));
+static int put_field(evbus_cli_buf_t *b, const char *name, const char *value) {
+    int r = evbus_cli_buf_printf(b, ",\"%s\":", name);
+    return r | (value ? evbus_cli_json_string(b, value, strlen(value)) : evbus_cli_buf_puts(b, "null"));
 }
 
 /* One result line for one event; err != 0 with msg when it failed or was malformed. */
 static void result_line(dispatch_t *o, const evbus_event_t *ev, evbus_err_t err, const char *msg) {
-    evbus__buf_t *b = &o->out;
-    evbus__buf_reset(b);
+    evbus_cli_buf_t *b = &o->out;
+    evbus_cli_buf_reset(b);
     o->n++;
     if (err)
         o->failed++;
-    int r = evbus__buf_printf(b, "{\"n\":%zu", o->n);
+    int r = evbus_cli_buf_printf(b, "{\"n\":%zu", o->n);
     if (o->line)
-        r |= evbus__buf_printf(b, ",\"line\":%zu", o->line);
+        r |= evbus_cli_buf_printf(b, ",\"line\":%zu", o->line);
     r |= put_field(b, "type", ev ? evbus_event_type(ev) : NULL);
     r |= put_field(b, "id", ev ? evbus_event_id(ev) : NULL);
-    r |= evbus__buf_puts(b, err ? ",\"ok\":false" : ",\"ok\":true");
+    r |= evbus_cli_buf_puts(b, err ? ",\"ok\":false" : ",\"ok\":true");
     if (err) {
         r |= put_field(b, "error", evbus_err_name(err));
         r |= put_field(b, "message", msg ? msg : evbus_strerror(err));
     }
-    r |= evbus__buf_puts(b, "}\n");
+    r |= evbus_cli_buf_puts(b, "}\n");
     if (r != 0 || fwrite(b->data, 1, b->len, stdout) != b->len)
         o->out_failed = 1;
 }
@@ -93,27 +94,27 @@ static void on_result(size_t index, const evbus_event_t *ev, evbus_err_t err, co
 static char *read_input(const char *path, size_t *lenp) {
     char err[512];
     if (strcmp(path, "-") != 0) {
-        char *s = evbus__read_file(path, lenp, err, sizeof(err));
+        char *s = evbus_cli_read_file(path, lenp, err, sizeof(err));
         if (!s)
             evbus_cli_err("dispatch", "%s", err);
         return s;
     }
-    evbus__buf_t b = EVBUS__BUF_INIT;
+    evbus_cli_buf_t b = EVBUS_CLI_BUF_INIT;
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), stdin)) > 0)
-        if (evbus__buf_append(&b, chunk, n) != 0) {
+        if (evbus_cli_buf_append(&b, chunk, n) != 0) {
             evbus_cli_err("dispatch", "out of memory");
-            evbus__buf_free(&b);
+            evbus_cli_buf_free(&b);
             return NULL;
         }
     if (ferror(stdin)) {
         evbus_cli_err("dispatch", "cannot read stdin");
-        evbus__buf_free(&b);
+        evbus_cli_buf_free(&b);
         return NULL;
     }
     *lenp = b.len;
-    char *s = evbus__buf_steal(&b);
+    char *s = evbus_cli_buf_steal(&b);
     if (!s)
         evbus_cli_err("dispatch", "out of memory");
     return s;
@@ -121,7 +122,7 @@ static char *read_input(const char *path, size_t *lenp) {
 
 /* JSON lines: each non-blank line one element, so a bad line fails only its own event. */
 static void dispatch_lines(dispatch_t *o, evbus_dispatcher_t *d, const char *s, size_t len) {
-    evbus__buf_t one = EVBUS__BUF_INIT;
+    evbus_cli_buf_t one = EVBUS_CLI_BUF_INIT;
     char err[512];
     for (size_t pos = 0; pos < len;) {
         const char *nl = memchr(s + pos, '\n', len - pos);
@@ -130,21 +131,21 @@ static void dispatch_lines(dispatch_t *o, evbus_dispatcher_t *d, const char *s, 
         size_t ll = end - pos;
         pos = end + 1;
         o->line++;
-        evbus__json_t j;
-        evbus__json_init(&j, l, ll);
-        if (evbus__json_peek(&j) == EVBUS__JSON_INVALID && j.pos == ll)
+        if (strspn(l, " \t\r") >= ll)
             continue; /* blank */
         /* One JSON value per line: the dispatcher would take "{...},{...}" for two events. */
-        evbus__json_init(&j, l, ll);
-        if (evbus__json_skip(&j, 0) != 0 || evbus__json_end(&j) != 0) {
-            snprintf(err, sizeof(err), "line %zu: invalid JSON at column %zu: %s", o->line,
-                     j.errpos + 1, j.err);
+        json_error_t jerr;
+        json_t *v = json_loadb(l, ll, JSON_DECODE_ANY, &jerr);
+        if (!v) {
+            snprintf(err, sizeof(err), "line %zu: invalid JSON at column %d: %s", o->line,
+                     jerr.column, jerr.text);
             result_line(o, NULL, EVBUS_ERR_INVALID_ARG, err);
             continue;
         }
-        evbus__buf_reset(&one);
-        if (evbus__buf_putc(&one, '[') || evbus__buf_append(&one, l, ll) ||
-            evbus__buf_putc(&one, ']')) {
+        json_decref(v);
+        evbus_cli_buf_reset(&one);
+        if (evbus_cli_buf_putc(&one, '[') || evbus_cli_buf_append(&one, l, ll) ||
+            evbus_cli_buf_putc(&one, ']')) {
             result_line(o, NULL, EVBUS_ERR_NOMEM, "out of memory");
             continue;
         }
@@ -154,7 +155,7 @@ static void dispatch_lines(dispatch_t *o, evbus_dispatcher_t *d, const char *s, 
         if (o->n == before && e != EVBUS_OK) /* not dispatched at all */
             result_line(o, NULL, e, err);
     }
-    evbus__buf_free(&one);
+    evbus_cli_buf_free(&one);
 }
 
 int evbus_cli_dispatch(int argc, char **argv, evbus_cli_t *cli) {
@@ -245,7 +246,7 @@ int evbus_cli_dispatch(int argc, char **argv, evbus_cli_t *cli) {
         rc = EVBUS_CLI_FAIL;
     }
     evbus_dispatcher_destroy(d);
-    evbus__buf_free(&o.out);
+    evbus_cli_buf_free(&o.out);
     free(input);
     return rc;
 }

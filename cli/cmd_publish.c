@@ -10,11 +10,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "producer_config.h"
-#include "headers.h"
-#include "evbus/producer.h"
+#include <evbus/producer.h>
 #include "progress.h"
-#include "schema.h"
 
 static const char usage[] =
     "Usage: evbus-cli publish EVENT_TYPE [FILE|-] [--failed OUT] [--only-topics]\n"
@@ -64,7 +61,7 @@ static const struct option longopts[] = {
 typedef struct pub_event_s {
     char *line; /* as read (NULL without --failed) */
     size_t ntopics, ndone, nfailed;
-    evbus__buf_t failed_topics; /* "a,b" */
+    evbus_cli_buf_t failed_topics; /* "a,b" */
 } pub_event_t;
 
 /* Shared with the delivery callback (the producer's thread). */
@@ -80,7 +77,7 @@ typedef struct pub_state_s {
 #define MAX_REPORTED 20 /* delivery failures printed one by one; then only counted */
 
 static void event_free(pub_event_t *ev) {
-    evbus__buf_free(&ev->failed_topics);
+    evbus_cli_buf_free(&ev->failed_topics);
     free(ev->line);
     free(ev);
 }
@@ -108,7 +105,7 @@ static void outcome(pub_state_t *st, pub_event_t *ev, size_t ntopics, const char
     ev->ndone++;
     if (failed_topic) {
         ev->nfailed++;
-        if (evbus__buf_printf(&ev->failed_topics, "%s%s", ev->failed_topics.len ? "," : "",
+        if (evbus_cli_buf_printf(&ev->failed_topics, "%s%s", ev->failed_topics.len ? "," : "",
                               failed_topic) != 0)
             st->write_error = 1;
     }
@@ -154,7 +151,7 @@ static int on_opt(void *ctx, int c, const char *arg) {
         o->only_topics = 1;
     else if (c == OPT_LOG_FORMAT)
         return evbus_cli_log_format_opt(arg);
-    else if (evbus__trace_check(c == OPT_TRACEPARENT ? arg : NULL, c == OPT_TRACESTATE ? arg : NULL,
+    else if (evbus_trace_check(c == OPT_TRACEPARENT ? arg : NULL, c == OPT_TRACESTATE ? arg : NULL,
                                 err, sizeof(err)) != 0) {
         evbus_cli_err("publish", "--%s", err);
         return EVBUS_CLI_USAGE;
@@ -192,17 +189,17 @@ static int split_topics(char *line, char **json, const char ***names, size_t *n,
 /* The enabled topics of the type, for the summary; "(none enabled)" when all are disabled. */
 /* "a, b" of type's enabled topics, or "(none enabled)"; NULL when out of memory. */
 static char *topic_list(const evbus_producer_t *p, const char *type, size_t n) {
-    evbus__buf_t b = EVBUS__BUF_INIT;
+    evbus_cli_buf_t b = EVBUS_CLI_BUF_INIT;
     int r = 0;
     for (size_t i = 0; i < n; i++)
-        r |= evbus__buf_printf(&b, "%s%s", i ? ", " : "", evbus_producer_topic_name(p, type, i));
+        r |= evbus_cli_buf_printf(&b, "%s%s", i ? ", " : "", evbus_producer_topic_name(p, type, i));
     if (!n)
-        r |= evbus__buf_puts(&b, "(none enabled)");
+        r |= evbus_cli_buf_puts(&b, "(none enabled)");
     if (r) {
-        evbus__buf_free(&b);
+        evbus_cli_buf_free(&b);
         return NULL;
     }
-    return evbus__buf_steal(&b);
+    return evbus_cli_buf_steal(&b);
 }
 
 static int only_space(const char *s, size_t n) {

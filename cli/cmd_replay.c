@@ -11,8 +11,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <evbus/kafka.h>
+
 #include "cli.h"
-#include "conf.h"
 #include "progress.h"
 
 static const char usage[] =
@@ -125,7 +126,7 @@ int evbus_cli_replay(int argc, char **argv, evbus_cli_t *cli) {
         goto out;
     /* Our own producer: its delivery reports decide whether progress may be committed. */
     char kerrs[512];
-    rd_kafka_conf_t *kc = evbus__conf_to_kafka(cli->conf, kerrs, sizeof(kerrs));
+    rd_kafka_conf_t *kc = evbus_conf_to_kafka(cli->conf, kerrs, sizeof(kerrs));
     if (kc) {
         rd_kafka_conf_set(kc, "enable.idempotence", "true", NULL, 0);
         if (!cli->verbose)
@@ -184,18 +185,18 @@ int evbus_cli_replay(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_err("replay", "cannot assign %s", dlq);
         rc = EVBUS_CLI_FAIL;
     }
-    int64_t idle_since = evbus__now_us();
+    int64_t idle_since = evbus_cli_now_us();
     evbus_cli_progress_start(cli, "replay");
     while (rc == 0 && remaining > 0) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(cons, 200);
         if (!m) {
-            if (evbus__now_us() - idle_since > (int64_t)timeout * 1000) {
+            if (evbus_cli_now_us() - idle_since > (int64_t)timeout * 1000) {
                 evbus_cli_err("replay", "%s: no message for %d ms before the end", dlq, timeout);
                 rc = EVBUS_CLI_FAIL;
             }
             continue;
         }
-        idle_since = evbus__now_us();
+        idle_since = evbus_cli_now_us();
         if (m->err) {
             if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
                 evbus_cli_err("replay", "%s", rd_kafka_message_errstr(m));

@@ -4,9 +4,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "producer_config.h"
-#include "resolve.h"
-#include "schema.h"
 
 static const char usage[] =
     "Usage: evbus-cli schemas [list | check | fingerprint EVENT_TYPE | compat OLD NEW]\n"
@@ -27,24 +24,25 @@ static const char usage[] =
     "  evbus-cli --schemas ./schemas schemas fingerprint org.evbus.demo.order.placed.v1\n";
 
 /* A schema to compare: a file, else the current schema of an event type in the store. */
-static evbus__schema_doc_t *load_doc(evbus_cli_t *cli, const char *what, evbus__schema_store_t **store,
-                                     int *rc) {
+static evbus_schema_t *load_doc(evbus_cli_t *cli, const char *what, evbus_schema_store_t **store,
+                                int *rc) {
     char err[512];
     size_t len;
     if (!strchr(what, '/') && !strstr(what, ".avsc")) {
         if (!*store && !(*store = evbus_cli_store(cli, rc)))
             return NULL;
-        const evbus__schema_entry_t *e = evbus__schema_store_get(*store, what);
+        const evbus_schema_t *e = evbus_schema_store_get(*store, what);
         if (!e) {
             evbus_cli_err("schemas", "no schema for event type \"%s\" in %s", what,
-                          evbus__schema_store_dir(*store));
+                          evbus_schema_store_dir(*store));
             *rc = EVBUS_CLI_USAGE;
             return NULL;
         }
-        return evbus__schema_parse(e->doc->json, strlen(e->doc->json), err, sizeof(err));
+        const char *json = evbus_schema_json(e);
+        return evbus_schema_new(json, strlen(json), err, sizeof(err));
     }
-    char *text = evbus__read_file(what, &len, err, sizeof(err));
-    evbus__schema_doc_t *doc = text ? evbus__schema_parse(text, len, err, sizeof(err)) : NULL;
+    char *text = evbus_cli_read_file(what, &len, err, sizeof(err));
+    evbus_schema_t *doc = text ? evbus_schema_new(text, len, err, sizeof(err)) : NULL;
     free(text);
     if (!doc) {
         evbus_cli_err("schemas", "%s: %s", what, err);
@@ -54,14 +52,14 @@ static evbus__schema_doc_t *load_doc(evbus_cli_t *cli, const char *what, evbus__
 }
 
 static int compat(evbus_cli_t *cli, const char *old_s, const char *new_s) {
-    evbus__schema_store_t *store = NULL;
+    evbus_schema_store_t *store = NULL;
     int rc = EVBUS_CLI_OK;
-    evbus__schema_doc_t *o = load_doc(cli, old_s, &store, &rc), *n = o ? load_doc(cli, new_s, &store, &rc) : NULL;
+    evbus_schema_t *o = load_doc(cli, old_s, &store, &rc), *n = o ? load_doc(cli, new_s, &store, &rc) : NULL;
     if (n) {
         char back[512] = "", fwd[512] = "";
         /* BACKWARD: the new schema reads what the old one wrote; FORWARD: the other way. */
-        int b = evbus__resolve_check(o, n, back, sizeof(back)) == EVBUS_OK;
-        int f = evbus__resolve_check(n, o, fwd, sizeof(fwd)) == EVBUS_OK;
+        int b = evbus_schema_compat(o, n, back, sizeof(back)) == EVBUS_OK;
+        int f = evbus_schema_compat(n, o, fwd, sizeof(fwd)) == EVBUS_OK;
         if (b && f)
             printf("FULL: each schema reads what the other writes\n");
         else if (b)
@@ -72,9 +70,9 @@ static int compat(evbus_cli_t *cli, const char *old_s, const char *new_s) {
             printf("NONE: not BACKWARD: NEW reading OLD's data: %s; not FORWARD: OLD reading NEW's data: %s\n",
                    back, fwd);
     }
-    evbus__schema_doc_destroy(o);
-    evbus__schema_doc_destroy(n);
-    evbus__schema_store_destroy(store);
+    evbus_schema_destroy(o);
+    evbus_schema_destroy(n);
+    evbus_schema_store_destroy(store);
     return rc;
 }
 
@@ -100,49 +98,51 @@ int evbus_cli_schemas(int argc, char **argv, evbus_cli_t *cli) {
     }
     if (!strcmp(action, "compat"))
         return compat(cli, argv[first + 1], argv[first + 2]);
-    evbus__schema_store_t *store = evbus_cli_store(cli, &rc);
+    evbus_schema_store_t *store = evbus_cli_store(cli, &rc);
     if (!store)
         return rc;
-    size_t n = evbus__schema_store_count(store);
+    size_t n = evbus_schema_store_count(store);
     rc = EVBUS_CLI_OK;
     if (!strcmp(action, "list")) {
         for (size_t i = 0; i < n; i++) {
-            const evbus__schema_entry_t *e = evbus__schema_store_at(store, i);
-            printf("%s\t%016" PRIx64 "\t%s\n", e->event_type, e->doc->fingerprint, e->path);
+            const evbus_schema_t *e = evbus_schema_store_at(store, i);
+            printf("%s\t%016" PRIx64 "\t%s\n", evbus_schema_event_type(e), evbus_schema_fingerprint(e),
+                   evbus_schema_path(e));
         }
     } else if (!strcmp(action, "history")) {
-        for (size_t i = 0; i < evbus__schema_store_history_count(store); i++) {
-            const evbus__schema_entry_t *e = evbus__schema_store_history_at(store, i);
-            printf("%s\t%016" PRIx64 "\t%s\n", e->event_type, e->doc->fingerprint, e->path);
+        for (size_t i = 0; i < evbus_schema_store_history_count(store); i++) {
+            const evbus_schema_t *e = evbus_schema_store_history_at(store, i);
+            printf("%s\t%016" PRIx64 "\t%s\n", evbus_schema_event_type(e), evbus_schema_fingerprint(e),
+                   evbus_schema_path(e));
         }
     } else if (!strcmp(action, "fingerprint")) {
-        const evbus__schema_entry_t *e = evbus__schema_store_get(store, argv[first + 1]);
+        const evbus_schema_t *e = evbus_schema_store_get(store, argv[first + 1]);
         if (!e) {
             evbus_cli_err("schemas", "no schema for event type \"%s\" in %s", argv[first + 1],
-                          evbus__schema_store_dir(store));
+                          evbus_schema_store_dir(store));
             rc = EVBUS_CLI_USAGE;
         } else {
-            printf("%016" PRIx64 "\n", e->doc->fingerprint);
+            printf("%016" PRIx64 "\n", evbus_schema_fingerprint(e));
         }
     } else {
         /* The store already refused any schema that does not parse; the config adds key paths. */
         const char *pc = evbus_conf_get(cli->conf, "producer.config");
         if (pc && *pc) {
-            evbus__config_t *cfg = evbus_cli_config(cli, NULL, store, &rc);
+            evbus_producer_config_t *cfg = evbus_cli_config(cli, NULL, store, &rc);
             if (cfg) {
                 printf("ok: %zu schemas in %s; %zu configured event types resolve their key paths\n",
-                       n, evbus__schema_store_dir(store), cfg->ntypes);
-                evbus__config_destroy(cfg);
+                       n, evbus_schema_store_dir(store), evbus_producer_config_type_count(cfg));
+                evbus_producer_config_destroy(cfg);
             }
         } else {
             printf("ok: %zu schemas in %s, %zu earlier versions in history/\n", n,
-                   evbus__schema_store_dir(store), evbus__schema_store_history_count(store));
+                   evbus_schema_store_dir(store), evbus_schema_store_history_count(store));
         }
         if (n == 0 && rc == EVBUS_CLI_OK) {
-            evbus_cli_err("schemas", "no *.avsc files in %s", evbus__schema_store_dir(store));
+            evbus_cli_err("schemas", "no *.avsc files in %s", evbus_schema_store_dir(store));
             rc = EVBUS_CLI_USAGE;
         }
     }
-    evbus__schema_store_destroy(store);
+    evbus_schema_store_destroy(store);
     return rc;
 }

@@ -10,10 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "headers.h"
 #include "output.h"
 #include "tail_int.h"
-#include "topic.h"
 
 static const char usage[] =
     "Usage: evbus-cli tail TOPIC... [-n N] [-f] [--from-beginning] [--since TIME]\n"
@@ -115,7 +113,8 @@ static const char *header_type(rd_kafka_message_t *rkm, char *buf, size_t size) 
     const char *type, *id;
     size_t type_len, id_len;
     if (rd_kafka_message_headers(rkm, &h) ||
-        evbus__headers_check(h, &type, &type_len, &id, &id_len, NULL, 0) != 0 || type_len >= size)
+        evbus_headers_check(h, &type, &type_len, &id, &id_len, NULL, 0) != EVBUS_OK ||
+        type_len >= size)
         return NULL;
     memcpy(buf, type, type_len);
     buf[type_len] = 0;
@@ -133,20 +132,19 @@ static int handle(tail_t *t, rd_kafka_message_t *rkm) {
     if (t->type_glob) {
         char type[512];
         const char *ty = header_type(rkm, type, sizeof(type));
-        if (!ty || !evbus__glob_match(t->type_glob, ty))
+        if (!ty || !evbus_cli_glob_match(t->type_glob, ty))
             return 0;
     }
-    evbus_event_t *ev = evbus__event_from_message(rkm, t->store, t->reg);
+    /* tail shows what was written unless asked for the consumer's view */
+    evbus_event_t *ev = evbus_decoder_decode(t->dec, rkm, t->as_reader ? 0 : EVBUS_DECODE_AS_WRITTEN);
     if (!ev) {
         evbus_cli_err("tail", "out of memory");
         return -1;
     }
-    /* tail shows what was written unless asked for the consumer's view */
-    evbus__event_set_as_written(ev, !t->as_reader);
     if (t->key) {
         const char *k = evbus_event_key(ev);
         if (!k || strcmp(k, t->key)) {
-            evbus__event_destroy(ev);
+            evbus_event_destroy(ev);
             return 0;
         }
     }
@@ -183,7 +181,7 @@ static int on_message(tail_t *t, rd_kafka_message_t *rkm) {
 #define TAIL_POLL_BATCH 256
 
 static int run(tail_t *t, rd_kafka_queue_t *q) {
-    int64_t last_progress = evbus__now_us(), last_refresh = last_progress;
+    int64_t last_progress = evbus_cli_now_us(), last_refresh = last_progress;
     rd_kafka_message_t *msgs[TAIL_POLL_BATCH];
     for (;;) {
         if (t->initial && tail_all_done(t)) {
@@ -198,7 +196,7 @@ static int run(tail_t *t, rd_kafka_queue_t *q) {
             return EVBUS_CLI_OK;
         tail_kick(t);
         ssize_t n = rd_kafka_consume_batch_queue(q, 100, msgs, TAIL_POLL_BATCH);
-        int64_t now = evbus__now_us();
+        int64_t now = evbus_cli_now_us();
         if (n <= 0) {
             if (t->initial && now - last_progress > (int64_t)t->cli->timeout_ms * 1000) {
                 evbus_cli_err("tail", "no answer from the broker for %d ms (-X cli.timeout.ms=N)",
@@ -248,7 +246,7 @@ int evbus_cli_tail(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_err("tail", "--since and --from-beginning exclude each other");
         return EVBUS_CLI_USAGE;
     }
-    if (t.since && evbus_cli_parse_time(t.since, evbus__wall_ms(), &t.since_ms) != 0) {
+    if (t.since && evbus_cli_parse_time(t.since, evbus_cli_wall_ms(), &t.since_ms) != 0) {
         evbus_cli_err("tail", "--since: expected ISO 8601 (2024-05-01T12:00:00Z) or 30s/10m/2h/1d, got \"%s\"",
                       t.since);
         return EVBUS_CLI_USAGE;
@@ -264,7 +262,7 @@ int evbus_cli_tail(int argc, char **argv, evbus_cli_t *cli) {
         char why[300];
         if (!(t.topics[i] = evbus_cli_full_topic(cli, argv[first + (int)i]))) {
             rc = EVBUS_CLI_FAIL;
-        } else if (evbus__topic_check(t.topics[i], why, sizeof(why)) != 0) {
+        } else if (evbus_topic_check(t.topics[i], why, sizeof(why)) != 0) {
             evbus_cli_err("tail", "%s", why);
             rc = EVBUS_CLI_USAGE;
         }
@@ -273,8 +271,13 @@ int evbus_cli_tail(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_err("tail", "out of memory");
     if (rc == 0 && t.fmt != EVBUS_CLI_FMT_RAW && !(t.store = evbus_cli_store(cli, &rc)))
         goto out;
-    if (rc == 0)
-        t.reg = evbus_cli_registry(cli, &rc);
+    if (rc == 0) {
+        char errstr[512];
+        if (!(t.dec = evbus_decoder_new(cli->conf, t.store, errstr, sizeof(errstr)))) {
+            evbus_cli_err(cli->cmd, "%s", errstr);
+            rc = EVBUS_CLI_USAGE;
+        }
+    }
     if (rc)
         goto out;
     char group[64];
@@ -308,9 +311,9 @@ out:
         rd_kafka_consumer_close(t.rk);
         rd_kafka_destroy(t.rk);
     }
-    evbus__registry_destroy(t.reg);
-    evbus__schema_store_destroy(t.store);
-    evbus__buf_free(&t.out);
+    evbus_decoder_destroy(t.dec);
+    evbus_schema_store_destroy(t.store);
+    evbus_cli_buf_free(&t.out);
     for (size_t i = 0; t.topics && i < t.ntopics; i++)
         free(t.topics[i]);
     free(t.topics);

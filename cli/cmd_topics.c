@@ -6,9 +6,6 @@
 #include <librdkafka/rdkafka.h>
 
 #include "cli.h"
-#include "conf.h"
-#include "producer_config.h"
-#include "schema.h"
 
 static const char usage[] =
     "Usage: evbus-cli topics\n"
@@ -58,12 +55,12 @@ int evbus_cli_topics(int argc, char **argv, evbus_cli_t *cli) {
         evbus_cli_err("topics", "unexpected argument \"%s\"", argv[first]);
         return EVBUS_CLI_USAGE;
     }
-    evbus__schema_store_t *store = evbus_cli_store(cli, &rc);
+    evbus_schema_store_t *store = evbus_cli_store(cli, &rc);
     if (!store)
         return rc;
-    evbus__config_t *cfg = evbus_cli_config(cli, NULL, store, &rc);
+    evbus_producer_config_t *cfg = evbus_cli_config(cli, NULL, store, &rc);
     if (!cfg) {
-        evbus__schema_store_destroy(store);
+        evbus_schema_store_destroy(store);
         return rc;
     }
     rd_kafka_t *rk = NULL;
@@ -83,14 +80,16 @@ int evbus_cli_topics(int argc, char **argv, evbus_cli_t *cli) {
         }
     }
     /* One producer config, one framing for all its topics: wire.format, else the registry. */
-    const char *wire = evbus__wire_format_name(evbus__conf_wire_format(cli->conf));
-    for (size_t i = 0; i < cfg->ntypes; i++) {
-        const evbus__type_conf_t *t = &cfg->types[i];
-        for (size_t j = 0; j < t->ntopics; j++) {
-            printf("%s\t%s\t%s\t%s", t->event_type, t->topics[j].full_topic,
-                   t->topics[j].enabled ? "enabled" : "disabled", wire);
+    const char *wire = evbus_conf_wire_format(cli->conf);
+    for (size_t i = 0; i < evbus_producer_config_type_count(cfg); i++) {
+        const char *type = evbus_producer_config_type(cfg, i);
+        for (size_t j = 0; j < evbus_producer_config_topic_count(cfg, i); j++) {
+            const char *full;
+            int enabled;
+            evbus_producer_config_topic(cfg, i, j, NULL, &full, NULL, &enabled);
+            printf("%s\t%s\t%s\t%s", type, full, enabled ? "enabled" : "disabled", wire);
             if (md)
-                print_broker_info(cli, rk, md, t->topics[j].full_topic);
+                print_broker_info(cli, rk, md, full);
             putchar('\n');
         }
     }
@@ -98,7 +97,7 @@ int evbus_cli_topics(int argc, char **argv, evbus_cli_t *cli) {
         rd_kafka_metadata_destroy(md);
     if (rk)
         rd_kafka_destroy(rk);
-    evbus__config_destroy(cfg);
-    evbus__schema_store_destroy(store);
+    evbus_producer_config_destroy(cfg);
+    evbus_schema_store_destroy(store);
     return rc;
 }

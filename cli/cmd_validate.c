@@ -1,12 +1,10 @@
 /* evbus-cli validate-config: load a producer config as the producer would, or with --consumer
  * a consumer config file as consume would, and report every problem. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
-#include "conf.h"
-#include "producer_config.h"
 #include "consume_int.h"
-#include "schema.h"
 
 static const char usage[] =
     "Usage: evbus-cli validate-config [FILE]\n"
@@ -53,32 +51,35 @@ int evbus_cli_validate_config(int argc, char **argv, evbus_cli_t *cli) {
     }
     if (consumer)
         return evbus_cli_validate_consumer_config(first < argc ? argv[first] : NULL);
-    evbus__schema_store_t *store = evbus_cli_store(cli, &rc);
+    evbus_schema_store_t *store = evbus_cli_store(cli, &rc);
     if (!store)
         return rc;
-    evbus__config_t *cfg = evbus_cli_config(cli, first < argc ? argv[first] : NULL, store, &rc);
+    evbus_producer_config_t *cfg = evbus_cli_config(cli, first < argc ? argv[first] : NULL, store, &rc);
     if (!cfg) {
-        evbus__schema_store_destroy(store);
+        evbus_schema_store_destroy(store);
         return rc;
     }
     size_t ntopics = 0, nenabled = 0;
-    evbus__wire_format_t wire = evbus__conf_wire_format(cli->conf);
-    for (size_t i = 0; i < cfg->ntypes; i++) {
-        const evbus__type_conf_t *t = &cfg->types[i];
-        for (size_t j = 0; j < t->ntopics; j++) {
-            const evbus__topic_conf_t *tc = &t->topics[j];
-            printf("%s\t%s\tkey=%s\t%s\t%s\n", t->event_type, tc->full_topic, tc->key_field,
-                   tc->enabled ? "enabled" : "disabled", evbus__wire_format_name(wire));
+    const char *wire = evbus_conf_wire_format(cli->conf);
+    size_t ntypes = evbus_producer_config_type_count(cfg);
+    for (size_t i = 0; i < ntypes; i++) {
+        const char *type = evbus_producer_config_type(cfg, i);
+        for (size_t j = 0; j < evbus_producer_config_topic_count(cfg, i); j++) {
+            const char *full, *key;
+            int enabled;
+            evbus_producer_config_topic(cfg, i, j, NULL, &full, &key, &enabled);
+            printf("%s\t%s\tkey=%s\t%s\t%s\n", type, full, key, enabled ? "enabled" : "disabled",
+                   wire);
             ntopics++;
-            nenabled += tc->enabled != 0;
+            nenabled += enabled != 0;
         }
     }
-    printf("valid: %zu event type%s, %zu topic%s (%zu enabled)\n", cfg->ntypes,
-           cfg->ntypes == 1 ? "" : "s", ntopics, ntopics == 1 ? "" : "s", nenabled);
-    if (wire == EVBUS__WIRE_SINGLE_OBJECT && !cli->quiet)
+    printf("valid: %zu event type%s, %zu topic%s (%zu enabled)\n", ntypes,
+           ntypes == 1 ? "" : "s", ntopics, ntopics == 1 ? "" : "s", nenabled);
+    if (!strcmp(wire, "single-object") && !cli->quiet)
         fprintf(stderr, "evbus-cli: validate-config: note: single-object framing (no "
                         "schema.registry.url): Python Open edX consumers cannot read it, they need confluent\n");
-    evbus__config_destroy(cfg);
-    evbus__schema_store_destroy(store);
+    evbus_producer_config_destroy(cfg);
+    evbus_schema_store_destroy(store);
     return EVBUS_CLI_OK;
 }

@@ -7,40 +7,38 @@
 
 #include <librdkafka/rdkafka.h>
 
-#include "cli.h"
-#include "conf.h"
-#include "producer_config.h"
-#include "registry.h"
-#include "schema.h"
+#include <evbus/kafka.h>
 
-evbus__schema_store_t *evbus_cli_store(evbus_cli_t *cli, int *rcp) {
+#include "cli.h"
+
+evbus_schema_store_t *evbus_cli_store(evbus_cli_t *cli, int *rcp) {
     char errstr[1024];
-    evbus__schema_store_t *st =
-        evbus__schema_store_new(evbus_conf_get(cli->conf, "schema.dir"), errstr, sizeof(errstr));
+    evbus_schema_store_t *st =
+        evbus_schema_store_new(evbus_conf_get(cli->conf, "schema.dir"), errstr, sizeof(errstr));
     if (!st) {
         evbus_cli_err(cli->cmd, "schemas: %s", errstr);
         *rcp = EVBUS_CLI_USAGE;
         return NULL;
     }
-    evbus_cli_log(cli, "%zu schemas from %s", evbus__schema_store_count(st),
-                  evbus__schema_store_dir(st));
+    evbus_cli_log(cli, "%zu schemas from %s", evbus_schema_store_count(st),
+                  evbus_schema_store_dir(st));
     return st;
 }
 
-evbus__registry_t *evbus_cli_registry(evbus_cli_t *cli, int *rcp) {
-    char errstr[512];
-    evbus__registry_t *reg;
-    *rcp = 0;
-    evbus_err_t err = evbus__registry_from_conf(cli->conf, &reg, errstr, sizeof(errstr));
-    if (err != EVBUS_OK) {
-        evbus_cli_err(cli->cmd, "%s", errstr);
-        *rcp = err == EVBUS_ERR_NOMEM ? EVBUS_CLI_FAIL : EVBUS_CLI_USAGE;
-    }
-    return reg;
+typedef struct config_errors_s {
+    const char *name; /* where the config came from */
+    size_t count;
+} config_errors_t;
+
+/* One line per problem, as it is found. */
+static void config_error(const char *path, const char *message, void *opaque) {
+    config_errors_t *ce = opaque;
+    evbus_cli_err(ce->name, "%s: %s", path, message);
+    ce->count++;
 }
 
-evbus__config_t *evbus_cli_config(evbus_cli_t *cli, const char *source,
-                                  const evbus__schema_store_t *store, int *rcp) {
+evbus_producer_config_t *evbus_cli_config(evbus_cli_t *cli, const char *source,
+                                          const evbus_schema_store_t *store, int *rcp) {
     const char *name = source ? source : cli->config_file ? cli->config_file : "EVENT_BUS_PRODUCER_CONFIG";
     if (!source)
         source = evbus_conf_get(cli->conf, "producer.config");
@@ -52,17 +50,25 @@ evbus__config_t *evbus_cli_config(evbus_cli_t *cli, const char *source,
     /* JSON text given inline is named by where it came from, not echoed. */
     if (*source == '{' && name == source)
         name = "config";
-    evbus__config_errors_t errs = {0};
-    evbus__config_t *cfg = evbus__config_load(source, store, evbus_cli_prefix(cli), &errs);
+    config_errors_t ce = {name, 0};
+    evbus_producer_config_t *cfg = evbus_producer_config_load(
+        source, store, evbus_cli_prefix(cli), config_error, &ce, NULL, 0);
     if (!cfg) {
-        for (size_t i = 0; i < errs.count; i++)
-            evbus_cli_err(name, "%s: %s", errs.items[i].path, errs.items[i].message);
-        if (errs.count == 0)
+        if (ce.count == 0) /* memory ran out */
             evbus_cli_err(name, "cannot load the producer config");
-        evbus__config_errors_clear(&errs);
         *rcp = EVBUS_CLI_USAGE;
     }
     return cfg;
+}
+
+int evbus_cli_conf_bool(const evbus_conf_t *conf, const char *name) {
+    int v = 0;
+    return evbus_conf_get_bool(conf, name, &v) == EVBUS_OK ? v : 0;
+}
+
+int64_t evbus_cli_conf_int(const evbus_conf_t *conf, const char *name) {
+    int64_t v = 0;
+    return evbus_conf_get_int(conf, name, &v) == EVBUS_OK ? v : 0;
 }
 
 int evbus_cli_has_bootstrap(const evbus_cli_t *cli) {
@@ -160,14 +166,14 @@ int evbus_cli_metadata(const evbus_cli_t *cli, rd_kafka_t *rk,
                        const struct rd_kafka_metadata **mdp) {
     /* In slices, so that a failure that cannot get better (an untrusted certificate, a refused
      * login: log_cb has said why) ends the wait at once instead of after cli.timeout.ms. */
-    int64_t deadline = evbus__now_us() + (int64_t)cli->timeout_ms * 1000;
+    int64_t deadline = evbus_cli_now_us() + (int64_t)cli->timeout_ms * 1000;
     for (;;) {
-        int64_t left_ms = (deadline - evbus__now_us()) / 1000;
+        int64_t left_ms = (deadline - evbus_cli_now_us()) / 1000;
         int slice = left_ms > 500 ? 500 : left_ms < 1 ? 1 : (int)left_ms;
         rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 1, NULL, mdp, slice);
         if (e != RD_KAFKA_RESP_ERR__TIMED_OUT && e != RD_KAFKA_RESP_ERR__TRANSPORT)
             return e;
-        if (evbus_cli_kafka_reported() || evbus__now_us() >= deadline)
+        if (evbus_cli_kafka_reported() || evbus_cli_now_us() >= deadline)
             return e;
     }
 }
@@ -179,7 +185,7 @@ rd_kafka_t *evbus_cli_kafka(evbus_cli_t *cli, int type, int *rcp, ...) {
         evbus_cli_err(cli->cmd, "no broker: give -b HOST:PORT or set EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS");
         return NULL;
     }
-    rd_kafka_conf_t *kc = evbus__conf_to_kafka(cli->conf, errstr, sizeof(errstr));
+    rd_kafka_conf_t *kc = evbus_conf_to_kafka(cli->conf, errstr, sizeof(errstr));
     if (!kc) {
         evbus_cli_err(cli->cmd, "%s", errstr);
         return NULL;

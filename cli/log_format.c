@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "log.h"
 #include "progress.h"
 
 static int json_logs; /* set once while parsing, before any thread starts */
@@ -25,20 +24,37 @@ int evbus_cli_log_format_opt(const char *arg) {
 
 int evbus_cli_json_logs(void) { return json_logs; }
 
+/* The library's line for these (evbus_log_format()), malloc'd; NULL when out of memory. */
+static char *format_line(int flags, int level, const char *subsystem, const char *msg,
+                         const evbus_log_fields_t *f) {
+    char small[512];
+    int n = evbus_log_format(small, sizeof(small), flags, level, subsystem, msg, f);
+    if (n < 0)
+        return NULL;
+    if ((size_t)n < sizeof(small))
+        return strdup(small);
+    char *s = malloc((size_t)n + 1);
+    if (s && evbus_log_format(s, (size_t)n + 1, flags, level, subsystem, msg, f) < 0) {
+        free(s);
+        s = NULL;
+    }
+    return s;
+}
+
 void evbus_cli_log_line(int level, const char *subsystem, const char *msg,
                         const evbus_log_fields_t *f) {
     if (!json_logs) { /* the text line is the error line's format, made terminal-safe there */
         evbus_cli_err(subsystem, "%s", msg);
         return;
     }
-    evbus__buf_t b = EVBUS__BUF_INIT;
-    if (evbus__log_format(&b, 1, level, subsystem, msg, f) == 0 && evbus__buf_putc(&b, '\n') == 0) {
+    char *line = format_line(EVBUS_LOG_FORMAT_JSON, level, subsystem, msg, f);
+    if (line) {
         fflush(stdout); /* keep data and errors in order on a shared terminal */
         evbus_cli_progress_pause();
-        fwrite(b.data, 1, b.len, stderr);
+        fprintf(stderr, "%s\n", line);
         evbus_cli_progress_resume();
     }
-    evbus__buf_free(&b);
+    free(line);
 }
 
 /* The library's log sink: a JSON line, or the CLI's own (terminal-safe) "evbus-cli: <subsystem>:
@@ -50,15 +66,16 @@ static void sink(int level, const char *subsystem, const char *message,
         evbus_cli_log_line(level, subsystem, message, fields);
         return;
     }
-    evbus__buf_t b = EVBUS__BUF_INIT;
-    if (evbus__log_format(&b, 0, level, subsystem, message, fields) == 0) {
-        /* drop the library's own "evbus <level> <subsystem>: " prefix: ours replaces it */
-        size_t skip = strlen("evbus ") + strlen(evbus__log_level_name(level)) + 1 +
-                      strlen(subsystem ? subsystem : "") + 2;
+    char *line = format_line(0, level, subsystem, message, fields);
+    if (line) {
+        /* drop the library's own "evbus <level> <subsystem>: " prefix: ours replaces it (the
+         * level is one word) */
+        const char *lvl = strchr(line + strlen("evbus "), ' ');
+        size_t skip = lvl ? (size_t)(lvl - line) + 1 + strlen(subsystem ? subsystem : "") + 2 : 0;
         evbus_cli_err(subsystem ? subsystem : "evbus", "%s",
-                      b.len >= skip ? (const char *)b.data + skip : message);
+                      lvl && strlen(line) >= skip ? line + skip : message);
     }
-    evbus__buf_free(&b);
+    free(line);
 }
 
 void evbus_cli_log_setup(evbus_conf_t *conf) { evbus_conf_set_log_cb(conf, sink, NULL); }
@@ -72,7 +89,7 @@ void evbus_cli_log_lifecycle(const char *cmd, const evbus_event_t *ev) {
     }
     /* The lifecycle event's data holds the original event's coordinates. */
     json_t *o = json_loads(evbus_event_json(ev, NULL) ? evbus_event_json(ev, NULL) : "{}", 0, NULL);
-    evbus_log_fields_t f = EVBUS__LOG_FIELDS_INIT;
+    evbus_log_fields_t f = EVBUS_LOG_FIELDS_INIT;
     json_t *v;
     f.topic = json_string_value(json_object_get(o, "topic"));
     if (json_is_integer(v = json_object_get(o, "partition")))

@@ -11,7 +11,7 @@
 #include <microhttpd.h>
 
 #include "cli.h"
-#include "evbus/consumer.h"
+#include <evbus/consumer.h>
 
 struct evbus_cli_http_s {
     struct MHD_Daemon *d;
@@ -75,7 +75,7 @@ evbus_cli_http_t *evbus_cli_http_start(const char *addr, evbus_consumer_t *c, ch
     long port;
     if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(host) ||
         evbus_cli_parse_long(colon + 1, 0, 65535, &port) != 0) {
-        evbus__seterr(errstr, errstr_size, "--metrics: expected HOST:PORT, got \"%s\"",
+        evbus_cli_seterr(errstr, errstr_size, "--metrics: expected HOST:PORT, got \"%s\"",
                       addr ? addr : "");
         return NULL;
     }
@@ -93,13 +93,13 @@ evbus_cli_http_t *evbus_cli_http_start(const char *addr, evbus_consumer_t *c, ch
     snprintf(ports, sizeof(ports), "%ld", port);
     int gai = getaddrinfo(host, ports, &hints, &ai);
     if (gai != 0) {
-        evbus__seterr(errstr, errstr_size, "--metrics %s: %s", addr, gai_strerror(gai));
+        evbus_cli_seterr(errstr, errstr_size, "--metrics %s: %s", addr, gai_strerror(gai));
         return NULL;
     }
     evbus_cli_http_t *h = calloc(1, sizeof(*h));
     if (!h) {
         freeaddrinfo(ai);
-        evbus__seterr(errstr, errstr_size, "out of memory");
+        evbus_cli_seterr(errstr, errstr_size, "out of memory");
         return NULL;
     }
     h->c = c;
@@ -110,7 +110,7 @@ evbus_cli_http_t *evbus_cli_http_start(const char *addr, evbus_consumer_t *c, ch
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!h->d) {
-        evbus__seterr(errstr, errstr_size, "--metrics %s: cannot listen there (in use?)", addr);
+        evbus_cli_seterr(errstr, errstr_size, "--metrics %s: cannot listen there (in use?)", addr);
         free(h);
         return NULL;
     }

@@ -3,7 +3,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "json_scan.h"
+#include "text_scan.h"
 #include "output.h"
 
 int evbus_cli_format_parse(const char *s) {
@@ -17,15 +17,15 @@ int evbus_cli_format_parse(const char *s) {
 }
 
 /* A string literal, its length known at compile time. */
-#define PUT_LIT(b, lit) evbus__buf_append((b), (lit), sizeof(lit) - 1)
+#define PUT_LIT(b, lit) evbus_cli_buf_append((b), (lit), sizeof(lit) - 1)
 
-static int put_str_or_null(evbus__buf_t *b, const char *s) {
+static int put_str_or_null(evbus_cli_buf_t *b, const char *s) {
     return s ? evbus_cli_json_string(b, s, strlen(s)) : PUT_LIT(b, "null");
 }
 
 const char *evbus_cli_event_problem(const evbus_event_t *ev) {
     const char *problem = NULL;
-    evbus__event_problem(ev, &problem);
+    evbus_event_problem(ev, &problem);
     if (!evbus_event_json(ev, NULL))
         return evbus_event_error(ev); /* the data is what the reader misses most */
     return problem;
@@ -51,13 +51,13 @@ static uint32_t name_key(const char *s) {
 /* Headers as an object; a name that occurs more than once gets an array of its values.
  * Names are fetched and fingerprinted once, so the duplicate search compares integers and
  * only a matching fingerprint costs a strcmp. */
-static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
+static int put_headers(evbus_cli_buf_t *b, const evbus_event_t *ev) {
     enum { NH = 64 };
     uint32_t keys[NH];
     const char *names[NH];
     size_t n = evbus_event_header_count(ev);
     size_t nk = n < NH ? n : NH;
-    int r = evbus__buf_putc(b, '{');
+    int r = evbus_cli_buf_putc(b, '{');
     int firstout = 1;
     int maybe_dup = n > NH;
     for (size_t i = 0; i < nk; i++) {
@@ -72,12 +72,12 @@ static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
             size_t vl;
             evbus_event_header_at(ev, i, NULL, &v, &vl);
             if (i)
-                r |= evbus__buf_putc(b, ',');
+                r |= evbus_cli_buf_putc(b, ',');
             r |= evbus_cli_json_string(b, names[i], strlen(names[i]));
-            r |= evbus__buf_putc(b, ':');
+            r |= evbus_cli_buf_putc(b, ':');
             r |= v ? evbus_cli_json_string(b, v, vl) : PUT_LIT(b, "null");
         }
-        return r | evbus__buf_putc(b, '}');
+        return r | evbus_cli_buf_putc(b, '}');
     }
     for (size_t i = 0; i < n; i++) {
         const char *name_i, *v;
@@ -107,16 +107,16 @@ static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
         if (seen)
             continue;
         if (!firstout)
-            r |= evbus__buf_putc(b, ',');
+            r |= evbus_cli_buf_putc(b, ',');
         firstout = 0;
         r |= evbus_cli_json_string(b, name_i, strlen(name_i));
-        r |= evbus__buf_putc(b, ':');
+        r |= evbus_cli_buf_putc(b, ':');
         if (dup == 1) { /* the usual case: the name once */
             evbus_event_header_at(ev, i, NULL, &v, &vl);
             r |= v ? evbus_cli_json_string(b, v, vl) : PUT_LIT(b, "null");
             continue;
         }
-        r |= evbus__buf_putc(b, '[');
+        r |= evbus_cli_buf_putc(b, '[');
         for (size_t j = i, k = 0; j < n; j++) {
             const char *name_j;
             if (i < NH && j < NH && keys[i] != keys[j])
@@ -125,17 +125,17 @@ static int put_headers(evbus__buf_t *b, const evbus_event_t *ev) {
             if (strcmp(name_i, name_j))
                 continue;
             if (k++)
-                r |= evbus__buf_putc(b, ',');
+                r |= evbus_cli_buf_putc(b, ',');
             r |= v ? evbus_cli_json_string(b, v, vl) : PUT_LIT(b, "null");
         }
-        r |= evbus__buf_putc(b, ']');
+        r |= evbus_cli_buf_putc(b, ']');
     }
-    r |= evbus__buf_putc(b, '}');
+    r |= evbus_cli_buf_putc(b, '}');
     return r;
 }
 
 /* Decimal text of v: printf's machinery cost more than the rest of the envelope. */
-static int put_i64(evbus__buf_t *b, int64_t v) {
+static int put_i64(evbus_cli_buf_t *b, int64_t v) {
     char tmp[24];
     char *p = tmp + sizeof(tmp);
     uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
@@ -145,10 +145,10 @@ static int put_i64(evbus__buf_t *b, int64_t v) {
     } while (u);
     if (v < 0)
         *--p = '-';
-    return evbus__buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
+    return evbus_cli_buf_append(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
-int evbus_cli_out_json(evbus__buf_t *b, const evbus_event_t *ev) {
+int evbus_cli_out_json(evbus_cli_buf_t *b, const evbus_event_t *ev) {
     size_t dlen = 0;
     const char *data = evbus_event_json(ev, &dlen);
     const char *problem = evbus_cli_event_problem(ev);

@@ -32,7 +32,7 @@ void evbus_cli_progress_start(const evbus_cli_t *cli, const char *what) {
     g.on = !cli->quiet && isatty(STDERR_FILENO) && !evbus_cli_json_logs(); /* JSON lines only */
     g.shown = 0;
     g.what = what;
-    g.start_us = evbus__now_us();
+    g.start_us = evbus_cli_now_us();
     g.last_us = 0;
     g.events = 0;
     atomic_store_explicit(&g.delivered, 0, memory_order_relaxed);
@@ -60,7 +60,7 @@ static void draw(int64_t now) {
 void evbus_cli_progress_events(uint64_t events) {
     if (!g.on) /* changes only in start/stop, on the thread that calls this */
         return;
-    int64_t now = evbus__now_us();
+    int64_t now = evbus_cli_now_us();
     pthread_mutex_lock(&g.mu);
     g.events = events;
     /* The first call draws at once, so even a short run shows that it is under way. */
@@ -73,7 +73,7 @@ void evbus_cli_progress_stop(uint64_t events) {
     pthread_mutex_lock(&g.mu);
     if (g.on) {
         g.events = events;
-        draw(evbus__now_us()); /* the final counts, then the summary line takes its place */
+        draw(evbus_cli_now_us()); /* the final counts, then the summary line takes its place */
         fputs("\r\033[K", stderr);
         fflush(stderr);
         g.shown = 0;

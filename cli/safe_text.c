@@ -15,7 +15,7 @@
  */
 #include <string.h>
 
-#include "json_scan.h"
+#include "text_scan.h"
 #include "output.h"
 
 int evbus_cli_unsafe_cp(uint32_t cp) {
@@ -32,18 +32,18 @@ static inline int plain_ascii(unsigned char c) {
     return c >= 0x20 && c < 0x7F && c != '\\' && c != '"';
 }
 
-static int put_text_escape(evbus__buf_t *b, uint32_t cp) {
+static int put_text_escape(evbus_cli_buf_t *b, uint32_t cp) {
     switch (cp) {
-    case '\t': return evbus__buf_puts(b, "\\t");
-    case '\n': return evbus__buf_puts(b, "\\n");
-    case '\r': return evbus__buf_puts(b, "\\r");
+    case '\t': return evbus_cli_buf_puts(b, "\\t");
+    case '\n': return evbus_cli_buf_puts(b, "\\n");
+    case '\r': return evbus_cli_buf_puts(b, "\\r");
     default:
-        return cp < 0x80 ? evbus__buf_printf(b, "\\x%02x", (unsigned)cp)
-                         : evbus__buf_printf(b, "\\u%04x", (unsigned)cp);
+        return cp < 0x80 ? evbus_cli_buf_printf(b, "\\x%02x", (unsigned)cp)
+                         : evbus_cli_buf_printf(b, "\\u%04x", (unsigned)cp);
     }
 }
 
-int evbus_cli_safe_text(evbus__buf_t *b, const char *str, size_t len, int flags) {
+int evbus_cli_safe_text(evbus_cli_buf_t *b, const char *str, size_t len, int flags) {
     const unsigned char *s = (const unsigned char *)str;
     size_t run = 0; /* bytes to copy verbatim, flushed in one append */
     int r = 0;
@@ -55,7 +55,7 @@ int evbus_cli_safe_text(evbus__buf_t *b, const char *str, size_t len, int flags)
             continue;
         }
         uint32_t cp = '\\';
-        size_t k = c == '\\' ? 1 : evbus__utf8_next(s + i, len - i, &cp);
+        size_t k = c == '\\' ? 1 : evbus_cli_utf8_next(s + i, len - i, &cp);
         if (k && cp != '\\' && !evbus_cli_unsafe_cp(cp)) {
             i += k;
             run += k;
@@ -66,33 +66,33 @@ int evbus_cli_safe_text(evbus__buf_t *b, const char *str, size_t len, int flags)
             run++;
             continue;
         }
-        r |= evbus__buf_append(b, s + i - run, run);
+        r |= evbus_cli_buf_append(b, s + i - run, run);
         run = 0;
         if (!k) {
-            r |= evbus__buf_printf(b, "\\x%02x", c); /* not UTF-8: the byte itself */
+            r |= evbus_cli_buf_printf(b, "\\x%02x", c); /* not UTF-8: the byte itself */
             i++;
         } else if (cp == '\\') {
-            r |= evbus__buf_puts(b, "\\\\");
+            r |= evbus_cli_buf_puts(b, "\\\\");
             i++;
         } else {
             r |= put_text_escape(b, cp);
             i += k;
         }
     }
-    r |= evbus__buf_append(b, s + len - run, run);
+    r |= evbus_cli_buf_append(b, s + len - run, run);
     return r ? -1 : 0;
 }
 
-int evbus_cli_safe_cstr(evbus__buf_t *b, const char *s) {
-    return s ? evbus_cli_safe_text(b, s, strlen(s), 0) : evbus__buf_putc(b, '-');
+int evbus_cli_safe_cstr(evbus_cli_buf_t *b, const char *s) {
+    return s ? evbus_cli_safe_text(b, s, strlen(s), 0) : evbus_cli_buf_putc(b, '-');
 }
 
 /* Does valid or invalid UTF-8 text hold anything beyond what the core's JSON writer makes safe
  * (i.e. a byte >= 0x7F that is invalid UTF-8 or an unsafe code point)? */
 static int needs_more_than_core(const unsigned char *s, size_t len) {
-    for (size_t i = evbus__below_7f_len(s, len); i < len; i += evbus__below_7f_len(s + i, len - i)) {
+    for (size_t i = evbus_cli_below_7f_len(s, len); i < len; i += evbus_cli_below_7f_len(s + i, len - i)) {
         uint32_t cp;
-        size_t k = evbus__utf8_next(s + i, len - i, &cp);
+        size_t k = evbus_cli_utf8_next(s + i, len - i, &cp);
         if (!k || evbus_cli_unsafe_cp(cp))
             return 1;
         i += k;
@@ -100,12 +100,12 @@ static int needs_more_than_core(const unsigned char *s, size_t len) {
     return 0;
 }
 
-int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
+int evbus_cli_json_string(evbus_cli_buf_t *b, const char *str, size_t len) {
     const unsigned char *s = (const unsigned char *)str;
     /* Plain ASCII with nothing to escape (header names, most values): one copy. */
-    size_t plain = evbus__plain_ascii_len(s, len);
+    size_t plain = evbus_cli_plain_ascii_len(s, len);
     if (plain == len) {
-        if (evbus__buf_reserve(b, len + 2) != 0)
+        if (evbus_cli_buf_reserve(b, len + 2) != 0)
             return -1;
         b->data[b->len++] = '"';
         memcpy(b->data + b->len, str, len);
@@ -115,10 +115,10 @@ int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
         return 0;
     }
     if (!needs_more_than_core(s + plain, len - plain))
-        return evbus__json_write_string(b, str, len);
+        return evbus_cli_json_write_string(b, str, len);
     /* Runs below 0x7F (and harmless UTF-8) take the core's escapes; only what the core leaves
      * raw for a terminal to act on is escaped here. */
-    int r = evbus__buf_putc(b, '"');
+    int r = evbus_cli_buf_putc(b, '"');
     size_t start = 0;
     for (size_t i = plain; i < len && r == 0;) {
         if (s[i] < 0x7F) {
@@ -126,28 +126,28 @@ int evbus_cli_json_string(evbus__buf_t *b, const char *str, size_t len) {
             continue;
         }
         uint32_t cp;
-        size_t k = evbus__utf8_next(s + i, len - i, &cp);
+        size_t k = evbus_cli_utf8_next(s + i, len - i, &cp);
         if (!k)
             cp = 0xFFFD; /* not UTF-8: U+FFFD */
         if (k && !evbus_cli_unsafe_cp(cp)) {
             i += k;
             continue;
         }
-        r |= evbus__json_write_string_body(b, str + start, i - start);
-        r |= evbus__buf_printf(b, "\\u%04x", (unsigned)cp);
+        r |= evbus_cli_json_write_string_body(b, str + start, i - start);
+        r |= evbus_cli_buf_printf(b, "\\u%04x", (unsigned)cp);
         i += k ? k : 1;
         start = i;
     }
-    r |= evbus__json_write_string_body(b, str + start, len - start);
-    r |= evbus__buf_putc(b, '"');
+    r |= evbus_cli_json_write_string_body(b, str + start, len - start);
+    r |= evbus_cli_buf_putc(b, '"');
     return r ? -1 : 0;
 }
 
-int evbus_cli_safe_json_text(evbus__buf_t *b, const char *json, size_t len) {
+int evbus_cli_safe_json_text(evbus_cli_buf_t *b, const char *json, size_t len) {
     const unsigned char *s = (const unsigned char *)json;
-    size_t i = evbus__below_7f_len(s, len);
+    size_t i = evbus_cli_below_7f_len(s, len);
     if (i == len || !needs_more_than_core(s + i, len - i))
-        return evbus__buf_append(b, json, len);
+        return evbus_cli_buf_append(b, json, len);
     size_t run = i;
     int r = 0;
     while (i < len && r == 0) {
@@ -157,7 +157,7 @@ int evbus_cli_safe_json_text(evbus__buf_t *b, const char *json, size_t len) {
             continue;
         }
         uint32_t cp;
-        size_t k = evbus__utf8_next(s + i, len - i, &cp);
+        size_t k = evbus_cli_utf8_next(s + i, len - i, &cp);
         if (!k)
             cp = 0xFFFD;
         if (k && !evbus_cli_unsafe_cp(cp)) {
@@ -165,11 +165,11 @@ int evbus_cli_safe_json_text(evbus__buf_t *b, const char *json, size_t len) {
             run += k;
             continue;
         }
-        r |= evbus__buf_append(b, s + i - run, run);
+        r |= evbus_cli_buf_append(b, s + i - run, run);
         run = 0;
-        r |= evbus__buf_printf(b, "\\u%04x", (unsigned)cp);
+        r |= evbus_cli_buf_printf(b, "\\u%04x", (unsigned)cp);
         i += k ? k : 1;
     }
-    r |= evbus__buf_append(b, s + len - run, run);
+    r |= evbus_cli_buf_append(b, s + len - run, run);
     return r ? -1 : 0;
 }

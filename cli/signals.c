@@ -5,7 +5,7 @@
 #include <signal.h>
 #include <string.h>
 
-#include "evbus/consumer.h"
+#include <evbus/consumer.h>
 
 #include "cli.h"
 

@@ -11,10 +11,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <evbus/kafka.h>
+
 #include "cli.h"
-#include "event.h"
-#include "registry.h"
-#include "schema.h"
 
 /* The newest events of one partition, oldest first from head; grows up to its limit, then
  * overwrites the oldest, so -n 1000000000 costs nothing until events arrive. */
@@ -47,9 +46,9 @@ typedef struct tail_s {
     tail_part_t *parts;
     size_t nparts;
     rd_kafka_t *rk;
-    evbus__schema_store_t *store;
-    evbus__registry_t *reg;
-    evbus__buf_t out;
+    evbus_schema_store_t *store;
+    evbus_decoder_t *dec;   /* store + schema registry */
+    evbus_cli_buf_t out;
     int color;
     long printed;
     int lastn;              /* last-N mode: collect, sort, print */

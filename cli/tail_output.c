@@ -28,7 +28,7 @@ static int emit(tail_t *t, const evbus_event_t *ev) {
 static int flush_out(tail_t *t) {
     size_t n = t->out.len;
     int r = n && fwrite(t->out.data, 1, n, stdout) != n ? -1 : 0;
-    evbus__buf_reset(&t->out);
+    evbus_cli_buf_reset(&t->out);
     if (r)
         evbus_cli_err("tail", "cannot write to stdout");
     return r;
@@ -73,7 +73,7 @@ static void *writer_main(void *arg) {
                 (void)flush_out(t);
                 atomic_store(&t->write_failed, 1);
             }
-            evbus__event_destroy(batch[i]);
+            evbus_event_destroy(batch[i]);
         }
         if (!atomic_load(&t->write_failed) && flush_out(t) != 0)
             atomic_store(&t->write_failed, 1);
@@ -121,7 +121,7 @@ int tail_enqueue(tail_t *t, evbus_event_t *ev) {
     }
     if (atomic_load(&t->write_failed)) {
         pthread_mutex_unlock(&t->qmu);
-        evbus__event_destroy(ev);
+        evbus_event_destroy(ev);
         return -1; /* the writer said why */
     }
     t->queue[(t->qhead + t->qlen) % TAIL_OUTQ_SIZE] = ev;

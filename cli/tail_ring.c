@@ -13,11 +13,11 @@ int tail_ring_push(tail_t *t, tail_part_t *p, evbus_event_t *ev) {
     tail_ring_t *r = &p->ring;
     size_t max = (size_t)t->n;
     if (max == 0) {
-        evbus__event_destroy(ev);
+        evbus_event_destroy(ev);
         return 0;
     }
     if (r->len == max) { /* full: the oldest goes */
-        evbus__event_destroy(r->v[r->head]);
+        evbus_event_destroy(r->v[r->head]);
         r->v[r->head] = ev;
         r->head = (r->head + 1) % r->cap;
         return 0;
@@ -28,7 +28,7 @@ int tail_ring_push(tail_t *t, tail_part_t *p, evbus_event_t *ev) {
             cap = max;
         evbus_event_t **v = realloc(r->v, cap * sizeof(*v));
         if (!v) {
-            evbus__event_destroy(ev);
+            evbus_event_destroy(ev);
             evbus_cli_err("tail", "out of memory");
             return -1;
         }
@@ -42,7 +42,7 @@ int tail_ring_push(tail_t *t, tail_part_t *p, evbus_event_t *ev) {
 int tail_late_push(tail_t *t, evbus_event_t *ev) {
     evbus_event_t **l = realloc(t->late, (t->nlate + 1) * sizeof(*l));
     if (!l) {
-        evbus__event_destroy(ev);
+        evbus_event_destroy(ev);
         evbus_cli_err("tail", "out of memory");
         return -1;
     }
@@ -83,11 +83,11 @@ int tail_ring_flush(tail_t *t) {
         qsort(all, total, sizeof(*all), cmp_events);
         for (size_t j = total > (size_t)t->n ? total - (size_t)t->n : 0;
              j < total && r == 0 && !tail_count_reached(t); j++)
-            r = tail_enqueue(t, evbus__event_ref(all[j]));
+            r = tail_enqueue(t, evbus_event_ref(all[j]));
         free(all);
     }
     for (size_t i = 0; i < t->nlate && r == 0 && !tail_count_reached(t); i++)
-        r = tail_enqueue(t, evbus__event_ref(t->late[i]));
+        r = tail_enqueue(t, evbus_event_ref(t->late[i]));
     return r;
 }
 
@@ -95,12 +95,12 @@ void tail_ring_free(tail_t *t) {
     for (size_t i = 0; i < t->nparts; i++) {
         tail_ring_t *r = &t->parts[i].ring;
         for (size_t j = 0; j < r->len; j++)
-            evbus__event_destroy(ring_at(r, j));
+            evbus_event_destroy(ring_at(r, j));
         free(r->v);
         *r = (tail_ring_t){0};
     }
     for (size_t i = 0; i < t->nlate; i++)
-        evbus__event_destroy(t->late[i]);
+        evbus_event_destroy(t->late[i]);
     free(t->late);
     t->late = NULL;
     t->nlate = 0;

@@ -19,11 +19,11 @@ set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # <package>_<version>-<release>_<arch>.d
 set(EVBUS_DEB_RELEASE 1)
 set(CPACK_DEBIAN_PACKAGE_RELEASE ${EVBUS_DEB_RELEASE})
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-# Dependencies on the system's libraries come from dpkg-shlibdeps; those between our own
-# packages from the component dependencies below (exact version: built from one source).
+# Dependencies on the system's libraries come from dpkg-shlibdeps; libevbus-dev's on libevbus0
+# from the component dependency (exact version: its headers and .so link are that library's).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # evbus-cli links libevbus.so.0, which is in no installed package yet: dpkg-shlibdeps finds it
-# in the build tree and, knowing no package for it, leaves it to the component dependency.
+# in the build tree and, knowing no package for it, leaves it to the Depends set below.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CMAKE_CURRENT_BINARY_DIR})
 set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)
 
@@ -58,7 +58,9 @@ sources for libevbus.")
 
 set(CPACK_DEBIAN_CLI_PACKAGE_NAME evbus-cli)
 set(CPACK_DEBIAN_CLI_PACKAGE_SECTION net)
-set(CPACK_COMPONENT_CLI_DEPENDS lib)
+# evbus-cli uses the public API only, so any libevbus0 from this version on will do (what the
+# shlibs file says for outside programs).
+set(CPACK_DEBIAN_CLI_PACKAGE_DEPENDS "libevbus${PROJECT_VERSION_MAJOR} (>= ${PROJECT_VERSION})")
 set(CPACK_COMPONENT_CLI_DESCRIPTION
   "Kafka event bus command line: publish, tail, consume, validate\n\
 evbus-cli publishes events, tails topics, runs consumer daemons with\n\

@@ -61,7 +61,7 @@ char *evbus__config_errors_join(const evbus__config_errors_t *errs);
 void evbus__config_errors_to_errstr(const evbus__config_errors_t *errs, char *errstr,
                                     size_t errstr_size);
 
-/** Add one problem (shared with the other config loaders, e.g. consumer_config.c). */
+/** Add one problem. */
 /** What a JSON value is, for "got X, expected Y" messages: "an object", "an array", "a string",
  *  "an integer", "a number", "a boolean" or "null" (static storage). */
 struct json_t;

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <evbus/consumer.h>
+#include <evbus/plugin.h>
 
 typedef struct state_s {
     unsigned long seen;

@@ -27,6 +27,7 @@
 #define EVBUS_CONSUMER_H
 
 #include "evbus/evbus.h"
+#include "evbus/plugin.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,13 +36,7 @@ extern "C" {
 typedef struct evbus_consumer_s evbus_consumer_t;
 typedef struct evbus_dispatcher_s evbus_dispatcher_t;
 
-/* Lifecycle event types. */
-#define EVBUS_LC_EVENT_RECEIVED "evbus.event.received"
-#define EVBUS_LC_HANDLER_INVOKING "evbus.handler.invoking"
-#define EVBUS_LC_HANDLER_INVOKED "evbus.handler.invoked"       /* + duration_us */
-#define EVBUS_LC_HANDLER_FAILED "evbus.handler.failed"         /* + duration_us, error, attempts */
-#define EVBUS_LC_EVENT_DEAD_LETTERED "evbus.event.dead_lettered" /* + error, handler, attempts */
-#define EVBUS_LC_EVENT_REJECTED "evbus.event.rejected" /* + handler (the vetoing one), error; since 0.2 */
+/* Lifecycle event types (EVBUS_LC_*): in evbus/plugin.h, as plugins subscribe to them. */
 
 /**
  * A handler.  ev is borrowed for the duration of the call (all its strings too).
@@ -172,72 +167,7 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dis
  * Plugins
  * ------------------------------------------------------------------------------------------ */
 
-/* ABI 2 (evbus_plugin_v2()) gives enabled() and init() a configuration context.  ABI 1
- * (evbus_plugin_v1()) keeps loading: the exported symbol tells which layout a plugin uses. */
-#define EVBUS_PLUGIN_ABI_VERSION 2
-#define EVBUS_PLUGIN_ABI_VERSION_1 1
-#define EVBUS_PLUGIN_ASYNC 0x1 /* failures never block the event */
-
-/** What a plugin's evbus_plugin_v1() returns (static storage in the plugin).  abi_version is
- *  1, or EVBUS_PLUGIN_ABI_VERSION for sources written against it (the symbol decides). */
-typedef struct evbus_plugin_s {
-    int abi_version;                   /* EVBUS_PLUGIN_ABI_VERSION_1 */
-    const char *name;
-    const char *const *subscriptions;  /* NULL-terminated event types or globs ("org.openedx.*") */
-    int  (*enabled)(void);             /* optional: 0 = skip this plugin (e.g. reads an env var) */
-    evbus_err_t (*init)(void **state, char *errstr, size_t errstr_size);   /* optional */
-    evbus_err_t (*handle)(void *state, const evbus_event_t *ev, char *errstr, size_t errstr_size);
-    void (*fini)(void *state);         /* optional */
-    int flags;                         /* EVBUS_PLUGIN_ASYNC: failures never block the event */
-} evbus_plugin_t;
-
-/** The one symbol a v1 plugin exports. */
-typedef const evbus_plugin_t *(*evbus_plugin_v1_fn)(void);
-#define EVBUS_PLUGIN_SYMBOL "evbus_plugin_v1"
-
-/**
- * A plugin's view of its configuration, given to a v2 plugin's enabled() and init().
- * Valid only during that call (copy what you keep).  Owned by the host.
- */
-typedef struct evbus_plugin_ctx_s evbus_plugin_ctx_t;
-
-/**
- * The setting key for the plugin: its own setting "plugin.<name>.<key>" (name: the plugin's
- * descriptor name) from, first to last, the host's configuration (-X plugin.<name>.<key>=V), the
- * "settings" of its entry in the consumer config file, the environment variable
- * EVBUS_PLUGIN_<NAME>_<KEY> (upper case, every character but A-Z and 0-9 as '_'); else the
- * consumer setting named key (e.g. "consumer.group"; secrets such as sasl.password give NULL).
- * @returns the value, borrowed and valid as long as ctx, or NULL when unset (or ctx/key NULL).
- * Thread safety: as ctx (one call at a time).
- */
-EVBUS_EXPORT const char *evbus_plugin_ctx_get(const evbus_plugin_ctx_t *ctx, const char *key);
-
-/** The plugin's name (its descriptor's), borrowed as ctx.  Thread safety: as ctx. */
-EVBUS_EXPORT const char *evbus_plugin_ctx_name(const evbus_plugin_ctx_t *ctx);
-
-/**
- * From enabled(): say why the plugin is off (the host reports it once, at start).  The only
- * thing a plugin may record in ctx; copied (truncated to 255 bytes).  NULL reason clears it.
- * Thread safety: as ctx (one call at a time).
- */
-EVBUS_EXPORT void evbus_plugin_ctx_disable_reason(const evbus_plugin_ctx_t *ctx, const char *reason);
-
-/** What a v2 plugin's evbus_plugin_v2() returns (static storage in the plugin). */
-typedef struct evbus_plugin_v2_s {
-    int abi_version;                   /* EVBUS_PLUGIN_ABI_VERSION (2) */
-    const char *name;                  /* also names its settings: plugin.<name>.<key> */
-    const char *const *subscriptions;  /* NULL-terminated event types or globs */
-    int  (*enabled)(const evbus_plugin_ctx_t *ctx);   /* optional: 0 = skip this plugin */
-    evbus_err_t (*init)(const evbus_plugin_ctx_t *ctx, void **state, char *errstr,
-                        size_t errstr_size);           /* optional */
-    evbus_err_t (*handle)(void *state, const evbus_event_t *ev, char *errstr, size_t errstr_size);
-    void (*fini)(void *state);         /* optional */
-    int flags;                         /* EVBUS_PLUGIN_ASYNC */
-} evbus_plugin_v2_t;
-
-/** The one symbol a v2 plugin exports (looked up before evbus_plugin_v1). */
-typedef const evbus_plugin_v2_t *(*evbus_plugin_v2_fn)(void);
-#define EVBUS_PLUGIN_SYMBOL_V2 "evbus_plugin_v2"
+/* The plugin ABI itself (descriptors, context, symbols) is in evbus/plugin.h. */
 
 /** Load options. */
 #define EVBUS_PLUGIN_LOAD_ISOLATE 0x1 /* run handle() in a supervised child process */
@@ -271,7 +201,8 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_load_plugins_dir(evbus_dispatcher_t *d
 typedef void (*evbus_plugin_disabled_fn)(const char *path, const char *name, const char *reason,
                                          void *opaque);
 
-/** Options of evbus_dispatcher_load_plugins().  Grow-safe: set size (EVBUS_PLUGIN_OPTS_INIT). */
+/** Since 0.2.  Options of evbus_dispatcher_load_plugins().  Grow-safe: set size
+ *  (EVBUS_PLUGIN_OPTS_INIT). */
 typedef struct evbus_plugin_opts_s {
     size_t size;                       /* sizeof(evbus_plugin_opts_t) as compiled by the caller */
     int flags;                         /* EVBUS_PLUGIN_LOAD_ISOLATE */
@@ -289,8 +220,8 @@ typedef struct evbus_plugin_opts_s {
 #define EVBUS_PLUGIN_OPTS_INIT {sizeof(evbus_plugin_opts_t), 0, 0, NULL, NULL, NULL, NULL, NULL}
 
 /**
- * Load path, a plugin (.so) or a directory of them (every "*.so", sorted by name, stopping at
- * the first failure), v2 or v1, into d as evbus_dispatcher_load_plugin() does, with opts (NULL:
+ * Since 0.2.  Load path, a plugin (.so) or a directory of them (every "*.so", sorted by name,
+ * stopping at the first failure), v2 or v1, into d as evbus_dispatcher_load_plugin() does, with opts (NULL:
  * defaults).  opts->settings apply to every plugin loaded by this call.  An isolated plugin's
  * child re-runs init() with the same context after a restart.
  * *nloaded (may be NULL) gets how many were loaded and enabled.  Not thread safe with

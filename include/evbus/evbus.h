@@ -155,6 +155,24 @@ EVBUS_EXPORT const char *evbus_conf_get(const evbus_conf_t *conf, const char *na
 EVBUS_EXPORT evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr,
                                             size_t errstr_size);
 
+/**
+ * Since 0.3.  The integer value of the evbus setting name: its value on conf, else its documented default.
+ * Thread safe with other readers of conf.
+ * @returns EVBUS_OK and *valuep, or EVBUS_ERR_INVALID_ARG when name has no integer value
+ *          (unknown, unset without a default, or a value that is not an integer).
+ */
+EVBUS_EXPORT evbus_err_t evbus_conf_get_int(const evbus_conf_t *conf, const char *name,
+                                            int64_t *valuep);
+/** Since 0.3.  As evbus_conf_get_int() for a boolean setting ("true"/"false"/"1"/"0"): *valuep 1 or 0. */
+EVBUS_EXPORT evbus_err_t evbus_conf_get_bool(const evbus_conf_t *conf, const char *name,
+                                             int *valuep);
+/**
+ * Since 0.3.  The framing a producer made from conf writes: "confluent" or "single-object" (wire.format,
+ * where auto means confluent when schema.registry.url is set).  Static storage; never NULL.
+ * Thread safe with other readers of conf.
+ */
+EVBUS_EXPORT const char *evbus_conf_wire_format(const evbus_conf_t *conf);
+
 /** Release conf; NULL is a no-op. */
 EVBUS_EXPORT void evbus_conf_destroy(evbus_conf_t *conf);
 
@@ -205,6 +223,26 @@ typedef void(evbus_log_cb)(int level, const char *subsystem, const char *message
  */
 EVBUS_EXPORT void evbus_conf_set_log_cb(evbus_conf_t *conf, evbus_log_cb *cb, void *opaque);
 
+/** evbus_log_fields_t with nothing known (partition and offset -1).  Since 0.3. */
+#define EVBUS_LOG_FIELDS_INIT {sizeof(evbus_log_fields_t), NULL, -1, -1, NULL, NULL, NULL, 0, NULL}
+
+/** evbus_log_format() flag: one JSON object instead of a text line.  Since 0.3. */
+#define EVBUS_LOG_FORMAT_JSON 0x1
+
+/**
+ * Since 0.3.  Format a log line as the library writes it, without a newline: text
+ * ("evbus <level> <subsystem>: <message> (topic T [P] @O, ...)") or, with EVBUS_LOG_FORMAT_JSON,
+ * one JSON object {"time","level","subsystem","message", and the fields that are known}.
+ * In JSON every string is escaped; a text line holds the inputs as given (sanitize them first
+ * for a terminal).  fields may be NULL.  Writes at most size
+ * bytes, NUL included, to buf (buf may be NULL when size is 0), as snprintf.  Thread safe.
+ * @returns the length of the whole line (excluding the NUL; the line was cut when it is
+ *          >= size), or -1 when out of memory.
+ */
+EVBUS_EXPORT int evbus_log_format(char *buf, size_t size, int flags, int level,
+                                  const char *subsystem, const char *message,
+                                  const evbus_log_fields_t *fields);
+
 /*
  * Events as delivered to consumers.  An evbus_event_t is owned by the library;
  * handlers borrow it for the duration of the call.  All strings are owned by the
@@ -247,6 +285,49 @@ EVBUS_EXPORT const char *evbus_event_json(const evbus_event_t *ev, size_t *lenp)
 EVBUS_EXPORT const char *evbus_event_error(const evbus_event_t *ev);
 /** Raw message value (framing included) and its length. */
 EVBUS_EXPORT const void *evbus_event_value(const evbus_event_t *ev, size_t *lenp);
+/** Since 0.3.  Raw message key (framing included) and its length (*lenp may be NULL); NULL when the message
+ *  has no key.  Owned by ev; safe from any thread that holds ev, as the other accessors. */
+EVBUS_EXPORT const void *evbus_event_key_raw(const evbus_event_t *ev, size_t *lenp);
+/**
+ * Since 0.3.  Whether the message can ever be handled, judged when the event was made, without decoding its
+ * value (exactly one non-empty ce_type and ce_id, ...).  *msgp (may be NULL) gets why not (NULL
+ * when usable), owned by ev.  Safe from any thread that holds ev.
+ * @returns EVBUS_OK, or the code of the problem (EVBUS_ERR_DECODE for bad headers).
+ */
+EVBUS_EXPORT evbus_err_t evbus_event_problem(const evbus_event_t *ev, const char **msgp);
+/**
+ * Since 0.3.  Take a reference to ev (events are reference counted; the count is atomic, so any thread may
+ * take or drop one).  A handler may keep an event past its call this way; a reference to an
+ * event that a consumer delivered must be dropped before evbus_consumer_destroy().
+ * @returns ev.
+ */
+EVBUS_EXPORT evbus_event_t *evbus_event_ref(const evbus_event_t *ev);
+/** Since 0.3.  Drop a reference from evbus_event_ref() or from a call that returns a new event
+ *  (evbus_decoder_decode()); the last one frees ev.  NULL is a no-op. */
+EVBUS_EXPORT void evbus_event_destroy(evbus_event_t *ev);
+
+/*
+ * Names and values checked as the library checks them.  Since 0.3.
+ */
+/** Whether name is a legal Kafka topic name ([A-Za-z0-9._-], 1 to 249 characters, not "." or
+ *  ".."). Thread safe.  @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG + errstr (what is wrong). */
+EVBUS_EXPORT evbus_err_t evbus_topic_check(const char *name, char *errstr, size_t errstr_size);
+/**
+ * The full topic name: "<prefix>-<topic>" when prefix is set and non-empty, else topic; at
+ * most size bytes written to buf, NUL included (buf may be NULL when size is 0), as snprintf.
+ * Thread safe.
+ * @returns the full name's length (>= size: it was cut).
+ */
+EVBUS_EXPORT size_t evbus_topic_full(const char *prefix, const char *topic, char *buf,
+                                     size_t size);
+/**
+ * Check W3C trace context values as the producer does before sending them: traceparent
+ * "vv-<32 hex>-<16 hex>-<2 hex>" (lowercase; version ff and all-zero ids invalid), tracestate
+ * printable ASCII of at most 512 characters.  NULL is fine (absent).  Thread safe.
+ * @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG + errstr.
+ */
+EVBUS_EXPORT evbus_err_t evbus_trace_check(const char *traceparent, const char *tracestate,
+                                           char *errstr, size_t errstr_size);
 
 #ifdef __cplusplus
 }

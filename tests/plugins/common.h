@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "evbus/consumer.h"
+#include "evbus/plugin.h"
 
 static inline void tp_record(const char *what, const evbus_event_t *ev) {
     const char *path = getenv("EVBUS_TEST_PLUGIN_OUT");

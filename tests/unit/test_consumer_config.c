@@ -1,4 +1,4 @@
-/* The consumer config file loader (core/config/consumer_config.c): a full file with plugin paths
+/* The consumer config file loader (cli/consumer_config.c): a full file with plugin paths
  * relative to it, settings written as JSON strings, numbers and booleans; JSON text from the
  * environment; every problem at its JSON path and nothing half-loaded. */
 #include "testutil.h"
@@ -9,7 +9,7 @@
 
 #include "consumer_config.h"
 
-static int has_error(const evbus__config_errors_t *errs, const char *path, const char *text) {
+static int has_error(const evbus_cli_config_errors_t *errs, const char *path, const char *text) {
     for (size_t i = 0; i < errs->count; i++)
         if (!strcmp(errs->items[i].path, path) && strstr(errs->items[i].message, text))
             return 1;
@@ -31,8 +31,8 @@ static void test_full_file(void **state) {
         "               \"subscriptions\": [\"org.*\"]},\n"
         "              {\"path\": \"plugins\"}],\n"
         " \"retry\": {\"max\": 2, \"backoff_ms\": 50}, \"dlq_suffix\": \".dead\"}");
-    evbus__config_errors_t errs = {0};
-    evbus__consumer_config_t *cc = evbus__consumer_config_load(path, &errs);
+    evbus_cli_config_errors_t errs = {0};
+    evbus_cli_consumer_config_t *cc = evbus_cli_consumer_config_load(path, &errs);
     if (!cc)
         fail_msg("%s: %s", errs.items[0].path, errs.items[0].message);
     assert_int_equal(errs.count, 0);
@@ -59,7 +59,7 @@ static void test_full_file(void **state) {
     for (size_t i = 0; i < 6; i++)
         assert_string_equal(cc->conf[i], conf[i]);
     assert_null(cc->conf[6]);
-    evbus__consumer_config_destroy(cc);
+    evbus_cli_consumer_config_destroy(cc);
     free(path);
     tu_rm_rf(dir);
     free(dir);
@@ -67,40 +67,40 @@ static void test_full_file(void **state) {
 
 static void test_text_and_empty(void **state) {
     (void)state;
-    evbus__config_errors_t errs = {0};
+    evbus_cli_config_errors_t errs = {0};
     /* JSON text (EVBUS_CONSUMER_CONFIG): every key is optional. */
-    evbus__consumer_config_t *cc = evbus__consumer_config_load("  {}", &errs);
+    evbus_cli_consumer_config_t *cc = evbus_cli_consumer_config_load("  {}", &errs);
     assert_non_null(cc);
     assert_int_equal(cc->ntopics, 0);
     assert_null(cc->topics[0]);
     assert_null(cc->group);
     assert_int_equal(cc->nplugins, 0);
     assert_null(cc->conf[0]);
-    evbus__consumer_config_destroy(cc);
-    assert_null(evbus__consumer_config_load("", &errs));
+    evbus_cli_consumer_config_destroy(cc);
+    assert_null(evbus_cli_consumer_config_load("", &errs));
     assert_true(has_error(&errs, "$", "empty consumer config"));
-    evbus__config_errors_clear(&errs);
-    assert_null(evbus__consumer_config_load("{\"topics\": [", &errs));
+    evbus_cli_config_errors_clear(&errs);
+    assert_null(evbus_cli_consumer_config_load("{\"topics\": [", &errs));
     assert_true(has_error(&errs, "$", "JSON syntax error at line 1"));
-    evbus__config_errors_clear(&errs);
-    assert_null(evbus__consumer_config_load("[1]", &errs));
+    evbus_cli_config_errors_clear(&errs);
+    assert_null(evbus_cli_consumer_config_load("[1]", &errs));
     assert_true(has_error(&errs, "$", "an array, expected an object"));
-    evbus__config_errors_clear(&errs);
-    assert_null(evbus__consumer_config_load("/nonexistent/consumer.json", &errs));
+    evbus_cli_config_errors_clear(&errs);
+    assert_null(evbus_cli_consumer_config_load("/nonexistent/consumer.json", &errs));
     assert_int_equal(errs.count, 1);
-    evbus__config_errors_clear(&errs);
+    evbus_cli_config_errors_clear(&errs);
 }
 
 static void test_every_error(void **state) {
     (void)state;
-    evbus__config_errors_t errs = {0};
+    evbus_cli_config_errors_t errs = {0};
     const char *bad =
         "{\"topics\": [\"ok\", \"ok\", \"bad/topic\", \"\"], \"group\": [], \"extra\": 1,"
         " \"plugins\": [{\"isolate\": 1, \"settings\": {\"k\": null, \"\": \"v\"}, \"subscriptions\": [7],"
         "               \"what\": 0},"
         "              {\"path\": \"/nonexistent/p.so\"}, \"x\"],"
         " \"retry\": {\"max\": -1, \"backoff_ms\": 1.5, \"jitter\": 0}, \"dlq_suffix\": 5}";
-    assert_null(evbus__consumer_config_load(bad, &errs));
+    assert_null(evbus_cli_consumer_config_load(bad, &errs));
     assert_true(has_error(&errs, "$", "unknown key \"extra\""));
     assert_true(has_error(&errs, "$.topics[1]", "\"ok\" given twice"));
     assert_true(has_error(&errs, "$.topics[2]", "expected a legal Kafka topic name"));
@@ -119,7 +119,7 @@ static void test_every_error(void **state) {
     assert_true(has_error(&errs, "$.retry.backoff_ms", "a number, expected an integer"));
     assert_true(has_error(&errs, "$.dlq_suffix", "an integer, expected a string"));
     assert_int_equal(errs.count, 17);
-    evbus__config_errors_clear(&errs);
+    evbus_cli_config_errors_clear(&errs);
 }
 
 int main(void) {

@@ -5,23 +5,24 @@
 
 #include "json_scan.h"
 #include "output.h"
+#include "text_scan.h"
 
 /* Sanitize in (n bytes) with fn and compare with want, byte for byte. */
 #define CHECK_TEXT(in, n, flags, want)                                                   \
     do {                                                                                 \
-        evbus__buf_t b_ = EVBUS__BUF_INIT;                                               \
+        evbus_cli_buf_t b_ = EVBUS_CLI_BUF_INIT;                                               \
         assert_int_equal(evbus_cli_safe_text(&b_, (in), (n), (flags)), 0);               \
         assert_int_equal(b_.len, strlen(want));                                          \
         assert_memory_equal(b_.data, (want), b_.len);                                    \
-        evbus__buf_free(&b_);                                                            \
+        evbus_cli_buf_free(&b_);                                                            \
     } while (0)
 #define CHECK_JSON(in, n, want)                                                          \
     do {                                                                                 \
-        evbus__buf_t b_ = EVBUS__BUF_INIT;                                               \
+        evbus_cli_buf_t b_ = EVBUS_CLI_BUF_INIT;                                               \
         assert_int_equal(evbus_cli_json_string(&b_, (in), (n)), 0);                      \
         assert_int_equal(b_.len, strlen(want));                                          \
         assert_memory_equal(b_.data, (want), b_.len);                                    \
-        evbus__buf_free(&b_);                                                            \
+        evbus_cli_buf_free(&b_);                                                            \
     } while (0)
 
 /* Not one byte a terminal acts on: no C0 control, no DEL, no C1 (as UTF-8: C2 80..C2 9F), no
@@ -87,26 +88,26 @@ static void test_text_every_byte_pair_is_safe(void **state) {
     /* Every 1- and 2-byte input, and a few 3-byte prefixes: the output never holds a byte a
      * terminal acts on (exhaustive over what fits in a unit test). */
     unsigned char in[3];
-    evbus__buf_t b = EVBUS__BUF_INIT;
+    evbus_cli_buf_t b = EVBUS_CLI_BUF_INIT;
     for (unsigned x = 0; x < 256; x++) {
         for (unsigned y = 0; y < 256; y++) {
             in[0] = (unsigned char)x;
             in[1] = (unsigned char)y;
-            evbus__buf_reset(&b);
+            evbus_cli_buf_reset(&b);
             assert_int_equal(evbus_cli_safe_text(&b, (const char *)in, 2, 0), 0);
             assert_terminal_safe(b.data, b.len);
-            evbus__buf_reset(&b);
+            evbus_cli_buf_reset(&b);
             assert_int_equal(evbus_cli_json_string(&b, (const char *)in, 2), 0);
             assert_terminal_safe(b.data, b.len);
             for (unsigned z = 0x80; z < 0xC0; z += 0x3F) {
                 in[2] = (unsigned char)z;
-                evbus__buf_reset(&b);
+                evbus_cli_buf_reset(&b);
                 assert_int_equal(evbus_cli_safe_text(&b, (const char *)in, 3, 0), 0);
                 assert_terminal_safe(b.data, b.len);
             }
         }
     }
-    evbus__buf_free(&b);
+    evbus_cli_buf_free(&b);
 }
 
 static void test_json_string(void **state) {
@@ -127,15 +128,15 @@ static void test_json_text(void **state) {
     (void)state;
     const char *in = "{\"a\":\"x\xe2\x80\xa8y\",\"b\":\"\xc2\x9b\x7f\",\"c\":\"\\u001b\xc3\xa9\"}";
     const char *want = "{\"a\":\"x\\u2028y\",\"b\":\"\\u009b\\u007f\",\"c\":\"\\u001b\xc3\xa9\"}";
-    evbus__buf_t b = EVBUS__BUF_INIT;
+    evbus_cli_buf_t b = EVBUS_CLI_BUF_INIT;
     assert_int_equal(evbus_cli_safe_json_text(&b, in, strlen(in)), 0);
     assert_string_equal((const char *)b.data, want);
     /* harmless text is copied as is */
-    evbus__buf_reset(&b);
+    evbus_cli_buf_reset(&b);
     const char *ok = "{\"k\":\"caf\xc3\xa9\",\"n\":[1,2.5e3]}";
     assert_int_equal(evbus_cli_safe_json_text(&b, ok, strlen(ok)), 0);
     assert_string_equal((const char *)b.data, ok);
-    evbus__buf_free(&b);
+    evbus_cli_buf_free(&b);
 }
 
 /* The word-at-a-time scans stop exactly where a byte loop would: every byte value at every
@@ -150,19 +151,19 @@ static void test_word_scans_match_bytes(void **state) {
                 s[pos] = (unsigned char)c;
                 int plain = c >= 0x20 && c < 0x7F && c != '"' && c != '\\';
                 int verbatim = c >= 0x20 && c != '"' && c != '\\';
-                assert_int_equal(evbus__plain_ascii_len(s, n), plain ? n : pos);
-                assert_int_equal(evbus__below_7f_len(s, n), c < 0x7F ? n : pos);
-                assert_int_equal(evbus__json_verbatim_len(s, n), verbatim ? n : pos);
+                assert_int_equal(evbus_cli_plain_ascii_len(s, n), plain ? n : pos);
+                assert_int_equal(evbus_cli_below_7f_len(s, n), c < 0x7F ? n : pos);
+                assert_int_equal(evbus_cli_json_verbatim_len(s, n), verbatim ? n : pos);
                 assert_int_equal(evbus__utf8_valid_prefix(s, n), c < 0x80 ? n : pos);
             }
         }
     }
     /* JSON escaping around word boundaries */
-    evbus__buf_t b = EVBUS__BUF_INIT;
+    evbus_cli_buf_t b = EVBUS_CLI_BUF_INIT;
     const char *in = "abcdefg\"hijklmno\\pqrstuv\nw";
-    assert_int_equal(evbus__json_write_string(&b, in, strlen(in)), 0);
+    assert_int_equal(evbus_cli_json_write_string(&b, in, strlen(in)), 0);
     assert_string_equal((const char *)b.data, "\"abcdefg\\\"hijklmno\\\\pqrstuv\\nw\"");
-    evbus__buf_free(&b);
+    evbus_cli_buf_free(&b);
 }
 
 int main(void) {

@@ -12,18 +12,100 @@
 
 #include <jansson.h>
 
-#include "topic.h"
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <evbus/evbus.h>
+
+void evbus_cli_config_errors_add(evbus_cli_config_errors_t *errs, const char *path, const char *fmt,
+                                 ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    evbus_cli_config_error_t *p = realloc(errs->items, (errs->count + 1) * sizeof(*p));
+    if (!p)
+        return;
+    errs->items = p;
+    p[errs->count].path = strdup(path);
+    p[errs->count].message = strdup(msg);
+    if (!p[errs->count].path || !p[errs->count].message) {
+        free(p[errs->count].path);
+        free(p[errs->count].message);
+        return;
+    }
+    errs->count++;
+}
+
+void evbus_cli_config_errors_clear(evbus_cli_config_errors_t *errs) {
+    if (!errs)
+        return;
+    for (size_t i = 0; i < errs->count; i++) {
+        free(errs->items[i].path);
+        free(errs->items[i].message);
+    }
+    free(errs->items);
+    errs->items = NULL;
+    errs->count = 0;
+}
+
+/* "an object", "a string", ... for "<kind>, expected <what>" messages. */
+static const char *json_kind(const json_t *v) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+/* JSON text (starting with '{' or '[') or the path of a file holding it; NULL + a problem. */
+static json_t *parse_source(const char *text_or_path, const char *what,
+                                             evbus_cli_config_errors_t *errs) {
+    json_error_t jerr;
+    const char *p = text_or_path;
+    while (p && isspace((unsigned char)*p))
+        p++;
+    if (!p || !*p) {
+        evbus_cli_config_errors_add(errs, "$", "empty %s, expected JSON text or a file path", what);
+        return NULL;
+    }
+    json_t *root;
+    char where[600];
+    if (*p == '{' || *p == '[') {
+        root = json_loads(p, JSON_REJECT_DUPLICATES, &jerr);
+        snprintf(where, sizeof(where), "$");
+    } else {
+        root = json_load_file(p, JSON_REJECT_DUPLICATES, &jerr);
+        snprintf(where, sizeof(where), "%s", p);
+    }
+    if (!root) {
+        if (jerr.line < 0)
+            evbus_cli_config_errors_add(errs, where, "%s, expected a readable JSON file", jerr.text);
+        else
+            evbus_cli_config_errors_add(errs, where,
+                                        "JSON syntax error at line %d column %d: %s, expected valid JSON",
+                                        jerr.line, jerr.column, jerr.text);
+    }
+    return root;
+}
 
 /* retry.max, retry.backoff.ms, dlq.topic.suffix: name and value each, and the NULL. */
 #define CONF_SLOTS 7
 
 typedef struct load_s {
-    evbus__config_errors_t *errs;
+    evbus_cli_config_errors_t *errs;
     const char *base; /* directory of the file, for relative plugin paths; NULL for JSON text */
     int nomem;
 } load_t;
 
-#define ERR(l, path, ...) evbus__config_errors_add((l)->errs, path, __VA_ARGS__)
+#define ERR(l, path, ...) evbus_cli_config_errors_add((l)->errs, path, __VA_ARGS__)
 
 static char *dup_or_flag(load_t *l, const char *s) {
     char *r = strdup(s);
@@ -51,7 +133,7 @@ static char **string_list(load_t *l, const char *path, json_t *arr, size_t *np, 
     char p[256];
     if (!json_is_array(arr) || json_array_size(arr) == 0) {
         ERR(l, path, "%s, expected a non-empty array of strings",
-            json_is_array(arr) ? "empty array" : evbus__json_kind(arr));
+            json_is_array(arr) ? "empty array" : json_kind(arr));
         return NULL;
     }
     size_t n = json_array_size(arr), bad = 0;
@@ -66,9 +148,9 @@ static char **string_list(load_t *l, const char *path, json_t *arr, size_t *np, 
         char why[256];
         snprintf(p, sizeof(p), "%s[%zu]", path, i);
         if (!s || !*s) {
-            ERR(l, p, "%s, expected a non-empty string", s ? "empty string" : evbus__json_kind(v));
+            ERR(l, p, "%s, expected a non-empty string", s ? "empty string" : json_kind(v));
             bad++;
-        } else if (topics && evbus__topic_check(s, why, sizeof(why)) != 0) {
+        } else if (topics && evbus_topic_check(s, why, sizeof(why)) != 0) {
             ERR(l, p, "%s, expected a legal Kafka topic name", why);
             bad++;
         } else {
@@ -101,7 +183,7 @@ static void free_list(char **v) {
 
 static char **settings_list(load_t *l, const char *path, json_t *obj) {
     if (!json_is_object(obj)) {
-        ERR(l, path, "%s, expected an object of setting names to strings", evbus__json_kind(obj));
+        ERR(l, path, "%s, expected an object of setting names to strings", json_kind(obj));
         return NULL;
     }
     size_t n = json_object_size(obj), i = 0;
@@ -128,7 +210,7 @@ static char **settings_list(load_t *l, const char *path, json_t *obj) {
             ERR(l, path, "empty setting name, expected a name");
             bad = 1;
         } else if (!s) {
-            ERR(l, p, "%s, expected a string, an integer or a boolean", evbus__json_kind(v));
+            ERR(l, p, "%s, expected a string, an integer or a boolean", json_kind(v));
             bad = 1;
         } else if (!bad) {
             out[i++] = dup_or_flag(l, k);
@@ -144,12 +226,12 @@ static char **settings_list(load_t *l, const char *path, json_t *obj) {
     return out;
 }
 
-static void load_plugin(load_t *l, size_t idx, json_t *o, evbus__cplugin_t *pl) {
+static void load_plugin(load_t *l, size_t idx, json_t *o, evbus_cli_cplugin_t *pl) {
     char path[64], p[96];
     snprintf(path, sizeof(path), "$.plugins[%zu]", idx);
     pl->isolate = -1;
     if (!json_is_object(o)) {
-        ERR(l, path, "%s, expected an object {\"path\": ...}", evbus__json_kind(o));
+        ERR(l, path, "%s, expected an object {\"path\": ...}", json_kind(o));
         return;
     }
     static const char *const known[] = {"path", "isolate", "settings", "subscriptions", NULL};
@@ -161,7 +243,7 @@ static void load_plugin(load_t *l, size_t idx, json_t *o, evbus__cplugin_t *pl) 
         ERR(l, path, "missing \"path\", expected a plugin file or directory");
     } else if (!s || !*s) {
         ERR(l, p, "%s, expected the path of a plugin (.so) or a directory of plugins",
-            s ? "empty string" : evbus__json_kind(v));
+            s ? "empty string" : json_kind(v));
     } else {
         size_t len = (l->base && *s != '/' ? strlen(l->base) + 1 : 0) + strlen(s) + 1;
         if (!(pl->path = malloc(len))) {
@@ -182,7 +264,7 @@ static void load_plugin(load_t *l, size_t idx, json_t *o, evbus__cplugin_t *pl) 
     if ((v = json_object_get(o, "isolate"))) {
         snprintf(p, sizeof(p), "%s.isolate", path);
         if (!json_is_boolean(v))
-            ERR(l, p, "%s, expected true or false", evbus__json_kind(v));
+            ERR(l, p, "%s, expected true or false", json_kind(v));
         else
             pl->isolate = json_is_true(v);
     }
@@ -199,7 +281,7 @@ static void load_plugin(load_t *l, size_t idx, json_t *o, evbus__cplugin_t *pl) 
 }
 
 /* One evbus configuration name from the file, checked by evbus_conf_set. */
-static void conf_value(load_t *l, evbus__consumer_config_t *cc, size_t *nconf, const char *path,
+static void conf_value(load_t *l, evbus_cli_consumer_config_t *cc, size_t *nconf, const char *path,
                        const char *name, json_t *v, int integer) {
     char num[64], err[512];
     const char *s = NULL;
@@ -208,7 +290,7 @@ static void conf_value(load_t *l, evbus__consumer_config_t *cc, size_t *nconf, c
     else if (!integer && json_is_string(v))
         s = json_string_value(v);
     if (!s) {
-        ERR(l, path, "%s, expected %s", evbus__json_kind(v), integer ? "an integer" : "a string");
+        ERR(l, path, "%s, expected %s", json_kind(v), integer ? "an integer" : "a string");
         return;
     }
     evbus_conf_t *scratch = evbus_conf_new();
@@ -226,7 +308,7 @@ static void conf_value(load_t *l, evbus__consumer_config_t *cc, size_t *nconf, c
     cc->conf[(*nconf)++] = dup_or_flag(l, s);
 }
 
-static void load_root(load_t *l, json_t *root, evbus__consumer_config_t *cc) {
+static void load_root(load_t *l, json_t *root, evbus_cli_consumer_config_t *cc) {
     static const char *const known[] = {"topics", "group", "plugins", "retry", "dlq_suffix", NULL};
     unknown_keys(l, "$", root, known, "topics, group, plugins, retry or dlq_suffix");
     json_t *v;
@@ -240,13 +322,13 @@ static void load_root(load_t *l, json_t *root, evbus__consumer_config_t *cc) {
     if ((v = json_object_get(root, "group"))) {
         if (!json_is_string(v) || !*json_string_value(v))
             ERR(l, "$.group", "%s, expected a non-empty string",
-                json_is_string(v) ? "empty string" : evbus__json_kind(v));
+                json_is_string(v) ? "empty string" : json_kind(v));
         else
             cc->group = dup_or_flag(l, json_string_value(v));
     }
     if ((v = json_object_get(root, "plugins"))) {
         if (!json_is_array(v)) {
-            ERR(l, "$.plugins", "%s, expected an array of {\"path\": ...} objects", evbus__json_kind(v));
+            ERR(l, "$.plugins", "%s, expected an array of {\"path\": ...} objects", json_kind(v));
         } else if (json_array_size(v) > 0) {
             cc->nplugins = json_array_size(v);
             if (!(cc->plugins = calloc(cc->nplugins, sizeof(*cc->plugins))))
@@ -262,7 +344,7 @@ static void load_root(load_t *l, json_t *root, evbus__consumer_config_t *cc) {
     }
     if ((v = json_object_get(root, "retry"))) {
         if (!json_is_object(v)) {
-            ERR(l, "$.retry", "%s, expected an object {\"max\": N, \"backoff_ms\": N}", evbus__json_kind(v));
+            ERR(l, "$.retry", "%s, expected an object {\"max\": N, \"backoff_ms\": N}", json_kind(v));
         } else {
             static const char *const rk[] = {"max", "backoff_ms", NULL};
             unknown_keys(l, "$.retry", v, rk, "max or backoff_ms");
@@ -282,7 +364,7 @@ static void load_root(load_t *l, json_t *root, evbus__consumer_config_t *cc) {
     }
 }
 
-void evbus__consumer_config_destroy(evbus__consumer_config_t *cc) {
+void evbus_cli_consumer_config_destroy(evbus_cli_consumer_config_t *cc) {
     if (!cc)
         return;
     free_list(cc->topics);
@@ -300,9 +382,9 @@ void evbus__consumer_config_destroy(evbus__consumer_config_t *cc) {
     free(cc);
 }
 
-evbus__consumer_config_t *evbus__consumer_config_load(const char *text_or_path,
-                                                      evbus__config_errors_t *errs) {
-    json_t *root = evbus__config_parse_source(text_or_path, "consumer config", errs);
+evbus_cli_consumer_config_t *evbus_cli_consumer_config_load(const char *text_or_path,
+                                                      evbus_cli_config_errors_t *errs) {
+    json_t *root = parse_source(text_or_path, "consumer config", errs);
     if (!root)
         return NULL;
     load_t l = {errs, NULL, 0};
@@ -317,12 +399,12 @@ evbus__consumer_config_t *evbus__consumer_config_load(const char *text_or_path,
         free(copy);
         l.base = dir;
     }
-    evbus__consumer_config_t *cc = calloc(1, sizeof(*cc));
+    evbus_cli_consumer_config_t *cc = calloc(1, sizeof(*cc));
     if (!cc)
         l.nomem = 1;
     else if (!json_is_object(root))
         ERR(&l, "$", "%s, expected an object {\"topics\": [...], \"group\": ..., \"plugins\": [...]}",
-            evbus__json_kind(root));
+            json_kind(root));
     else
         load_root(&l, root, cc);
     json_decref(root);
@@ -330,7 +412,7 @@ evbus__consumer_config_t *evbus__consumer_config_load(const char *text_or_path,
     if (l.nomem)
         ERR(&l, "$", "out of memory");
     if (errs->count) {
-        evbus__consumer_config_destroy(cc);
+        evbus_cli_consumer_config_destroy(cc);
         return NULL;
     }
     return cc;
