@@ -2,8 +2,11 @@
 """A tiny Confluent-compatible schema-registry TEST DOUBLE for evbus tests.
 
 This is NOT a schema registry: it keeps everything in memory, checks no compatibility,
-understands only Avro, and exists so that tests can exercise evbus's registry client
-(and fault paths) without a real registry.  Python 3 standard library only.
+understands only Avro.  Python 3 standard library only.  New tests use it only for the faults
+a real registry cannot be made to produce on demand: an error status on every request
+(--fail-status 503), answers slower than the client's timeout (--delay-ms), a registry that
+goes away and comes back on the same port.  Everything else runs against a real registry
+(Apicurio, tests/registry/with-registry).  (bench/run still measures against it.)
 
 Endpoints (a subset of the Confluent REST API, same shapes):
   POST /subjects/{subject}/versions   {"schema": "..."} -> {"id": N}
@@ -17,18 +20,14 @@ Errors have the registry's shape: {"error_code": N, "message": "..."}.
 
 Options:
   --host H --port P        bind address (default 127.0.0.1, port 0 = any free port)
-  --user U --password P    require HTTP basic auth (else 401 Unauthorized)
   --fail-status S          answer every request with status S (fault injection)
   --delay-ms N             wait N ms before answering each request
-  --tls-cert F --tls-key K serve HTTPS with this certificate chain and key (PEM files)
-The first stdout line is "listening on http[s]://HOST:PORT" (flushed).  SIGTERM exits cleanly.
+The first stdout line is "listening on http://HOST:PORT" (flushed).  SIGTERM exits cleanly.
 """
 
 import argparse
-import base64
 import json
 import signal
-import ssl
 import sys
 import threading
 import time
@@ -82,18 +81,13 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(n) if n > 0 else b""
 
     def gate(self):
-        """Fault injection and auth; True when the request may proceed."""
+        """Fault injection; True when the request may proceed."""
         opts = self.server.opts
         if opts.delay_ms > 0:
             time.sleep(opts.delay_ms / 1000.0)
         if opts.fail_status:
             self.error(opts.fail_status, opts.fail_status * 100, "injected failure")
             return False
-        if opts.user is not None:
-            want = base64.b64encode(f"{opts.user}:{opts.password or ''}".encode()).decode()
-            if self.headers.get("Authorization", "") != "Basic " + want:
-                self.error(401, 401, "Unauthorized")
-                return False
         return True
 
     def path_parts(self):
@@ -161,28 +155,15 @@ def main():
     ap = argparse.ArgumentParser(description="Schema-registry test double (not a real registry)")
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--port", type=int, default=0)
-    ap.add_argument("--user")
-    ap.add_argument("--password")
     ap.add_argument("--fail-status", type=int, default=0)
     ap.add_argument("--delay-ms", type=int, default=0)
-    ap.add_argument("--tls-cert")
-    ap.add_argument("--tls-key")
     opts = ap.parse_args()
-    if bool(opts.tls_cert) != bool(opts.tls_key):
-        ap.error("--tls-cert and --tls-key go together")
 
     server = ThreadingHTTPServer((opts.host, opts.port), Handler)
     server.daemon_threads = True
     server.opts = opts
     server.store = Store()
     scheme = "http"
-    if opts.tls_cert:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(opts.tls_cert, opts.tls_key)
-        # The handshake happens on the first read, in the request's own thread: a client that
-        # refuses the certificate costs that thread an exception, not the server.
-        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
-        scheme = "https"
 
     def on_term(signum, frame):
         # shutdown() blocks until serve_forever returns, so call it from another thread.

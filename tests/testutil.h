@@ -75,6 +75,18 @@ typedef struct tu_registry_s {
 tu_registry_t *tu_registry_start(const char *arg, ...);
 void tu_registry_stop(tu_registry_t *d);
 
+/* The real schema registry (Apicurio) of tests/registry/with-registry: EVBUS_TEST_REGISTRY_URL.
+ * When it is unset, or harness_opt is "--auth" and EVBUS_TEST_REGISTRY_USER is unset (a test run
+ * on its own, or in a group whose registry has no auth), re-runs this very program inside
+ * `with-registry [harness_opt] --`: so it never skips, and never returns NULL. */
+const char *tu_real_registry(char **argv, const char *harness_opt);
+
+/* One HTTP request (127.0.0.1 only in tests): method, url, JSON body or NULL, basic auth user
+ * or NULL.  Returns the malloc'd NUL-terminated body, *status (may be NULL) the HTTP status;
+ * fails the test when the request cannot be made. */
+char *tu_http(const char *method, const char *url, const char *body, const char *user,
+              const char *password, long *status);
+
 /* ==== libconsumer tests (testutil_consumer.c) ==== */
 
 #define CU_TYPE "org.evbus.test.consumer.v1"

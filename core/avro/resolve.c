@@ -153,6 +153,16 @@ static const evbus__field_t *field_of(const evbus__schema_t *rec, const char *na
     return NULL;
 }
 
+/* The writer's field that the reader's field rf reads: the one of its name, else the first of
+ * its aliases the writer has (a field renamed, its old name kept as an alias), as the Avro
+ * specification resolves them and registries judge compatibility. */
+static const evbus__field_t *writer_field(const evbus__schema_t *w, const evbus__field_t *rf) {
+    const evbus__field_t *wf = field_of(w, rf->name);
+    for (size_t i = 0; !wf && i < rf->naliases; i++)
+        wf = field_of(w, rf->aliases[i]);
+    return wf;
+}
+
 /* ---- static check ---- */
 
 static int check(rctx_t *c, const evbus__schema_t *w, const evbus__schema_t *r, int depth) {
@@ -198,7 +208,7 @@ static int check(rctx_t *c, const evbus__schema_t *w, const evbus__schema_t *r, 
         c->stack_w[c->nstack] = w;
         c->stack_r[c->nstack++] = r;
         for (size_t i = 0; i < r->nfields; i++) {
-            const evbus__field_t *rf = &r->fields[i], *wf = field_of(w, rf->name);
+            const evbus__field_t *rf = &r->fields[i], *wf = writer_field(w, rf);
             evbus__path_push(&c->path, SEG_FIELD, rf->name, 0);
             int rc = 0;
             if (wf)
@@ -335,8 +345,8 @@ static json_t *resolve_record(rctx_t *c, const evbus__schema_t *w, const evbus__
     if (!o)
         return NULL;
     for (size_t i = 0; i < r->nfields; i++) {
-        const evbus__field_t *rf = &r->fields[i], *wf = field_of(w, rf->name);
-        json_t *fv = wf ? json_object_get(v, rf->name) : NULL;
+        const evbus__field_t *rf = &r->fields[i], *wf = writer_field(w, rf);
+        json_t *fv = wf ? json_object_get(v, wf->name) : NULL; /* the data has the writer's names */
         if (!wf || !fv) {
             if (rf->has_default)
                 continue; /* the reader's codec fills the default when encoding */

@@ -377,12 +377,15 @@ static int32_t id_cached(const evbus__registry_t *reg, const char *subject, uint
     return -1;
 }
 
-/* The text to register: the schema as written (compacted), so defaults and docs survive
- * and the registry gives the id a Python peer registering the same schema gets. */
+/* The text to register: the schema as written (defaults and docs survive), in the very text
+ * the Python Open edX bus registers: openedx-events' json.dumps(schema, sort_keys=True), i.e.
+ * keys sorted, ", " and ": " separators, non-ASCII escaped.  A Confluent registry compares
+ * schemas parsed, so any text would get the bus's id there; Apicurio (by default) keys on the
+ * text itself and would make every other spelling a new version with a new id. */
 static char *schema_text_for_post(const evbus__schema_doc_t *doc) {
     if (doc->json) {
         json_t *j = json_loads(doc->json, 0, NULL);
-        char *s = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY) : NULL;
+        char *s = j ? json_dumps(j, JSON_SORT_KEYS | JSON_ENSURE_ASCII | JSON_ENCODE_ANY) : NULL;
         json_decref(j);
         if (s)
             return s;

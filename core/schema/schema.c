@@ -69,6 +69,9 @@ static void node_free(evbus__schema_t *n) {
         free(n->fields[i].name);
         free(n->fields[i].default_avro);
         free(n->fields[i].default_json);
+        for (size_t k = 0; k < n->fields[i].naliases; k++)
+            free(n->fields[i].aliases[k]);
+        free(n->fields[i].aliases);
     }
     free(n->fields);
     for (size_t i = 0; i < n->nsymbols; i++)
@@ -400,6 +403,21 @@ static evbus__schema_t *parse_record(ctx_t *c, json_t *j, const char *ns, int de
         }
         f->name_len = strlen(fname);
         n->nfields++;
+        /* check_aliases() above vouched for the array: names only. */
+        json_t *ja = json_object_get(jf, "aliases");
+        if (json_array_size(ja) > 0) {
+            if (!(f->aliases = calloc(json_array_size(ja), sizeof(*f->aliases)))) {
+                free(inner_ns);
+                return fail(c, "out of memory");
+            }
+            for (size_t k = 0; k < json_array_size(ja); k++) {
+                if (!(f->aliases[k] = strdup(json_string_value(json_array_get(ja, k))))) {
+                    free(inner_ns);
+                    return fail(c, "out of memory");
+                }
+                f->naliases++;
+            }
+        }
         size_t saved;
         path_push(c, fname, &saved);
         json_t *jt = json_object_get(jf, "type");

@@ -47,6 +47,10 @@ typedef struct evbus__field_s {
      * filled by evbus__avro_prepare_defaults (NULL in a doc from evbus__schema_parse_types). */
     unsigned char *default_avro;
     size_t default_avro_len;
+    /* The field's "aliases" (earlier names): a reader field matches a writer field of any of
+     * these names when none has its own name (Avro schema resolution). */
+    char **aliases;
+    size_t naliases;
 } evbus__field_t;
 
 struct evbus__schema_s {

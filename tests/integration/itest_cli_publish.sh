@@ -107,22 +107,7 @@ expect_rc 0 "$CLI" -q --no-prefix publish $TYPE "$D/cli_orders.jsonl"
 [ ! -s "$T/err" ] || fail "-q wrote: $(cat "$T/err")"
 ok
 
-# Confluent framing: published through a schema registry (the test double), tail reads it
-# with the registry URL and reports an error field without it.
-python3 "$EVBUS_SRC/tests/registry_double.py" >"$T/reg.out" 2>"$T/reg.err" &
-PIDS+=("$!")
-wait_until 30 grep -q '^listening on ' "$T/reg.out" || fail "registry double did not start"
-REG=$(sed -n 's/^listening on //p' "$T/reg.out")
-expect_rc 0 "$CLI" --prefix cf -X schema.registry.url="$REG" publish $TYPE "$D/cli_orders.jsonl"
-expect_rc 0 "$CLI" --prefix cf tail orders --format raw
-expect_in "$T/out" $'\tconfluent:[0-9]+\t[0-9a-f]+$'
-EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL=$REG expect_rc 0 "$CLI" --prefix cf tail orders
-[ "$(jq -r 'select(has("error") | not) | .data.order_id' "$T/out" | sort | tr '\n' ' ')" = "o-1 o-2 o-3 " ] ||
-    fail "Confluent-framed tail: $(cat "$T/out")"
-ok
-expect_rc 0 "$CLI" --prefix cf tail orders
-[ "$(jq -r '.error' "$T/out" | grep -c 'no schema registry')" = 3 ] || fail "no registry: $(cat "$T/out")"
-ok
+# Confluent framing through a real schema registry: tests/registry/rtest_cli_publish.sh.
 
 # A broker that never answers: the events are not delivered, exit 1, bounded in time.
 start=$SECONDS

@@ -1,7 +1,8 @@
 /* Consumer with a schema registry (the test double) that fails, at the default settings:
  * while the registry answers 503 the events are retried with backoff and never dead-lettered;
  * when it is back (same address) every event is handled, none lost; an id the registry does
- * not know (404) is dead-lettered as a schema error. */
+ * not know (404) is dead-lettered as a schema error.  The double stays here (not Apicurio):
+ * a real registry cannot be made to answer 503 on demand and come back on the same port. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -4,16 +4,20 @@
 # the error paths (wrong SASL password, wrong registry secret, rejected settings), has its
 # stdout and stderr searched for the SASL password and the registry API secret (and the
 # registry's basic-auth token); finding one fails the test.  Runs on a SASL/SCRAM broker of its
-# own (tests/kafka/with-kafka --sasl scram) with the schema-registry test double.
+# own (tests/kafka/with-kafka --sasl scram) with a real schema registry requiring basic auth, of
+# its own too (Apicurio, tests/registry/with-registry --auth).
 if [[ ${EVBUS_TEST_KAFKA_SASL_MECHANISMS:-} != *SCRAM-SHA-512* ]]; then
     exec "$EVBUS_SRC/tests/kafka/with-kafka" --sasl scram -- bash "$0" "$@"
+fi
+if [ -z "${EVBUS_TEST_REGISTRY_USER:-}" ]; then
+    exec "$EVBUS_SRC/tests/registry/with-registry" --auth -- bash "$0" "$@"
 fi
 source "$(dirname "$0")/cli_testlib.sh"
 D=$EVBUS_SRC/tests/integration/data
 TYPE=org.evbus.demo.order.placed.v1
 rand() { head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
-REG_USER=reg-user
-REG_SECRET=regsecret-$(rand)
+REG_USER=$EVBUS_TEST_REGISTRY_USER
+REG_SECRET=$EVBUS_TEST_REGISTRY_PASSWORD
 WRONG_PW=wrongpw-$(rand)
 WRONG_REG=wrongreg-$(rand)
 SASL_PW=$EVBUS_TEST_KAFKA_SASL_PASSWORD
@@ -21,11 +25,7 @@ SECRETS=("$SASL_PW" "$REG_SECRET" "$WRONG_PW" "$WRONG_REG"
          "$(printf '%s:%s' "$REG_USER" "$REG_SECRET" | base64 -w0)"
          "$(printf '%s:%s' "$REG_USER" "$WRONG_REG" | base64 -w0)")
 
-python3 "$EVBUS_SRC/tests/registry_double.py" --user "$REG_USER" --password "$REG_SECRET" \
-    >"$T/registry.out" 2>"$T/registry.err" &
-PIDS+=($!)
-wait_until 20 grep -q '^listening on ' "$T/registry.out" || fail "registry double did not start"
-REG_URL=$(sed -n 's/^listening on //p' "$T/registry.out")
+REG_URL=$EVBUS_TEST_REGISTRY_URL
 
 export EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS=$EVBUS_TEST_KAFKA_SASL_BOOTSTRAP
 export EVENT_BUS_SCHEMA_DIR=$EVBUS_SRC/schemas

@@ -1,5 +1,5 @@
 # Shared setup of the interop tests (sourced, not run): the Python peer (peer.py, in the venv
-# that scripts/setup makes), the all-types interop schema and events, the registry double.
+# that scripts/setup makes), the all-types interop schema and events, the real registry.
 # Builds on tests/integration/cli_testlib.sh (expect_rc, wait_until, cleanup of PIDS, ok/fail).
 source "$EVBUS_SRC/tests/integration/cli_testlib.sh"
 : "${EVBUS_TEST_KAFKA_BOOTSTRAP:?run inside tests/kafka/with-kafka}" "${EVBUS_BUILD:?set by ctest}"
@@ -33,10 +33,15 @@ peer() {
     ok
 }
 
-# start_registry: the schema-registry test double on a free port; sets REG.
+# start_registry: sets REG to the real schema registry (Apicurio) of tests/registry/with-registry,
+# which the test runs under (shared with other tests: subjects are made unique by the prefixes).
 start_registry() {
-    python3 "$EVBUS_SRC/tests/registry_double.py" >"$T/reg.out" 2>"$T/reg.err" &
-    PIDS+=("$!")
-    wait_until 30 grep -qs '^listening on ' "$T/reg.out" || fail "registry double did not start"
-    REG=$(sed -n 's/^listening on //p' "$T/reg.out")
+    REG=${EVBUS_TEST_REGISTRY_URL:?run inside tests/registry/with-registry}
+    curl -sf -o /dev/null --max-time 30 "$REG/subjects" || fail "the registry at $REG does not answer"
+}
+
+# subjects PREFIX: the registry's subjects that start with PREFIX, sorted, one a line.
+subjects() {
+    curl -sf --max-time 30 "$REG/subjects" |
+        python3 -c 'import json, sys; [print(s) for s in sorted(json.load(sys.stdin)) if s.startswith(sys.argv[1])]' "$1"
 }

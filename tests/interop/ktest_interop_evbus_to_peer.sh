@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # evbus publishes, the Python peer (Open edX's client stack) consumes: every Avro type of the
 # interop schema, with edge values; data, key, headers and the framing bytes are checked, in
-# single-object framing (no registry) and Confluent framing (registry double), and with W3C
+# single-object framing (no registry) and Confluent framing (a real registry, Apicurio), and with W3C
 # trace context headers.
 if [ -z "${EVBUS_TEST_KAFKA_BOOTSTRAP:-}" ]; then
     exec "$EVBUS_SRC/tests/kafka/with-kafka" -- bash "$0" "$@"
+fi
+# The real registry (Apicurio): the registry group provides it; run alone, the test starts one.
+if [ -z "${EVBUS_TEST_REGISTRY_URL:-}" ]; then
+    exec "$EVBUS_SRC/tests/registry/with-registry" -- bash "$0" "$@"
 fi
 source "$(dirname "$0")/interop_lib.sh"
 P=ie$$
@@ -23,7 +27,7 @@ expect_in "$T/err" "$NEVENTS events sent, 0 lines rejected, $NEVENTS messages de
 peer so expect-evbus --bootstrap "$BOOTSTRAP" --topic $P-so-interop-alltypes --schema "$SCHEMA" \
     --key-field $KEY_FIELD --sent "$EVENTS" --framing single --evbus-fingerprint "$FP"
 
-# Confluent framing through the registry double: producer config in the list form.
+# Confluent framing through the real registry (Apicurio): producer config in the list form.
 start_registry
 printf '{"%s": [{"topic": "interop-alltypes", "event_key_field": "%s"}]}\n' $TYPE $KEY_FIELD >"$T/cfg.json"
 expect_rc 0 "$CLI" --prefix $P-cf -c "$T/cfg.json" -X schema.registry.url="$REG" publish $TYPE "$EVENTS"

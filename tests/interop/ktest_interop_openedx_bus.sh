@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The real Open edX event bus (openedx-events 10.5.0 + edx-event-bus-kafka 6.1.0 from PyPI, see
 # requirements.txt; tests/interop/openedx_bus.py drives them outside Django) against evbus on real
-# Kafka with the registry double, both ways, for several event types: a nullable field
+# Kafka with a real schema registry (Apicurio), both ways, for several event types: a nullable field
 # (xblock.published's version), nested records and a union with a named record (enrollment's
 # user/course/created_by), dates and nullable dates (enrollment, catalog_info):
 #   1. the bus's producer -> evbus tail (data, key, headers) and evbus consume (a plugin);
@@ -14,6 +14,10 @@
 # The hand-built peer (peer.py) stays for what the bus cannot do: single-object framing.
 if [ -z "${EVBUS_TEST_KAFKA_BOOTSTRAP:-}" ]; then
     exec "$EVBUS_SRC/tests/kafka/with-kafka" -- bash "$0" "$@"
+fi
+# The real registry (Apicurio): the registry group provides it; run alone, the test starts one.
+if [ -z "${EVBUS_TEST_REGISTRY_URL:-}" ]; then
+    exec "$EVBUS_SRC/tests/registry/with-registry" -- bash "$0" "$@"
 fi
 source "$(dirname "$0")/interop_lib.sh"
 "$PY" -c 'from django.conf import settings; settings.configure(); import openedx_events, edx_event_bus_kafka' ||
@@ -86,6 +90,49 @@ print("consume: %d events of the bus reached the plugin as sent" % len(sent))
 PY
 ok
 
+# --- 1b. the same subjects: the bus registered the record-name-per-topic subjects of its topic
+# (value <full topic>-<type>.CloudEvent, key <full topic>-string); evbus publishing to that topic
+# uses exactly those and adds none; its value schema is the bus's own version.
+subjects "$P-oe-content-" >"$T/subjects.bus"
+expect_in "$T/subjects.bus" "^$P-oe-content-org\.openedx\.content_authoring\.xblock\.published\.v1\.CloudEvent\$"
+expect_in "$T/subjects.bus" "^$P-oe-content-org\.openedx\.content_authoring\.course\.catalog_info\.changed\.v1\.CloudEvent\$"
+expect_in "$T/subjects.bus" "^$P-oe-content-string\$"
+[ "$(wc -l <"$T/subjects.bus")" = 3 ] || fail "the bus's subjects: $(cat "$T/subjects.bus")"
+XB=org.openedx.content_authoring.xblock.published.v1
+printf '{"%s": {"oe-content": {"event_key_field": "xblock_info.usage_key"}}}\n' $XB >"$T/same_cfg.json"
+printf '%s\n' '{"xblock_info":{"usage_key":"block-v1:o+c+r+type@html+block@same","block_type":"html","version":"v1"}}' >"$T/same.jsonl"
+expect_rc 0 "$CLI" -c "$T/same_cfg.json" publish $XB "$T/same.jsonl"
+subjects "$P-oe-content-" >"$T/subjects.both"
+cmp -s "$T/subjects.bus" "$T/subjects.both" ||
+    fail "evbus changed the subjects: $(diff "$T/subjects.bus" "$T/subjects.both")"
+ok
+# evbus's message carries ids registered under the bus's subjects (raw: key framing, then value's)
+expect_rc 0 "$CLI" tail oe-content --from-beginning -n 100 --format raw --key 'block-v1:o+c+r+type@html+block@same'
+[ "$(grep -c . "$T/out")" = 1 ] || fail "evbus's event in tail: $(cut -c1-300 "$T/out")"
+ids=$(grep -oE 'confluent:[0-9]+' "$T/out" | cut -d: -f2 | tr '\n' ' ')
+kid=${ids%% *} vid=$(cut -d' ' -f2 <<<"$ids")
+[[ $kid =~ ^[0-9]+$ && $vid =~ ^[0-9]+$ ]] || fail "no Confluent ids in: $(cut -c1-300 "$T/out")"
+python3 - "$REG" "$P-oe-content" "$XB" "$kid" "$vid" <<'PY' || fail "evbus's ids are not the bus's subjects'"
+import json, sys, urllib.request
+reg, topic, xb, kid, vid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+def ids(subject):
+    versions = json.load(urllib.request.urlopen("%s/subjects/%s/versions" % (reg, subject)))
+    return [json.load(urllib.request.urlopen("%s/subjects/%s/versions/%d" % (reg, subject, v)))["id"]
+            for v in versions]
+kids, vids = ids(topic + "-string"), ids("%s-%s.CloudEvent" % (topic, xb))
+# The value schema: evbus registers the bus's very text, so even Apicurio (which keys schemas on
+# their text) gives it the bus's id: one version.
+assert vids == [vid], (vid, vids)
+# The key: the bus registers the key field's definition ({"name": "usage_key", "type": "string"}
+# for xblock.published, {"name": "course_key", ...} for catalog_info: two versions already),
+# evbus the plain "string". A Confluent registry may give these one id; Apicurio gives each
+# text its own version. Any of them decodes the key (README, "Schema registries").
+assert kid in kids, (kid, kids)
+print("same subjects: value id %d is the bus's; key id %d is version %d of %d of %s-string"
+      % (vid, kid, kids.index(kid) + 1, len(kids), topic))
+PY
+ok
+
 # --- 2. evbus -> the bus's consumer loop and receivers
 python3 - "$EV" "$T" <<'PY'
 import json, sys
@@ -153,7 +200,8 @@ cp "$old" "$T/old/$TYPE.avsc"
 cp "$S/$TYPE.avsc" "$T/old/history/$TYPE.current.avsc"
 # the bus (new schema) wrote to oe-content in step 1; an evbus reader on the old schema:
 expect_rc 0 "$CLI" --schemas "$T/old" tail oe-content --from-beginning -n 100 --type "$TYPE" --as-reader
-[ "$(grep -c . "$T/out")" = 2 ] || fail "old reader: $(cat "$T/out")"
+# (the bus's two xblock events and evbus's one of step 1b)
+[ "$(grep -c . "$T/out")" = 3 ] || fail "old reader: $(cat "$T/out")"
 expect_not_in "$T/out" '"version"'
 expect_in "$T/out" '"data":\{"xblock_info":\{"usage_key":"block-v1:edX\+DemoX\+2024\+type@html\+block@intro","block_type":"html"\}\}'
 # an evbus writer on the old schema; the bus reads it into its current shape

@@ -7,6 +7,10 @@
 if [ -z "${EVBUS_TEST_KAFKA_BOOTSTRAP:-}" ]; then
     exec "$EVBUS_SRC/tests/kafka/with-kafka" -- bash "$0" "$@"
 fi
+# The real registry (Apicurio): the registry group provides it; run alone, the test starts one.
+if [ -z "${EVBUS_TEST_REGISTRY_URL:-}" ]; then
+    exec "$EVBUS_SRC/tests/registry/with-registry" -- bash "$0" "$@"
+fi
 source "$(dirname "$0")/interop_lib.sh"
 P=pe$$
 SO=$P-single

@@ -1,4 +1,6 @@
-/* libproducer with a schema registry (the test double): subjects, ids and Confluent framing. */
+/* libproducer with a real schema registry (Apicurio, tests/registry/with-registry) and the
+ * embedded broker: subjects as the Python bus names them, registered on first use, ids in the
+ * Confluent framing of key and value that are the registry's own. */
 #include "testutil.h"
 
 #include <stdio.h>
@@ -13,30 +15,49 @@
 #include "registry.h"
 #include "schema.h"
 
+#include <jansson.h>
+
 typedef struct fx_s {
     tu_mock_t *mock;
-    tu_registry_t *reg;
+    tu_registry_t *reg; /* only its url is used: the real registry's */
 } fx_t;
+
+static tu_registry_t g_real;
 
 static int setup(void **state) {
     static fx_t fx;
     fx.mock = tu_mock_new(1);
-    fx.reg = tu_registry_start(NULL);
+    fx.reg = &g_real;
     *state = &fx;
     return 0;
 }
 
-/* Runs even when the test fails, so no registry double outlives it. */
 static int teardown(void **state) {
     fx_t *fx = *state;
-    tu_registry_stop(fx->reg);
     tu_mock_destroy(fx->mock);
     return 0;
 }
 
+/* The "id" of the latest version of subject (asserting HTTP 200). */
+static int32_t latest_id(const char *subject) {
+    char url[1024];
+    long st = 0;
+    snprintf(url, sizeof(url), "%s/subjects/%s/versions/latest", g_real.url, subject);
+    char *body = tu_http_get(url, &st);
+    if (st != 200)
+        fail_msg("GET %s: HTTP %ld: %s", url, st, body);
+    json_t *j = json_loads(body, 0, NULL);
+    assert_non_null(j);
+    assert_true(json_is_integer(json_object_get(j, "id")));
+    int32_t id = (int32_t)json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    free(body);
+    return id;
+}
+
 static void test_confluent_framing_and_subjects(void **state) {
     fx_t *fx = *state;
-    char err[1024], url[512];
+    char err[1024], url[2048];
     tu_mock_t *mock = fx->mock;
     tu_registry_t *reg = fx->reg;
     char *prefix = tu_unique_name("reg");
@@ -65,14 +86,23 @@ static void test_confluent_framing_and_subjects(void **state) {
     /* the subjects of the record-name-per-topic strategy, as the Python bus registers them */
     snprintf(url, sizeof(url), "%s/subjects", reg->url);
     char *subjects = tu_http_get(url, NULL);
-    char want[600];
-    snprintf(want, sizeof(want), "\"%s-xblock-org.openedx.content_authoring.xblock.published.v1.CloudEvent\"", prefix);
+    char want[700], vsubject[600], ksubject[600];
+    snprintf(vsubject, sizeof(vsubject), "%s-xblock-org.openedx.content_authoring.xblock.published.v1.CloudEvent", prefix);
+    snprintf(want, sizeof(want), "\"%s\"", vsubject);
     if (!strstr(subjects, want))
         fail_msg("no value subject %s in %s", want, subjects);
-    snprintf(want, sizeof(want), "\"%s-xblock-string\"", prefix);
+    snprintf(ksubject, sizeof(ksubject), "%s-xblock-string", prefix);
+    snprintf(want, sizeof(want), "\"%s\"", ksubject);
     if (!strstr(subjects, want))
         fail_msg("no key subject %s in %s", want, subjects);
     free(subjects);
+    /* Three sends, one registration each: the ids were cached after the first. */
+    for (int i = 0; i < 2; i++) {
+        snprintf(url, sizeof(url), "%s/subjects/%s/versions", reg->url, i ? ksubject : vsubject);
+        char *versions = tu_http_get(url, NULL);
+        assert_string_equal(versions, "[1]");
+        free(versions);
+    }
 
     /* read back one message: both key and value carry Confluent framing with registered ids */
     char topic[300];
@@ -94,6 +124,9 @@ static void test_confluent_framing_and_subjects(void **state) {
     assert_int_equal(evbus__framing_parse(m->key, m->key_len, &fk, err, sizeof(err)), EVBUS_OK);
     assert_int_equal(fk.framing, EVBUS__FRAMING_CONFLUENT);
     assert_int_not_equal(fk.schema_id, fv.schema_id);
+    /* ...and they are the ids the registry gave those subjects */
+    assert_int_equal(fv.schema_id, latest_id(vsubject));
+    assert_int_equal(fk.schema_id, latest_id(ksubject));
     /* the value's id resolves, through the registry, to a schema that decodes it */
     evbus__registry_t *client = evbus__registry_new(reg->url, NULL, NULL, 5000, err, sizeof(err));
     assert_non_null(client);
@@ -106,13 +139,20 @@ static void test_confluent_framing_and_subjects(void **state) {
         "{\"xblock_info\":{\"usage_key\":\"block-v1:edX+D+R+type@html+block@1\",\"block_type\":\"html\","
         "\"version\":null}}");
     evbus__buf_free(&js);
+    /* the key's id is the registry's "string" schema, which decodes the key */
+    assert_int_equal(evbus__registry_schema_by_id(client, fk.schema_id, &doc, err, sizeof(err)), EVBUS_OK);
+    assert_int_equal(evbus__avro_decode_json(doc->root, fk.payload, fk.payload_len, &js, err, sizeof(err)), EVBUS_OK);
+    assert_string_equal((char *)js.data, "\"block-v1:edX+D+R+type@html+block@1\"");
+    evbus__buf_free(&js);
     evbus__registry_destroy(client);
     rd_kafka_message_destroy(m);
     rd_kafka_destroy(rk);
     free(prefix);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    (void)argc;
+    snprintf(g_real.url, sizeof(g_real.url), "%s", tu_real_registry(argv, NULL));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_confluent_framing_and_subjects, setup, teardown),
     };
