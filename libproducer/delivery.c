@@ -46,10 +46,18 @@ void evbus__report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, 
     atomic_fetch_add(failed ? &p->failed : &p->delivered, 1);
     evbus__pmetrics_report(p->metrics, &p->log, ev ? ev->event_type : "", ev ? ev->id : "", topic,
                            partition, offset,
-                           !failed ? NULL : kerr ? rd_kafka_err2str(kerr) : "transaction aborted");
+                           !failed                        ? NULL
+                           : kerr                         ? rd_kafka_err2str(kerr)
+                           : aborted == EVBUS__TXN_UNKNOWN ? "transaction outcome unknown"
+                                                           : "transaction aborted");
     if (p->dr_cb || failed) {
         char why[512] = "";
-        if (aborted && !kerr) {
+        if (aborted == EVBUS__TXN_UNKNOWN) {
+            snprintf(why, sizeof(why),
+                     "transaction outcome unknown: %s; it may or may not be visible to "
+                     "read_committed readers, and is not re-sent",
+                     p->txn_fatal_reason[0] ? p->txn_fatal_reason : "commit not confirmed");
+        } else if (aborted && !kerr) {
             snprintf(why, sizeof(why), "transaction aborted: %s",
                      p->txn_fatal_reason[0] ? p->txn_fatal_reason : "not committed");
         } else if (failed) {
@@ -66,9 +74,10 @@ void evbus__report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, 
             ev ? ev->event_type : "", ev ? ev->id : "", topic,
             failed ? -1 : partition, failed ? -1 : offset,
             !failed ? EVBUS_OK
-                    : kerr == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT ? EVBUS_ERR_TIMEOUT
-                                                               : EVBUS_ERR_TRANSPORT,
-            why, ev ? ev->opaque : NULL, ev ? ev->ntopics : 0, aborted,
+                    : aborted == EVBUS__TXN_UNKNOWN || kerr == RD_KAFKA_RESP_ERR__MSG_TIMED_OUT
+                        ? EVBUS_ERR_TIMEOUT
+                        : EVBUS_ERR_TRANSPORT,
+            why, ev ? ev->opaque : NULL, ev ? ev->ntopics : 0, aborted != 0,
         };
         if (p->dr_cb)
             p->dr_cb(&d, p->dr_opaque);
@@ -84,12 +93,15 @@ void evbus__report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, 
 void evbus__dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
     evbus_producer_t *p = opaque;
     (void)rk;
-    evbus__room_release(p, 1, (int64_t)m->len);
     evbus__pevent_t *ev = m->_private;
     if (p->transactional)
         evbus__txn_hold(p, ev, rd_kafka_topic_name(m->rkt), m->partition, m->offset, m->err);
     else
         evbus__report(p, ev, rd_kafka_topic_name(m->rkt), m->partition, m->offset, m->err, 0);
+    /* Last: librdkafka gives the message's room back when this returns, so a sender that
+     * finds room here waits out librdkafka's QUEUE_FULL for no longer than that (released
+     * before the application's callback, it waited as long as the callback ran). */
+    evbus__room_release(p, 1, (int64_t)m->len);
 }
 
 /* Errors librdkafka raises outside any one message (authentication, brokers down): keep the

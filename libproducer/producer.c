@@ -8,6 +8,7 @@
 #include "evbus/producer.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,9 @@ static evbus_err_t prepare_types(evbus_producer_t *p, char *errstr, size_t errst
                 return EVBUS_ERR_SCHEMA;
             atomic_init(&t->key_id, -1);
             atomic_init(&t->value_id, -1);
+            atomic_init(&t->state, EVBUS__TOPIC_UNKNOWN);
+            atomic_init(&t->state_us, 0);
+            atomic_init(&t->missing_err, 0);
             if (p->reg) {
                 t->value_subject = evbus__registry_value_subject(t->tc->full_topic, tc->event_type);
                 t->key_subject = evbus__registry_key_subject(t->tc->full_topic, t->key_doc->root);
@@ -82,22 +86,46 @@ static int kafka_default(rd_kafka_conf_t *kc, const evbus_conf_t *conf, const ch
     return 0;
 }
 
-/* librdkafka's queue limits, which the room reservation mirrors. */
-static evbus_err_t read_queue_limits(evbus_producer_t *p, rd_kafka_conf_t *kc, char *errstr,
-                                     size_t errstr_size) {
+/* A positive integer librdkafka property of kc into *out. */
+static evbus_err_t read_kafka_int(rd_kafka_conf_t *kc, const char *name, int64_t *out,
+                                  char *errstr, size_t errstr_size) {
     char v[64];
     size_t vs = sizeof(v);
-    if (rd_kafka_conf_get(kc, "queue.buffering.max.messages", v, &vs) != RD_KAFKA_CONF_OK)
+    if (rd_kafka_conf_get(kc, name, v, &vs) != RD_KAFKA_CONF_OK)
+        return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size, "cannot read %s", name);
+    *out = strtoll(v, NULL, 10);
+    if (*out <= 0)
+        return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size, "bad librdkafka %s: %s",
+                           name, v);
+    return EVBUS_OK;
+}
+
+/* librdkafka's limits the send path checks first, so that an event is refused whole before
+ * librdkafka could refuse one of its messages after another went in: the queue bounds
+ * (the room reservation mirrors them) and message.max.bytes; and the transaction timeout,
+ * which bounds each transactional call. */
+static evbus_err_t read_limits(evbus_producer_t *p, rd_kafka_conf_t *kc, char *errstr,
+                               size_t errstr_size) {
+    int64_t kb = 0, txn_ms = 0;
+    evbus_err_t e;
+    if ((e = read_kafka_int(kc, "queue.buffering.max.messages", &p->room_max_msgs, errstr,
+                            errstr_size)) != EVBUS_OK ||
+        (e = read_kafka_int(kc, "queue.buffering.max.kbytes", &kb, errstr, errstr_size)) !=
+            EVBUS_OK ||
+        (e = read_kafka_int(kc, "message.max.bytes", &p->max_msg_bytes, errstr, errstr_size)) !=
+            EVBUS_OK ||
+        (e = read_kafka_int(kc, "transaction.timeout.ms", &txn_ms, errstr, errstr_size)) !=
+            EVBUS_OK)
+        return e;
+    p->room_max_bytes = kb * 1024;
+    p->txn_op_timeout_ms = txn_ms > INT32_MAX ? INT32_MAX : (int)txn_ms;
+    /* 0 is allowed here: a topic the brokers deny is missing at once */
+    char v[64];
+    size_t vs = sizeof(v);
+    if (rd_kafka_conf_get(kc, "topic.metadata.propagation.max.ms", v, &vs) != RD_KAFKA_CONF_OK)
         return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size,
-                           "cannot read queue.buffering.max.messages");
-    p->room_max_msgs = strtoll(v, NULL, 10);
-    vs = sizeof(v);
-    if (rd_kafka_conf_get(kc, "queue.buffering.max.kbytes", v, &vs) != RD_KAFKA_CONF_OK)
-        return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size,
-                           "cannot read queue.buffering.max.kbytes");
-    p->room_max_bytes = strtoll(v, NULL, 10) * 1024;
-    if (p->room_max_msgs <= 0 || p->room_max_bytes <= 0)
-        return evbus__fail(EVBUS_ERR_CONFIG, errstr, errstr_size, "bad librdkafka queue limits");
+                           "cannot read topic.metadata.propagation.max.ms");
+    p->topic_propagation_us = strtoll(v, NULL, 10) * 1000;
     return EVBUS_OK;
 }
 
@@ -116,7 +144,7 @@ evbus_err_t evbus__producer_kafka_create(evbus_producer_t *p, char *errstr, size
                                                          : "evbus-producer",
                       errstr, errstr_size) ||
         (p->transactional && evbus__txn_configure(p, kc, errstr, errstr_size) != EVBUS_OK) ||
-        read_queue_limits(p, kc, errstr, errstr_size) != EVBUS_OK) {
+        read_limits(p, kc, errstr, errstr_size) != EVBUS_OK) {
         rd_kafka_conf_destroy(kc);
         return EVBUS_ERR_CONFIG;
     }
@@ -127,6 +155,7 @@ evbus_err_t evbus__producer_kafka_create(evbus_producer_t *p, char *errstr, size
         rd_kafka_conf_destroy(kc);
         return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
     }
+    p->kafka_created_us = evbus__now_us(); /* when its topics are first referenced */
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, errstr, errstr_size);
     if (!p->rk) {
         evbus__kafka_obs_unbind(p);

@@ -32,7 +32,17 @@ typedef struct evbus__ptopic_s {
     rd_kafka_topic_t *rkt;
     /* Registry ids once known (-1 before): the send path then needs no registry lock. */
     _Atomic int32_t key_id, value_id;
+    /* Whether the brokers have the topic (topic_check.c): EVBUS__TOPIC_*, since when, and
+     * the broker's error when missing. */
+    atomic_int state;
+    atomic_int_fast64_t state_us;
+    atomic_int missing_err;
 } evbus__ptopic_t;
+
+#define EVBUS__TOPIC_UNKNOWN 0    /* not asked yet */
+#define EVBUS__TOPIC_EXISTS 1     /* the brokers listed it */
+#define EVBUS__TOPIC_MISSING 2    /* the brokers said it does not exist (or may not be used) */
+#define EVBUS__TOPIC_UNANSWERED 3 /* no broker answered */
 
 typedef struct evbus__ptype_s {
     const evbus__type_conf_t *tc;
@@ -93,6 +103,10 @@ struct evbus_producer_s {
      * is enqueued (queue.buffering.max.messages / .kbytes), released by its reports. */
     int64_t room_max_msgs, room_max_bytes;
     atomic_int_fast64_t room_msgs, room_bytes;
+    int64_t max_msg_bytes; /* librdkafka's message.max.bytes, checked before any enqueue */
+    /* librdkafka's topic.metadata.propagation.max.ms, from the creation of p->rk: how long a
+     * topic the brokers deny may still be one being created (topic_check.c) */
+    int64_t topic_propagation_us, kafka_created_us;
 
     /* Transactions (producer.transactional=true); see txn.c. */
     int transactional;
@@ -104,6 +118,7 @@ struct evbus_producer_s {
     atomic_uint_fast64_t txn_gen;  /* transactions ended so far (senders wait for the next) */
     int64_t txn_started_us;
     int64_t txn_max_events, txn_interval_us;
+    int txn_op_timeout_ms;         /* librdkafka's transaction.timeout.ms: bounds each call */
     pthread_mutex_t held_lock;     /* guards held[] (reports of the open transaction) */
     evbus__held_report_t *held;
     size_t nheld, capheld;
@@ -125,15 +140,29 @@ void evbus__producer_kafka_destroy(evbus_producer_t *p);
 void evbus__scratch_free(void *scratch);
 
 /* delivery.c */
+/* How a transaction ended for evbus__report's aborted: not committed, or not known
+ * (a commit never confirmed: reported failed, EVBUS_ERR_TIMEOUT, "outcome unknown"). */
+#define EVBUS__TXN_ABORTED 1
+#define EVBUS__TXN_UNKNOWN 2
 void evbus__dr_msg_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 void evbus__error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque);
-/** Report one message's outcome (callback or kept failure), count it, free ev after its last. */
+/** Report one message's outcome (callback or kept failure), count it, free ev after its last.
+ * aborted: 0, EVBUS__TXN_ABORTED or EVBUS__TXN_UNKNOWN. */
 void evbus__report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, int32_t partition,
                    int64_t offset, rd_kafka_resp_err_t kerr, int aborted);
 void evbus__kept_failure_free(evbus__kept_failure_t *f);
 /** Reserve room for nmsgs messages of bytes bytes, waiting up to deadline_us. 0 or -1. */
 int evbus__room_reserve(evbus_producer_t *p, int64_t nmsgs, int64_t bytes, int64_t deadline_us);
 void evbus__room_release(evbus_producer_t *p, int64_t nmsgs, int64_t bytes);
+
+/* topic_check.c */
+/** Before any enqueue: does every topic of sel exist on the brokers?  EVBUS_OK, or
+ * EVBUS_ERR_TRANSPORT with *bad the first missing topic.  May wait up to 1 s for the brokers'
+ * answer about a topic not asked about before. */
+evbus_err_t evbus__topics_check(evbus_producer_t *p, const evbus__ptopic_t *const *sel, size_t n,
+                                const char **bad, char *errstr, size_t errstr_size);
+/** librdkafka refused a message for t with err: remember t missing when err says so. */
+void evbus__topic_refused(evbus__ptopic_t *t, rd_kafka_resp_err_t err);
 
 /* txn.c */
 /** Set the transactional librdkafka defaults on kc (transactional.id). */

@@ -6,6 +6,7 @@
  * reports) and a header list per message, besides librdkafka's own copy of each message.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,38 @@ static int scratch_fit(scratch_t *s, size_t n) {
 }
 
 /* ---- sending ---- */
+
+/* librdkafka's largest per-message overhead in the v2 record format, which it adds to the
+ * key, value and headers before comparing with message.max.bytes
+ * (RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD: length, attributes, timestamp delta, offset delta,
+ * key length, value length, header count, as varints of their largest size: 5+1+10+5+5+5+5). */
+#define KAFKA_MSG_MAX_OVERHEAD 36
+/* How long an enqueue retries librdkafka's brief QUEUE_FULL after the room was reserved. */
+#define ENQUEUE_GRACE_US (5 * 1000000LL)
+
+/* Bytes of a zigzag varint (how the record format writes lengths). */
+static size_t varint_size(int64_t v) {
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    size_t n = 1;
+    for (; z >= 0x80; z >>= 7)
+        n++;
+    return n;
+}
+
+/* The headers as librdkafka sizes them (rd_kafka_header_add): per header, the name and the
+ * value, each after its length as a varint. */
+static size_t headers_wire_size(const rd_kafka_headers_t *h) {
+    size_t total = 0;
+    const char *name;
+    const void *val;
+    size_t size;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(h, i, &name, &val, &size) == RD_KAFKA_RESP_ERR_NO_ERROR; i++) {
+        size_t nl = strlen(name);
+        total += nl + size + varint_size((int64_t)nl) + varint_size((int64_t)size);
+    }
+    return total;
+}
 
 /* Lay the framing down right before the payload at b->data + room; *start is its start. */
 static evbus_err_t frame_for(evbus_producer_t *p, const char *subject, _Atomic int32_t *cached_id,
@@ -300,12 +333,38 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
         snprintf(s->id, sizeof(s->id), "%s", hv.id);
     }
     rd_kafka_headers_t *hdrs = evbus__headers_build(&hv, NULL);
-    evbus__pevent_t *ev = malloc(sizeof(*ev));
-    if (!hdrs || !ev) {
-        if (hdrs)
-            rd_kafka_headers_destroy(hdrs);
-        free(ev);
+    if (!hdrs)
         return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
+    /* The framed value: every topic's framing has the same length (Confluent 5 bytes,
+     * single-object 10), so every message of the event has this one. */
+    size_t vlen = s->val.len - (size_t)(vstart - s->val.data);
+
+    /* 4. What librdkafka would refuse of one message after another went in, checked for
+     *    every message first: the size (message.max.bytes) and the topic. */
+    const char *bad = NULL;
+    size_t hsize = headers_wire_size(hdrs);
+    for (size_t i = 0; i < n && e == EVBUS_OK; i++) {
+        size_t wire = KAFKA_MSG_MAX_OVERHEAD + s->klen[i] + vlen + hsize;
+        if ((int64_t)wire > p->max_msg_bytes) {
+            bad = s->sel[i]->tc->full_topic;
+            e = evbus__fail(EVBUS_ERR_TRANSPORT, errstr, errstr_size,
+                            "%s: a message of %zu bytes (key %zu, value %zu, headers %zu) is "
+                            "larger than message.max.bytes (%lld); nothing enqueued to any of "
+                            "the event's %zu topics",
+                            bad, wire, s->klen[i], vlen, hsize, (long long)p->max_msg_bytes, n);
+        }
+    }
+    if (e == EVBUS_OK)
+        e = evbus__topics_check(p, s->sel, n, &bad, errstr, errstr_size);
+    evbus__pevent_t *ev = e == EVBUS_OK ? malloc(sizeof(*ev)) : NULL;
+    if (!ev) {
+        rd_kafka_headers_destroy(hdrs);
+        if (e == EVBUS_OK)
+            return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
+        for (size_t i = 0; i < n; i++)
+            s->refused[i] = s->sel[i]->tc->full_topic;
+        fill_result(result, s, 0, n);
+        return e;
     }
     ev->event_type = pt->tc->event_type;
     ev->opaque = opts.opaque;
@@ -313,11 +372,11 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
     atomic_init(&ev->remaining, n);
     memcpy(ev->id, s->id, sizeof(ev->id));
 
-    /* 4. Room for every message of the event, then enqueue them together. */
-    size_t vpayload = s->val.len - EVBUS__FRAME_HDR_MAX;
-    int64_t vbytes = 0;
-    for (size_t i = 0; i < n; i++)
-        vbytes += (int64_t)(vpayload + EVBUS__FRAME_HDR_MAX);
+    /* 5. Room for every message of the event, then enqueue them together.  The room is the
+     *    framed value, exactly what librdkafka counts and each delivery report gives back
+     *    (reserving 10 bytes of framing for Confluent's 5 leaked 5 bytes of room per
+     *    message under a registry). */
+    int64_t vbytes = (int64_t)n * (int64_t)vlen;
     int64_t deadline = evbus__now_us() + p->queue_full_timeout_us;
     if (evbus__room_reserve(p, (int64_t)n, vbytes, deadline) != 0) {
         rd_kafka_headers_destroy(hdrs);
@@ -329,12 +388,15 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
             return evbus__fail(EVBUS_ERR_QUEUE_FULL, errstr, errstr_size,
                                "event needs %zu messages of %zu bytes, more than librdkafka's "
                                "queue holds (queue.buffering.max.messages/.kbytes)",
-                               n, vpayload);
+                               n, vlen);
         return evbus__fail(EVBUS_ERR_QUEUE_FULL, errstr, errstr_size,
                            "no room in the producer queue for %lld ms (queue.full.timeout.ms); "
                            "nothing enqueued",
                            (long long)(p->queue_full_timeout_us / 1000));
     }
+    /* The enqueue's own grace, however long the wait for room took: the room is ours, so
+     * librdkafka's QUEUE_FULL can only be its count lagging ours (see below). */
+    int64_t enq_deadline = evbus__now_us() + ENQUEUE_GRACE_US;
     if (p->transactional) {
         pthread_rwlock_rdlock(&p->txn_lock);
         if (atomic_load(&p->txn_fatal)) {
@@ -370,7 +432,6 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
                 ke = RD_KAFKA_RESP_ERR__FAIL;
                 nomem = e == EVBUS_OK;
             } else {
-                size_t vlen = s->val.len - (size_t)(vstart - s->val.data);
                 for (;;) {
                     ke = rd_kafka_producev(
                         p->rk, RD_KAFKA_V_RKT(t->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -379,7 +440,7 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
                         RD_KAFKA_V_OPAQUE(ev), RD_KAFKA_V_END);
                     /* The room is ours: a QUEUE_FULL here is librdkafka's count lagging
                      * ours by a report being served; it clears at once. */
-                    if (ke != RD_KAFKA_RESP_ERR__QUEUE_FULL || evbus__now_us() >= deadline)
+                    if (ke != RD_KAFKA_RESP_ERR__QUEUE_FULL || evbus__now_us() >= enq_deadline)
                         break;
                     struct timespec ts = {0, 100000};
                     nanosleep(&ts, NULL);
@@ -403,10 +464,11 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
                 continue;
             }
             failed_topic = t->tc->full_topic;
+            evbus__topic_refused(t, ke); /* a topic deleted since: refused whole from now */
         }
         /* Refused, or after a refusal: not enqueued; give its room back. */
         s->refused[nref++] = t->tc->full_topic;
-        evbus__room_release(p, 1, (int64_t)(vpayload + EVBUS__FRAME_HDR_MAX));
+        evbus__room_release(p, 1, (int64_t)vlen);
     }
     if (hdrs)
         rd_kafka_headers_destroy(hdrs);

@@ -16,7 +16,10 @@
 #include "conf.h"
 #include "producer_internal.h"
 
-#define TXN_OP_TIMEOUT_MS 60000
+/* Each transactional call waits up to librdkafka's transaction.timeout.ms (default 60000,
+ * kafka.transaction.timeout.ms), the bound the broker gives the transaction too.  (Passing
+ * -1 would not mean that for commit_transaction: it waits forever.) */
+#define TXN_OP_TIMEOUT_MS (p->txn_op_timeout_ms)
 
 evbus_err_t evbus__txn_configure(evbus_producer_t *p, rd_kafka_conf_t *kc, char *errstr,
                                  size_t errstr_size) {
@@ -85,6 +88,7 @@ static void drain_reports(evbus_producer_t *p) {
         rd_kafka_poll(p->rk, 10);
 }
 
+/* Report every held message: delivered (0), EVBUS__TXN_ABORTED or EVBUS__TXN_UNKNOWN. */
 static void release_held(evbus_producer_t *p, int aborted) {
     pthread_mutex_lock(&p->held_lock);
     evbus__held_report_t *h = p->held;
@@ -106,7 +110,7 @@ static void restart_kafka(evbus_producer_t *p) {
     char err[512];
     rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     drain_reports(p);
-    release_held(p, 1);
+    release_held(p, EVBUS__TXN_ABORTED);
     evbus__producer_kafka_destroy(p);
     if (evbus__producer_kafka_create(p, err, sizeof(err)) != EVBUS_OK ||
         evbus__txn_start(p, err, sizeof(err)) != EVBUS_OK) {
@@ -116,22 +120,37 @@ static void restart_kafka(evbus_producer_t *p) {
     }
 }
 
+/* How many times a commit that failed with a retriable error is tried again. */
+#define TXN_COMMIT_TRIES 10
+
 /* End the open transaction (write lock held).  Commit unless abort_reason is given or the
  * broker requires an abort; retriable errors are retried (bounded by the transaction
- * timeout).  The reason goes into the failure reports of the aborted messages. */
+ * timeout).  The reason goes into the failure reports of the aborted messages.
+ *
+ * A commit is reported only when librdkafka confirmed it.  When retriable errors outlast
+ * the retries, or the producer is stopping while they go on, nobody knows whether the
+ * broker committed: its messages are reported failed with "outcome unknown" (never
+ * delivered, never re-sent), and a fresh librdkafka producer (init_transactions fences the
+ * old epoch) settles it one way or the other on the broker before the next begins. */
 static void end_txn(evbus_producer_t *p, const char *abort_reason) {
-    int aborted = abort_reason != NULL;
+    int aborted = abort_reason != NULL, unknown = 0;
     rd_kafka_error_t *e = NULL;
-    for (int tries = 0; !aborted && tries < 10; tries++) {
+    for (int tries = 0; !aborted && tries < TXN_COMMIT_TRIES; tries++) {
+        if (e)
+            rd_kafka_error_destroy(e);
         e = rd_kafka_commit_transaction(p->rk, TXN_OP_TIMEOUT_MS);
-        if (!e || !rd_kafka_error_is_retriable(e))
-            break;
-        rd_kafka_error_destroy(e);
-        e = NULL;
-        if (atomic_load(&p->stop))
+        if (!e || !rd_kafka_error_is_retriable(e) || atomic_load(&p->stop))
             break;
     }
-    if (e && rd_kafka_error_is_fatal(e)) {
+    if (e && rd_kafka_error_is_retriable(e) && !rd_kafka_error_is_fatal(e)) {
+        /* Not confirmed, not refused: the outcome is unknown.  librdkafka allows nothing
+         * but another commit in this state (no abort), so it is not aborted here. */
+        snprintf(p->txn_fatal_reason, sizeof(p->txn_fatal_reason),
+                 "commit not confirmed (%s%s)", rd_kafka_error_string(e),
+                 atomic_load(&p->stop) ? "; the producer was destroyed while retrying"
+                                       : "; retries exhausted");
+        unknown = 1;
+    } else if (e && rd_kafka_error_is_fatal(e)) {
         set_fatal(p, "transaction commit", e);
         aborted = 1;
     } else if (e || aborted) {
@@ -157,11 +176,15 @@ static void end_txn(evbus_producer_t *p, const char *abort_reason) {
     if (e)
         rd_kafka_error_destroy(e);
     drain_reports(p);
-    release_held(p, aborted);
-    atomic_fetch_add(aborted ? &p->txn_aborted : &p->txn_committed, 1);
+    release_held(p, unknown ? EVBUS__TXN_UNKNOWN : aborted ? EVBUS__TXN_ABORTED : 0);
+    atomic_fetch_add(aborted || unknown ? &p->txn_aborted : &p->txn_committed, 1);
     atomic_store(&p->txn_events, 0);
     atomic_store(&p->txn_must_abort, 0);
-    if (!atomic_load(&p->txn_fatal) && aborted && !atomic_load(&p->stop)) {
+    if (atomic_load(&p->stop)) {
+        /* destroy: no next transaction; what arrives now is reported by txn_finish */
+        if (unknown)
+            atomic_store(&p->txn_fatal, 1);
+    } else if (!atomic_load(&p->txn_fatal) && (aborted || unknown)) {
         restart_kafka(p);
     } else if (!atomic_load(&p->txn_fatal)) {
         rd_kafka_error_t *b = rd_kafka_begin_transaction(p->rk);
@@ -178,7 +201,7 @@ static void end_txn(evbus_producer_t *p, const char *abort_reason) {
 
 void evbus__txn_tick(evbus_producer_t *p) {
     if (atomic_load(&p->txn_fatal)) {
-        release_held(p, 1); /* anything that arrived after the fatal error */
+        release_held(p, EVBUS__TXN_ABORTED); /* anything that arrived after the fatal error */
         return;
     }
     size_t n = atomic_load(&p->txn_events);
@@ -208,6 +231,6 @@ void evbus__txn_finish(evbus_producer_t *p, int timeout_ms) {
     if (!atomic_load(&p->txn_fatal) && atomic_load(&p->txn_events) > 0)
         end_txn(p, "not committed before the producer was destroyed");
     drain_reports(p);
-    release_held(p, 1);
+    release_held(p, EVBUS__TXN_ABORTED);
     pthread_rwlock_unlock(&p->txn_lock);
 }

@@ -14,6 +14,14 @@
 #include <curl/curl.h>
 #include <librdkafka/rdkafka_mock.h>
 
+int tu__nskipped;
+static int tu__nfailed;
+
+int tu__run_status(int nfailed) {
+    tu__nfailed += nfailed != 0;
+    return tu__nfailed > 0 ? 1 : tu__nskipped > 0 ? TU_EXIT_SKIPPED : 0;
+}
+
 const char *tu_src_path(const char *rel) {
     static char bufs[8][4096];
     static int slot;

@@ -12,6 +12,28 @@
 
 #include "testutil.h"
 
+/* ---- framing of the fault tests ---- */
+
+static tu_registry_t *g_registry;
+
+static void registry_stop(void) {
+    tu_registry_stop(g_registry);
+    g_registry = NULL;
+}
+
+const char *fu_registry_url(void) {
+    const char *fr = tu_env("EVBUS_FTEST_FRAMING");
+    if (!fr || strcmp(fr, "confluent") != 0)
+        return NULL;
+    if (!g_registry) {
+        g_registry = tu_registry_start(NULL);
+        atexit(registry_stop); /* stopped and reaped when the test program ends */
+    }
+    return g_registry->url;
+}
+
+const char *fu_framing(void) { return fu_registry_url() ? "Confluent" : "single-object"; }
+
 const char *fu_bootstrap(int min_brokers) {
     const char *bs = tu_env("EVBUS_TEST_KAFKA_BOOTSTRAP");
     const char *nb = tu_env("EVBUS_TEST_KAFKA_BROKERS");
@@ -221,7 +243,15 @@ void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n
     for (int i = 0; i < np; i++) {
         int32_t id = md->topics[0].partitions[i].id;
         int64_t lo;
-        rd_kafka_resp_err_t e = rd_kafka_query_watermark_offsets(rk, topic, id, &lo, &hi[id], 10000);
+        /* Right after a broker was killed, the partition's leadership may still be moving
+         * (NOT_LEADER_FOR_PARTITION): ask again until it has settled, within 60 s. */
+        rd_kafka_resp_err_t e;
+        int64_t wend = tu_now_us() + 60 * 1000000LL;
+        while ((e = rd_kafka_query_watermark_offsets(rk, topic, id, &lo, &hi[id], 10000)) &&
+               (e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) &&
+               tu_now_us() < wend)
+            fu_sleep_ms(200);
         if (e)
             fail_msg("watermarks %s [%d]: %s", topic, (int)id, rd_kafka_err2str(e));
         if (hi[id] > 0)
@@ -241,6 +271,8 @@ void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n
             continue;
         if (!m->err) {
             c->messages++;
+            if (m->len > 5 && ((const unsigned char *)m->payload)[0] == 0)
+                c->confluent++;
             rd_kafka_headers_t *h = NULL;
             const void *v = NULL;
             size_t len = 0;
@@ -251,6 +283,9 @@ void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n
              * an Avro string after the 10-byte single-object header. */
             if (idx < 0 && m->key_len > 11 && ((const unsigned char *)m->key)[0] == 0xC3)
                 idx = fu_parse_id(prefix, (const char *)m->key + 11, m->key_len - 11, n);
+            /* ... or after the 5-byte Confluent header (magic 0, schema id) */
+            if (idx < 0 && m->key_len > 6 && ((const unsigned char *)m->key)[0] == 0)
+                idx = fu_parse_id(prefix, (const char *)m->key + 6, m->key_len - 6, n);
             fu_count_add(c, idx);
         }
         if ((!m->err || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) && m->partition < np &&
@@ -267,6 +302,10 @@ void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n
     if (left > 0)
         fail_msg("counter: %d partitions of %s not read to the end in %d ms", left, topic, timeout_ms);
     fu_count_finish(c);
+    /* the framing the run asked for, on every message */
+    if (c->confluent != (fu_registry_url() ? c->messages : 0))
+        fail_msg("%s: %ld of %ld messages Confluent-framed in %s framing", topic, c->confluent,
+                 c->messages, fu_framing());
 }
 
 /* A producer configuration for the consumer-test event type on topics[0..n), keyed by "id". */
@@ -287,6 +326,9 @@ evbus_conf_t *fu_producer_conf_topics(const char *bs, const char *const *topics,
     cu_set(conf, "schema.dir", tu_src_path(CU_SCHEMA_DIR));
     cu_set(conf, "producer.config", pc);
     cu_set(conf, "kafka.log_level", "3");
+    const char *url = fu_registry_url();
+    if (url)
+        cu_set(conf, "schema.registry.url", url);
     return conf;
 }
 

@@ -37,8 +37,10 @@ typedef struct evbus_delivery_s {
     size_t ntopics;        /* topics the send meant the event for; this report is for one.
                             * A topic refused at send time (see evbus_send_result_t) gets
                             * no report. */
-    int transaction_aborted; /* 1: delivered, then its transaction aborted (not visible to
-                              * read_committed readers); err says EVBUS_ERR_TRANSPORT */
+    int transaction_aborted; /* 1: delivered, then its transaction was not committed; never
+                              * re-sent.  err EVBUS_ERR_TRANSPORT: aborted (not visible to
+                              * read_committed readers); EVBUS_ERR_TIMEOUT: the commit was
+                              * never confirmed, its outcome is unknown (errstr says so) */
 } evbus_delivery_t;
 
 typedef void(evbus_delivery_cb)(const evbus_delivery_t *d, void *opaque);
@@ -125,9 +127,10 @@ typedef struct evbus_send_result_s {
  * Publish one event (its data as a JSON object, json[0..len)) to every enabled topic of
  * event_type.  Thread safe: call from any number of threads.
  *
- * All or nothing: the event is validated, encoded and framed for every topic first, then
- * the call waits until librdkafka's queue has room for all of its messages and enqueues
- * them together, so concurrent senders cannot split an event.
+ * All or nothing: the event is validated, encoded and framed for every topic first; every
+ * message is checked against kafka.message.max.bytes and every topic against the brokers
+ * (a topic they do not have); then the call waits until librdkafka's queue has room for all
+ * of its messages and enqueues them together, so concurrent senders cannot split an event.
  *
  * Blocks while the queue is full, up to queue.full.timeout.ms (default 60000, like Java's
  * max.block.ms); past that it returns EVBUS_ERR_QUEUE_FULL having enqueued nothing.
@@ -137,9 +140,10 @@ typedef struct evbus_send_result_s {
  *   EVBUS_ERR_UNKNOWN_TYPE (type not configured), EVBUS_ERR_KEY (key path missing or null),
  *   EVBUS_ERR_SCHEMA (data does not match the schema; errstr names the field path),
  *   EVBUS_ERR_QUEUE_FULL (no room for queue.full.timeout.ms), EVBUS_ERR_INVALID_ARG (a bad
- *   option; errstr names the field), EVBUS_ERR_REGISTRY, EVBUS_ERR_TRANSPORT (librdkafka
- *   refused a message, e.g. after a fatal error: see evbus_producer_send_ex() for which
- *   topics still got the event).  A type whose topics are all disabled is OK and sends nothing.
+ *   option; errstr names the field), EVBUS_ERR_REGISTRY, EVBUS_ERR_TRANSPORT (a message
+ *   over message.max.bytes or a topic the brokers do not have: nothing enqueued; or
+ *   librdkafka refused a message, e.g. after a fatal error: see evbus_producer_send_ex() for
+ *   which topics still got the event).  A type whose topics are all disabled is OK and sends nothing.
  */
 EVBUS_EXPORT evbus_err_t evbus_producer_send(evbus_producer_t *p, const char *event_type,
                                              const char *json, size_t len, char *errstr,

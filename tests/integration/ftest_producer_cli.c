@@ -59,10 +59,15 @@ static void test_cli_leader_kill(void **state) {
         cli = cli_default;
     }
 
+    const char *registry = fu_registry_url(); /* before the fork: started in this process */
     int64_t t0 = tu_now_us();
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
+        if (registry)
+            setenv("EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL", registry, 1);
+        else
+            unsetenv("EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL");
         setenv("EVENT_BUS_PRODUCER_CONFIG", pc, 1);
         setenv("EVENT_BUS_SCHEMA_DIR", tu_src_path(CU_SCHEMA_DIR), 1);
         unsetenv("EVENT_BUS_TOPIC_PREFIX");

@@ -25,9 +25,15 @@ expect_rc 2 "$CLI" consume -t orders -g g --extra '[]'
 head -n 2 "$D/cli_orders.jsonl" >"$T/before.jsonl"
 tail -n 1 "$D/cli_orders.jsonl" >"$T/after.jsonl"
 expect_rc 0 "$CLI" --prefix ot publish $TYPE "$T/before.jsonl"
-sleep 1.1  # message timestamps have millisecond resolution: a clear gap around TIME
-TIME=$(python3 -c 'import datetime; print(datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z")')
-sleep 1.1
+# Message timestamps have millisecond resolution: TIME is a millisecond after the last event
+# before it was published, and the events after it are published a millisecond after it
+# (waits for the clock, bounded, not sleeps).
+clock_past() { [ "$(date +%s%3N)" -gt "$1" ]; }
+published_ms=$(date +%s%3N)
+wait_until 5 clock_past "$published_ms" || fail "clock stuck"
+time_ms=$(date +%s%3N)
+TIME=$(date -u -d "@$((time_ms / 1000)).$(printf %03d $((time_ms % 1000)))" +%Y-%m-%dT%H:%M:%S.%3NZ)
+wait_until 5 clock_past "$time_ms" || fail "clock stuck"
 expect_rc 0 "$CLI" --prefix ot publish $TYPE "$T/after.jsonl"
 
 G=ot-$RANDOM
@@ -52,14 +58,32 @@ run_group() {  # run_group GROUP OUT [FLAGS]: consume with the example plugin un
     PIDS+=("$RUN_PID")
 }
 run_group $G "$T/g1"
+G1_PID=$RUN_PID
 wait_until 60 grep -q '^example-plugin: #1 ' "$T/g1" || fail "group after offset-time: $(tail -3 "$T/g1")"
-# the default new group (latest) starts meanwhile, at the end: it must see only what comes next
+# The default new group (latest) starts at the end: it must handle what comes after it joined
+# and none of the 3 events already there.  Wait for its assignment; then publish one new event
+# at a time until it handles one (latest is resolved once its fetch starts, so an event sent in
+# between can fall before its start: the next one cannot), a bounded number of times.
 run_group "new-$RANDOM" "$T/g2" -v
-wait_until 60 grep -q 'consuming' "$T/g2" || fail "new group did not start: $(tail -3 "$T/g2")"
-sleep 3  # let it join; it must not print the 3 events already there
-stop_pid "$RUN_PID"
-expect_not_in "$T/g2" '^example-plugin: #'
-stop_pid "$(echo "${PIDS[@]}" | tr ' ' '\n' | grep -v "^$RUN_PID$" | tail -n 1)"
-[ "$(grep -c '^example-plugin: #' "$T/g1")" = 1 ] || fail "expected 1 event from TIME: $(cat "$T/g1")"
-expect_in "$T/g1" "$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).read())["order_id"])' "$T/after.jsonl")"
+G2_PID=$RUN_PID
+wait_until 60 grep -q 'partition(s) assigned' "$T/g2" || fail "new group got no partition: $(tail -3 "$T/g2")"
+nlate=0
+until grep -q '^example-plugin: #' "$T/g2"; do
+    [ "$nlate" -lt 10 ] || fail "new group handled none of $nlate new events: $(tail -3 "$T/g2")"
+    nlate=$((nlate + 1))
+    sed "s/\"order_id\":\"o-3\"/\"order_id\":\"late-$nlate\"/" "$T/after.jsonl" >"$T/late.jsonl"
+    expect_rc 0 "$CLI" --prefix ot publish $TYPE "$T/late.jsonl"
+    wait_until 10 grep -q '^example-plugin: #' "$T/g2" || true
+done
+stop_pid "$G2_PID"
+expect_not_in "$T/g2" '^example-plugin: #.*"order_id":"o-[123]"'
+expect_in "$T/g2" '^example-plugin: #1 .*"order_id":"late-[0-9]+"'
+# g1 handles each late event as well: it is done when it has handled all of them
+wait_until 60 grep -q "\"order_id\":\"late-$nlate\"" "$T/g1" || fail "group after offset-time missed late-$nlate"
+stop_pid "$G1_PID"
+# the group after offset-time: exactly the event from TIME, then the late ones
+[ "$(grep -c '^example-plugin: #' "$T/g1")" = $((1 + nlate)) ] ||
+    fail "expected 1 event from TIME and $nlate late ones: $(cat "$T/g1")"
+expect_in "$T/g1" '^example-plugin: #1 .*"order_id":"o-3"'
+expect_not_in "$T/g1" '"order_id":"o-[12]"'
 done_ok

@@ -90,7 +90,7 @@ for t in ftest_consumer_kill ftest_consumer_poison ftest_consumer_plugins; do
     start=$SECONDS
     st=0
     "$EVBUS_BUILD/tests/$t" 2>&1 | tee "$T/$t.out" || st=${PIPESTATUS[0]}
-    if [ "$st" -eq 0 ] && grep -q '\[  SKIPPED \]' "$T/$t.out"; then
+    if [ "$st" -eq 77 ]; then # skipped something, failed nothing (tu_run_group_tests)
         # this script starts the cluster they need: a skip here means they did not run
         printf '=== %s: SKIPPED inside its own cluster: counted as a failure\n' "$t"
         rc=1
