@@ -46,6 +46,17 @@ static const struct {
     {"producer.transaction.max.events", "A transaction is committed after this many events ..."},
     {"producer.transaction.interval.ms", "... or this long after its first event (and by "
      "`evbus_producer_flush()`)."},
+    {"producer.spool.dir", "Directory of the crash-safe spool (README \"Crash safety\"): set, "
+     "`send` returns only once the event is written there, and an accepted event is delivered "
+     "whatever happens to the process. Unset: events live in memory until delivered. Not with "
+     "`producer.transactional`."},
+    {"producer.spool.sync", "When spool writes are fsync'ed: `interval` (at most "
+     "`producer.spool.sync.interval.ms` after `send`), `always` (before `send` returns) or "
+     "`none` (never: survives a process kill, not a power loss)."},
+    {"producer.spool.sync.interval.ms", "Longest wait before an accepted event is fsync'ed, "
+     "with `producer.spool.sync=interval`: what a power loss can lose."},
+    {"producer.spool.max.bytes", "Bound of the spool's files; a full spool makes `send` wait as a "
+     "full queue does (`queue.full.timeout.ms`)."},
     {"consumer.max.consecutive.errors", "Stop the consumer after this many transient failures in "
      "a row (schema registry unreachable, failed dead-letter writes), the event left uncommitted: "
      "`evbus_consumer_run()` returns the error and `consume` exits 1. Unset or 0: retry for ever, "

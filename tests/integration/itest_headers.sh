@@ -6,8 +6,8 @@
 #     runtime version is it, the built library is libevbus.so.<version> with SONAME
 #     libevbus.so.<MAJOR>, its public symbols carry the node EVBUS_1.0 (as evbus.h says), the
 #     man page names the version, and no "Since X.Y" note is newer than the version;
-#  3. stale names are gone: no "libevbus-producer"/"libevbus-consumer" in the headers, and no
-#     comment refers to a CONVENTIONS file (it is not in the tree).
+#  3. stale names are gone: no "libevbus-producer"/"libevbus-consumer" (there is one library,
+#     libevbus) and no reference to a CONVENTIONS file (it is not in the tree), in any file.
 set -euo pipefail
 : "${EVBUS_BUILD:?set by ctest}" "${EVBUS_SRC:?set by ctest}"
 T=$(mktemp -d "${TMPDIR:-/tmp}/evbus-headers.XXXXXX")
@@ -82,13 +82,17 @@ done <"$T/since"
 echo "ok: version $want_ver, libevbus.so.$want_ver, SONAME $soname, $(wc -l <"$T/syms") public symbols at EVBUS_1.0, man page, Since notes $(tr '\n' ' ' <"$T/since")"
 
 # --- 3. stale names
-if grep -rn 'libevbus-producer\|libevbus-consumer' "$inc"; then fail "stale library names in the headers"; fi
 cd "$EVBUS_SRC"
-if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-    git grep -n 'CONVENTIONS' >"$T/conv" || true # tracked files only
-else
-    grep -rn --exclude-dir=build\* --exclude-dir=.git 'CONVENTIONS' . >"$T/conv" || true
-fi
-grep -v 'tests/integration/itest_headers.sh:' "$T/conv" >"$T/conv.hits" || true
-[ ! -s "$T/conv.hits" ] || { cat "$T/conv.hits"; fail "references to a CONVENTIONS file, which is not in the tree"; }
+stale() { # pattern -> the files holding it, this script aside
+    if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git grep -n -e "$1" >"$T/hits" || true # tracked files only
+    else
+        grep -rn --exclude-dir=build\* --exclude-dir=.git -e "$1" . >"$T/hits" || true
+    fi
+    grep -v 'tests/integration/itest_headers.sh:' "$T/hits" || true
+}
+hits=$(stale 'libevbus-producer\|libevbus-consumer')
+[ -z "$hits" ] || { echo "$hits"; fail "stale library names (there is one library, libevbus)"; }
+hits=$(stale 'CONVENTIONS')
+[ -z "$hits" ] || { echo "$hits"; fail "references to a CONVENTIONS file, which is not in the tree"; }
 echo "ok: no stale library names, no CONVENTIONS references"
