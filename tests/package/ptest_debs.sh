@@ -39,6 +39,7 @@ bash "$EVBUS_SRC/scripts/package" --out "$T/dist" --build "$T/build" >"$T/packag
     { cat "$T/package.log"; fail "scripts/package"; }
 grep -E '^[EW]: ' "$T/package.log" || true # lintian's findings (errors already failed it)
 for p in "${pkgs[@]}"; do ls "$T/dist/${p}"_*.deb >/dev/null || fail "no $p package"; done
+ls "$T"/dist/evbus-*-py3-none-any.whl >/dev/null || fail "no Python wheel"
 dpkg-deb -f "$T"/dist/evbus-cli_*.deb Depends | grep -q 'libevbus0 (>= ' || fail "evbus-cli does not depend on libevbus0"
 dpkg-deb -f "$T"/dist/libevbus0_*.deb Depends | grep -q microhttpd && fail "libevbus0 depends on libmicrohttpd (CLI code in the library?)"
 dpkg-deb -e "$T"/dist/libevbus0_*.deb "$T/ctl"
