@@ -71,6 +71,11 @@ readelf --dyn-syms -W "$lib" | awk '$7 != "UND" && $8 ~ /^evbus_[^_]/ {print $8}
 if grep -v '@@EVBUS_1\.0$' "$T/syms" >"$T/offnode"; then
     fail "public symbols outside EVBUS_1.0: $(head -5 "$T/offnode" | tr '\n' ' ')"
 fi
+# the Python package is released with the library: the same version
+grep -qE "^version = \"$want_ver\"$" "$EVBUS_SRC/python/pyproject.toml" ||
+    fail "python/pyproject.toml's version is not $want_ver: $(grep '^version' "$EVBUS_SRC/python/pyproject.toml")"
+grep -qE "^__version__ = \"$want_ver\"" "$EVBUS_SRC/python/evbus/__init__.py" ||
+    fail "python/evbus/__init__.py's __version__ is not $want_ver"
 grep -qE "^\.TH .*\"evbus $want_ver\"" "$EVBUS_SRC/docs/evbus-cli.1" ||
     fail "docs/evbus-cli.1's .TH does not name evbus $want_ver: $(grep '^\.TH' "$EVBUS_SRC/docs/evbus-cli.1")"
 grep -rhoiE 'since [0-9]+\.[0-9]+\b' "$inc" | awk '{print $2}' | sort -u >"$T/since"
