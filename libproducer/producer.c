@@ -1,5 +1,5 @@
 /*
- * libevbus-producer: creation (config, schemas, topic handles, the librdkafka producer and
+ * The producer: creation (config, schemas, topic handles, the librdkafka producer and
  * its poller thread), the counters, flush and destruction.  The send path is in send.c.
  */
 #ifndef _GNU_SOURCE
