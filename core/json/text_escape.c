@@ -18,7 +18,8 @@ static int escape_into(evbus__buf_t *b, const char *s, size_t len, int flags) {
     switch (flags & ~EVBUS_TEXT_KEEP_BACKSLASH) {
     case EVBUS_TEXT_TERMINAL:
         return evbus__safe_text(b, s, len,
-                                (flags & EVBUS_TEXT_KEEP_BACKSLASH) ? EVBUS__SAFE_KEEP_BACKSLASH : 0);
+                                (flags & EVBUS_TEXT_KEEP_BACKSLASH) ? EVBUS__SAFE_KEEP_BACKSLASH
+                                                                    : 0);
     case EVBUS_TEXT_JSON:
         return evbus__safe_json_string(b, s, len);
     case EVBUS_TEXT_JSON_TEXT:

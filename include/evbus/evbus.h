@@ -348,8 +348,8 @@ EVBUS_EXPORT evbus_err_t evbus_trace_check(const char *traceparent, const char *
                                            char *errstr, size_t errstr_size);
 
 /*
- * Outside text made safe to show: the library's one sanitizer (its log lines use it, evbus-cli
- * prints every message byte through it).  A terminal acts on control characters (ESC starts
+ * Since 0.3.  Outside text made safe to show: the library's one sanitizer (its log lines use
+ * it, evbus-cli prints every message byte through it).  A terminal acts on control characters (ESC starts
  * sequences that clear the screen or set the title; C1 controls do the same on some terminals)
  * and U+2028/2029 and the bidi controls reorder or split what the reader sees, so these are
  * shown as escapes, the way less and git do.  "Unsafe" below means: C0 controls, DEL, C1
@@ -372,7 +372,7 @@ EVBUS_EXPORT evbus_err_t evbus_trace_check(const char *traceparent, const char *
 /** evbus_text_escape()'s result for bad arguments or out of memory. */
 #define EVBUS_TEXT_ERROR ((size_t)-1)
 /**
- * Escape s[0..len) (any bytes; s may be NULL when len is 0) by flags: exactly one of
+ * Since 0.3.  Escape s[0..len) (any bytes; s may be NULL when len is 0) by flags: exactly one of
  * EVBUS_TEXT_TERMINAL, EVBUS_TEXT_JSON, EVBUS_TEXT_JSON_TEXT, optionally with
  * EVBUS_TEXT_KEEP_BACKSLASH.  At most dst_size bytes are written to dst, NUL included, as
  * snprintf (dst may be NULL when dst_size is 0); the caller owns dst.  One call per string:
