@@ -5,8 +5,9 @@
  * built on the public API only, and this is the one copy).  Such text reaches terminals and
  * log viewers, and a terminal acts on control characters: ESC starts sequences that clear the
  * screen, set the title or remap keys; C1 controls (U+0080..U+009F) do the same on some
- * terminals; U+2028/2029 and the bidi controls reorder or split what the reader sees.  Everything that is not a
- * printable character is therefore shown as an escape, the way less and git do:
+ * terminals; U+2028/2029 and the bidi controls reorder or split what the reader sees.
+ * Everything that is not a printable character is therefore shown as an escape, the way less
+ * and git do:
  *   - text mode:  \x1b, \t, \n, \r, \x7f, invalid UTF-8 bytes as \xHH, the code points above as
  *                 \u0085 / \u2028 / \u202e, and (unless told otherwise) the backslash as \\ so
  *                 that a literal "\x1b" in the input stays distinguishable;
