@@ -280,6 +280,11 @@ static void test_abort_then_continue(void **state) {
 
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    /* EVBUS_FTEST_CASES=test_abort_then_continue (a cmocka pattern, * and ?) runs only the
+     * matching tests, e.g. to run one in a loop (ktest_faults_producer.sh passes it on) */
+    const char *only = getenv("EVBUS_FTEST_CASES");
+    if (only && *only)
+        cmocka_set_test_filter(only);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_abort_then_continue),
                                        cmocka_unit_test(test_coordinator_kill)};
     return cmocka_run_group_tests(tests, NULL, NULL);
