@@ -264,8 +264,13 @@ static void test_abort_then_continue(void **state) {
         fu_count_topic(bs, topics[t], PREFIX, n, &c, 120000);
         printf("read_committed %s: messages %ld, duplicates %ld, missing %ld\n", topics[t],
                c.messages, c.duplicates, c.missing);
-        for (int i = 0; i < n; i++)
-            assert_int_equal(c.seen[i], o.ok[i] == 2 ? 1 : 0);
+        int differ = 0;
+        for (int i = 0; i < n; i++) {
+            if (c.seen[i] != (o.ok[i] == 2 ? 1 : 0) && differ++ < 10)
+                printf("event %d: reported %s, read %d times\n", i,
+                       o.ok[i] == 2 ? "delivered" : "failed", c.seen[i]);
+        }
+        assert_int_equal(differ, 0);
         assert_int_equal(c.foreign, 0);
         fu_count_free(&c);
     }
