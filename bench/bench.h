@@ -93,6 +93,8 @@ typedef struct bench_opts_s {
     int given_ids;  /* --given-ids: producer passes pre-made ce_id values */
     int transactional; /* --transactional: producer.transactional=true */
     int queue_messages; /* --queue-messages N: queue.buffering.max.messages (0: librdkafka's) */
+    const char *spool;      /* --spool DIR: producer.spool.dir (emptied first) */
+    const char *spool_sync; /* --spool-sync interval|always|none (default: the producer's) */
 } bench_opts_t;
 
 /** Parse argv (mode first, then options); exits 2 with usage on anything unknown. */

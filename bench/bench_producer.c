@@ -28,6 +28,7 @@ static const char usage[] =
     "usage: bench_producer evbus|raw -b BOOTSTRAP -t TOPIC [-n EVENTS] [--threads T] [--given-ids]\n"
     "                      [--transactional] [--type T --key-field F --ring FILE] [--registry URL]\n"
     "                      [--schemas DIR] [--partitions P] [--queue-messages N] [--timeout S]\n"
+    "                      [--spool DIR [--spool-sync interval|always|none]]\n"
     "       bench_producer create -b BOOTSTRAP -t TOPIC --partitions P --schemas DIR\n"
     "       bench_producer gen --out FILE\n";
 
@@ -124,6 +125,12 @@ static void run_evbus(const bench_opts_t *o) {
     /* --transactional: the cost of Kafka transactions (producer_transactional_vs_plain) */
     if (o->transactional)
         SET("producer.transactional", "true");
+    /* --spool: the cost of the crash-safe spool (producer_spool_vs_plain, _always_vs_plain);
+     * the directory must not hold an earlier run's events (bench/run gives a fresh one) */
+    if (o->spool)
+        SET("producer.spool.dir", o->spool);
+    if (o->spool_sync)
+        SET("producer.spool.sync", o->spool_sync);
 #undef SET
     if (o->partitions)
         bench_ensure_topic(o->bootstrap, o->topic, o->partitions);

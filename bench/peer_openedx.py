@@ -125,7 +125,8 @@ def consume(a):
     result(a.events - 1, marks["t1"] - marks["t0"], marks["c1"] - marks["c0"])
 
 
-def main():
+def main_args():
+    """The command line, shared with bench/peer_dropin.py."""
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     g = sub.add_parser("gen")
@@ -139,7 +140,11 @@ def main():
         if name == "produce":
             p.add_argument("ring")
         p.add_argument("timeout", type=float, nargs="?", default=600)
-    a = ap.parse_args()
+    return ap.parse_args()
+
+
+def main():
+    a = main_args()
     if a.cmd == "gen":
         gen(a.out)
     elif a.cmd == "produce":

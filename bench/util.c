@@ -148,6 +148,7 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
         {"type", required_argument, NULL, 'y'},      {"key-field", required_argument, NULL, 'k'},
         {"ring", required_argument, NULL, 'r'},      {"registry", required_argument, NULL, 'R'},
         {"queue-messages", required_argument, NULL, 'Q'},
+        {"spool", required_argument, NULL, 'S'},     {"spool-sync", required_argument, NULL, 'Y'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof(*o));
@@ -188,6 +189,8 @@ void bench_parse(int argc, char **argv, const char *usage, bench_opts_t *o) {
         case 'R': o->registry = optarg; break;
         case 'I': o->given_ids = 1; break;
         case 'X': o->transactional = 1; break;
+        case 'S': o->spool = optarg; break;
+        case 'Y': o->spool_sync = optarg; break;
         case 'P': o->partitions = v > 1000 ? 1000 : (int)v; break;
         case 'Q': o->queue_messages = v > 10000000 ? 10000000 : (int)v; break;
         default: fputs(usage, stderr); exit(2);

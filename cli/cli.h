@@ -190,6 +190,7 @@ int evbus_cli_tail(int argc, char **argv, evbus_cli_t *cli);
 int evbus_cli_validate_config(int argc, char **argv, evbus_cli_t *cli);
 int evbus_cli_topics(int argc, char **argv, evbus_cli_t *cli);
 int evbus_cli_schemas(int argc, char **argv, evbus_cli_t *cli);
+int evbus_cli_spool(int argc, char **argv, evbus_cli_t *cli);
 int evbus_cli_consume(int argc, char **argv, evbus_cli_t *cli);
 int evbus_cli_replay(int argc, char **argv, evbus_cli_t *cli);
 int evbus_cli_dispatch(int argc, char **argv, evbus_cli_t *cli);

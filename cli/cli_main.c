@@ -26,6 +26,7 @@ static const cli_cmd_t commands[] = {
     {"validate-config", evbus_cli_validate_config, "check a producer config, report every error"},
     {"topics", evbus_cli_topics, "configured event types and their full topic names"},
     {"schemas", evbus_cli_schemas, "list, check or fingerprint the event schemas"},
+    {"spool", evbus_cli_spool, "status or drain a producer's crash-safe spool"},
 };
 
 static void usage(FILE *f) {

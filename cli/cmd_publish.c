@@ -14,7 +14,7 @@
 #include "progress.h"
 
 static const char usage[] =
-    "Usage: evbus-cli publish EVENT_TYPE [FILE|-] [--failed OUT] [--only-topics]\n"
+    "Usage: evbus-cli publish EVENT_TYPE [FILE|-] [--failed OUT] [--only-topics] [--spool DIR]\n"
     "                         [--log-format text|json] [--traceparent TP [--tracestate TS]]\n"
     "\n"
     "Publish events of EVENT_TYPE: each line of FILE (default: standard input) is one\n"
@@ -27,7 +27,8 @@ static const char usage[] =
     "to stderr (not with -q): events delivered to all of their topics, to some, to none;\n"
     "exit status 1 if any event did not reach all of its topics.\n"
     "Delivery waits at most kafka.message.timeout.ms (librdkafka's default 300000, as in the\n"
-    "library and the Python bus: a broker restart is ridden out, not failed).\n"
+    "library and the Python bus: a broker restart is ridden out, not failed).  With --spool,\n"
+    "as long as deliveries progress (checked every cli.timeout.ms); the rest stays held.\n"
     "With -X producer.transactional=true events are published in Kafka transactions:\n"
     "read_committed consumers see each on all of its topics or on none.\n"
     "\n"
@@ -37,6 +38,10 @@ static const char usage[] =
     "                  again (with --only-topics) gives each topic exactly one copy.\n"
     "  --only-topics   input lines may start with \"TOPIC,...<TAB>\": such an event goes only\n"
     "                  to those of its type's topics (what --failed wrote).\n"
+    "  --spool DIR     crash-safe: each event is written to the spool DIR before it counts\n"
+    "                  as sent, and stays there until all of its topics have it (also\n"
+    "                  EVBUS_PRODUCER_SPOOL_DIR).  Events held there at the end are said so\n"
+    "                  (exit 1); the next producer on DIR or `spool drain DIR` delivers them.\n"
     "  --log-format F  stderr lines as text (default) or json (one object per line);\n"
     "                  -X audit.log=true adds a line per produced event\n"
     "  --traceparent TP, --tracestate TS\n"
@@ -46,7 +51,7 @@ static const char usage[] =
     "  echo '{\"order_id\": \"o-1\", ...}' |\n"
     "    evbus-cli -b localhost:9092 -c producer.json publish org.evbus.demo.order.placed.v1\n";
 
-enum { OPT_FAILED = 1, OPT_ONLY_TOPICS, OPT_LOG_FORMAT, OPT_TRACEPARENT, OPT_TRACESTATE };
+enum { OPT_FAILED = 1, OPT_ONLY_TOPICS, OPT_LOG_FORMAT, OPT_TRACEPARENT, OPT_TRACESTATE, OPT_SPOOL };
 
 static const struct option longopts[] = {
     {"failed", required_argument, NULL, OPT_FAILED},
@@ -54,6 +59,7 @@ static const struct option longopts[] = {
     {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
     {"traceparent", required_argument, NULL, OPT_TRACEPARENT},
     {"tracestate", required_argument, NULL, OPT_TRACESTATE},
+    {"spool", required_argument, NULL, OPT_SPOOL},
     {NULL, 0, NULL, 0},
 };
 
@@ -141,6 +147,7 @@ typedef struct pub_opts_s {
     const char *failed_path;
     int only_topics;
     const char *traceparent, *tracestate; /* W3C trace context for every event */
+    const char *spool;                    /* --spool DIR */
 } pub_opts_t;
 
 static int on_opt(void *ctx, int c, const char *arg) {
@@ -152,6 +159,8 @@ static int on_opt(void *ctx, int c, const char *arg) {
         o->only_topics = 1;
     else if (c == OPT_LOG_FORMAT)
         return evbus_cli_log_format_opt(arg);
+    else if (c == OPT_SPOOL)
+        o->spool = arg;
     else if (evbus_trace_check(c == OPT_TRACEPARENT ? arg : NULL, c == OPT_TRACESTATE ? arg : NULL,
                                 err, sizeof(err)) != 0) {
         evbus_cli_err("publish", "--%s", err);
@@ -211,7 +220,7 @@ static int only_space(const char *s, size_t n) {
 }
 
 int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
-    pub_opts_t po = {NULL, 0, NULL, NULL};
+    pub_opts_t po = {NULL, 0, NULL, NULL, NULL};
     evbus_cli_spec_t spec = {usage, "", longopts, 0};
     int first, rc = evbus_cli_parse(cli, argc, argv, &spec, on_opt, &po, &first);
     if (rc >= 0)
@@ -231,6 +240,7 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
     pthread_mutex_init(&st.mu, NULL);
     char errstr[4096];
     char *topics = NULL;
+    char *spool = NULL; /* producer.spool.dir (a copy: the conf goes with the producer) */
     FILE *in = NULL;
     evbus_producer_t *p = NULL;
     evbus_conf_t *pconf = evbus_conf_dup(cli->conf);
@@ -243,10 +253,32 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
     }
     /* kafka.message.timeout.ms stays librdkafka's 300 s, as in the library and the Python
      * bus: shortened to 30 s here, a routine broker restart under load failed events that
-     * Kafka itself would have delivered (issue 29, item 14). */
+     * Kafka itself would have delivered (issue 29, item 14).  With a spool the library makes
+     * it unlimited. */
+    if (pconf && po.spool &&
+        evbus_conf_set(pconf, "producer.spool.dir", po.spool, errstr, sizeof(errstr)) != 0) {
+        evbus_conf_destroy(pconf);
+        pconf = NULL;
+    }
     if (!pconf) {
         evbus_cli_err("publish", "out of memory");
         rc = EVBUS_CLI_FAIL;
+        goto out;
+    }
+    /* With a spool an event is never failed: what is not delivered stays held, its delivery
+     * reports come only for topics that have it, and the count held is said at the end. */
+    if (evbus_conf_get(pconf, "producer.spool.dir") &&
+        !(spool = strdup(evbus_conf_get(pconf, "producer.spool.dir")))) {
+        evbus_conf_destroy(pconf);
+        evbus_cli_err("publish", "out of memory");
+        rc = EVBUS_CLI_FAIL;
+        goto out;
+    }
+    if (spool && po.failed_path) {
+        evbus_conf_destroy(pconf);
+        evbus_cli_err("publish", "--failed: with a spool (%s) no event fails; what is not "
+                      "delivered stays in the spool", spool);
+        rc = EVBUS_CLI_USAGE;
         goto out;
     }
     evbus_conf_set_delivery_cb(pconf, on_delivery, &st);
@@ -313,7 +345,7 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
         if (ev && po.only_topics && split_topics(line, &json, &only, &nonly, &caponly) != 0)
             json = NULL;
         if (ev && json) {
-            so.opaque = ev;
+            so.opaque = spool ? NULL : ev;
             so.traceparent = po.traceparent;
             so.tracestate = po.tracestate;
             so.topics = nonly ? only : NULL;
@@ -321,7 +353,7 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
             err = evbus_producer_send_ex(p, type, json, strlen(json), &so, &res, errstr,
                                          sizeof(errstr));
         }
-        if (err == EVBUS_OK && res.naccepted == 0) {
+        if (err == EVBUS_OK && (res.naccepted == 0 || spool)) {
             event_free(ev); /* all of its topics disabled: nothing to wait for */
             sent++;
         } else if (err == EVBUS_OK) {
@@ -355,13 +387,26 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
 
     /* Flush, then destroy: by then every message has its report (destroy reports what is
      * left as failed), so every event is settled. */
-    /* Every message is reported within kafka.message.timeout.ms of its send. */
-    const char *mt = evbus_conf_get(cli->conf, "kafka.message.timeout.ms");
-    long long wait_ms = (mt ? atoll(mt) : 300000) + 5000;
-    if (mt && atoll(mt) == 0)
-        wait_ms = INT32_MAX; /* 0: librdkafka waits forever */
-    (void)evbus_producer_flush(p, wait_ms > INT32_MAX ? INT32_MAX : (int)wait_ms);
+    /* Every message is reported within kafka.message.timeout.ms of its send.  With a spool
+     * undelivered events are sent again for ever: wait while deliveries progress,
+     * cli.timeout.ms at a time, then say what is held. */
+    int held = 0;
+    if (spool) {
+        held = evbus_producer_flush(p, cli->timeout_ms);
+        for (int prev = INT32_MAX; held > 0 && held < prev;)
+            prev = held, held = evbus_producer_flush(p, cli->timeout_ms);
+    } else {
+        const char *mt = evbus_conf_get(cli->conf, "kafka.message.timeout.ms");
+        long long wait_ms = (mt ? atoll(mt) : 300000) + 5000;
+        if (mt && atoll(mt) == 0)
+            wait_ms = INT32_MAX; /* 0: librdkafka waits forever */
+        (void)evbus_producer_flush(p, wait_ms > INT32_MAX ? INT32_MAX : (int)wait_ms);
+    }
     evbus_producer_destroy(p);
+    if (spool && held > 0)
+        evbus_cli_err("publish", "%d event%s not delivered yet, held in the spool %s (the next "
+                      "producer on it, or evbus-cli spool drain %s, delivers them)", held,
+                      held == 1 ? "" : "s", spool, spool);
     p = NULL;
     evbus_cli_progress_stop(sent);
     pthread_mutex_lock(&st.mu);
@@ -384,7 +429,7 @@ int evbus_cli_publish(int argc, char **argv, evbus_cli_t *cli) {
                  delivered == 1 ? "" : "s", failed, ev_all, ev_some, ev_none, topics);
         evbus_cli_log_line(EVBUS_LOG_INFO, "publish", summary, NULL); /* --log-format */
     }
-    rc = rejected || failed || ev_some || ev_none || read_err || write_error ? EVBUS_CLI_FAIL
+    rc = (spool && held > 0) || rejected || (failed && !spool) || ev_some || ev_none || read_err || write_error ? EVBUS_CLI_FAIL
                                                                           : EVBUS_CLI_OK;
 out:
     evbus_producer_destroy(p); /* NULL once the run above destroyed it */
@@ -394,5 +439,6 @@ out:
     if (in && in != stdin)
         fclose(in);
     free(topics);
+    free(spool);
     return rc;
 }

@@ -86,7 +86,7 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
         }
     }
 
-    if (!(c->store = evbus__schema_store_new(evbus__conf_str(conf, "schema.dir"), errstr, errstr_size)))
+    if (!(c->store = evbus__schema_store_from_conf(conf, errstr, errstr_size)))
         goto fail;
     if (evbus__registry_from_conf(conf, &c->reg, errstr, errstr_size) != EVBUS_OK)
         goto fail;
@@ -133,6 +133,13 @@ evbus_consumer_t *evbus_consumer_new(evbus_conf_t *conf, evbus_dispatcher_t *d, 
         goto fail;
     }
     rd_kafka_poll_set_consumer(c->rk);
+    char mpi[32];
+    size_t mpi_size = sizeof(mpi);
+    long max_poll = 300000; /* librdkafka's default */
+    if (rd_kafka_conf_get(rd_kafka_conf(c->rk), "max.poll.interval.ms", mpi, &mpi_size) ==
+        RD_KAFKA_CONF_OK)
+        max_poll = strtol(mpi, NULL, 10);
+    c->revoke_wait_ms = (int)(max_poll > 2 ? max_poll / 2 : 1);
     if (evbus__dlq_start(c, errstr, errstr_size) != EVBUS_OK)
         goto fail;
     return c;

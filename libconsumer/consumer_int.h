@@ -32,8 +32,14 @@ typedef struct evbus__part_s {
     struct evbus__part_s *next;
     char *topic;
     int32_t partition;
-    atomic_int stopped; /* an event was left unsettled (stopping, out of memory): handle
-                         nothing more of this partition in this session */
+    atomic_int stopped; /* an event was left unsettled (stopping, revoked mid-retry, out of
+                         memory): handle nothing more of this partition until it is revoked */
+    atomic_int revoking; /* being revoked: retries of its events end (left uncommitted) rather
+                          * than hold up the revocation (rebalance.c) */
+    atomic_uint gen;     /* assignment generation, raised by each revocation: a message queued
+                          * before it is not handled after it (workers.c, policy.c) */
+    atomic_size_t queued; /* staged or queued for a worker and not finished by it (its offset
+                           * stored): what a revocation of it waits for (workers.c) */
     int since_filter; /* timestamp start: skip messages older than start_ts until the first newer */
     int worker;       /* poll thread only: index of the worker handling it while assigned, or -1 */
 
@@ -64,6 +70,7 @@ typedef struct evbus__qitem_s {
     evbus_event_t *ev;
     rd_kafka_message_t *rkm;
     evbus__part_t *part;
+    unsigned gen; /* part->gen when it was queued */
 } evbus__qitem_t;
 
 /*
@@ -103,6 +110,8 @@ struct evbus_consumer_s {
     int64_t backoff_ms, backoff_max_ms;
     evbus_start_t start;
     int poll_timeout_ms; /* consumer.poll.timeout.ms: one poll of evbus_consumer_run() */
+    int revoke_wait_ms;  /* how long a revocation waits for the workers: half of librdkafka's
+                          * max.poll.interval.ms, so the member is never thrown out for it */
     int64_t start_ts;
 
     pthread_mutex_t qmu;      /* with done_cond: waits for workers to finish batches */
@@ -139,8 +148,10 @@ struct evbus_consumer_s {
     _Atomic int64_t consec;
     atomic_int fatal; /* evbus_err_t that stopped the consumer, or 0 */
 
-    /* Events left unsettled in this session (stopping mid-retry) with the handlers that already
-     * succeeded for them: if the partition comes back to this consumer they are not run again. */
+    /* Events left unsettled (stopping or revoked mid-retry) with the handlers that already
+     * succeeded for them: if the partition comes back to this consumer (a revocation and a
+     * new assignment), they are not run again.  Kept in memory only: across a stop, or on
+     * another member, they are (at-least-once). */
     pthread_mutex_t unsettled_mu;
     struct evbus__unsettled_s *unsettled;
     /* 1 once anything was left unsettled (never cleared): until then, the per-event lookup
@@ -181,7 +192,7 @@ static inline void evbus__deadline_in(struct timespec *ts, int ms) {
 /* ---- partitions.c ---- */
 /** The record of (topic, partition), made on first use (*created = 1); NULL when out of memory. */
 evbus__part_t *evbus__part_get(evbus_consumer_t *c, const char *topic, int32_t partition, int *created);
-/** Stop handling a partition for this session (paused; later events stay uncommitted). */
+/** Stop handling a partition until it is revoked (paused; later events stay uncommitted). */
 void evbus__part_stop(evbus_consumer_t *c, evbus__part_t *p);
 /** Hold p paused (on: 1) while a failed dead-letter write is retried, or let it go (0). */
 void evbus__part_dlq_hold(evbus_consumer_t *c, evbus__part_t *p, int on);
@@ -196,7 +207,9 @@ void evbus__inflight_attach(evbus__part_t *p, evbus_event_t *ev);
 /** Backpressure state of (topic, partition), for tests: 0, or -1 for a partition never seen. */
 int evbus__consumer_bp_state(evbus_consumer_t *c, const char *topic, int32_t partition,
                              evbus__bp_state_t *st);
-int evbus__part_stopped(evbus__part_t *p);
+int evbus__part_stopped(const evbus__part_t *p);
+/** Stopped, or being revoked: an event of p waiting to be retried is left now. */
+int evbus__part_leaving(const evbus__part_t *p);
 /** The worker of p, mapping it to the least loaded one first (poll thread only). */
 int evbus__part_worker(evbus_consumer_t *c, evbus__part_t *p);
 /** Forget p's worker: nothing of it is queued (revoked). */
@@ -221,8 +234,10 @@ void evbus__workers_stop(evbus_consumer_t *c);
 int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm);
 /** Hand what is staged to the workers (may wait for room). */
 void evbus__staged_push_all(evbus_consumer_t *c);
-/** Wait until nothing is queued or being handled. */
-void evbus__wait_idle(evbus_consumer_t *c);
+/** Wait at most ms milliseconds until nothing of the n partitions ps (NULL: of any partition)
+ * is queued or being handled (their offsets stored): 1 when so, 0 when the time ran out (poll
+ * thread).  What is staged of partitions being revoked is dropped first (uncommitted). */
+int evbus__wait_parts_idle_for(evbus_consumer_t *c, evbus__part_t *const *ps, int n, int ms);
 
 /* ---- rebalance.c ---- */
 void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,

@@ -1,6 +1,6 @@
 /*
  * Partition state and the offset store.  A partition record lives as long as the consumer;
- * a stopped partition takes nothing more in this session, so nothing after an event that was
+ * a stopped partition takes nothing more until it is revoked, so nothing after an event that was
  * neither handled nor dead-lettered is ever stored.  Offsets are stored a batch at a time,
  * only the highest per partition, and only once the event's fate is settled (at-least-once).
  */
@@ -63,7 +63,7 @@ static void parts_apply_locked(evbus_consumer_t *c) {
     pthread_mutex_unlock(&c->parts_mu);
 }
 
-/* Stop handling a partition for this session: later events stay uncommitted. */
+/* Stop handling a partition until it is revoked: later events stay uncommitted. */
 void evbus__part_stop(evbus_consumer_t *c, evbus__part_t *p) {
     pthread_mutex_lock(&c->bp_mu);
     atomic_store_explicit(&p->stopped, 1, memory_order_release);
@@ -82,7 +82,10 @@ void evbus__part_assigned(evbus_consumer_t *c, evbus__part_t *p, int on) {
     pthread_mutex_lock(&c->bp_mu);
     p->assigned = on;
     if (on) {
-        p->paused = 0; /* a fresh assignment fetches */
+        /* A fresh assignment fetches.  librdkafka keeps a pause made before the revocation (a
+         * partition left mid-retry, or held for its dead letter) across the new assignment, so
+         * it is told to resume whatever it was last told. */
+        p->paused = 1;
         part_apply_locked(c, p);
     } else {
         /* A new owner (maybe us) starts afresh; events still in flight keep counting. */
@@ -186,7 +189,13 @@ int evbus__consumer_bp_state(evbus_consumer_t *c, const char *topic, int32_t par
     return p ? 0 : -1;
 }
 
-int evbus__part_stopped(evbus__part_t *p) { return atomic_load_explicit(&p->stopped, memory_order_acquire); }
+int evbus__part_stopped(const evbus__part_t *p) {
+    return atomic_load_explicit(&p->stopped, memory_order_acquire);
+}
+
+int evbus__part_leaving(const evbus__part_t *p) {
+    return evbus__part_stopped(p) || atomic_load_explicit(&p->revoking, memory_order_acquire);
+}
 
 /* Map a partition to the worker with the fewest partitions (poll thread only).  A partition
  * keeps its worker while assigned, so its events are handled in order. */

@@ -23,10 +23,11 @@ typedef struct evbus__unsettled_s {
     evbus__run_t run;
 } unsettled_t;
 
-/* Sleep ms unless stopping; 0 when the full time passed. */
-static int backoff_sleep(evbus_consumer_t *c, int64_t ms) {
+/* Sleep ms unless stopping or p is being revoked (its new owner takes the event over); 0 when
+ * the full time passed. */
+static int backoff_sleep(evbus_consumer_t *c, const evbus__part_t *p, int64_t ms) {
     int64_t end = evbus__now_us() + ms * 1000;
-    while (!STOPPING(c)) {
+    while (!STOPPING(c) && !evbus__part_leaving(p)) {
         int64_t left = end - evbus__now_us();
         if (left <= 0)
             return 0;
@@ -49,7 +50,7 @@ static void settled(evbus_consumer_t *c) { atomic_store_explicit(&c->consec, 0, 
 
 /*
  * A failure that may pass: count and log it, then wait before try n + 1.  -1 when the consumer
- * is stopping, or has just been stopped because consumer.max.consecutive.errors was reached.
+ * is stopping, p is being revoked, or the consumer has just been stopped because consumer.max.consecutive.errors was reached.
  */
 static int transient_wait(evbus_consumer_t *c, const evbus__part_t *p, int64_t offset, int n,
                           evbus_err_t err, const char *what, const char *why) {
@@ -75,31 +76,39 @@ static int transient_wait(evbus_consumer_t *c, const evbus__part_t *p, int64_t o
         evbus_consumer_stop(c);
         return -1;
     }
-    return backoff_sleep(c, wait);
+    return backoff_sleep(c, p, wait);
 }
 
 /* ---- events left unsettled ---- */
 
-/* Move the record of (p, offset), if any, into *run. */
+/* Move the record of (p, offset), if any, into *run, and forget p's records of earlier
+ * offsets: a partition's events come in order, so those events were settled (here or by
+ * another member) and are not coming back in this assignment.  So at most one record per
+ * partition is kept, however many times the partitions move. */
 static void unsettled_take(evbus_consumer_t *c, evbus__part_t *p, int64_t offset, evbus__run_t *run) {
     /* Pairs with leave()'s release store: a record added before is seen. */
     if (!atomic_load_explicit(&c->any_unsettled, memory_order_acquire))
         return;
     pthread_mutex_lock(&c->unsettled_mu);
-    for (unsettled_t **u = &c->unsettled; *u; u = &(*u)->next)
-        if ((*u)->part == p && (*u)->offset == offset) {
-            unsettled_t *hit = *u;
-            *u = hit->next;
-            evbus__run_move(run, &hit->run);
-            free(hit);
-            break;
+    for (unsettled_t **u = &c->unsettled; *u;) {
+        unsettled_t *r = *u;
+        if (r->part != p || r->offset > offset) {
+            u = &r->next;
+            continue;
         }
+        *u = r->next;
+        if (r->offset == offset)
+            evbus__run_move(run, &r->run);
+        evbus__run_clear(&r->run);
+        free(r);
+    }
     pthread_mutex_unlock(&c->unsettled_mu);
 }
 
 /*
- * Leave ev unsettled: nothing more of its partition is handled in this session (so no later
- * offset is stored past it), and the handlers that succeeded are remembered (run is moved).
+ * Leave ev unsettled: nothing more of its partition is handled until it is revoked (so no
+ * later offset is stored past it), and the handlers that succeeded are remembered (run is
+ * moved): if the partition is assigned to this consumer again, they are not run again.
  */
 static void leave(evbus_consumer_t *c, evbus__part_t *p, const evbus_event_t *ev, evbus__run_t *run) {
     evbus__part_stop(c, p);
@@ -250,8 +259,9 @@ static void handle_event(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t
         }
         ADD(c->retries);
         evbus__cmetrics_event(c->metrics, evbus_event_type(ev), EVBUS__OUT_RETRIED);
-        if (backoff_sleep(c, backoff_for(c, attempt)) != 0) {
-            leave(c, p, ev, &run); /* stopping: leave it (and what follows) for redelivery */
+        if (backoff_sleep(c, p, backoff_for(c, attempt)) != 0) {
+            /* stopping or revoked: leave it (and what follows) for redelivery */
+            leave(c, p, ev, &run);
             break;
         }
         attempt++;
@@ -262,8 +272,10 @@ out:
 
 void evbus__handle_item(evbus_consumer_t *c, evbus__ostore_t *os, evbus__qitem_t *it) {
     evbus__part_t *p = it->part;
-    /* Stopping: what is left is not handled, and stays uncommitted for redelivery. */
-    if (STOPPING(c) || evbus__part_stopped(p))
+    /* Stopping, or queued before a revocation that did not wait for it (a worker was busy
+     * past the bound): what is left is not handled, and stays uncommitted for redelivery. */
+    if (STOPPING(c) || evbus__part_stopped(p) ||
+        it->gen != atomic_load_explicit(&p->gen, memory_order_acquire))
         return;
     if (!it->ev) {
         for (int n = 1; !(it->ev = evbus__event_take_message(it->rkm, c->store, c->reg)); n++) {

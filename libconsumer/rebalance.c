@@ -1,7 +1,13 @@
 /*
  * Rebalances: where a newly assigned partition starts (committed offset, latest, a
- * timestamp), and what a revocation does first (finish what was taken, commit it).
+ * timestamp), and what a revocation does first (finish what was taken, commit it).  A
+ * revocation waits for the workers a bounded time only (c->revoke_wait_ms, half of
+ * max.poll.interval.ms): the rebalance callback runs on the poll thread, and a member that does
+ * not poll for max.poll.interval.ms is thrown out of the group, after which the handlers that
+ * succeeded since the last commit run again elsewhere.  An event of a revoked partition that
+ * waits for a retry is left then (uncommitted, redelivered to the new owner).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "consumer_int.h"
@@ -56,7 +62,11 @@ static void apply_start(evbus_consumer_t *c, rd_kafka_topic_partition_list_t *pa
 void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque) {
     evbus_consumer_t *c = opaque;
-    int coop = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+    /* NULL when the group is going away: a consumer closed without ever polling gets the
+     * assignment it had joined with from inside rd_kafka_consumer_close(), and then no protocol
+     * (the Python binding's Consumer closed unused crashed here on strcmp(NULL)). */
+    const char *proto = rd_kafka_rebalance_protocol(rk);
+    int coop = proto && !strcmp(proto, "COOPERATIVE");
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         apply_start(c, parts);
         /* Spread the new partitions over the workers now, the least loaded first. */
@@ -83,8 +93,24 @@ void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                               memory_order_relaxed);
         return;
     }
-    /* Revoke (or error): finish what was taken, commit it, then let go. */
-    evbus__wait_idle(c);
+    /* Revoke (or error): finish what was taken of these partitions, commit it, then let go.
+     * Retries of their events end now (policy.c: backoff_sleep()). */
+    evbus__part_t **ps = calloc((size_t)(parts->cnt > 0 ? parts->cnt : 1), sizeof(*ps));
+    for (int i = 0; i < parts->cnt; i++) {
+        evbus__part_t *p = evbus__part_get(c, parts->elems[i].topic, parts->elems[i].partition, NULL);
+        if (p)
+            atomic_store_explicit(&p->revoking, 1, memory_order_release);
+        if (ps)
+            ps[i] = p;
+    }
+    /* (out of memory for the list: every partition is waited for) */
+    int idle = evbus__wait_parts_idle_for(c, ps, ps ? parts->cnt : 0, c->revoke_wait_ms);
+    free(ps);
+    if (!idle) /* a handler still runs (or, cooperative, a partition kept retries) */
+        evbus__log(&c->log, EVBUS_LOG_WARNING, "consumer",
+                   "revoking %d partition(s): workers still busy after %d ms; letting go of "
+                   "what they hold uncommitted (redelivered to the new owner)",
+                   parts->cnt, c->revoke_wait_ms);
     if (!rd_kafka_assignment_lost(rk))
         rd_kafka_commit(rk, NULL, 0);
     pthread_mutex_lock(&c->parts_mu);
@@ -92,8 +118,16 @@ void evbus__rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (evbus__part_t *p = c->parts; p; p = p->next)
             if (p->partition == parts->elems[i].partition && !strcmp(p->topic, parts->elems[i].topic)) {
                 /* a new owner (maybe us) restarts from the committed offset */
+                /* What is still queued of it (the wait ran out) is not handled after this:
+                 * the partition's next owner gets it from the committed offset. */
+                atomic_fetch_add_explicit(&p->gen, 1, memory_order_acq_rel);
                 atomic_store_explicit(&p->stopped, 0, memory_order_release);
-                evbus__part_unmap(c, p); /* nothing of it is queued: free to move to another worker */
+                atomic_store_explicit(&p->revoking, 0, memory_order_release);
+                /* Nothing of it is queued: free to move to another worker.  When the wait ran
+                 * out, a worker may still hold one of its events: it keeps the worker, so that
+                 * what comes next of it queues behind that event, in order. */
+                if (idle)
+                    evbus__part_unmap(c, p);
             }
     pthread_mutex_unlock(&c->parts_mu);
     for (int i = 0; i < parts->cnt; i++) { /* outside parts_mu: bp_mu comes first */

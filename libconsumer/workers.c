@@ -10,6 +10,12 @@
 
 #include "consumer_int.h"
 
+/* k items of batch finished (their offsets stored, or dropped): a revocation waits for that. */
+static void parts_done(const evbus__qitem_t *batch, size_t k) {
+    for (size_t i = 0; i < k; i++)
+        atomic_fetch_sub_explicit(&batch[i].part->queued, 1, memory_order_release);
+}
+
 void evbus__item_free(evbus__qitem_t *it) {
     if (it->rkm)
         rd_kafka_message_destroy(it->rkm);
@@ -38,18 +44,29 @@ static void worker_done(evbus_consumer_t *c, evbus__worker_t *w, size_t k) {
     }
 }
 
-/* Wait (up to 100 ms per round, until stopping) for cond(c, arg) to hold. */
-static void wait_done(evbus_consumer_t *c, int (*cond)(evbus_consumer_t *, void *), void *arg,
-                      int stop_ends) {
+/* Wait (up to 100 ms per round, until stopping when stop_ends, at most until end_us when that
+ * is not 0) for cond(c, arg) to hold; returns whether it holds. */
+static int wait_done(evbus_consumer_t *c, int (*cond)(evbus_consumer_t *, void *), void *arg,
+                     int stop_ends, int64_t end_us) {
+    int ok;
     pthread_mutex_lock(&c->qmu);
     atomic_fetch_add_explicit(&c->done_waiters, 1, memory_order_seq_cst);
-    while (!cond(c, arg) && !(stop_ends && STOPPING(c))) {
+    while (!(ok = cond(c, arg)) && !(stop_ends && STOPPING(c))) {
+        int ms = 100;
+        if (end_us) {
+            int64_t left = end_us - evbus__now_us();
+            if (left <= 0)
+                break;
+            if (left < 100000)
+                ms = (int)(left / 1000) + 1;
+        }
         struct timespec ts;
-        evbus__deadline_in(&ts, 100);
+        evbus__deadline_in(&ts, ms);
         pthread_cond_timedwait(&c->done_cond, &c->qmu, &ts);
     }
     atomic_fetch_sub_explicit(&c->done_waiters, 1, memory_order_seq_cst);
     pthread_mutex_unlock(&c->qmu);
+    return ok;
 }
 
 /* Drop what a worker still has queued (uncommitted: it is redelivered); w->mu held.
@@ -58,6 +75,7 @@ static size_t ring_clear(evbus_consumer_t *c, evbus__worker_t *w) {
     size_t k = w->rcount;
     while (w->rcount) {
         evbus__item_free(&w->ring[w->rhead]);
+        parts_done(&w->ring[w->rhead], 1);
         w->rhead = (w->rhead + 1) % c->qlimit;
         w->rcount--;
     }
@@ -92,6 +110,7 @@ static void *worker_main(void *arg) {
             evbus__item_free(&batch[i]);
         }
         evbus__ostore_flush(c, &os);
+        parts_done(batch, k);
         worker_done(c, w, k);
         pthread_mutex_lock(&w->mu);
     }
@@ -149,20 +168,23 @@ static int has_half_room(evbus_consumer_t *c, void *arg) {
 static void staged_drop(evbus__worker_t *w) {
     for (size_t i = 0; i < w->nstaged; i++)
         evbus__item_free(&w->staged[i]);
+    parts_done(w->staged, w->nstaged);
     w->nstaged = 0;
 }
 
-/* Push what the poll thread staged for w into its queue, waiting while w is qlimit behind. */
-static void staged_push(evbus_consumer_t *c, evbus__worker_t *w) {
+/* Push what the poll thread staged for w into its queue, waiting while w is qlimit behind (at
+ * most until end_us when that is not 0: then what is staged stays staged, and -1). */
+static int staged_push(evbus_consumer_t *c, evbus__worker_t *w, int64_t end_us) {
     size_t n = w->nstaged;
     if (n == 0)
-        return;
+        return 0;
     room_t r = {w, n};
-    if (!has_room(c, &r))
-        wait_done(c, has_half_room, &r, 1);
+    if (!has_room(c, &r) && !wait_done(c, has_half_room, &r, 1, end_us) && !STOPPING(c) &&
+        !has_room(c, &r))
+        return -1;
     if (STOPPING(c) || !c->workers_started) {
         staged_drop(w);
-        return;
+        return 0;
     }
     atomic_fetch_add_explicit(&w->pending, n, memory_order_seq_cst);
     atomic_fetch_add_explicit(&c->queued, n, memory_order_seq_cst);
@@ -177,18 +199,58 @@ static void staged_push(evbus_consumer_t *c, evbus__worker_t *w) {
         pthread_cond_signal(&w->cond);
     pthread_mutex_unlock(&w->mu);
     w->nstaged = 0;
+    return 0;
 }
 
 void evbus__staged_push_all(evbus_consumer_t *c) {
     for (int i = 0; i < c->nworkers; i++)
-        staged_push(c, &c->workers[i]);
+        staged_push(c, &c->workers[i], 0);
 }
 
-/* Wait until no message is queued or being handled. */
-void evbus__wait_idle(evbus_consumer_t *c) {
-    evbus__staged_push_all(c);
-    if (!is_idle(c, NULL))
-        wait_done(c, is_idle, NULL, 0);
+typedef struct parts_s {
+    evbus__part_t *const *ps;
+    int n;
+} parts_t;
+
+static int parts_idle(evbus_consumer_t *c, void *arg) {
+    const parts_t *pl = arg;
+    if (!pl->ps)
+        return is_idle(c, NULL);
+    for (int i = 0; i < pl->n; i++)
+        if (pl->ps[i] && atomic_load_explicit(&pl->ps[i]->queued, memory_order_acquire) > 0)
+            return 0;
+    return 1;
+}
+
+/* Drop what the poll thread staged of the partitions being revoked (never handed to a worker:
+ * uncommitted, fetched again by their next owner), so that a full worker is not waited for. */
+static void staged_drop_revoking(evbus__worker_t *w) {
+    size_t keep = 0;
+    for (size_t i = 0; i < w->nstaged; i++) {
+        if (atomic_load_explicit(&w->staged[i].part->revoking, memory_order_acquire)) {
+            evbus__item_free(&w->staged[i]);
+            parts_done(&w->staged[i], 1);
+        } else {
+            w->staged[keep++] = w->staged[i];
+        }
+    }
+    w->nstaged = keep;
+}
+
+/* Only the revoked partitions are waited for: with the cooperative protocol the others keep
+ * their events, and their retries, whatever their length.  A worker wakes waiters only at
+ * half a queue or when empty: past that, the 100 ms rounds of wait_done() see the change. */
+int evbus__wait_parts_idle_for(evbus_consumer_t *c, evbus__part_t *const *ps, int n, int ms) {
+    int64_t end = evbus__now_us() + (int64_t)ms * 1000;
+    for (int i = 0; i < c->nworkers; i++)
+        staged_drop_revoking(&c->workers[i]);
+    parts_t pl = {ps, n};
+    if (!ps) { /* every partition: what is staged of the others is handed over as well */
+        for (int i = 0; i < c->nworkers; i++)
+            if (staged_push(c, &c->workers[i], end) != 0)
+                return 0;
+    }
+    return parts_idle(c, &pl) || wait_done(c, parts_idle, &pl, 0, end);
 }
 
 /* Take ownership of rkm: stage it for its worker, or drop it when its partition takes nothing
@@ -219,6 +281,8 @@ int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm) {
         p->since_filter = 0;
     }
     evbus__worker_t *w = &c->workers[evbus__part_worker(c, p)];
+    if (w->nstaged == c->qbatch) /* a bounded push (a revocation) left a full batch staged */
+        staged_push(c, w, 0);
     evbus__qitem_t *it = &w->staged[w->nstaged];
     it->part = p;
     /* The worker builds the event (evbus__handle_item()), taking rkm rather than copying it:
@@ -227,9 +291,11 @@ int evbus__enqueue(evbus_consumer_t *c, rd_kafka_message_t *rkm) {
      * poll thread only hands messages over. */
     it->ev = NULL;
     it->rkm = rkm;
+    it->gen = atomic_load_explicit(&p->gen, memory_order_relaxed); /* poll thread: as revocations */
     evbus__inflight_add(c, p, NULL);
+    atomic_fetch_add_explicit(&p->queued, 1, memory_order_relaxed);
     if (++w->nstaged == c->qbatch)
-        staged_push(c, w);
+        staged_push(c, w, 0);
     return 1;
 }
 

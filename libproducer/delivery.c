@@ -44,6 +44,12 @@ void evbus__report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, 
                    int64_t offset, rd_kafka_resp_err_t kerr, int aborted) {
     int failed = kerr != RD_KAFKA_RESP_ERR_NO_ERROR || aborted;
     atomic_fetch_add(failed ? &p->failed : &p->delivered, 1);
+    if (ev && ev->sp && failed) {
+        /* Spooled: not a failure of the event, which stays held and is sent again. */
+        atomic_store(&p->spool_last_refusal, (int)kerr);
+        evbus__spool_report(p, ev, topic, 0);
+        return;
+    }
     evbus__pmetrics_report(p->metrics, &p->log, ev ? ev->event_type : "", ev ? ev->id : "", topic,
                            partition, offset,
                            !failed                        ? NULL
@@ -83,6 +89,10 @@ void evbus__report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, 
             p->dr_cb(&d, p->dr_opaque);
         else
             keep_failure(p, &d);
+    }
+    if (ev && ev->sp) {
+        evbus__spool_report(p, ev, topic, 1);
+        return;
     }
     if (ev && atomic_fetch_sub(&ev->remaining, 1) == 1) {
         free(ev);

@@ -138,6 +138,12 @@ evbus_err_t evbus__producer_kafka_create(evbus_producer_t *p, char *errstr, size
     if (kafka_default(kc, p->conf, "enable.idempotence", "true", errstr, errstr_size) ||
         kafka_default(kc, p->conf, "acks", "all", errstr, errstr_size) ||
         kafka_default(kc, p->conf, "linger.ms", "5", errstr, errstr_size) ||
+        /* With a spool, librdkafka keeps retrying a message until it is delivered, in order
+         * per partition: a timed-out message sent again from the spool could land behind
+         * later events of its key.  The spool, not the timeout, bounds what is held. */
+        (evbus_conf_get(p->conf, "producer.spool.dir") &&
+         *evbus_conf_get(p->conf, "producer.spool.dir") &&
+         kafka_default(kc, p->conf, "message.timeout.ms", "0", errstr, errstr_size)) ||
         /* the Python bus's client.id is the service name (EVENTS_SERVICE_NAME/SERVICE_VARIANT) */
         kafka_default(kc, p->conf, "client.id",
                       evbus_conf_get(p->conf, "service") ? evbus_conf_get(p->conf, "service")
@@ -191,6 +197,7 @@ void evbus__producer_kafka_destroy(evbus_producer_t *p) {
 
 static void producer_free(evbus_producer_t *p) {
     evbus__producer_kafka_destroy(p);
+    evbus__spool_finish(p);
     evbus__pmetrics_destroy(p->metrics);
     for (size_t i = 0; p->types && p->cfg && i < p->cfg->ntypes; i++) {
         evbus__ptype_t *pt = &p->types[i];
@@ -212,6 +219,7 @@ static void producer_free(evbus_producer_t *p) {
     free(p->source);
     pthread_mutex_destroy(&p->fail_lock);
     pthread_mutex_destroy(&p->held_lock);
+    pthread_mutex_destroy(&p->spool_lock);
     pthread_rwlock_destroy(&p->txn_lock);
     pthread_key_delete(p->scratch_key);
     free(p);
@@ -237,6 +245,7 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
     p->conf = conf; /* borrowed until success */
     pthread_mutex_init(&p->fail_lock, NULL);
     pthread_mutex_init(&p->held_lock, NULL);
+    pthread_mutex_init(&p->spool_lock, NULL);
     pthread_rwlockattr_t ra;
     pthread_rwlockattr_init(&ra);
     /* A commit must not wait behind a steady stream of senders. */
@@ -251,6 +260,7 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
         evbus__seterr(errstr, errstr_size, "out of thread-specific keys");
         pthread_mutex_destroy(&p->fail_lock);
         pthread_mutex_destroy(&p->held_lock);
+        pthread_mutex_destroy(&p->spool_lock);
         pthread_rwlock_destroy(&p->txn_lock);
         free(p);
         return NULL;
@@ -258,7 +268,7 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
     evbus__log_init(&p->log, conf);
     p->metrics = evbus__pmetrics_new();
     p->fails = calloc(EVBUS__MAX_KEPT_FAILURES, sizeof(*p->fails));
-    p->store = evbus__schema_store_new(evbus_conf_get(conf, "schema.dir"), err, sizeof(err));
+    p->store = evbus__schema_store_from_conf(conf, err, sizeof(err));
     if (!p->fails || !p->store || !p->metrics) {
         evbus__seterr(errstr, errstr_size, "%s", p->fails && p->metrics ? err : "out of memory");
         goto fail;
@@ -285,6 +295,13 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
         goto fail;
     }
     p->sourcelib = evbus_conf_get(conf, "sourcelib");
+    const char *spool_dir = evbus_conf_get(conf, "producer.spool.dir");
+    if (p->transactional && spool_dir && *spool_dir) {
+        evbus__seterr(errstr, errstr_size,
+                      "producer.spool.dir cannot be combined with producer.transactional=true (an "
+                      "aborted transaction's events are never sent again)");
+        goto fail;
+    }
     if (prepare_types(p, errstr, errstr_size) != EVBUS_OK)
         goto fail;
     void *op;
@@ -298,6 +315,12 @@ evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errstr, size_t er
         evbus__seterr(errstr, errstr_size, "could not start the delivery thread");
         goto fail;
     }
+    /* The spool last: its thread replays through the running producer. */
+    if (evbus__spool_start(p, errstr, errstr_size) != EVBUS_OK) {
+        atomic_store(&p->stop, 1);
+        pthread_join(p->poller, NULL);
+        goto fail;
+    }
     return p;
 fail:
     p->conf = NULL; /* still the caller's */
@@ -306,7 +329,12 @@ fail:
 }
 
 size_t evbus_producer_metrics(evbus_producer_t *p, char *buf, size_t size) {
-    return evbus__pmetrics_render(p ? p->metrics : NULL, buf, size);
+    size_t n = evbus__pmetrics_render(p ? p->metrics : NULL, buf, size);
+    if (p && p->spool) {
+        size_t at = n < size ? n : size;
+        n += evbus__spool_metrics(p, buf ? buf + at : NULL, buf ? size - at : 0);
+    }
+    return n;
 }
 
 evbus_err_t evbus_producer_stats(evbus_producer_t *p, evbus_producer_stats_t *st) {
@@ -351,8 +379,40 @@ int evbus_producer_flush(evbus_producer_t *p, int timeout_ms) {
 void evbus_producer_destroy(evbus_producer_t *p) {
     if (!p)
         return;
-    int left = evbus_producer_flush(p, 10000);
-    if (left > 0 && !p->transactional) {
+    int left;
+    if (p->spool) {
+        /* Up to 10 s while deliveries progress: what is left is safe in the spool, so a
+         * producer with no broker need not wait the whole time. */
+        int64_t end = evbus__now_us() + 10000000;
+        left = evbus_producer_flush(p, 1000);
+        for (int prev = INT32_MAX; left > 0 && left < prev && evbus__now_us() < end;)
+            prev = left, left = evbus_producer_flush(p, 1000);
+    } else {
+        left = evbus_producer_flush(p, 10000);
+    }
+    if (p->spool) {
+        /* What is undelivered stays in the spool for the next producer: stop sending it
+         * again, purge librdkafka's copies, and wait for their reports (bounded). */
+        evbus__spool_stop(p);
+        /* Messages never sent first: sent again by the next producer, they are no
+         * duplicates.  Messages in flight may already be on the broker, so their requests
+         * are left to finish (bounded); only after that are they purged too (then the next
+         * producer may send some twice). */
+        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE);
+        int64_t deadline = evbus__now_us() + 10000000;
+        while (atomic_load(&p->spool_alive) > 0 && evbus__now_us() < deadline) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
+        if (atomic_load(&p->spool_alive) > 0) {
+            rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            deadline = evbus__now_us() + 5000000;
+            while (atomic_load(&p->spool_alive) > 0 && evbus__now_us() < deadline) {
+                struct timespec ts = {0, 1000000};
+                nanosleep(&ts, NULL);
+            }
+        }
+    } else if (left > 0 && !p->transactional) {
         /* Whatever is left is reported failed (purged) rather than vanishing with us; the
          * poller thread still serves the reports. */
         rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);

@@ -58,7 +58,9 @@ typedef struct evbus__pevent_s {
     size_t ntopics;
     atomic_size_t remaining;
     char id[EVBUS__UUID_LEN];
+    struct evbus__spev_s *sp; /* with a spool: its record and per-topic state (spool.c) */
 } evbus__pevent_t;
+typedef struct evbus__spev_s evbus__spev_t;
 
 typedef struct evbus__kept_failure_s {
     char *event_type, *event_id, *topic, *errstr;
@@ -125,6 +127,19 @@ struct evbus_producer_s {
     atomic_uint_fast64_t txn_committed, txn_aborted;
     char txn_fatal_reason[256];
 
+    /* The spool (producer.spool.dir); see spool.c.  NULL without one. */
+    struct evbus__spool_s *spool;
+    int64_t spool_sync_interval_us;
+    pthread_t spool_thread;
+    int spool_thread_started;
+    atomic_int spool_stop;
+    atomic_int spool_replaying;  /* held events not yet enqueued: new sends wait */
+    atomic_size_t spool_alive;   /* spooled events in memory */
+    pthread_mutex_t spool_lock;  /* guards spool_retry and every event's per-topic state */
+    evbus__spev_t *spool_retry;  /* events with topics to send again */
+    uint64_t spool_torn, spool_quarantined;
+    atomic_int spool_last_refusal; /* the last error a spooled message was refused with */
+
     evbus__log_t log;                  /* operating (producer_metrics.c): the application's */
     struct evbus__pmetrics_s *metrics; /* log, per-type counters, queue depth */
 };
@@ -177,5 +192,32 @@ void evbus__txn_hold(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic
 void evbus__txn_tick(evbus_producer_t *p);
 /** At destroy: commit what is open (or abort it), reporting every held message. */
 void evbus__txn_finish(evbus_producer_t *p, int timeout_ms);
+
+/* spool.c */
+struct evbus__sbuf_s;
+struct evbus__spool_loc_s;
+/** Open producer.spool.dir (when set) and start the spool thread. */
+evbus_err_t evbus__spool_start(evbus_producer_t *p, char *errstr, size_t errstr_size);
+/** Stop the spool thread (replay, retries); events still held stay in the spool. */
+void evbus__spool_stop(evbus_producer_t *p);
+/** Close the spool (after the poller: the last acks are written). */
+void evbus__spool_finish(evbus_producer_t *p);
+/** A new spooled event record (pevent + spool state).  copy_strings: copy the names. */
+evbus__pevent_t *evbus__spool_pevent_new(const char *event_type, const char *id,
+                                         const char *const *topics, size_t n, int copy_strings);
+void evbus__spool_pevent_set_loc(evbus__pevent_t *ev, const struct evbus__spool_loc_s *loc);
+/** Before enqueueing nmsgs messages of ev: count them, plus the sender's hold. */
+void evbus__spool_hold(evbus__pevent_t *ev, size_t nmsgs);
+/** Drop the sender's hold. */
+void evbus__spool_unhold(evbus_producer_t *p, evbus__pevent_t *ev);
+/** A message's outcome (ok 0: sent again later; nothing reported to the application). */
+void evbus__spool_report(evbus_producer_t *p, evbus__pevent_t *ev, const char *topic, int ok);
+/** Start an event's record in b: created time, type, id, headers, message count. 0 or -1. */
+int evbus__spool_enc_head(struct evbus__sbuf_s *b, const char *event_type, const char *id,
+                          const rd_kafka_headers_t *hdrs, size_t nmsgs, int64_t *created);
+/** Wait until the held events of an earlier producer are enqueued. 0, or -1 at deadline_us. */
+int evbus__spool_wait_replayed(evbus_producer_t *p, int64_t deadline_us);
+/** The spool gauges in Prometheus text (snprintf-style). */
+size_t evbus__spool_metrics(evbus_producer_t *p, char *buf, size_t size);
 
 #endif

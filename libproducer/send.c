@@ -17,6 +17,7 @@
 #include "keypath.h"
 #include "producer_internal.h"
 #include "producer_metrics.h"
+#include "spool.h"
 
 /* The first release's structs: a caller compiled against them still works. */
 #define SEND_OPTS_V1_SIZE (offsetof(evbus_send_opts_t, minorversion) + sizeof(const char *))
@@ -30,6 +31,7 @@ typedef struct scratch_s {
     const evbus__ptopic_t **sel; /* the topics this event goes to */
     const char **accepted, **refused;
     char id[EVBUS__UUID_LEN];
+    evbus__sbuf_t rec; /* the spool record being written */
 } scratch_t;
 
 void evbus__scratch_free(void *v) {
@@ -43,6 +45,7 @@ void evbus__scratch_free(void *v) {
     free(s->sel);
     free(s->accepted);
     free(s->refused);
+    evbus__sbuf_free(&s->rec);
     free(s);
 }
 
@@ -203,6 +206,31 @@ static evbus_err_t read_opts(const evbus_send_opts_t *in, evbus_send_opts_t *o, 
     return EVBUS_OK;
 }
 
+/* sourcehost and sourcelib as a relaying caller gives them: Python consumers parse sourcelib
+ * into a tuple of integers, and an empty host is no host. */
+static evbus_err_t check_relayed(const evbus_send_opts_t *o, char *errstr, size_t errstr_size) {
+    if (o->sourcehost && !*o->sourcehost)
+        return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size,
+                           "sourcehost: empty, expected a host name");
+    if (o->sourcelib) {
+        const char *c = o->sourcelib;
+        int digits = 0, ok = *c != 0;
+        for (; *c && ok; c++) {
+            if (*c >= '0' && *c <= '9')
+                digits++;
+            else if (*c == '.' && digits)
+                digits = 0;
+            else
+                ok = 0;
+        }
+        if (!ok || !digits)
+            return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size,
+                               "sourcelib: \"%s\" is not dot-separated integers such as \"10.5.0\"",
+                               o->sourcelib);
+    }
+    return EVBUS_OK;
+}
+
 static void fill_result(evbus_send_result_t *r, scratch_t *s, size_t nacc, size_t nref) {
     if (!r)
         return;
@@ -230,6 +258,44 @@ static int wait_next_txn(evbus_producer_t *p, int64_t deadline_us) {
     return atomic_load(&p->txn_gen) != gen && !atomic_load(&p->txn_fatal);
 }
 
+/* With a spool: wait for an earlier producer's events to be enqueued first (their order per
+ * key comes first), then write this event's record, every message as it will be enqueued. */
+static evbus_err_t spool_event(evbus_producer_t *p, scratch_t *s, evbus__pevent_t *ev,
+                               const rd_kafka_headers_t *hdrs, size_t n,
+                               const evbus__schema_doc_t *vdoc, int64_t deadline, char *errstr,
+                               size_t errstr_size) {
+    if (evbus__spool_wait_replayed(p, deadline) != 0)
+        return evbus__fail(EVBUS_ERR_QUEUE_FULL, errstr, errstr_size,
+                           "the spool's earlier events were still being enqueued after "
+                           "queue.full.timeout.ms; nothing written");
+    int64_t created;
+    if (evbus__spool_enc_head(&s->rec, ev->event_type, s->id, hdrs, n, &created) != 0)
+        return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
+    const unsigned char *vstart = NULL;
+    for (size_t i = 0; i < n; i++) {
+        evbus__ptopic_t *t = (evbus__ptopic_t *)s->sel[i];
+        /* Framings were checked above; with a registry each topic's value may differ. */
+        int own = i == 0 || (p->reg && n > 1);
+        if (own) {
+            evbus_err_t e = frame_for(p, t->value_subject, &t->value_id, vdoc,
+                                      s->val.data + EVBUS__FRAME_HDR_MAX, &vstart, errstr,
+                                      errstr_size);
+            if (e != EVBUS_OK)
+                return e;
+        }
+        size_t vlen = s->val.len - (size_t)(vstart - s->val.data);
+        if (evbus__spool_enc_msg(&s->rec, t->tc->full_topic, s->key.data + s->koff[i], s->klen[i],
+                                 vstart, vlen, !own) != 0)
+            return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
+    }
+    evbus__spool_loc_t loc;
+    evbus_err_t e = evbus__spool_append(p->spool, s->rec.data, s->rec.len, created, deadline, &loc,
+                                        errstr, errstr_size);
+    if (e == EVBUS_OK)
+        evbus__spool_pevent_set_loc(ev, &loc);
+    return e;
+}
+
 evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, const char *json,
                                    size_t len, const evbus_send_opts_t *opts_in,
                                    evbus_send_result_t *result, char *errstr,
@@ -253,6 +319,10 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
                                  opts.time, opts.minorversion, p->sourcelib, NULL, NULL};
     if ((e = evbus__header_values_check(&hv, errstr, errstr_size)) != EVBUS_OK)
         return e;
+    if ((e = check_relayed(&opts, errstr, errstr_size)) != EVBUS_OK)
+        return e;
+    if (opts.sourcelib)
+        hv.sourcelib = opts.sourcelib;
     if (evbus__trace_check(opts.traceparent, opts.tracestate, errstr, errstr_size) != 0)
         return EVBUS_ERR_INVALID_ARG;
     hv.traceparent = opts.traceparent; /* after the check: only well-formed values go out */
@@ -332,7 +402,7 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
     } else {
         snprintf(s->id, sizeof(s->id), "%s", hv.id);
     }
-    rd_kafka_headers_t *hdrs = evbus__headers_build(&hv, NULL);
+    rd_kafka_headers_t *hdrs = evbus__headers_build(&hv, opts.sourcehost);
     if (!hdrs)
         return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
     /* The framed value: every topic's framing has the same length (Confluent 5 bytes,
@@ -356,7 +426,14 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
     }
     if (e == EVBUS_OK)
         e = evbus__topics_check(p, s->sel, n, &bad, errstr, errstr_size);
-    evbus__pevent_t *ev = e == EVBUS_OK ? malloc(sizeof(*ev)) : NULL;
+    evbus__pevent_t *ev = NULL;
+    if (e == EVBUS_OK && p->spool) {
+        for (size_t i = 0; i < n; i++)
+            s->accepted[i] = s->sel[i]->tc->full_topic; /* the config's: they outlive ev */
+        ev = evbus__spool_pevent_new(pt->tc->event_type, s->id, s->accepted, n, 0);
+    } else if (e == EVBUS_OK && (ev = malloc(sizeof(*ev)))) {
+        ev->sp = NULL;
+    }
     if (!ev) {
         rd_kafka_headers_destroy(hdrs);
         if (e == EVBUS_OK)
@@ -397,6 +474,21 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
     /* The enqueue's own grace, however long the wait for room took: the room is ours, so
      * librdkafka's QUEUE_FULL can only be its count lagging ours (see below). */
     int64_t enq_deadline = evbus__now_us() + ENQUEUE_GRACE_US;
+    if (p->spool) {
+        e = spool_event(p, s, ev, hdrs, n, vdoc, deadline, errstr, errstr_size);
+        if (e != EVBUS_OK) {
+            evbus__room_release(p, (int64_t)n, vbytes);
+            rd_kafka_headers_destroy(hdrs);
+            free(ev);
+            for (size_t i = 0; i < n; i++)
+                s->refused[i] = s->sel[i]->tc->full_topic;
+            fill_result(result, s, 0, n);
+            return e;
+        }
+        atomic_fetch_add(&p->spool_alive, 1);
+        evbus__spool_hold(ev, n);
+        enq_deadline = evbus__now_us() + ENQUEUE_GRACE_US; /* after the write, however long */
+    }
     if (p->transactional) {
         pthread_rwlock_rdlock(&p->txn_lock);
         if (atomic_load(&p->txn_fatal)) {
@@ -465,6 +557,15 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
             }
             failed_topic = t->tc->full_topic;
             evbus__topic_refused(t, ke); /* a topic deleted since: refused whole from now */
+            if (p->spool) {
+                /* In the spool already: accepted; its record is sent again later. */
+                evbus__room_release(p, 1, (int64_t)vlen);
+                evbus__spool_report(p, ev, t->tc->full_topic, 0);
+                s->accepted[nacc++] = t->tc->full_topic;
+                ke = RD_KAFKA_RESP_ERR_NO_ERROR;
+                e = EVBUS_OK;
+                continue;
+            }
         }
         /* Refused, or after a refusal: not enqueued; give its room back. */
         s->refused[nref++] = t->tc->full_topic;
@@ -482,6 +583,10 @@ evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char *event_type, 
     atomic_fetch_add(&p->sent, nacc);
     evbus__pmetrics_sent(p->metrics, event_type, nacc);
     fill_result(result, s, nacc, nref);
+    if (p->spool) {
+        evbus__spool_unhold(p, ev); /* ev may be gone after this */
+        return EVBUS_OK;
+    }
     if (nref == 0)
         return EVBUS_OK;
     /* The messages never enqueued will get no report: the event's record counts them. */

@@ -122,6 +122,23 @@ rd_kafka_t *cu_producer(const char *bootstrap);
 /* Single-object framed Avro of json with schema doc. */
 void cu_encode(const evbus__schema_doc_t *doc, const char *json, evbus__buf_t *out);
 
+/*
+ * The framing the consumer tests produce in.  EVBUS_TEST_FRAMING=confluent (what Open edX runs):
+ * cu_framing_start() starts the registry double (tests/registry_double.py), cu_produce_event()
+ * frames values in Confluent wire format under the id the registry gives the test schema for
+ * the topic's subject, and cu_conf() sets schema.registry.url.  Unset or "single": single-object
+ * framing, no registry.  Call cu_framing_start() inside the test (it may fail it), and pass
+ * cu_framing_teardown as the group teardown so that the double is stopped even when a test
+ * fails.  cu_registry_url() is NULL in single-object framing.
+ */
+int cu_framing_start(void); /* 1 when Confluent framing is on */
+int cu_framing_teardown(void **state);
+const char *cu_registry_url(void);
+/* The registry id of the test schema under topic's value subject (registers it; cached). */
+int32_t cu_registry_id(const char *topic);
+/* The value of cu_produce_event in the current framing. */
+void cu_encode_value(const char *topic, const char *json, evbus__buf_t *out);
+
 /* The test schema (owned by a static store). */
 const evbus__schema_doc_t *cu_doc(void);
 

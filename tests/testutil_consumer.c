@@ -15,6 +15,7 @@
 #include "codec.h"
 #include "framing.h"
 #include "headers.h"
+#include "registry.h"
 #include "testutil.h"
 
 const char *cu_plugin(const char *name) {
@@ -76,6 +77,70 @@ void cu_produce_raw(rd_kafka_t *p, const char *topic, int32_t partition, const v
         fail_msg("produce: %s", rd_kafka_err2str(e));
 }
 
+/* ---- framing ---- */
+
+static tu_registry_t *g_reg_double;
+static char g_reg_url[128];
+static pthread_mutex_t g_reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static char g_reg_topic[256];
+static int32_t g_reg_id = -1;
+
+int cu_framing_start(void) {
+    const char *f = tu_env("EVBUS_TEST_FRAMING");
+    if (!f || !strcmp(f, "single"))
+        return 0;
+    if (strcmp(f, "confluent"))
+        fail_msg("EVBUS_TEST_FRAMING=%s: expected single or confluent", f);
+    if (!g_reg_double) {
+        g_reg_double = tu_registry_start(NULL);
+        snprintf(g_reg_url, sizeof(g_reg_url), "%s", g_reg_double->url);
+    }
+    printf("framing: Confluent, schema registry (test double) at %s\n", g_reg_url);
+    return 1;
+}
+
+int cu_framing_teardown(void **state) {
+    (void)state;
+    tu_registry_stop(g_reg_double);
+    g_reg_double = NULL;
+    g_reg_url[0] = 0;
+    g_reg_topic[0] = 0;
+    return 0;
+}
+
+const char *cu_registry_url(void) { return g_reg_url[0] ? g_reg_url : NULL; }
+
+int32_t cu_registry_id(const char *topic) {
+    pthread_mutex_lock(&g_reg_mu);
+    if (g_reg_id < 0 || strcmp(g_reg_topic, topic)) {
+        char err[512];
+        evbus__registry_t *reg = evbus__registry_new(g_reg_url, NULL, NULL, 10000, err, sizeof(err));
+        if (!reg)
+            fail_msg("registry: %s", err);
+        char *subject = evbus__registry_value_subject(topic, CU_TYPE);
+        assert_non_null(subject);
+        if (evbus__registry_id_for(reg, subject, cu_doc(), &g_reg_id, err, sizeof(err)) != EVBUS_OK)
+            fail_msg("registering %s: %s", subject, err);
+        free(subject);
+        evbus__registry_destroy(reg);
+        snprintf(g_reg_topic, sizeof(g_reg_topic), "%s", topic);
+    }
+    int32_t id = g_reg_id;
+    pthread_mutex_unlock(&g_reg_mu);
+    return id;
+}
+
+void cu_encode_value(const char *topic, const char *json, evbus__buf_t *out) {
+    if (!cu_registry_url()) {
+        cu_encode(cu_doc(), json, out);
+        return;
+    }
+    char err[256];
+    assert_int_equal(evbus__framing_write_confluent(out, cu_registry_id(topic)), 0);
+    if (evbus__avro_encode_json(cu_doc()->root, json, strlen(json), out, err, sizeof(err)) != EVBUS_OK)
+        fail_msg("encode: %s", err);
+}
+
 void cu_produce_event(rd_kafka_t *p, const char *topic, int32_t partition, const char *tag,
                       int n, const char *action, int64_t ts_ms) {
     char id[128], json[256], key[64];
@@ -83,7 +148,7 @@ void cu_produce_event(rd_kafka_t *p, const char *topic, int32_t partition, const
     snprintf(json, sizeof(json), "{\"id\":\"%s\",\"n\":%d,\"action\":\"%s\"}", id, n, action);
     snprintf(key, sizeof(key), "\"k%d\"", n);
     evbus__buf_t v = EVBUS__BUF_INIT, k = EVBUS__BUF_INIT;
-    cu_encode(cu_doc(), json, &v);
+    cu_encode_value(topic, json, &v);
     cu_encode(cu_key_doc(), key, &k);
     evbus__header_values_t hv = {.type = CU_TYPE, .id = id};
     rd_kafka_headers_t *h = evbus__headers_build(&hv, "test-host");
@@ -119,6 +184,9 @@ evbus_conf_t *cu_conf(const char *bootstrap, const char *group) {
     evbus_conf_t *c = cu_conf_default_start(bootstrap, group);
     if (evbus_conf_set(c, "consumer.start", "earliest", err, sizeof(err)) != EVBUS_CONF_OK)
         fail_msg("conf consumer.start: %s", err);
+    if (cu_registry_url() &&
+        evbus_conf_set(c, "schema.registry.url", cu_registry_url(), err, sizeof(err)) != EVBUS_CONF_OK)
+        fail_msg("conf schema.registry.url: %s", err);
     return c;
 }
 

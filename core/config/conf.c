@@ -6,6 +6,8 @@
  */
 #include "conf.h"
 
+#include "schema.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <limits.h>
@@ -43,6 +45,12 @@ static const conf_prop_t props[] = {
     /* A transaction is committed after this many events or this long after its first. */
     {"producer.transaction.max.events", K_INT, "10000", 1, 10000000, 0},
     {"producer.transaction.interval.ms", K_INT, "100", 1, 3600000, 0},
+    /* The crash-safe spool (README "Crash safety"): unset, events live in memory only until
+     * delivered; set, send returns only once the event is written there. */
+    {"producer.spool.dir", K_STR, NULL, 0, 0, 0},
+    {"producer.spool.sync", K_STR, "interval", 0, 0, 0},
+    {"producer.spool.sync.interval.ms", K_INT, "100", 1, 3600000, 0},
+    {"producer.spool.max.bytes", K_INT, "1073741824", 4096, INT64_MAX, 0},
     /* unset or 0: retry transient failures for ever, as the Python bus does without its limit */
     {"consumer.max.consecutive.errors", K_INT, NULL, 0, INT64_MAX, 0},
     /* Backpressure: events received and not yet finished (async handlers included), in all and
@@ -87,6 +95,7 @@ static const struct {
     {"wire.format", {"auto", "confluent", "single-object", NULL}},
     {"consumer.start", {"latest", "earliest", NULL}},
     {"received.veto", {"commit", "dlq", NULL}},
+    {"producer.spool.sync", {"interval", "always", "none", NULL}},
 };
 #define NPROPS (sizeof(props) / sizeof(props[0]))
 
@@ -105,6 +114,10 @@ struct evbus_conf_s {
         evbus__fn_t fn;
         void *opaque;
     } cbs[CONF_MAX_CBS];
+    /* evbus_conf_add_schema(): schema texts in the order added (a later one of a type wins). */
+    char **schemas;
+    size_t *schema_lens;
+    size_t nschemas;
 };
 
 static const conf_prop_t *prop_find(const char *name) {
@@ -138,6 +151,10 @@ void evbus_conf_destroy(evbus_conf_t *conf) {
         free(conf->kv[i].value);
     }
     free(conf->kv);
+    for (size_t i = 0; i < conf->nschemas; i++)
+        free(conf->schemas[i]);
+    free(conf->schemas);
+    free(conf->schema_lens);
     free(conf);
 }
 
@@ -179,6 +196,57 @@ static int kv_put(evbus_conf_t *conf, const char *name, const char *value) {
     return 0;
 }
 
+/* Append a copy of json[0..len) (NUL-terminated) to conf's schema texts. */
+static int schema_put(evbus_conf_t *conf, const char *json, size_t len) {
+    char *t = malloc(len + 1);
+    char **ts = t ? realloc(conf->schemas, (conf->nschemas + 1) * sizeof(*ts)) : NULL;
+    if (ts)
+        conf->schemas = ts;
+    size_t *ls = ts ? realloc(conf->schema_lens, (conf->nschemas + 1) * sizeof(*ls)) : NULL;
+    if (!ls) {
+        free(t);
+        return -1;
+    }
+    conf->schema_lens = ls;
+    memcpy(t, json, len);
+    t[len] = 0;
+    conf->schemas[conf->nschemas] = t;
+    conf->schema_lens[conf->nschemas++] = len;
+    return 0;
+}
+
+evbus_err_t evbus_conf_add_schema(evbus_conf_t *conf, const char *json, size_t len, char *errstr,
+                                  size_t errstr_size) {
+    char err[400];
+    if (!conf || !json)
+        return evbus__fail(EVBUS_ERR_INVALID_ARG, errstr, errstr_size,
+                           "conf and schema_json must not be NULL");
+    /* Parsed now so that a bad schema is the caller's error here, not a producer's later;
+     * the store parses the text again when a producer or consumer is made. */
+    evbus__schema_doc_t *doc = evbus__schema_parse(json, len, err, sizeof(err));
+    if (!doc)
+        return evbus__fail(EVBUS_ERR_SCHEMA, errstr, errstr_size, "schema: %s", err);
+    const evbus__schema_t *r = doc->root;
+    int named = r->kind == EVBUS__AVRO_RECORD && strrchr(r->fullname, '.') != NULL;
+    evbus__schema_doc_destroy(doc);
+    if (!named)
+        return evbus__fail(EVBUS_ERR_SCHEMA, errstr, errstr_size,
+                           "schema: the top-level type must be a record whose namespace is the "
+                           "event type");
+    if (schema_put(conf, json, len) != 0)
+        return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
+    return EVBUS_OK;
+}
+
+size_t evbus__conf_schema_count(const evbus_conf_t *conf) { return conf ? conf->nschemas : 0; }
+
+const char *evbus__conf_schema_at(const evbus_conf_t *conf, size_t i, size_t *lenp) {
+    if (!conf || i >= conf->nschemas)
+        return NULL;
+    *lenp = conf->schema_lens[i];
+    return conf->schemas[i];
+}
+
 evbus_conf_t *evbus_conf_dup(const evbus_conf_t *conf) {
     evbus_conf_t *c = evbus_conf_new();
     if (!c || !conf)
@@ -186,6 +254,12 @@ evbus_conf_t *evbus_conf_dup(const evbus_conf_t *conf) {
     memcpy(c->cbs, conf->cbs, sizeof(c->cbs));
     for (size_t i = 0; i < conf->n; i++) {
         if (kv_put(c, conf->kv[i].name, conf->kv[i].value) != 0) {
+            evbus_conf_destroy(c);
+            return NULL;
+        }
+    }
+    for (size_t i = 0; i < conf->nschemas; i++) {
+        if (schema_put(c, conf->schemas[i], conf->schema_lens[i]) != 0) {
             evbus_conf_destroy(c);
             return NULL;
         }
@@ -404,6 +478,7 @@ static const struct {
     {"SERVICE_VARIANT", "service", 0},
     {"EVENT_BUS_KAFKA_CONSUMERS_ENABLED", "consumers.enabled", 0},
     {"EVENT_BUS_WIRE_FORMAT", "wire.format", 0},
+    {"EVBUS_PRODUCER_SPOOL_DIR", "producer.spool.dir", 0},
     {"EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT", "consumer.poll.timeout.ms", 1},
     {"EVENT_BUS_KAFKA_CONSUMER_POLL_FAILURE_SLEEP", "consumer.poll.failure.sleep.ms", 1},
     {"EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", "consumer.max.consecutive.errors", 0},

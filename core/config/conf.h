@@ -41,6 +41,11 @@ typedef void (*evbus__fn_t)(void);
 int evbus__conf_set_cb(evbus_conf_t *conf, const char *slot, evbus__fn_t fn, void *opaque);
 evbus__fn_t evbus__conf_get_cb(const evbus_conf_t *conf, const char *slot, void **opaquep);
 
+/** The schema texts of evbus_conf_add_schema(), in the order added (a later one of a type
+ *  wins); _at gives text i (NUL-terminated, owned by conf) and its length, NULL past the end. */
+size_t evbus__conf_schema_count(const evbus_conf_t *conf);
+const char *evbus__conf_schema_at(const evbus_conf_t *conf, size_t i, size_t *lenp);
+
 /** 1 if name holds a secret whose value must never be printed. */
 int evbus__conf_is_secret(const char *name);
 

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "conf.h"
+#include "safe_text.h"
 
 void evbus_conf_set_log_cb(evbus_conf_t *conf, evbus_log_cb *cb, void *opaque) {
     if (conf)
@@ -29,38 +30,17 @@ const char *evbus__log_level_name(int level) {
     return level >= 0 && level <= 7 ? names[level] : "debug";
 }
 
-/* JSON string body of s (no quotes); control characters escaped, bytes >= 0x80 kept as they
- * are except invalid UTF-8, which becomes U+FFFD so that every line stays valid JSON. */
-static int json_str(evbus__buf_t *b, const char *s) {
-    int r = evbus__buf_putc(b, '"');
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p && !r) {
-        unsigned char c = *p;
-        if (c == '"' || c == '\\') {
-            r |= evbus__buf_putc(b, '\\');
-            r |= evbus__buf_putc(b, c);
-            p++;
-        } else if (c < 0x20 || c == 0x7f) {
-            r |= evbus__buf_printf(b, "\\u%04x", c);
-            p++;
-        } else if (c < 0x80) {
-            r |= evbus__buf_putc(b, c);
-            p++;
-        } else {
-            int n = c >= 0xf0 && c <= 0xf4 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c <= 0xdf ? 2 : 0;
-            int ok = n > 0;
-            for (int i = 1; ok && i < n; i++)
-                ok = (p[i] & 0xc0) == 0x80;
-            if (ok) {
-                r |= evbus__buf_append(b, p, (size_t)n);
-                p += n;
-            } else {
-                r |= evbus__buf_puts(b, "\\ufffd");
-                p++;
-            }
-        }
-    }
-    return r | evbus__buf_putc(b, '"');
+/* s as a JSON string: quote, backslash and controls escaped as JSON requires, and what a
+ * terminal or log viewer acts on (C1 controls, U+2028/2029, bidi controls) as \uXXXX; invalid
+ * UTF-8 becomes U+FFFD, so that every line stays valid JSON.  Log fields carry text from
+ * producers (ce_type, ce_id, topics, errors). */
+static int json_str(evbus__buf_t *b, const char *s) { return evbus__safe_json_string(b, s, strlen(s)); }
+
+/* s as text for a log line: the escapes tail shows (\x1b, \u2028, \xHH for invalid UTF-8);
+ * backslashes are kept in messages and errors (message: 1), doubled in data such as a producer's
+ * ce_id (0), so that a literal "\x1b" there stays distinguishable from an escaped ESC. */
+static int text_str(evbus__buf_t *b, const char *s, int message) {
+    return evbus__safe_text(b, s, strlen(s), message ? EVBUS__SAFE_KEEP_BACKSLASH : 0);
 }
 
 static int field_str(evbus__buf_t *b, int json, const char *name, const char *v, int *first) {
@@ -73,7 +53,7 @@ static int field_str(evbus__buf_t *b, int json, const char *name, const char *v,
     }
     r = evbus__buf_printf(b, "%s%s=", *first ? " (" : ", ", name);
     *first = 0;
-    return r | evbus__buf_puts(b, v);
+    return r | text_str(b, v, !strcmp(name, "error"));
 }
 
 static int field_int(evbus__buf_t *b, int json, const char *name, long long v, int *first) {
@@ -100,8 +80,10 @@ int evbus__log_format(evbus__buf_t *b, int json, int level, const char *subsyste
         r |= evbus__buf_puts(b, ",\"message\":");
         r |= json_str(b, msg ? msg : "");
     } else {
-        r |= evbus__buf_printf(b, "evbus %s %s: %s", evbus__log_level_name(level),
-                               subsystem ? subsystem : "", msg ? msg : "");
+        r |= evbus__buf_printf(b, "evbus %s ", evbus__log_level_name(level));
+        r |= text_str(b, subsystem ? subsystem : "", 1);
+        r |= evbus__buf_puts(b, ": ");
+        r |= text_str(b, msg ? msg : "", 1);
     }
     int first = 1;
     /* Read only what the caller's struct holds (grow-safe). */
@@ -132,8 +114,8 @@ static void stderr_sink(int level, const char *subsystem, const char *msg,
     evbus__buf_t b = EVBUS__BUF_INIT;
     if (evbus__log_format(&b, 0, level, subsystem, msg, f) == 0 && evbus__buf_putc(&b, '\n') == 0)
         fwrite(b.data, 1, b.len, stderr);
-    else /* out of memory: the bare message still gets out */
-        fprintf(stderr, "evbus %s: %s\n", subsystem ? subsystem : "", msg ? msg : "");
+    else /* out of memory: that much gets out, without outside text */
+        fprintf(stderr, "evbus: log line lost (out of memory)\n");
     evbus__buf_free(&b);
 }
 

@@ -122,6 +122,16 @@ typedef struct evbus__schema_entry_s {
  *  problem; so is a type with two current files (both namings). */
 evbus__schema_store_t *evbus__schema_store_new(const char *dir, char *errstr, size_t errstr_size);
 void evbus__schema_store_destroy(evbus__schema_store_t *store);
+/** The store of a producer or consumer made from conf: schema.dir (or the default directory),
+ *  then every schema of evbus_conf_add_schema() over it.  With registered schemas and no
+ *  schema.dir, a missing default directory is an empty base, not an error. */
+evbus__schema_store_t *evbus__schema_store_from_conf(const evbus_conf_t *conf, char *errstr,
+                                                     size_t errstr_size);
+/** Make json the current schema of its type (its record's namespace), replacing the current
+ *  one, which is kept as an earlier version.  Only before the store is shared. 0, or -1 +
+ *  errstr. */
+int evbus__schema_store_add(evbus__schema_store_t *store, const char *json, size_t len,
+                            char *errstr, size_t errstr_size);
 /** The directory the store was loaded from (owned by the store). */
 const char *evbus__schema_store_dir(const evbus__schema_store_t *store);
 const evbus__schema_entry_t *evbus__schema_store_get(const evbus__schema_store_t *store,

@@ -6,6 +6,8 @@
  */
 #include "schema.h"
 
+#include "conf.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -213,6 +215,22 @@ fail:
     return rc;
 }
 
+/* (Re)build the fingerprint index over entries and hist. 0, or -1 when out of memory. */
+static int index_fp(evbus__schema_store_t *st) {
+    free(st->by_fp);
+    st->by_fp = NULL;
+    st->nfp = 0;
+    if (st->n + st->nhist && !(st->by_fp = calloc(st->n + st->nhist, sizeof(*st->by_fp))))
+        return -1;
+    for (size_t i = 0; i < st->n; i++)
+        st->by_fp[st->nfp++] = &st->entries[i];
+    for (size_t i = 0; i < st->nhist; i++)
+        st->by_fp[st->nfp++] = &st->hist[i];
+    if (st->nfp)
+        qsort(st->by_fp, st->nfp, sizeof(*st->by_fp), cmp_fp);
+    return 0;
+}
+
 evbus__schema_store_t *evbus__schema_store_new(const char *dir, char *errstr, size_t errstr_size) {
     evbus__schema_store_t *st = calloc(1, sizeof(*st));
     char *hdir = NULL;
@@ -224,14 +242,8 @@ evbus__schema_store_t *evbus__schema_store_new(const char *dir, char *errstr, si
         (is_dir(hdir) &&
          load_dir(hdir, 1, &st->hist, &st->nhist, errstr, errstr_size) != 0))
         goto fail;
-    if (st->n + st->nhist && !(st->by_fp = calloc(st->n + st->nhist, sizeof(*st->by_fp))))
+    if (index_fp(st) != 0)
         goto oom;
-    for (size_t i = 0; i < st->n; i++)
-        st->by_fp[st->nfp++] = &st->entries[i];
-    for (size_t i = 0; i < st->nhist; i++)
-        st->by_fp[st->nfp++] = &st->hist[i];
-    if (st->nfp)
-        qsort(st->by_fp, st->nfp, sizeof(*st->by_fp), cmp_fp);
     free(hdir);
     return st;
 oom:
@@ -285,4 +297,90 @@ size_t evbus__schema_store_history_count(const evbus__schema_store_t *st) { retu
 const evbus__schema_entry_t *evbus__schema_store_history_at(const evbus__schema_store_t *st,
                                                             size_t i) {
     return i < st->nhist ? &st->hist[i] : NULL;
+}
+
+/* What a registered schema's entry names as its file. */
+#define REGISTERED_PATH "(registered by evbus_conf_add_schema)"
+
+int evbus__schema_store_add(evbus__schema_store_t *st, const char *json, size_t len, char *errstr,
+                            size_t errstr_size) {
+    char err[400];
+    evbus__schema_doc_t *doc = evbus__schema_parse(json, len, err, sizeof(err));
+    if (!doc) {
+        evbus__seterr(errstr, errstr_size, "registered schema: %s", err);
+        return -1;
+    }
+    const evbus__schema_t *r = doc->root;
+    const char *dot = r->kind == EVBUS__AVRO_RECORD ? strrchr(r->fullname, '.') : NULL;
+    evbus__schema_entry_t e = {0};
+    if (!dot) {
+        evbus__seterr(errstr, errstr_size,
+                      "registered schema: not a record whose namespace is the event type");
+        evbus__schema_doc_destroy(doc);
+        return -1;
+    }
+    e.event_type = strndup(r->fullname, (size_t)(dot - r->fullname));
+    e.path = strdup(REGISTERED_PATH);
+    e.doc = doc;
+    evbus__schema_entry_t *cur = e.event_type && e.path ? (evbus__schema_entry_t *)
+                                                          evbus__schema_store_get(st, e.event_type)
+                                                        : NULL;
+    /* Room first, so that nothing changes when out of memory. */
+    evbus__schema_entry_t *grown = NULL;
+    if (e.event_type && e.path) {
+        if (cur)
+            grown = realloc(st->hist, (st->nhist + 1) * sizeof(*grown));
+        else
+            grown = realloc(st->entries, (st->n + 1) * sizeof(*grown));
+    }
+    if (!grown) {
+        evbus__seterr(errstr, errstr_size, "out of memory");
+        free((char *)e.event_type);
+        free((char *)e.path);
+        evbus__schema_doc_destroy(doc);
+        return -1;
+    }
+    if (cur) {
+        /* The replaced schema stays readable as an earlier version of the type. */
+        st->hist = grown;
+        st->hist[st->nhist] = *cur;
+        st->hist[st->nhist++].history = 1;
+        *cur = e;
+    } else {
+        st->entries = grown;
+        st->entries[st->n++] = e;
+        qsort(st->entries, st->n, sizeof(*st->entries), cmp_entry);
+    }
+    if (index_fp(st) != 0) {
+        evbus__seterr(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+evbus__schema_store_t *evbus__schema_store_from_conf(const evbus_conf_t *conf, char *errstr,
+                                                     size_t errstr_size) {
+    const char *dir = evbus_conf_get(conf, "schema.dir");
+    size_t nreg = evbus__conf_schema_count(conf);
+    evbus__schema_store_t *st;
+    if (nreg && !dir && !is_dir(pick_dir())) {
+        /* The caller carries its own schemas: no directory is needed. */
+        st = calloc(1, sizeof(*st));
+        if (!st || !(st->dir = strdup(REGISTERED_PATH))) {
+            free(st);
+            evbus__seterr(errstr, errstr_size, "out of memory");
+            return NULL;
+        }
+    } else if (!(st = evbus__schema_store_new(dir, errstr, errstr_size))) {
+        return NULL;
+    }
+    for (size_t i = 0; i < nreg; i++) {
+        size_t len = 0;
+        const char *json = evbus__conf_schema_at(conf, i, &len);
+        if (evbus__schema_store_add(st, json, len, errstr, errstr_size) != 0) {
+            evbus__schema_store_destroy(st);
+            return NULL;
+        }
+    }
+    return st;
 }

@@ -138,6 +138,24 @@ EVBUS_EXPORT evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr,
                                             size_t errstr_size);
 
 /**
+ * Register the Avro schema of one event type from its text (schema_json[0..len), JSON; copied),
+ * as a service that carries its own schemas does (Open edX: AvroSignalSerializer(signal)
+ * .schema_string() of the openedx-events version it runs).  The schema's top-level record's
+ * namespace is the event type.  For that type it takes precedence over schema.dir, in the
+ * producer (the schema written and its key field) and in the consumer (the reader schema every
+ * writer schema is resolved into); the file's schema of that type, if any, stays known as an
+ * earlier version.  Registering a type again replaces the earlier text (the last one wins).
+ * When schemas are registered and schema.dir is not set, a missing default schema directory
+ * is not an error: the registered schemas are then the only ones.
+ * Kept by evbus_conf_dup().  Not thread safe with other calls on the same conf.
+ * @returns EVBUS_OK; EVBUS_ERR_SCHEMA (errstr says what is wrong: not JSON, not valid Avro,
+ *   not a record with a namespace); EVBUS_ERR_INVALID_ARG (conf or schema_json NULL);
+ *   EVBUS_ERR_NOMEM.
+ */
+EVBUS_EXPORT evbus_err_t evbus_conf_add_schema(evbus_conf_t *conf, const char *schema_json,
+                                              size_t len, char *errstr, size_t errstr_size);
+
+/**
  * The integer value of the evbus setting name: its value on conf, else its documented default.
  * Thread safe with other readers of conf.
  * @returns EVBUS_OK and *valuep, or EVBUS_ERR_INVALID_ARG when name has no integer value

@@ -69,6 +69,18 @@ EVBUS_EXPORT void evbus_conf_set_delivery_cb(evbus_conf_t *conf, evbus_delivery_
  * running producer its own (a second one with the same id fences the first).  Transactions
  * are committed every producer.transaction.max.events events or
  * producer.transaction.interval.ms after their first event, and by evbus_producer_flush().
+ *
+ * With producer.spool.dir (a directory; README "Crash safety") the producer is crash-safe:
+ * send returns EVBUS_OK only once the event's record (every framed message, key, header,
+ * ce_id and ce_time) is written there, fsync'ed as producer.spool.sync says (interval, the
+ * default, every producer.spool.sync.interval.ms; always, before send returns; none).  An
+ * event leaves the spool when each of its topics reported it delivered; a failed message is
+ * sent again from its record (no failure is reported for it), so the delivery callback sees
+ * only deliveries.  A producer opened on a spool first sends what an earlier one left there,
+ * in its order, with the original ids and times; sends wait (queue.full.timeout.ms) until
+ * that is enqueued.  One producer per spool: NULL with errstr naming the holder's pid when
+ * another holds it.  A spool of another format version, or a non-empty directory that is not
+ * a spool, is an error.  Not with producer.transactional=true.
  * Creation then blocks (up to 60 s) until the transaction coordinator has registered the
  * producer, and fails when it cannot.
  *
@@ -102,9 +114,15 @@ typedef struct evbus_send_opts_s {
      * and the lifecycle events about the event carry them too. */
     const char *traceparent;  /* "00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>" */
     const char *tracestate;   /* vendor list, e.g. "congo=t61rcWkgMzE" */
+    /* Since 0.3: the two headers that are not CloudEvents attributes, for a caller that relays
+     * an event's metadata (Open edX's EventsMetadata.sourcehost and .sourcelib). */
+    const char *sourcehost;   /* "sourcehost" (default: this host's name); non-empty */
+    const char *sourcelib;    /* "sourcelib" (default: conf "sourcelib", else evbus's version);
+                               * dot-separated integers such as "10.5.0" */
 } evbus_send_opts_t;
 
-#define EVBUS_SEND_OPTS_INIT {sizeof(evbus_send_opts_t), NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL}
+#define EVBUS_SEND_OPTS_INIT \
+    {sizeof(evbus_send_opts_t), NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL}
 
 /**
  * What one send did, per topic: a program never needs errstr to know which topics have
@@ -135,6 +153,9 @@ typedef struct evbus_send_result_s {
  * Blocks while the queue is full, up to queue.full.timeout.ms (default 60000, like Java's
  * max.block.ms); past that it returns EVBUS_ERR_QUEUE_FULL having enqueued nothing.
  * Nothing accepted before is lost: it is still delivered or reported.
+ * With a spool, a full spool (producer.spool.max.bytes, default 1 GiB) waits the same way and
+ * then returns EVBUS_ERR_QUEUE_FULL with nothing written; EVBUS_ERR_IO when the spool
+ * cannot be written (errstr says why; nothing was accepted).
  *
  * @returns EVBUS_OK when enqueued for every enabled topic (delivery is reported later);
  *   EVBUS_ERR_UNKNOWN_TYPE (type not configured), EVBUS_ERR_KEY (key path missing or null),
@@ -170,7 +191,8 @@ EVBUS_EXPORT evbus_err_t evbus_producer_send_ex(evbus_producer_t *p, const char 
  * Wait up to timeout_ms for the messages sent so far to be delivered (with transactions:
  * commit the open transaction, waiting for it).  Thread safe.
  * @returns the number of events still undelivered now (an event with a message in flight, or
- *   in a transaction not yet committed); 0 means nothing is outstanding.  Failures are not counted here: they
+ *   in a transaction not yet committed, or with a spool, an event still held in it); 0 means
+ *   nothing is outstanding.  Failures are not counted here: they
  *   are reported through the delivery callback or evbus_producer_drain_failures().
  */
 EVBUS_EXPORT int evbus_producer_flush(evbus_producer_t *p, int timeout_ms);
@@ -183,7 +205,7 @@ typedef struct evbus_producer_stats_s {
     size_t size;        /* sizeof(evbus_producer_stats_t) the caller was compiled with */
     uint64_t sent;      /* messages enqueued (one per event per topic) */
     uint64_t delivered; /* acknowledged by the broker (and committed, with transactions) */
-    uint64_t failed;    /* reported failed */
+    uint64_t failed;    /* reported failed (with a spool: refused attempts, each sent again) */
     uint64_t in_flight; /* sent - delivered - failed */
     /* Since 0.2. */
     uint64_t transactions_committed;
@@ -203,7 +225,10 @@ EVBUS_EXPORT evbus_err_t evbus_producer_stats(evbus_producer_t *p, evbus_produce
  * The producer's metrics in Prometheus' text format, for a service to serve from its own
  * endpoint: evbus_producer_events_total{type,outcome} (outcome: sent = enqueued, delivered,
  * failed; one message per event per topic) and evbus_producer_queue_messages (messages in
- * librdkafka's queues, from its statistics every metrics.interval.ms; absent before the first).
+ * librdkafka's queues, from its statistics every metrics.interval.ms; absent before the first);
+ * with a spool also evbus_producer_spool_events, evbus_producer_spool_bytes (its files) and
+ * evbus_producer_spool_oldest_seconds (age of the oldest spool segment still holding an
+ * undelivered event: at most one segment older than that event).
  * Like snprintf: at most size bytes into buf (NUL-terminated when size > 0; buf may be NULL when
  * size is 0); returns the length of the whole text.  Thread safe.
  */
@@ -230,7 +255,11 @@ EVBUS_EXPORT const char *evbus_producer_topic_name(const evbus_producer_t *p,
 
 /**
  * Flush (up to 10 s) and destroy.  Messages still undelivered after that are reported as
- * failed (callback) before the producer goes away.  NULL is a no-op.
+ * failed (callback) before the producer goes away.  With a spool they are not reported: they
+ * stay in the spool for the next producer on it: the flush stops early once deliveries stop
+ * progressing for a second, then messages not yet sent are dropped from memory (not from the
+ * spool) and those in flight get up to 10 s more to finish, so that the next producer does not
+ * send them twice.  NULL is a no-op.
  */
 EVBUS_EXPORT void evbus_producer_destroy(evbus_producer_t *p);
 

@@ -1,7 +1,9 @@
 /* Fault test (3-node cluster, run by ktest_faults_consumer.sh): a consumer process is SIGKILLed
  * in the middle of a topic of N events; a new consumer in the same group takes over.  Every
  * event must be handled at least once; the duplicates (handled by both) are counted and printed:
- * they are what at-least-once costs, bounded by what the killed consumer had not committed. */
+ * they are what at-least-once costs, bounded by what the killed consumer had not committed.
+ * EVBUS_TEST_FRAMING=confluent: the same in Confluent framing with a schema registry (the
+ * test double). */
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -134,6 +136,7 @@ static int all_handled(void *arg) {
 static void test_consumer_kill(void **state) {
     (void)state;
     const char *bs = fu_bootstrap(3);
+    cu_framing_start();
     const int n = tu_long() ? 200000 : 20000;
     char *topic = tu_unique_name("fk-cons"), *group = tu_unique_name("fk-grp"), *dir = tu_mkdtemp();
     snprintf(g_path, sizeof(g_path), "%s/child.txt", dir);
@@ -218,5 +221,5 @@ static void test_consumer_kill(void **state) {
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_consumer_kill)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, cu_framing_teardown);
 }

@@ -3,7 +3,9 @@
  * (SIGKILL) ends them.  The consumer survives, handles every good event after the bad ones,
  * dead-letters each bad event after retry.max+1 attempts (evbus_attempts header), and its own
  * memory does not grow with the plugin's leak (that lived in the worker process).
- * The leaking plugin is compiled by the .sh script: $EVBUS_TEST_LEAK_PLUGIN is its path. */
+ * The leaking plugin is compiled by the .sh script: $EVBUS_TEST_LEAK_PLUGIN is its path.
+ * EVBUS_TEST_FRAMING=confluent: the same in Confluent framing with a schema registry (the
+ * test double). */
 #include <unistd.h>
 
 #include <stdio.h>
@@ -88,6 +90,7 @@ static int finished(void *arg) {
 static void test_isolated_plugins(void **state) {
     (void)state;
     const char *bs = fu_bootstrap(1);
+    cu_framing_start();
     const char *leak = tu_env("EVBUS_TEST_LEAK_PLUGIN");
     if (!leak)
         fail_msg("EVBUS_TEST_LEAK_PLUGIN is not set (ktest_faults_consumer.sh builds that plugin)");
@@ -224,5 +227,5 @@ static void test_isolated_plugins(void **state) {
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_isolated_plugins)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, cu_framing_teardown);
 }

@@ -1,7 +1,9 @@
 /* Fault test (3-node cluster, run by ktest_faults_consumer.sh): poison messages produced raw
  * between good events.  Each one lands in the dead-letter topic (<topic>.dlq) with its reason
  * in evbus_error and its bytes unchanged; the consumer goes on and handles every good event
- * around them, in order (one partition). */
+ * around them, in order (one partition).  In single-object framing, and with EVBUS_TEST_FRAMING=
+ * confluent in Confluent framing with a schema registry (the test double), where the unknown
+ * fingerprint becomes a schema id the registry does not know. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@ typedef struct poison_s {
     const char *reason; /* expected in evbus_error */
 } poison_t;
 
-static const poison_t g_poison[] = {
+static const poison_t g_poison_single[] = {
     {"garbage", "unknown framing: first byte 0x7f"},
     {"truncated-header", "truncated single-object header"},
     {"truncated-body", "truncated"},
@@ -28,7 +30,20 @@ static const poison_t g_poison[] = {
     {"wrong-schema", "truncated"},
     {"missing-ce_type", "ce_type"},
 };
-#define NPOISON (sizeof(g_poison) / sizeof(g_poison[0]))
+static const poison_t g_poison_confluent[] = {
+    {"garbage", "unknown framing: first byte 0x7f"},
+    {"truncated-header", "truncated Confluent header"},
+    {"truncated-body", "truncated"},
+    {"unknown-id", "HTTP 404"},
+    {"wrong-schema", "truncated"},
+    {"missing-ce_type", "ce_type"},
+};
+#define NPOISON (sizeof(g_poison_single) / sizeof(g_poison_single[0]))
+static const poison_t *g_poison = g_poison_single;
+static const char *g_topic; /* Confluent framing: the subject's topic */
+
+/* A good value of the test schema in the test's framing. */
+static void good_value(const char *json, evbus__buf_t *out) { cu_encode_value(g_topic, json, out); }
 
 /* The value of each poison message; *out is reset first. */
 static void poison_value(const char *kind, evbus__buf_t *out) {
@@ -37,11 +52,15 @@ static void poison_value(const char *kind, evbus__buf_t *out) {
         static const unsigned char g[] = {0x7f, 'G', 'A', 'R', 'B', 0xff, 0xfe, 0x00, 0x01};
         assert_int_equal(evbus__buf_append(out, g, sizeof(g)), 0);
     } else if (!strcmp(kind, "truncated-header")) {
-        cu_encode(cu_doc(), "{\"id\":\"x\",\"n\":1,\"action\":\"ok\"}", out);
-        out->len = 6; /* 0xC3 0x01 and half a fingerprint */
+        good_value("{\"id\":\"x\",\"n\":1,\"action\":\"ok\"}", out);
+        out->len = cu_registry_url() ? 3 : 6; /* 0x00 and half an id; 0xC3 0x01 and half a fingerprint */
     } else if (!strcmp(kind, "truncated-body")) {
-        cu_encode(cu_doc(), "{\"id\":\"poison-truncated-body\",\"n\":1,\"action\":\"ok\"}", out);
+        good_value("{\"id\":\"poison-truncated-body\",\"n\":1,\"action\":\"ok\"}", out);
         out->len -= 4; /* the frame is whole, the Avro record is cut */
+    } else if (!strcmp(kind, "unknown-id")) {
+        good_value("{\"id\":\"x\",\"n\":1,\"action\":\"ok\"}", out);
+        unsigned char *b = (unsigned char *)out->data; /* big-endian after 0x00 */
+        b[1] = 0x00, b[2] = 0x0f, b[3] = 0x42, b[4] = 0x3f; /* 999999: not registered */
     } else if (!strcmp(kind, "unknown-fingerprint")) {
         cu_encode(cu_doc(), "{\"id\":\"x\",\"n\":1,\"action\":\"ok\"}", out);
         uint64_t fp = 0x0123456789abcdefULL; /* little-endian after 0xC3 0x01 */
@@ -56,12 +75,15 @@ static void poison_value(const char *kind, evbus__buf_t *out) {
         evbus__buf_t body = EVBUS__BUF_INIT;
         if (evbus__avro_encode_json(doc->root, "{\"label\":\"x\"}", 13, &body, err, sizeof(err)))
             fail_msg("encode: %s", err);
-        assert_int_equal(evbus__framing_write_single(out, cu_doc()->fingerprint), 0);
+        if (cu_registry_url())
+            assert_int_equal(evbus__framing_write_confluent(out, cu_registry_id(g_topic)), 0);
+        else
+            assert_int_equal(evbus__framing_write_single(out, cu_doc()->fingerprint), 0);
         assert_int_equal(evbus__buf_append(out, body.data, body.len), 0);
         evbus__buf_free(&body);
         evbus__schema_doc_destroy(doc);
     } else { /* missing-ce_type: a good value */
-        cu_encode(cu_doc(), "{\"id\":\"poison-missing-ce_type\",\"n\":1,\"action\":\"ok\"}", out);
+        good_value("{\"id\":\"poison-missing-ce_type\",\"n\":1,\"action\":\"ok\"}", out);
     }
 }
 
@@ -101,6 +123,9 @@ static void test_poison(void **state) {
     (void)state;
     const char *bs = fu_bootstrap(1);
     char *topic = tu_unique_name("fk-poison"), *group = tu_unique_name("fk-pgrp");
+    g_topic = topic;
+    if (cu_framing_start())
+        g_poison = g_poison_confluent;
     fu_create_topic(bs, topic, 1, atoi(tu_env("EVBUS_TEST_KAFKA_BROKERS")) >= 3 ? 3 : 1);
 
     /* good x10, poison, good x10, poison, ..., good x10 */
@@ -193,5 +218,5 @@ static void test_poison(void **state) {
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_poison)};
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, cu_framing_teardown);
 }

@@ -1,6 +1,6 @@
-/* Consumer backpressure on the embedded broker: consumer.max.in.flight and
- * consumer.max.in.flight.per.partition bound the events received and not yet finished (async
- * handlers included) by pausing partitions; and a partition held for a failing dead-letter write
+/* Consumer backpressure on the embedded broker, at the default bounds and at lowered ones:
+ * consumer.max.in.flight and consumer.max.in.flight.per.partition bound the events received
+ * and not yet finished (async handlers included) by pausing partitions; and a partition held for a failing dead-letter write
  * stays paused when the backpressure lifts.  Handlers wait on a gate the test opens, so every
  * step is reached by waiting for a state, never by timing. */
 #include <pthread.h>
@@ -271,8 +271,154 @@ static void test_dlq_hold_survives(void **state) {
     free(group);
 }
 
+/* ---- at the default bounds (consumer.max.in.flight 10000, .per.partition 2000) ---- */
+
+typedef struct dprobe_s {
+    probe_t p;
+    int nparts;
+} dprobe_t;
+
+/* Every partition paused, the consumer's total bound reached. */
+static int all_held_n(void *arg) {
+    dprobe_t *d = arg;
+    for (int32_t i = 0; i < d->nparts; i++)
+        if (state_of(&d->p, i).paused != 1)
+            return 0;
+    return state_of(&d->p, 0).bp_all == 1;
+}
+
+/* Partition 0 paused by its own bound. */
+static int part_held(void *arg) {
+    evbus__bp_state_t st = state_of(arg, 0);
+    return st.paused == 1 && st.bp_hold == 1;
+}
+
+static void produce_n(rd_kafka_t *p, const char *topic, int nparts, int per_part) {
+    for (int32_t part = 0; part < nparts; part++) {
+        char tag[16];
+        snprintf(tag, sizeof(tag), "p%d", (int)part);
+        for (int i = 0; i < per_part; i++)
+            cu_produce_event(p, topic, part, tag, i, "ok", 0);
+    }
+    cu_flush(p);
+}
+
+/* Async handlers keep every event in flight, so the defaults are reached (sync handlers never
+ * reach them: the workers' queues hold 512 each).  8 partitions of 1,400 events: 11,200 in
+ * all, past the total bound of 10,000, while no partition reaches its own 2,000. */
+#define DEF_PARTS 8
+#define DEF_PER_PART 1400
+
+static void test_default_total_bound(void **state) {
+    (void)state;
+    tu_mock_t *m = tu_mock_new(1);
+    const char *bs = tu_mock_bootstrap(m);
+    char *topic = tu_unique_name("itc-bpdef"), *group = tu_unique_name("grp");
+    assert_int_equal(rd_kafka_mock_topic_create(tu_mock_cluster(m), topic, DEF_PARTS, 1), 0);
+    rd_kafka_t *p = cu_producer(bs);
+    produce_n(p, topic, DEF_PARTS, DEF_PER_PART);
+
+    gate_t *g = gate_new();
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, gated, g, NULL, EVBUS_HANDLER_ASYNC, "slow"), 0);
+    evbus_consumer_t *c = consumer(bs, group, topic, d, NULL, 0); /* every bound at its default */
+    dprobe_t pr = {{c, topic, g, DEF_PARTS * DEF_PER_PART}, DEF_PARTS};
+    cu_runner_t r;
+    cu_start(&r, c);
+
+    if (!cu_wait(all_held_n, &pr, 120000)) {
+        evbus__bp_state_t s = state_of(&pr.p, 0);
+        fail_msg("not held: total in flight %zu (high %zu), bp_all %d", s.total_inflight,
+                 s.total_hwm, s.bp_all);
+    }
+    evbus__bp_state_t st = state_of(&pr.p, 0);
+    assert_int_equal(st.total_inflight, 10000); /* exactly at the default bound */
+    assert_int_equal(st.total_hwm, 10000);
+    for (int32_t i = 0; i < DEF_PARTS; i++) {
+        evbus__bp_state_t s = state_of(&pr.p, i);
+        assert_true(s.inflight_hwm < 2000);
+        assert_int_equal(s.bp_hold, 0); /* only the total bound holds them */
+    }
+
+    gate_open(g);
+    assert_true(cu_wait(async_done, &pr.p, 120000)); /* resumed: every event came */
+    assert_true(cu_wait(drained, &pr.p, 60000));
+    st = state_of(&pr.p, 0);
+    assert_int_equal(st.total_hwm, 10000);
+    for (int32_t i = 0; i < DEF_PARTS; i++)
+        assert_int_equal(state_of(&pr.p, i).paused, 0);
+    cu_stop(&r);
+    assert_int_equal(r.err, EVBUS_OK);
+    evbus_consumer_stats_t cs = EVBUS_CONSUMER_STATS_INIT;
+    evbus_consumer_stats(c, &cs);
+    assert_int_equal(cs.handled, DEF_PARTS * DEF_PER_PART);
+    evbus_consumer_destroy(c);
+    evbus_dispatcher_destroy(d);
+    gate_free(g);
+    rd_kafka_destroy(p);
+    tu_mock_destroy(m);
+    free(topic);
+    free(group);
+}
+
+/* One partition of 2,500 events at the defaults: its own bound (2,000) holds it, the total
+ * (10,000) is never reached. */
+#define ONE_PART_N 2500
+
+static void test_default_partition_bound(void **state) {
+    (void)state;
+    tu_mock_t *m = tu_mock_new(1);
+    const char *bs = tu_mock_bootstrap(m);
+    char *topic = tu_unique_name("itc-bpdef1"), *group = tu_unique_name("grp");
+    assert_int_equal(rd_kafka_mock_topic_create(tu_mock_cluster(m), topic, 1, 1), 0);
+    rd_kafka_t *p = cu_producer(bs);
+    produce_n(p, topic, 1, ONE_PART_N);
+
+    gate_t *g = gate_new();
+    evbus_dispatcher_t *d = evbus_dispatcher_new();
+    assert_non_null(d);
+    assert_int_equal(evbus_dispatcher_subscribe(d, CU_TYPE, gated, g, NULL, EVBUS_HANDLER_ASYNC, "slow"), 0);
+    evbus_consumer_t *c = consumer(bs, group, topic, d, NULL, 0); /* every bound at its default */
+    probe_t pr = {c, topic, g, ONE_PART_N};
+    cu_runner_t r;
+    cu_start(&r, c);
+
+    if (!cu_wait(part_held, &pr, 120000)) {
+        evbus__bp_state_t s = state_of(&pr, 0);
+        fail_msg("not held: in flight %zu (high %zu), paused %d", s.inflight, s.inflight_hwm, s.paused);
+    }
+    evbus__bp_state_t st = state_of(&pr, 0);
+    assert_int_equal(st.inflight, 2000); /* exactly at the default partition bound */
+    assert_int_equal(st.inflight_hwm, 2000);
+    assert_int_equal(st.bp_all, 0);      /* the total was not what held it */
+    assert_int_equal(st.total_hwm, 2000);
+
+    gate_open(g);
+    assert_true(cu_wait(async_done, &pr, 120000));
+    assert_true(cu_wait(drained, &pr, 60000));
+    st = state_of(&pr, 0);
+    assert_int_equal(st.inflight_hwm, 2000);
+    assert_int_equal(st.paused, 0);
+    assert_int_equal(st.bp_hold, 0);
+    cu_stop(&r);
+    assert_int_equal(r.err, EVBUS_OK);
+    evbus_consumer_stats_t cs = EVBUS_CONSUMER_STATS_INIT;
+    evbus_consumer_stats(c, &cs);
+    assert_int_equal(cs.handled, ONE_PART_N);
+    evbus_consumer_destroy(c);
+    evbus_dispatcher_destroy(d);
+    gate_free(g);
+    rd_kafka_destroy(p);
+    tu_mock_destroy(m);
+    free(topic);
+    free(group);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_default_total_bound),
+        cmocka_unit_test(test_default_partition_bound),
         cmocka_unit_test(test_bound_holds),
         cmocka_unit_test(test_dlq_hold_survives),
     };

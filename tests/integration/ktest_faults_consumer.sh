@@ -6,6 +6,8 @@
 #                           ce_type-less messages go to <topic>.dlq with their reason
 #   ftest_consumer_plugins  isolated plugins that crash, hang or leak: the consumer survives,
 #                           the event is dead-lettered after retry.max+1 attempts
+# Each runs twice: in single-object framing, and in Confluent framing with a schema registry
+# (EVBUS_TEST_FRAMING=confluent: the programs start the registry test double), as Open edX runs.
 # EVBUS_TEST_LONG=1 makes the kill test 10x larger.
 set -euo pipefail
 : "${EVBUS_SRC:?set by ctest}" "${EVBUS_BUILD:?set by ctest}"
@@ -85,20 +87,25 @@ cc -shared -fPIC -Wall -Wextra -Werror -I"$EVBUS_SRC/include" -o "$T/evbus_test_
 export EVBUS_TEST_LEAK_PLUGIN=$T/evbus_test_plugin_leaking.so
 
 rc=0
+for framing in single confluent; do
 for t in ftest_consumer_kill ftest_consumer_poison ftest_consumer_plugins; do
-    printf '\n=== %s (3 brokers) ===\n' "$t"
+    printf '\n=== %s, %s framing (3 brokers) ===\n' "$t" "$framing"
     start=$SECONDS
     st=0
-    "$EVBUS_BUILD/tests/$t" 2>&1 | tee "$T/$t.out" || st=${PIPESTATUS[0]}
+    EVBUS_TEST_FRAMING=$framing "$EVBUS_BUILD/tests/$t" 2>&1 | tee "$T/$t.$framing.out" || st=${PIPESTATUS[0]}
     if [ "$st" -eq 77 ]; then # skipped something, failed nothing (tu_run_group_tests)
         # this script starts the cluster they need: a skip here means they did not run
-        printf '=== %s: SKIPPED inside its own cluster: counted as a failure\n' "$t"
+        printf '=== %s (%s): SKIPPED inside its own cluster: counted as a failure\n' "$t" "$framing"
+        rc=1
+    elif [ "$st" -eq 0 ] && [ "$framing" = confluent ] && ! grep -q '^framing: Confluent' "$T/$t.$framing.out"; then
+        printf '=== %s: did not run in Confluent framing: counted as a failure\n' "$t"
         rc=1
     elif [ "$st" -eq 0 ]; then
-        printf '=== %s: ok in %ds\n' "$t" $((SECONDS - start))
+        printf '=== %s (%s): ok in %ds\n' "$t" "$framing" $((SECONDS - start))
     else
-        printf '=== %s: FAILED (status %d) after %ds\n' "$t" "$st" $((SECONDS - start))
+        printf '=== %s (%s): FAILED (status %d) after %ds\n' "$t" "$framing" "$st" $((SECONDS - start))
         rc=1
     fi
+done
 done
 exit $rc

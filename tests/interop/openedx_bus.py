@@ -82,6 +82,9 @@ def produce(args):
             producer.send(signal=signal, topic=ev["topic"], event_key_field=ev["key_field"],
                           event_data=event_data, event_metadata=meta)
             print(json.dumps({"type": ev["type"], "topic": ev["topic"], "id": str(meta.id),
+                              "source": meta.source, "sourcehost": meta.sourcehost,
+                              "sourcelib": ".".join(map(str, meta.sourcelib)),
+                              "minorversion": meta.minorversion, "time": meta.time.isoformat(),
                               "key": str(extract_event_key(event_data, ev["key_field"])),
                               "data": AvroSignalSerializer(signal).to_dict(event_data)}))
             n += 1
@@ -123,6 +126,7 @@ def consume(args):
         kwargs.pop("from_event_bus", None)
         with lock:
             got.append({"type": meta.event_type, "id": str(meta.id), "source": meta.source,
+                        "sourcehost": meta.sourcehost,
                         "sourcelib": ".".join(map(str, meta.sourcelib)),
                         "minorversion": meta.minorversion, "time": meta.time.isoformat(),
                         "data": AvroSignalSerializer(signal).to_dict(kwargs)})

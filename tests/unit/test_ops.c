@@ -65,6 +65,34 @@ static void test_json_line_parses(void **state) {
     evbus__buf_free(&b);
 }
 
+/* A producer's ce_type/ce_id reach log lines: neither format passes on what a terminal or log
+ * viewer acts on (ESC, C1 controls, U+2028/2029, bidi controls); the default stderr sink writes
+ * the text format. */
+static void test_log_hostile_fields(void **state) {
+    (void)state;
+    evbus_log_fields_t f = EVBUS__LOG_FIELDS_INIT;
+    f.topic = "t";
+    f.ce_type = "x\x1b]0;pwned\x07";
+    f.ce_id = "i\xc2\x9b" "31m\xe2\x80\xa8\xe2\x80\xae\xe2\x81\xa6\\";
+    f.error = "e\x1b[2J\\";
+    evbus__buf_t b = EVBUS__BUF_INIT;
+    assert_int_equal(evbus__log_format(&b, 0, EVBUS_LOG_WARNING, "consumer", "m\x1b[1A", &f), 0);
+    assert_string_equal((const char *)b.data,
+                        "evbus warning consumer: m\\x1b[1A (topic=t, ce_type=x\\x1b]0;pwned\\x07, "
+                        "ce_id=i\\u009b31m\\u2028\\u202e\\u2066\\\\, error=e\\x1b[2J\\)");
+    evbus__buf_reset(&b);
+    assert_int_equal(evbus__log_format(&b, 1, EVBUS_LOG_WARNING, "consumer", "m\x1b[1A", &f), 0);
+    assert_non_null(strstr((const char *)b.data, "\"ce_id\":\"i\\u009b31m\\u2028\\u202e\\u2066\\\\\""));
+    assert_non_null(strstr((const char *)b.data, "\"ce_type\":\"x\\u001b]0;pwned\\u0007\""));
+    for (size_t i = 0; i < b.len; i++) /* nothing but printable ASCII is left */
+        assert_true(b.data[i] >= 0x20 && b.data[i] < 0x7f);
+    json_t *o = json_loadb((const char *)b.data, b.len, 0, NULL);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "ce_id")), f.ce_id); /* same text */
+    json_decref(o);
+    evbus__buf_free(&b);
+}
+
 static void test_prom_label_escape(void **state) {
     (void)state;
     evbus__buf_t b = EVBUS__BUF_INIT;
@@ -154,7 +182,8 @@ static void test_trace_check(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_line_parses),     cmocka_unit_test(test_prom_label_escape),
+        cmocka_unit_test(test_json_line_parses),     cmocka_unit_test(test_log_hostile_fields),
+        cmocka_unit_test(test_prom_label_escape),
         cmocka_unit_test(test_cardinality_bounded),  cmocka_unit_test(test_histogram_cumulative),
         cmocka_unit_test(test_trace_check),
     };
