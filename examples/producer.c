@@ -8,6 +8,9 @@
  * Written only against the fixed public surface (evbus.h + producer.h): everything comes
  * from the EVENT_BUS_* environment, exactly as a service would configure it.
  */
+/* getline() is POSIX.1-2008: say so, so that `cc -std=c11` builds this file as it is. */
+#define _POSIX_C_SOURCE 200809L
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -179,7 +179,7 @@ static int dead_letter(evbus_consumer_t *c, evbus__ostore_t *os, evbus__part_t *
 
 /* Whether ev can be decoded: EVBUS_OK, a permanent error (errstr), or -1 when left (stopping). */
 static int check_value(evbus_consumer_t *c, evbus__ostore_t *os, const evbus__part_t *p,
-                       const evbus_event_t *ev, evbus_err_t *errp, char *errstr,
+                       evbus_event_t *ev, evbus_err_t *errp, char *errstr,
                        size_t errstr_size) {
     for (int n = 1;; n++) {
         evbus_err_t err = evbus__event_check_value_cached(ev, &os->check, errstr, errstr_size);

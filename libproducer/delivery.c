@@ -1,5 +1,5 @@
 /*
- * libevbus-producer's delivery side: librdkafka's per-message reports turned into
+ * The producer's delivery side: librdkafka's per-message reports turned into
  * evbus_delivery_t (callback, or kept for evbus_producer_drain_failures()), the counters,
  * and the queue room an event reserves before any of its messages is enqueued.
  */

@@ -1,5 +1,5 @@
 /*
- * libevbus-producer: creation (config, schemas, topic handles, the librdkafka producer and
+ * The producer: creation (config, schemas, topic handles, the librdkafka producer and
  * its poller thread), the counters, flush and destruction.  The send path is in send.c.
  */
 #ifndef _GNU_SOURCE
@@ -34,6 +34,39 @@ static void *poller_main(void *arg) {
 
 /* ---- creation ---- */
 
+/* The key field's sub-schema as its own document.  Its text is what a schema registry gets for
+ * the key: the Python bus registers the key field's definition ({"name": "usage_key", "type":
+ * "string"}), and Apicurio keys schemas on their text, so any other text (the plain "string")
+ * would add a version to <topic>-string and give the same key schema two ids, by which producer
+ * came first.  That text is used when it parses to the very schema the key is encoded with;
+ * otherwise (a path the bus cannot walk, a nullable key) the key schema's canonical form. */
+static evbus_err_t key_doc_new(const evbus__type_conf_t *type, const evbus__topic_conf_t *tc,
+                               evbus__schema_doc_t **docp, char *errstr, size_t errstr_size) {
+    char *canon = evbus__schema_canonical(tc->key_schema);
+    if (!canon)
+        return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
+    char *bus = type->schema && type->schema->doc
+                    ? evbus__registry_bus_key_text(type->schema->doc->json, tc->key_field)
+                    : NULL;
+    evbus__schema_doc_t *doc = NULL;
+    if (bus) {
+        char ignored[256];
+        doc = evbus__schema_parse(bus, strlen(bus), ignored, sizeof(ignored));
+        if (doc && strcmp(doc->canonical, canon) != 0) {
+            evbus__schema_doc_destroy(doc);
+            doc = NULL;
+        }
+        free(bus);
+    }
+    if (!doc)
+        doc = evbus__schema_parse(canon, strlen(canon), errstr, errstr_size);
+    free(canon);
+    if (!doc)
+        return EVBUS_ERR_SCHEMA;
+    *docp = doc;
+    return EVBUS_OK;
+}
+
 static evbus_err_t prepare_types(evbus_producer_t *p, char *errstr, size_t errstr_size) {
     p->types = calloc(p->cfg->ntypes ? p->cfg->ntypes : 1, sizeof(*p->types));
     if (!p->types)
@@ -52,13 +85,9 @@ static evbus_err_t prepare_types(evbus_producer_t *p, char *errstr, size_t errst
         pt->nenabled = front;
         for (size_t j = 0; j < pt->nenabled; j++) {
             evbus__ptopic_t *t = &pt->topics[j];
-            char *canon = evbus__schema_canonical(t->tc->key_schema);
-            if (!canon)
-                return evbus__fail(EVBUS_ERR_NOMEM, errstr, errstr_size, "out of memory");
-            t->key_doc = evbus__schema_parse(canon, strlen(canon), errstr, errstr_size);
-            free(canon);
-            if (!t->key_doc)
-                return EVBUS_ERR_SCHEMA;
+            evbus_err_t e = key_doc_new(tc, t->tc, &t->key_doc, errstr, errstr_size);
+            if (e)
+                return e;
             atomic_init(&t->key_id, -1);
             atomic_init(&t->value_id, -1);
             atomic_init(&t->state, EVBUS__TOPIC_UNKNOWN);

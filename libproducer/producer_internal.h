@@ -1,5 +1,5 @@
 /*
- * libevbus-producer's private state, shared by its files: producer.c (creation, flush,
+ * The producer's private state, shared by its files: producer.c (creation, flush,
  * destruction), send.c (the send path), delivery.c (delivery reports, kept failures, queue
  * room) and txn.c (the Kafka transaction driver of producer.transactional=true).
  */

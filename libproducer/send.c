@@ -1,5 +1,5 @@
 /*
- * libevbus-producer's send path.  An event is encoded, keyed and framed for every topic
+ * The producer's send path.  An event is encoded, keyed and framed for every topic
  * first; then room for all of its messages is reserved and they are enqueued together (all
  * or nothing).  Key/value scratch buffers are per thread, so the send path takes no lock
  * outside transactional mode; it allocates the small record its messages share (for their

@@ -2,7 +2,7 @@
  * Natural JSON <-> Avro binary, directed by a parsed schema, in one pass over the
  * input text (no DOM): the hot path of both producer and consumer.
  *
- * Mapping (CONVENTIONS "natural JSON"): records are objects (missing fields take their
+ * Mapping ("natural JSON", README "Wire format"): records are objects (missing fields take their
  * defaults, checked and pre-encoded by Avro's rules, see below; unknown fields are errors), a nullable union ["null", T] takes null or the
  * plain T value, other unions take {"<branch type name>": value}, bytes and fixed are
  * strings whose code points 0..255 are the bytes (as Avro's JSON encoding), enums are

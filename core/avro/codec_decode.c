@@ -28,8 +28,24 @@ typedef struct dec_s {
     int failed;
     int nonfinite;     /* a NaN/Infinity was written as null */
     size_t zero_budget; /* items of zero encoded size we still accept */
+    /* 0: the first pass, no path kept and no message written; a datum that fails (or holds a
+     * NaN) is decoded again with 1, which keeps the path for the message.  Decoding is
+     * deterministic, so the second pass fails at the same place; the path pushes cost as
+     * much as a few fields' decoding and are wasted on the datums that decode. */
+    int track;
     evbus__path_t path;
 } dec_t;
+
+#define PATH_PUSH(d, k, s, n)                      \
+    do {                                           \
+        if ((d)->track)                            \
+            evbus__path_push(&(d)->path, k, s, n); \
+    } while (0)
+#define PATH_POP(d)                    \
+    do {                               \
+        if ((d)->track)                \
+            evbus__path_pop(&(d)->path); \
+    } while (0)
 
 static int dec_fail(dec_t *d, const char *fmt, ...) EVBUS__PRINTF(2, 3);
 static int dec_fail(dec_t *d, const char *fmt, ...) {
@@ -38,6 +54,8 @@ static int dec_fail(dec_t *d, const char *fmt, ...) {
     if (d->failed)
         return -1;
     d->failed = 1;
+    if (!d->track)
+        return -1;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
@@ -52,7 +70,7 @@ static int nomem(dec_t *d) { return dec_fail(d, "out of memory"); }
 
 static int truncated(dec_t *d) { return dec_fail(d, "truncated data at byte %zu", d->pos); }
 
-static int rd_long(dec_t *d, int64_t *v) {
+static int rd_long_slow(dec_t *d, int64_t *v) {
     uint64_t r = 0;
     *v = 0;
     for (int shift = 0;; shift += 7) {
@@ -69,8 +87,18 @@ static int rd_long(dec_t *d, int64_t *v) {
     return 0;
 }
 
+/* Most varints of an event (lengths, small ints, branches, counts) are one byte: read inline. */
+static inline int rd_long(dec_t *d, int64_t *v) {
+    if (d->pos < d->len && !(d->p[d->pos] & 0x80)) {
+        unsigned b = d->p[d->pos++];
+        *v = (int64_t)(b >> 1) ^ -(int64_t)(b & 1);
+        return 0;
+    }
+    return rd_long_slow(d, v);
+}
+
 /* A length: 0 <= n <= bytes left. */
-static int rd_len(dec_t *d, size_t *n, const char *what) {
+static inline int rd_len(dec_t *d, size_t *n, const char *what) {
     int64_t v = 0;
     *n = 0;
     if (rd_long(d, &v) != 0)
@@ -136,7 +164,9 @@ static int real_fixed(double v, char *tmp, int *lenp) {
         double m = a * p10[k];
         if (m >= 1e15)
             return -1; /* would need more than 15 digits */
-        double r = nearbyint(m);
+        /* nearbyint(m) without the library call: 0 <= m < 1e15 < 2^52, so adding and
+         * subtracting 2^52 rounds to an integer in the current rounding mode, as nearbyint does */
+        double r = (m + 0x1p52) - 0x1p52;
         if (r == 0 || r / p10[k] != a)
             continue;
         uint64_t M = (uint64_t)r;
@@ -190,15 +220,26 @@ static int put_real(dec_t *d, double v, int is_float) {
     /* Any decimal of at most DBL_DIG (FLT_DIG) digits survives the round trip, so starting
      * there finds the shortest text of a normal number in one or two tries.  Subnormals have
      * fewer bits and shorter texts (5e-324), so they search from one digit. */
-    if (!is_float && real_fixed(v, tmp, &n) == 0)
-        return put(d, tmp, (size_t)n);
+    if (!is_float) { /* written in place: its text (and NUL) takes at most 25 bytes */
+        if (room(d, sizeof(tmp)) != 0)
+            return -1;
+        if (real_fixed(v, (char *)d->out->data + d->out->len, &n) == 0) {
+            d->out->len += (size_t)n;
+            return 0;
+        }
+    }
     int subnormal = v != 0 && (is_float ? fabs(v) < FLT_MIN : fabs(v) < DBL_MIN);
     int prec_lo = subnormal ? 1 : is_float ? FLT_DIG : DBL_DIG;
+    /* snprintf/strtod must use '.' whatever locale the application set; switched here only,
+     * on the slow path (per datum it cost more than the fast path's numbers) */
+    locale_t cl = evbus__c_locale(), old = cl ? uselocale(cl) : (locale_t)0;
     for (int prec = prec_lo; prec <= (is_float ? 9 : 17); prec++) {
         n = snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
         if (is_float ? strtof(tmp, NULL) == (float)v : strtod(tmp, NULL) == v)
             break;
     }
+    if (cl)
+        uselocale(old);
     if (n < 0 || (size_t)n >= sizeof(tmp) - 3)
         return dec_fail(d, "cannot format number");
     if (!strpbrk(tmp, ".eEn")) {
@@ -229,25 +270,32 @@ static int put_binary(dec_t *d, const unsigned char *s, size_t n) {
     return 0;
 }
 
-/* A string datum, checked to be UTF-8; on success it is at *sp, *np bytes (inside the input). */
-static int rd_string(dec_t *d, const unsigned char **sp, size_t *np) {
-    size_t n = 0;
-    *sp = NULL;
-    *np = 0;
-    if (rd_len(d, &n, "string") != 0)
-        return -1;
-    const unsigned char *s = d->p + d->pos;
-    size_t ok = evbus__utf8_valid_prefix(s, n);
-    if (ok != n)
-        return dec_fail(d, "invalid UTF-8 in string at byte %zu", d->pos + ok);
-    d->pos += n;
-    *sp = s;
-    *np = n;
+/* The len string bytes at the read position, checked to be UTF-8 and written as a JSON string
+ * in one pass (most of a datum's bytes are strings). */
+static int dec_string_body(dec_t *d, size_t len) {
+    size_t bad = 0;
+    int r = evbus__json_write_utf8_string(d->out, d->p + d->pos, len, &bad);
+    if (r < 0)
+        return nomem(d);
+    if (r > 0)
+        return dec_fail(d, "invalid UTF-8 in string at byte %zu", d->pos + bad);
+    d->pos += len;
     return 0;
 }
 
-static int put_string(dec_t *d, const unsigned char *s, size_t n) {
-    return evbus__json_write_string(d->out, (const char *)s, n) == 0 ? 0 : nomem(d);
+/* An Avro name (enum symbol, a union branch's full name or type name) as a JSON string: the
+ * schema parser admits only [A-Za-z_][A-Za-z0-9_]* parts joined by dots, so there is nothing to
+ * escape. */
+static int put_name(dec_t *d, const char *name) {
+    size_t nl = strlen(name);
+    if (room(d, nl + 2) != 0)
+        return -1;
+    unsigned char *o = d->out->data + d->out->len;
+    o[0] = '"';
+    memcpy(o + 1, name, nl);
+    o[nl + 1] = '"';
+    d->out->len += nl + 2;
+    return 0;
 }
 
 /*
@@ -296,22 +344,30 @@ static int dec_record(dec_t *d, const evbus__schema_t *n, int depth) {
         return -1;
     for (size_t i = 0; i < n->nfields; i++) {
         const evbus__field_t *f = &n->fields[i];
-        if (i && putc_(d, ',') != 0)
-            return -1;
-        /* Avro names are [A-Za-z_][A-Za-z0-9_]*: their JSON text needs no escaping. */
-        size_t nl = f->name_len ? f->name_len : strlen(f->name);
-        if (room(d, nl + 4) != 0)
+        /* Avro names are [A-Za-z_][A-Za-z0-9_]*: their JSON text needs no escaping.  The
+         * comma and the name with its colon in one piece, one room check per field; the key
+         * text prepared by the schema parser, zero-padded, is copied in whole words (up to 7
+         * bytes past it, inside the room asked for, overwritten next). */
+        size_t kl = f->json_key_len;
+        if (room(d, kl + 9) != 0)
             return -1;
         unsigned char *o = d->out->data + d->out->len;
-        o[0] = '"';
-        memcpy(o + 1, f->name, nl);
-        o[nl + 1] = '"';
-        o[nl + 2] = ':';
-        d->out->len += nl + 3;
-        evbus__path_push(&d->path, SEG_FIELD, f->name, 0);
-        if (dec_value(d, f->type, depth + 1) != 0)
+        if (i)
+            *o++ = ',';
+        for (size_t w = 0; w < kl; w += 8)
+            memcpy(o + w, f->json_key + w, 8);
+        d->out->len = (size_t)(o + kl - d->out->data);
+        PATH_PUSH(d, SEG_FIELD, f->name, 0);
+        if (f->type->kind == EVBUS__AVRO_STRING && depth < EVBUS__CODEC_MAX_DEPTH) {
+            /* most fields are strings: read here, without the call and dispatch of dec_value
+             * (the same reads and checks as its string case; too deep goes there to fail) */
+            size_t len = 0;
+            if (rd_len(d, &len, "string") != 0 || dec_string_body(d, len) != 0)
+                return -1;
+        } else if (dec_value(d, f->type, depth + 1) != 0) {
             return -1;
-        evbus__path_pop(&d->path);
+        }
+        PATH_POP(d);
     }
     return putc_(d, '}');
 }
@@ -328,10 +384,10 @@ static int dec_array(dec_t *d, const evbus__schema_t *n, int depth) {
         for (size_t i = 0; i < count; i++, idx++) {
             if (idx && putc_(d, ',') != 0)
                 return -1;
-            evbus__path_push(&d->path, SEG_INDEX, NULL, idx);
+            PATH_PUSH(d, SEG_INDEX, NULL, idx);
             if (dec_value(d, n->items, depth + 1) != 0)
                 return -1;
-            evbus__path_pop(&d->path);
+            PATH_POP(d);
         }
     }
     return putc_(d, ']');
@@ -351,12 +407,14 @@ static int dec_map(dec_t *d, const evbus__schema_t *n, int depth) {
             size_t kn = 0;
             if (idx && putc_(d, ',') != 0)
                 return -1;
-            if (rd_string(d, &k, &kn) != 0 || put_string(d, k, kn) != 0 || putc_(d, ':') != 0)
+            /* the key checked and written in one pass, as string values are */
+            if (rd_len(d, &kn, "string") != 0 || dec_string_body(d, kn) != 0 || putc_(d, ':') != 0)
                 return -1;
-            evbus__path_push(&d->path, SEG_DATA_KEY, (const char *)k, kn);
+            k = d->p + d->pos - kn;
+            PATH_PUSH(d, SEG_DATA_KEY, (const char *)k, kn);
             if (dec_value(d, n->items, depth + 1) != 0)
                 return -1;
-            evbus__path_pop(&d->path);
+            PATH_POP(d);
         }
     }
     return putc_(d, '}');
@@ -376,7 +434,7 @@ static int dec_union(dec_t *d, const evbus__schema_t *n, int depth) {
     if (nonnull == 1)
         return dec_value(d, br, depth + 1);
     const char *name = br->fullname ? br->fullname : evbus__avro_kind_name(br->kind);
-    if (putc_(d, '{') != 0 || put_string(d, (const unsigned char *)name, strlen(name)) != 0 ||
+    if (putc_(d, '{') != 0 || put_name(d, name) != 0 ||
         putc_(d, ':') != 0 || dec_value(d, br, depth + 1) != 0)
         return -1;
     return putc_(d, '}');
@@ -409,8 +467,18 @@ static int dec_value(dec_t *d, const evbus__schema_t *n, int depth) {
         uint64_t u = 0;
         if (d->len - d->pos < k)
             return truncated(d);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (k == 8) { /* Avro's little-endian bytes are the host's: one load */
+            memcpy(&u, d->p + d->pos, 8);
+        } else {
+            uint32_t u32;
+            memcpy(&u32, d->p + d->pos, 4);
+            u = u32;
+        }
+#else
         for (size_t i = 0; i < k; i++)
             u |= (uint64_t)d->p[d->pos + i] << (8 * i);
+#endif
         d->pos += k;
         if (k == 4) {
             uint32_t u32 = (uint32_t)u;
@@ -422,19 +490,10 @@ static int dec_value(dec_t *d, const evbus__schema_t *n, int depth) {
         memcpy(&x, &u, 8);
         return put_real(d, x, 0);
     }
-    case EVBUS__AVRO_STRING: {
-        /* checked and written in one pass: most of a datum's bytes are strings */
-        size_t bad = 0;
+    case EVBUS__AVRO_STRING:
         if (rd_len(d, &len, "string") != 0)
             return -1;
-        int r = evbus__json_write_utf8_string(d->out, d->p + d->pos, len, &bad);
-        if (r < 0)
-            return nomem(d);
-        if (r > 0)
-            return dec_fail(d, "invalid UTF-8 in string at byte %zu", d->pos + bad);
-        d->pos += len;
-        return 0;
-    }
+        return dec_string_body(d, len);
     case EVBUS__AVRO_BYTES:
         if (rd_len(d, &len, "bytes") != 0)
             return -1;
@@ -453,7 +512,7 @@ static int dec_value(dec_t *d, const evbus__schema_t *n, int depth) {
         if (v < 0 || (uint64_t)v >= n->nsymbols)
             return dec_fail(d, "enum index %lld out of range (%zu symbols)", (long long)v,
                             n->nsymbols);
-        return put_string(d, (const unsigned char *)n->symbols[v], strlen(n->symbols[v]));
+        return put_name(d, n->symbols[v]);
     case EVBUS__AVRO_RECORD: return dec_record(d, n, depth);
     case EVBUS__AVRO_ARRAY: return dec_array(d, n, depth);
     case EVBUS__AVRO_MAP: return dec_map(d, n, depth);
@@ -468,22 +527,25 @@ evbus_err_t evbus__avro_decode_json(const evbus__schema_t *schema, const void *d
     /* Not memset: the path's segments are written before they are read, and zeroing them
      * all cost as much as decoding a small datum. */
     dec_t d;
-    d.pos = 0;
-    d.failed = d.nonfinite = 0;
-    d.path.depth = 0;
-    d.p = data ? data : (const void *)"";
-    d.len = data ? len : 0;
-    d.out = out;
-    d.errstr = errstr;
-    d.errstr_size = errstr_size;
-    d.zero_budget = EVBUS__AVRO_MAX_ZERO_ITEMS;
-    /* snprintf/strtod must use '.' whatever locale the application set */
-    locale_t cl = evbus__c_locale(), old = cl ? uselocale(cl) : (locale_t)0;
-    int r = dec_value(&d, schema, 0);
-    if (cl)
-        uselocale(old);
-    if (r == 0 && d.pos != d.len)
-        r = dec_fail(&d, "%zu trailing bytes after the datum", d.len - d.pos);
+    int r = 0;
+    for (int track = 0; track < 2; track++) {
+        d.pos = 0;
+        d.failed = d.nonfinite = 0;
+        d.track = track;
+        d.path.depth = 0;
+        d.p = data ? data : (const void *)"";
+        d.len = data ? len : 0;
+        d.out = out;
+        d.errstr = errstr;
+        d.errstr_size = errstr_size;
+        d.zero_budget = EVBUS__AVRO_MAX_ZERO_ITEMS;
+        out->len = start;
+        r = dec_value(&d, schema, 0);
+        if (r == 0 && d.pos != d.len)
+            r = dec_fail(&d, "%zu trailing bytes after the datum", d.len - d.pos);
+        if (r == 0 && !d.nonfinite)
+            break; /* decoded: no message to write */
+    }
     if (r != 0) {
         out->len = start;
         if (out->data)

@@ -1,5 +1,5 @@
 /*
- * Wire framings of an Avro payload (CONVENTIONS "Wire format"):
+ * Wire framings of an Avro payload (README "Wire format"):
  *  - single-object: C3 01 + 8-byte little-endian CRC-64-AVRO fingerprint
  *  - Confluent:     00 + 4-byte big-endian schema id
  */

@@ -3,7 +3,7 @@
  * version of an event type's schema, read in the shape of another. Used by the consumer side
  * (the reader is the current schema of the event's ce_type) and by `evbus-cli schemas compat`.
  *
- * Works on the natural JSON the codec decodes (CONVENTIONS), so the codec stays single-schema:
+ * Works on the natural JSON the codec decodes (codec.h), so the codec stays single-schema:
  * decode with the writer, resolve, then encode and decode with the reader so that the reader's
  * defaults (filled by the codec, at every nesting level) and its number formatting apply.
  */

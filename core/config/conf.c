@@ -556,3 +556,32 @@ rd_kafka_conf_t *evbus__conf_to_kafka(const evbus_conf_t *conf, char *errstr, si
     }
     return kc;
 }
+
+/* The settings table as data, for the generated reference (docs/gen_configuration.c writes
+ * docs/CONFIGURATION.md from it), so that documented kinds, defaults and ranges cannot drift. */
+int evbus__conf_prop_at(size_t i, evbus__conf_prop_info_t *out) {
+    static const char *const kinds[] = {"string", "integer", "boolean"};
+    if (i >= NPROPS || !out)
+        return -1;
+    const conf_prop_t *p = &props[i];
+    memset(out, 0, sizeof(*out));
+    out->name = p->name;
+    out->kind = kinds[p->kind];
+    out->def = p->def;
+    out->min = p->min;
+    out->max = p->max;
+    out->secret = p->secret;
+    for (size_t w = 0; w < sizeof(word_props) / sizeof(word_props[0]); w++)
+        if (!strcmp(word_props[w].name, p->name))
+            out->words = word_props[w].words;
+    return 0;
+}
+
+int evbus__conf_env_at(size_t i, const char **env, const char **name, int *seconds) {
+    if (i >= sizeof(env_map) / sizeof(env_map[0]))
+        return -1;
+    *env = env_map[i].env;
+    *name = env_map[i].name;
+    *seconds = env_map[i].seconds;
+    return 0;
+}

@@ -49,4 +49,19 @@ const char *evbus__conf_schema_at(const evbus_conf_t *conf, size_t i, size_t *le
 /** 1 if name holds a secret whose value must never be printed. */
 int evbus__conf_is_secret(const char *name);
 
+/** One row of the settings table (docs/CONFIGURATION.md is generated from them). */
+typedef struct evbus__conf_prop_info_s {
+    const char *name;
+    const char *kind;   /* "string", "integer" or "boolean" */
+    const char *def;    /* default, NULL when unset */
+    int64_t min, max;   /* integers only */
+    int secret;         /* never printed */
+    const char *const *words; /* NULL-terminated allowed values, or NULL: any of its kind */
+} evbus__conf_prop_info_t;
+/** Row i of the table into *out; -1 past the last. */
+int evbus__conf_prop_at(size_t i, evbus__conf_prop_info_t *out);
+/** Environment mapping i (evbus_conf_from_env()): the variable, the name it sets, and whether
+ *  it is in seconds (the name in milliseconds); -1 past the last. */
+int evbus__conf_env_at(size_t i, const char **env, const char **name, int *seconds);
+
 #endif

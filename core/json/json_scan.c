@@ -511,13 +511,50 @@ static const unsigned char k_plain[256] = {
 #undef P16
 };
 
+/* Whether some byte of w is not printable ASCII, or is '"' or '\\' (evbus__plain_ascii_len's test). */
+static inline int word_not_plain(uint64_t w) {
+    uint64_t bad = ((w - 0x20 * EVBUS__W_ONES) & ~w) | (w + EVBUS__W_ONES) | w |
+                   evbus__w_zero_byte(w ^ (0x22 * EVBUS__W_ONES)) |
+                   evbus__w_zero_byte(w ^ (0x5C * EVBUS__W_ONES));
+    return (bad & EVBUS__W_HIGH) != 0;
+}
+
+/* Copies the leading bytes of s that need neither escaping nor a UTF-8 check to d (room for n
+ * bytes); how many.  A word at a time, the last one overlapping the one before; a string
+ * shorter than a word byte by byte (the input may end right after it). */
+static inline size_t plain_copy(unsigned char *d, const unsigned char *s, size_t n) {
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = evbus__w_load(s + i);
+        if (word_not_plain(w))
+            break;
+        memcpy(d + i, &w, 8);
+    }
+    if (i < n && i + 8 > n && n >= 8) {
+        uint64_t w = evbus__w_load(s + n - 8);
+        if (!word_not_plain(w)) {
+            memcpy(d + n - 8, &w, 8);
+            return n;
+        }
+    }
+    for (; i < n && k_plain[s[i]]; i++)
+        d[i] = s[i];
+    return i;
+}
+
 int evbus__json_write_utf8_string(evbus__buf_t *out, const unsigned char *s, size_t n, size_t *badp) {
-    if (n > (SIZE_MAX - 3) / 6 || evbus__buf_reserve(out, n * 6 + 2) != 0)
+    if (n > (SIZE_MAX - 3) / 6)
+        return -1;
+    /* the reserve call only when the room is short: strings are many and short */
+    if (out->cap - out->len <= n * 6 + 2 && evbus__buf_reserve(out, n * 6 + 2) != 0)
         return -1;
     unsigned char *d = out->data + out->len;
-    size_t i = 0;
     uint32_t cp;
     *d++ = '"';
+    /* Most strings are plain ASCII throughout: checked and copied 8 bytes per step (the byte
+     * loop below was a fifth of decoding an event to JSON). */
+    size_t i = plain_copy(d, s, n);
+    d += i;
     while (i < n) {
         unsigned char c = s[i];
         if (k_plain[c]) {

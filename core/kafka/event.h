@@ -100,10 +100,14 @@ typedef struct evbus__check_cache_s {
     int has_type;
     size_t type_len;
     char type[128];
+    const evbus__schema_doc_t *doc;     /* the writer schema that passed */
+    const evbus__schema_entry_t *entry; /* its store entry (NULL from a registry) */
 } evbus__check_cache_t;
 
-/** evbus__event_check_value() remembering its last success in cache (NULL: none). */
-evbus_err_t evbus__event_check_value_cached(const evbus_event_t *ev, evbus__check_cache_t *cache,
+/** evbus__event_check_value() remembering its last success in cache (NULL: none).  On success
+ *  the writer schema found is also kept in ev for evbus_event_json(): call it before ev is
+ *  shared with another thread. */
+evbus_err_t evbus__event_check_value_cached(evbus_event_t *ev, evbus__check_cache_t *cache,
                                             char *errstr, size_t errstr_size);
 
 /** as_written 1: evbus_event_json() gives the data in the writer's schema (tail's default);

@@ -54,6 +54,12 @@ struct evbus_event_s {
     char *json_error;
     evbus_err_t json_err;
     int as_written; /* decode with the writer's schema only: no resolution to the current one */
+    /* The writer schema the consumer's check found (evbus__event_check_value_cached()), so
+     * decoding neither parses the framing nor looks the schema up again; NULL: not checked.
+     * Set before the event is handed to any other thread, then only read. */
+    const evbus__schema_doc_t *checked_writer;
+    const evbus__schema_entry_t *checked_entry; /* its store entry, NULL from a registry */
+    size_t checked_off;                         /* where the Avro payload starts in value */
     int key_done;
     char *key;
 

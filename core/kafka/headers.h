@@ -1,5 +1,5 @@
 /*
- * The CloudEvents-style message headers of the Open edX event bus (CONVENTIONS "Headers").
+ * The CloudEvents-style message headers of the Open edX event bus (README "Wire format").
  */
 #ifndef EVBUS_CORE_HEADERS_H
 #define EVBUS_CORE_HEADERS_H

@@ -382,10 +382,26 @@ static int32_t id_cached(const evbus__registry_t *reg, const char *subject, uint
  * keys sorted, ", " and ": " separators, non-ASCII escaped.  A Confluent registry compares
  * schemas parsed, so any text would get the bus's id there; Apicurio (by default) keys on the
  * text itself and would make every other spelling a new version with a new id. */
+static char *dumps_like_python(const json_t *j) {
+    /* Python's json.dumps defaults: ", " and ": " separators, non-ASCII escaped; jansson
+     * writes those escapes' hex digits in upper case where Python writes lower case. */
+    char *s = json_dumps(j, JSON_SORT_KEYS | JSON_ENSURE_ASCII | JSON_ENCODE_ANY);
+    for (char *c = s; c && *c; c++) {
+        if (*c != '\\' || !c[1])
+            continue;
+        if (*++c != 'u')
+            continue; /* an escape of one letter, now skipped ("\\\\" among them) */
+        for (int k = 0; k < 4 && c[1]; k++, c++)
+            if (c[1] >= 'A' && c[1] <= 'F')
+                c[1] = (char)(c[1] - 'A' + 'a');
+    }
+    return s;
+}
+
 static char *schema_text_for_post(const evbus__schema_doc_t *doc) {
     if (doc->json) {
         json_t *j = json_loads(doc->json, 0, NULL);
-        char *s = j ? json_dumps(j, JSON_SORT_KEYS | JSON_ENSURE_ASCII | JSON_ENCODE_ANY) : NULL;
+        char *s = j ? dumps_like_python(j) : NULL;
         json_decref(j);
         if (s)
             return s;
@@ -557,6 +573,42 @@ out:
     json_decref(ans);
     evbus__buf_free(&resp);
     return err;
+}
+
+/* ---- the bus's key schema text ------------------------------------------------ */
+
+/* The field named seg (seglen bytes) of a record object, or NULL. */
+static json_t *field_named(json_t *record, const char *seg, size_t seglen) {
+    json_t *fields = json_object_get(record, "fields"), *f;
+    size_t i;
+    json_array_foreach(fields, i, f) {
+        const char *name = json_string_value(json_object_get(f, "name"));
+        if (name && strlen(name) == seglen && memcmp(name, seg, seglen) == 0)
+            return json_is_object(f) ? f : NULL;
+    }
+    return NULL;
+}
+
+char *evbus__registry_bus_key_text(const char *value_json, const char *key_field) {
+    if (!value_json || !key_field || !*key_field)
+        return NULL;
+    json_t *root = json_loads(value_json, 0, NULL);
+    json_t *sub = root;
+    for (const char *seg = key_field; sub;) {
+        const char *dot = strchr(seg, '.');
+        size_t seglen = dot ? (size_t)(dot - seg) : strlen(seg);
+        /* As descend_avro_schema: a field's record is its "type"; a union or a named-type
+         * reference there stops the bus as well (it then sends nothing). */
+        if (json_is_object(sub) && !json_object_get(sub, "fields"))
+            sub = json_object_get(sub, "type");
+        sub = json_is_object(sub) ? field_named(sub, seg, seglen) : NULL;
+        if (!dot)
+            break;
+        seg = dot + 1;
+    }
+    char *text = sub ? dumps_like_python(sub) : NULL;
+    json_decref(root);
+    return text;
 }
 
 /* ---- subject names ----------------------------------------------------------- */

@@ -57,6 +57,16 @@ evbus_err_t evbus__registry_schema_by_id(evbus__registry_t *reg, int32_t id,
  *  timeout, memory): the caller retries with backoff rather than give the event up. */
 int evbus__registry_err_transient(evbus_err_t err);
 
+/**
+ * The key schema text the Python Open edX bus (edx-event-bus-kafka) registers for a key path:
+ * the key field's own definition in the value schema, e.g. {"name": "usage_key", "type":
+ * "string"}, as json.dumps(field, sort_keys=True) writes it.  value_json: the value schema as
+ * written; key_field: period-delimited.  NULL (malloc'd otherwise) when the path does not walk
+ * the way the bus walks it (descend_avro_schema: a record's "fields", else the field's "type"
+ * object's), or when out of memory.
+ */
+char *evbus__registry_bus_key_text(const char *value_json, const char *key_field);
+
 /** Subject names of the record-name-per-topic strategy (malloc'd). */
 char *evbus__registry_value_subject(const char *full_topic, const char *event_type);
 char *evbus__registry_key_subject(const char *full_topic, const evbus__schema_t *key_schema);

@@ -69,6 +69,7 @@ static void node_free(evbus__schema_t *n) {
         free(n->fields[i].name);
         free(n->fields[i].default_avro);
         free(n->fields[i].default_json);
+        free(n->fields[i].json_key);
         for (size_t k = 0; k < n->fields[i].naliases; k++)
             free(n->fields[i].aliases[k]);
         free(n->fields[i].aliases);
@@ -402,7 +403,16 @@ static evbus__schema_t *parse_record(ctx_t *c, json_t *j, const char *ns, int de
             return fail(c, "out of memory");
         }
         f->name_len = strlen(fname);
-        n->nfields++;
+        n->nfields++; /* from here the node's destructor frees what the field holds */
+        f->json_key_len = f->name_len + 3;
+        if (!(f->json_key = calloc((f->json_key_len + 7) / 8, 8))) {
+            free(inner_ns);
+            return fail(c, "out of memory");
+        }
+        f->json_key[0] = '"';
+        memcpy(f->json_key + 1, fname, f->name_len);
+        f->json_key[f->name_len + 1] = '"';
+        f->json_key[f->name_len + 2] = ':';
         /* check_aliases() above vouched for the array: names only. */
         json_t *ja = json_object_get(jf, "aliases");
         if (json_array_size(ja) > 0) {

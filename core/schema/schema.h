@@ -38,6 +38,10 @@ typedef struct evbus__schema_s evbus__schema_t;
 typedef struct evbus__field_s {
     char *name;
     size_t name_len; /* strlen(name): the decoder writes the name per datum */
+    /* "name": as JSON (an Avro name needs no escaping), zero-padded to a multiple of 8 bytes so
+     * the decoder copies it a word at a time; json_key_len counts the text only. */
+    char *json_key;
+    size_t json_key_len;
     evbus__schema_t *type;
     int has_default;
     /* The default as JSON text (as written in the schema, compact): Avro's JSON encoding of

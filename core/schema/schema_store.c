@@ -9,6 +9,7 @@
 #include "conf.h"
 
 #include <dirent.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,22 @@ struct evbus__schema_store_s {
     size_t nhist;
     evbus__schema_entry_t **by_fp;  /* both, sorted by fingerprint; a current one first */
     size_t nfp;
+    uint64_t serial;                /* unique per store and change of it (see last_get) */
 };
+
+/* Stores made so far: a store's serial tells it from a later one at the same address. */
+static atomic_uint_fast64_t g_serial;
+
+/* Each thread's last evbus__schema_store_get() answer: a consumer's events are mostly of a few
+ * types, one after another, and the binary search by strcmp was 0.3k instructions per event.
+ * Keyed by the store's serial, so neither a destroyed store's entry nor one that a later
+ * evbus__schema_store_add() moved is ever handed out. */
+static _Thread_local struct {
+    uint64_t serial;
+    size_t len;
+    char type[128];
+    const evbus__schema_entry_t *e;
+} last_get;
 
 static int is_dir(const char *p) {
     struct stat st;
@@ -215,6 +231,12 @@ fail:
     return rc;
 }
 
+/* A new serial for st, made or changed (evbus__schema_store_add()): every thread's last_get of
+ * it misses from now on. */
+static void store_renew(evbus__schema_store_t *st) {
+    st->serial = atomic_fetch_add(&g_serial, 1) + 1; /* never 0: last_get's empty value */
+}
+
 /* (Re)build the fingerprint index over entries and hist. 0, or -1 when out of memory. */
 static int index_fp(evbus__schema_store_t *st) {
     free(st->by_fp);
@@ -244,6 +266,7 @@ evbus__schema_store_t *evbus__schema_store_new(const char *dir, char *errstr, si
         goto fail;
     if (index_fp(st) != 0)
         goto oom;
+    store_renew(st);
     free(hdir);
     return st;
 oom:
@@ -256,8 +279,27 @@ fail:
 
 const char *evbus__schema_store_dir(const evbus__schema_store_t *st) { return st->dir; }
 
+static const evbus__schema_entry_t *store_search(const evbus__schema_store_t *st,
+                                                 const char *event_type);
+
 const evbus__schema_entry_t *evbus__schema_store_get(const evbus__schema_store_t *st,
                                                      const char *event_type) {
+    size_t tlen = strlen(event_type);
+    if (last_get.serial == st->serial && last_get.len == tlen &&
+        memcmp(last_get.type, event_type, tlen) == 0)
+        return last_get.e;
+    const evbus__schema_entry_t *e = store_search(st, event_type);
+    if (e && tlen < sizeof(last_get.type)) { /* answers found only: a miss is cheap to repeat */
+        last_get.serial = st->serial;
+        last_get.len = tlen;
+        memcpy(last_get.type, event_type, tlen);
+        last_get.e = e;
+    }
+    return e;
+}
+
+static const evbus__schema_entry_t *store_search(const evbus__schema_store_t *st,
+                                                 const char *event_type) {
     size_t lo = 0, hi = st->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
@@ -340,6 +382,7 @@ int evbus__schema_store_add(evbus__schema_store_t *st, const char *json, size_t 
         evbus__schema_doc_destroy(doc);
         return -1;
     }
+    store_renew(st); /* entries move and change below: what last_get holds is stale */
     if (cur) {
         /* The replaced schema stays readable as an earlier version of the type. */
         st->hist = grown;
@@ -371,6 +414,7 @@ evbus__schema_store_t *evbus__schema_store_from_conf(const evbus_conf_t *conf, c
             evbus__seterr(errstr, errstr_size, "out of memory");
             return NULL;
         }
+        store_renew(st);
     } else if (!(st = evbus__schema_store_new(dir, errstr, errstr_size))) {
         return NULL;
     }

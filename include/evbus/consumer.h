@@ -1,5 +1,6 @@
 /*
- * libevbus-consumer: dispatch events to local handlers and plugins, with or without Kafka.
+ * The consumer API of libevbus: dispatch events to local handlers and plugins, with or without
+ * Kafka.
  *
  *  - evbus_dispatcher_t routes events by type (exact, list or glob) to handlers.  It needs no
  *    broker: evbus_dispatcher_process_json() feeds it a JSON list of {type, data} events.
@@ -94,7 +95,7 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_subscribe_list(evbus_dispatcher_t *d,
                                                          const char *name);
 
 /**
- * Remove every handler registered with this fn and opaque.  Thread safe, also from inside a
+ * Since 0.2.  Remove every handler registered with this fn and opaque.  Thread safe, also from inside a
  * handler (its own included): calls already running finish, events being dispatched may still
  * reach it, and opaque_free(opaque) runs once the last of those calls has returned (in the
  * thread that releases it).
@@ -139,9 +140,11 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_process_json(evbus_dispatcher_t *d, co
 EVBUS_EXPORT int evbus_dispatcher_drain(evbus_dispatcher_t *d, int timeout_ms);
 
 /*
- * Grow-safe: the first member is the struct's size as the caller's program knows it.  Set it
- * with EVBUS_DISPATCHER_STATS_INIT (or to sizeof); the library writes only fields within it,
- * so a program built against an older header keeps working when fields are added.
+ * Grow-safe (since 0.2): the first member is the struct's size as the caller's program knows
+ * it.  Set it with EVBUS_DISPATCHER_STATS_INIT (or to sizeof); the library writes only fields
+ * within it, so a program built against an older header keeps working when fields are added.
+ * Like every _INIT macro, it lists every field in order (as C++ accepts, and -Wextra's
+ * missing-field-initializers).
  */
 typedef struct evbus_dispatcher_stats_s {
     size_t size;             /* sizeof(evbus_dispatcher_stats_t), set by the caller */
@@ -150,11 +153,13 @@ typedef struct evbus_dispatcher_stats_s {
     uint64_t handler_failed; /* handler calls that failed (sync and async) */
     uint64_t async_failed;   /* of which async */
     uint64_t async_pending;  /* queued or running now */
+    /* Since 0.2. */
     uint64_t rejected;       /* events vetoed by an evbus.event.received subscriber */
 } evbus_dispatcher_stats_t;
-#define EVBUS_DISPATCHER_STATS_INIT {.size = sizeof(evbus_dispatcher_stats_t)}
+#define EVBUS_DISPATCHER_STATS_INIT {sizeof(evbus_dispatcher_stats_t), 0, 0, 0, 0, 0, 0}
 
-/** Snapshot of d's counters into *st (st->size set by the caller).  Thread safe.
+/** Snapshot of d's counters into *st (st->size set by the caller).  Thread safe.  Returns
+ *  evbus_err_t since 0.2.
  *  @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG for a NULL d/st or a too small st->size. */
 EVBUS_EXPORT evbus_err_t evbus_dispatcher_stats(evbus_dispatcher_t *d, evbus_dispatcher_stats_t *st);
 
@@ -196,7 +201,8 @@ EVBUS_EXPORT evbus_err_t evbus_dispatcher_load_plugins_dir(evbus_dispatcher_t *d
 typedef void (*evbus_plugin_disabled_fn)(const char *path, const char *name, const char *reason,
                                          void *opaque);
 
-/** Options of evbus_dispatcher_load_plugins().  Grow-safe: set size (EVBUS_PLUGIN_OPTS_INIT). */
+/** Since 0.2.  Options of evbus_dispatcher_load_plugins().  Grow-safe: set size
+ *  (EVBUS_PLUGIN_OPTS_INIT). */
 typedef struct evbus_plugin_opts_s {
     size_t size;                       /* sizeof(evbus_plugin_opts_t) as compiled by the caller */
     int flags;                         /* EVBUS_PLUGIN_LOAD_ISOLATE */
@@ -214,8 +220,8 @@ typedef struct evbus_plugin_opts_s {
 #define EVBUS_PLUGIN_OPTS_INIT {sizeof(evbus_plugin_opts_t), 0, 0, NULL, NULL, NULL, NULL, NULL}
 
 /**
- * Load path, a plugin (.so) or a directory of them (every "*.so", sorted by name, stopping at
- * the first failure), v2 or v1, into d as evbus_dispatcher_load_plugin() does, with opts (NULL:
+ * Since 0.2.  Load path, a plugin (.so) or a directory of them (every "*.so", sorted by name,
+ * stopping at the first failure), v2 or v1, into d as evbus_dispatcher_load_plugin() does, with opts (NULL:
  * defaults).  opts->settings apply to every plugin loaded by this call.  An isolated plugin's
  * child re-runs init() with the same context after a restart.
  * *nloaded (may be NULL) gets how many were loaded and enabled.  Not thread safe with
@@ -265,7 +271,8 @@ EVBUS_EXPORT evbus_err_t evbus_consumer_set_start(evbus_consumer_t *c, evbus_sta
 
 /**
  * Take messages from Kafka for up to timeout_ms and queue them to the workers (started on the
- * first call).  *countp (may be NULL) gets the number of messages queued.  Call from one
+ * first call).  *countp (may be NULL) gets the number of messages queued (this signature since
+ * 0.2; 0.1's returned the count).  Call from one
  * thread only.
  * @returns EVBUS_OK; EVBUS_ERR_STATE after close; EVBUS_ERR_NOMEM when workers cannot start.
  */
@@ -305,7 +312,7 @@ EVBUS_EXPORT evbus_err_t evbus_consumer_load_plugin(evbus_consumer_t *c, const c
 EVBUS_EXPORT evbus_err_t evbus_consumer_load_plugins_dir(evbus_consumer_t *c, const char *dir,
                                                          char *errstr, size_t errstr_size);
 
-/* Grow-safe like evbus_dispatcher_stats_t: set size with EVBUS_CONSUMER_STATS_INIT. */
+/* Grow-safe like evbus_dispatcher_stats_t (since 0.2): set size with EVBUS_CONSUMER_STATS_INIT. */
 typedef struct evbus_consumer_stats_s {
     size_t size;            /* sizeof(evbus_consumer_stats_t), set by the caller */
     uint64_t received;      /* messages taken from Kafka */
@@ -315,19 +322,21 @@ typedef struct evbus_consumer_stats_s {
     uint64_t dlq_failed;    /* DLQ writes that failed (each is retried with backoff) */
     uint64_t queued;        /* waiting for or being handled by a worker now */
     uint64_t assigned;      /* partitions assigned now */
+    /* Since 0.2. */
     uint64_t transient_errors; /* failures retried with backoff, never dead-lettered: schema
                                   registry lookups (unreachable, 5xx, timeout) and DLQ writes */
     uint64_t rejected;      /* events vetoed by an evbus.event.received subscriber (committed
                                or, with received.veto=dlq, also counted in dead_lettered) */
 } evbus_consumer_stats_t;
-#define EVBUS_CONSUMER_STATS_INIT {.size = sizeof(evbus_consumer_stats_t)}
+#define EVBUS_CONSUMER_STATS_INIT {sizeof(evbus_consumer_stats_t), 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 /** Snapshot of the consumer's counters into *st (st->size set by the caller).  Thread safe.
+ *  Returns evbus_err_t since 0.2.
  *  @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG for a NULL c/st or a too small st->size. */
 EVBUS_EXPORT evbus_err_t evbus_consumer_stats(evbus_consumer_t *c, evbus_consumer_stats_t *st);
 
 /* ------------------------------------------------------------------------------------------
- * Operating (README "Operating"): metrics and health
+ * Operating (README "Operating"): metrics and health.  Since 0.2.
  * ------------------------------------------------------------------------------------------ */
 
 /**

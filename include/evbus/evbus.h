@@ -1,8 +1,8 @@
 /*
  * evbus - a Kafka event bus toolkit, wire-compatible with the Open edX event bus.
  *
- * This header holds what libevbus-producer and libevbus-consumer share:
- * version, the error enum, the configuration object and the event accessors.
+ * This header holds what the producer API (producer.h) and the consumer API (consumer.h) of
+ * libevbus share: version, the error enum, the configuration object and the event accessors.
  *
  * Conventions (as in librdkafka and jansson):
  *  - Every fallible call returns evbus_err_t (EVBUS_OK == 0) or NULL and, where
@@ -37,11 +37,27 @@ extern "C" {
 #define EVBUS_WARN_UNUSED
 #endif
 
-/* Version: same major number means ABI compatible.  CMake reads these. */
+/*
+ * Version of this release: 0.3.0, the third (0.1.0 and 0.2.0 came before).  CMake reads these
+ * macros: the package version, the library's file name (libevbus.so.0.3.0) and its SONAME
+ * come from them, and tests/integration/itest_headers.sh checks that all of these agree.
+ *  - SONAME libevbus.so.<MAJOR>, so libevbus.so.0 and the Debian package libevbus0: releases
+ *    with the same major number only add to the ABI (new calls, new fields at the end of
+ *    structs that start with their size), so a program built against 0.2 runs on 0.3.
+ *    (0.2 did change 0.1's ABI under the same SONAME: evbus_send_opts_t and the stats structs
+ *    gained their size member, evbus_consumer_poll() its count and the stats calls a return
+ *    value; programs built against 0.1 must be rebuilt.)
+ *  - Every exported symbol has the version node EVBUS_1.0: the first symbol version of
+ *    libevbus.so.0.  It is named so since 0.2 and stays so: programs linked against 0.2 ask for
+ *    it by name, and renaming it would break them as a SONAME change does.  A new node would
+ *    come with the next SONAME.
+ *  - "Since 0.2" / "Since 0.3" on a declaration or field says which release added it; one
+ *    without a note is from 0.1.
+ */
 #define EVBUS_VERSION_MAJOR 0
-#define EVBUS_VERSION_MINOR 1
+#define EVBUS_VERSION_MINOR 3
 #define EVBUS_VERSION_PATCH 0
-#define EVBUS_VERSION_STR "0.1.0"
+#define EVBUS_VERSION_STR "0.3.0"
 /** 0xMMmmpp: compare at compile time; use evbus_version() at run time. */
 #define EVBUS_VERSION_HEX \
     ((EVBUS_VERSION_MAJOR << 16) | (EVBUS_VERSION_MINOR << 8) | EVBUS_VERSION_PATCH)
@@ -72,7 +88,7 @@ EVBUS_EXPORT const char *evbus_version_str(void);
     XX(ERR_REGISTRY, -14, "Schema registry error")                                 \
     XX(ERR_PLUGIN, -15, "Plugin could not be loaded")                              \
     XX(ERR_STATE, -16, "Operation not valid in this state")                        \
-    XX(ERR_REJECTED, -17, "Event rejected by a received-event subscriber")
+    XX(ERR_REJECTED, -17, "Event rejected by a received-event subscriber") /* Since 0.2 */
 
 typedef enum evbus_err_e {
 #define EVBUS__ERR_ENUM(name, code, msg) EVBUS_##name = code,
@@ -87,7 +103,9 @@ EVBUS_EXPORT const char *evbus_strerror(evbus_err_t err);
 EVBUS_EXPORT const char *evbus_err_name(evbus_err_t err);
 
 /*
- * Configuration: string name/value pairs, validated at set time.
+ * Configuration: string name/value pairs, validated at set time.  docs/CONFIGURATION.md lists
+ * every name with its type, range, default and environment variable (generated from the
+ * library's table).
  *
  * evbus names: producer.config (JSON text or file path), topic.prefix, schema.dir,
  * schema.registry.url, schema.registry.api.key, schema.registry.api.secret,
@@ -138,7 +156,7 @@ EVBUS_EXPORT evbus_err_t evbus_conf_from_env(evbus_conf_t *conf, char *errstr,
                                             size_t errstr_size);
 
 /**
- * Register the Avro schema of one event type from its text (schema_json[0..len), JSON; copied),
+ * Since 0.3.  Register the Avro schema of one event type from its text (schema_json[0..len), JSON; copied),
  * as a service that carries its own schemas does (Open edX: AvroSignalSerializer(signal)
  * .schema_string() of the openedx-events version it runs).  The schema's top-level record's
  * namespace is the event type.  For that type it takes precedence over schema.dir, in the
@@ -156,18 +174,18 @@ EVBUS_EXPORT evbus_err_t evbus_conf_add_schema(evbus_conf_t *conf, const char *s
                                               size_t len, char *errstr, size_t errstr_size);
 
 /**
- * The integer value of the evbus setting name: its value on conf, else its documented default.
+ * Since 0.3.  The integer value of the evbus setting name: its value on conf, else its documented default.
  * Thread safe with other readers of conf.
  * @returns EVBUS_OK and *valuep, or EVBUS_ERR_INVALID_ARG when name has no integer value
  *          (unknown, unset without a default, or a value that is not an integer).
  */
 EVBUS_EXPORT evbus_err_t evbus_conf_get_int(const evbus_conf_t *conf, const char *name,
                                             int64_t *valuep);
-/** As evbus_conf_get_int() for a boolean setting ("true"/"false"/"1"/"0"): *valuep 1 or 0. */
+/** Since 0.3.  As evbus_conf_get_int() for a boolean setting ("true"/"false"/"1"/"0"): *valuep 1 or 0. */
 EVBUS_EXPORT evbus_err_t evbus_conf_get_bool(const evbus_conf_t *conf, const char *name,
                                              int *valuep);
 /**
- * The framing a producer made from conf writes: "confluent" or "single-object" (wire.format,
+ * Since 0.3.  The framing a producer made from conf writes: "confluent" or "single-object" (wire.format,
  * where auto means confluent when schema.registry.url is set).  Static storage; never NULL.
  * Thread safe with other readers of conf.
  */
@@ -177,7 +195,7 @@ EVBUS_EXPORT const char *evbus_conf_wire_format(const evbus_conf_t *conf);
 EVBUS_EXPORT void evbus_conf_destroy(evbus_conf_t *conf);
 
 /*
- * Logging the application owns.  Levels are syslog's, as librdkafka's.
+ * Logging the application owns.  Levels are syslog's, as librdkafka's.  Since 0.2.
  */
 #define EVBUS_LOG_ERR 3
 #define EVBUS_LOG_WARNING 4
@@ -223,14 +241,14 @@ typedef void(evbus_log_cb)(int level, const char *subsystem, const char *message
  */
 EVBUS_EXPORT void evbus_conf_set_log_cb(evbus_conf_t *conf, evbus_log_cb *cb, void *opaque);
 
-/** evbus_log_fields_t with nothing known (partition and offset -1). */
+/** evbus_log_fields_t with nothing known (partition and offset -1).  Since 0.3. */
 #define EVBUS_LOG_FIELDS_INIT {sizeof(evbus_log_fields_t), NULL, -1, -1, NULL, NULL, NULL, 0, NULL}
 
-/** evbus_log_format() flag: one JSON object instead of a text line. */
+/** evbus_log_format() flag: one JSON object instead of a text line.  Since 0.3. */
 #define EVBUS_LOG_FORMAT_JSON 0x1
 
 /**
- * Format a log line as the library writes it, without a newline: text
+ * Since 0.3.  Format a log line as the library writes it, without a newline: text
  * ("evbus <level> <subsystem>: <message> (topic T [P] @O, ...)") or, with EVBUS_LOG_FORMAT_JSON,
  * one JSON object {"time","level","subsystem","message", and the fields that are known}.
  * In JSON every string is escaped; a text line holds the inputs as given (sanitize them first
@@ -264,10 +282,10 @@ EVBUS_EXPORT int64_t evbus_event_timestamp(const evbus_event_t *ev);
  * W3C trace context travels as the headers "traceparent" and "tracestate".
  */
 EVBUS_EXPORT const char *evbus_event_header(const evbus_event_t *ev, const char *name);
-/** Number of headers, duplicates included. */
+/** Number of headers, duplicates included.  Since 0.2. */
 EVBUS_EXPORT size_t evbus_event_header_count(const evbus_event_t *ev);
 /**
- * Header idx (0 .. count-1) in message order.  *namep gets its name; *valuep its value, which
+ * Since 0.2.  Header idx (0 .. count-1) in message order.  *namep gets its name; *valuep its value, which
  * may hold any bytes (*lenp of them) and is also NUL-terminated, or NULL for a null value.
  * Any out-pointer may be NULL.  Strings are owned by ev.
  * @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG when idx is out of range.
@@ -285,29 +303,29 @@ EVBUS_EXPORT const char *evbus_event_json(const evbus_event_t *ev, size_t *lenp)
 EVBUS_EXPORT const char *evbus_event_error(const evbus_event_t *ev);
 /** Raw message value (framing included) and its length. */
 EVBUS_EXPORT const void *evbus_event_value(const evbus_event_t *ev, size_t *lenp);
-/** Raw message key (framing included) and its length (*lenp may be NULL); NULL when the message
+/** Since 0.3.  Raw message key (framing included) and its length (*lenp may be NULL); NULL when the message
  *  has no key.  Owned by ev; safe from any thread that holds ev, as the other accessors. */
 EVBUS_EXPORT const void *evbus_event_key_raw(const evbus_event_t *ev, size_t *lenp);
 /**
- * Whether the message can ever be handled, judged when the event was made, without decoding its
+ * Since 0.3.  Whether the message can ever be handled, judged when the event was made, without decoding its
  * value (exactly one non-empty ce_type and ce_id, ...).  *msgp (may be NULL) gets why not (NULL
  * when usable), owned by ev.  Safe from any thread that holds ev.
  * @returns EVBUS_OK, or the code of the problem (EVBUS_ERR_DECODE for bad headers).
  */
 EVBUS_EXPORT evbus_err_t evbus_event_problem(const evbus_event_t *ev, const char **msgp);
 /**
- * Take a reference to ev (events are reference counted; the count is atomic, so any thread may
+ * Since 0.3.  Take a reference to ev (events are reference counted; the count is atomic, so any thread may
  * take or drop one).  A handler may keep an event past its call this way; a reference to an
  * event that a consumer delivered must be dropped before evbus_consumer_destroy().
  * @returns ev.
  */
 EVBUS_EXPORT evbus_event_t *evbus_event_ref(const evbus_event_t *ev);
-/** Drop a reference from evbus_event_ref() or from a call that returns a new event
+/** Since 0.3.  Drop a reference from evbus_event_ref() or from a call that returns a new event
  *  (evbus_decoder_decode()); the last one frees ev.  NULL is a no-op. */
 EVBUS_EXPORT void evbus_event_destroy(evbus_event_t *ev);
 
 /*
- * Names and values checked as the library checks them.
+ * Names and values checked as the library checks them.  Since 0.3.
  */
 /** Whether name is a legal Kafka topic name ([A-Za-z0-9._-], 1 to 249 characters, not "." or
  *  ".."). Thread safe.  @returns EVBUS_OK, or EVBUS_ERR_INVALID_ARG + errstr (what is wrong). */

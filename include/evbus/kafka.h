@@ -2,6 +2,7 @@
  * evbus and librdkafka together: for tools that run their own librdkafka clients (evbus-cli
  * `tail`, `replay`, `topics`) yet read and write what the evbus producer and consumer do.
  * evbus.h stays free of librdkafka types; this header includes rdkafka.h.
+ * Since 0.3: everything in this header.
  */
 #ifndef EVBUS_KAFKA_H
 #define EVBUS_KAFKA_H

@@ -1,5 +1,6 @@
 /*
- * evbus plugin ABI: what a plugin shared object exports and sees.
+ * evbus plugin ABI: what a plugin shared object exports and sees.  The header is new in 0.3;
+ * the ABI it holds, moved from evbus/consumer.h, is 0.1's (v1) and 0.2's (v2).
  *
  * A plugin is a shared object exporting evbus_plugin_v2() (or, older, evbus_plugin_v1()), which
  * returns a descriptor in the plugin's static storage.  `evbus-cli consume --plugin` and
@@ -22,9 +23,9 @@ extern "C" {
 #define EVBUS_LC_HANDLER_INVOKED "evbus.handler.invoked"       /* + duration_us */
 #define EVBUS_LC_HANDLER_FAILED "evbus.handler.failed"         /* + duration_us, error, attempts */
 #define EVBUS_LC_EVENT_DEAD_LETTERED "evbus.event.dead_lettered" /* + error, handler, attempts */
-#define EVBUS_LC_EVENT_REJECTED "evbus.event.rejected" /* + handler (the vetoing one), error */
+#define EVBUS_LC_EVENT_REJECTED "evbus.event.rejected" /* + handler (the vetoing one), error; since 0.2 */
 
-/* ABI 2 (evbus_plugin_v2()) gives enabled() and init() a configuration context.  ABI 1
+/* ABI 2 (evbus_plugin_v2(), since 0.2) gives enabled() and init() a configuration context.  ABI 1
  * (evbus_plugin_v1()) keeps loading: the exported symbol tells which layout a plugin uses. */
 #define EVBUS_PLUGIN_ABI_VERSION 2
 #define EVBUS_PLUGIN_ABI_VERSION_1 1
@@ -48,7 +49,8 @@ typedef const evbus_plugin_t *(*evbus_plugin_v1_fn)(void);
 #define EVBUS_PLUGIN_SYMBOL "evbus_plugin_v1"
 
 /**
- * A plugin's view of its configuration, given to a v2 plugin's enabled() and init().
+ * Since 0.2 (with everything about v2 below).  A plugin's view of its configuration, given to
+ * a v2 plugin's enabled() and init().
  * Valid only during that call (copy what you keep).  Owned by the host.
  */
 typedef struct evbus_plugin_ctx_s evbus_plugin_ctx_t;

@@ -1,5 +1,5 @@
 /*
- * libevbus-producer: publish events by type to their configured, prefixed topics.
+ * The producer API of libevbus: publish events by type to their configured, prefixed topics.
  *
  * A service loads an EVENT_BUS_PRODUCER_CONFIG-style map (event type -> topics with the
  * key path of each) and calls evbus_producer_send() once per event.  The library finds
@@ -70,7 +70,7 @@ EVBUS_EXPORT void evbus_conf_set_delivery_cb(evbus_conf_t *conf, evbus_delivery_
  * are committed every producer.transaction.max.events events or
  * producer.transaction.interval.ms after their first event, and by evbus_producer_flush().
  *
- * With producer.spool.dir (a directory; README "Crash safety") the producer is crash-safe:
+ * With producer.spool.dir (since 0.3; a directory; README "Crash safety") the producer is crash-safe:
  * send returns EVBUS_OK only once the event's record (every framed message, key, header,
  * ce_id and ce_time) is written there, fsync'ed as producer.spool.sync says (interval, the
  * default, every producer.spool.sync.interval.ms; always, before send returns; none).  An
@@ -92,7 +92,7 @@ EVBUS_EXPORT evbus_producer_t *evbus_producer_new(evbus_conf_t *conf, char *errs
                                                   size_t errstr_size) EVBUS_WARN_UNUSED;
 
 /**
- * Per-send options.  Grow-safe: set size to sizeof(evbus_send_opts_t) as compiled
+ * Per-send options (size first since 0.2).  Grow-safe: set size to sizeof(evbus_send_opts_t) as compiled
  * (EVBUS_SEND_OPTS_INIT does); the library reads only the fields within size.  NULL
  * fields keep their defaults.  Caller-given header values are checked (a bad one is
  * EVBUS_ERR_INVALID_ARG naming the field), as Python consumers reject them.
@@ -125,7 +125,7 @@ typedef struct evbus_send_opts_s {
     {sizeof(evbus_send_opts_t), NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, NULL}
 
 /**
- * What one send did, per topic: a program never needs errstr to know which topics have
+ * Since 0.2.  What one send did, per topic: a program never needs errstr to know which topics have
  * the event.  Grow-safe like evbus_send_opts_t (EVBUS_SEND_RESULT_INIT).  The arrays and
  * strings are owned by the producer and valid until the next send from the same thread
  * (or the producer's destruction).
@@ -177,7 +177,7 @@ EVBUS_EXPORT evbus_err_t evbus_producer_send_opts(evbus_producer_t *p, const cha
                                                   size_t errstr_size);
 
 /**
- * evbus_producer_send_opts() that also fills result (may be NULL) with the topics that
+ * Since 0.2.  evbus_producer_send_opts() that also fills result (may be NULL) with the topics that
  * accepted the event and those that refused it.  Whatever the return value, accepted
  * lists exactly the topics whose message was enqueued (and will be reported).
  */
@@ -222,7 +222,7 @@ typedef struct evbus_producer_stats_s {
 EVBUS_EXPORT evbus_err_t evbus_producer_stats(evbus_producer_t *p, evbus_producer_stats_t *stats);
 
 /**
- * The producer's metrics in Prometheus' text format, for a service to serve from its own
+ * Since 0.2.  The producer's metrics in Prometheus' text format, for a service to serve from its own
  * endpoint: evbus_producer_events_total{type,outcome} (outcome: sent = enqueued, delivered,
  * failed; one message per event per topic) and evbus_producer_queue_messages (messages in
  * librdkafka's queues, from its statistics every metrics.interval.ms; absent before the first);
@@ -242,12 +242,12 @@ EVBUS_EXPORT size_t evbus_producer_drain_failures(evbus_producer_t *p, evbus_del
                                                   void *opaque);
 
 /**
- * How many enabled topics event_type has in p's producer config (0 when all are disabled),
+ * Since 0.2.  How many enabled topics event_type has in p's producer config (0 when all are disabled),
  * or -1 when the type is not configured.  Thread safe.
  */
 EVBUS_EXPORT int evbus_producer_topic_count(const evbus_producer_t *p, const char *event_type);
 /**
- * Full name (prefix applied) of the idx-th enabled topic of event_type, in config order; owned
+ * Since 0.2.  Full name (prefix applied) of the idx-th enabled topic of event_type, in config order; owned
  * by p and valid until evbus_producer_destroy().  NULL for an unknown type or idx out of range.
  */
 EVBUS_EXPORT const char *evbus_producer_topic_name(const evbus_producer_t *p,

@@ -3,6 +3,7 @@
  * object: load it, see every problem with its JSON path, and walk its event types and topics.
  * The producer loads it itself; this is for tools that check or show a configuration
  * (evbus-cli `validate-config`, `topics`, `schemas check`) and for bindings.
+ * Since 0.3: everything in this header.
  */
 #ifndef EVBUS_PRODUCER_CONFIG_H
 #define EVBUS_PRODUCER_CONFIG_H

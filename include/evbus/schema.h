@@ -6,6 +6,7 @@
  * For tools and bindings that look at schemas without producing or consuming (evbus-cli
  * `schemas`, `validate-config`, `tail`).  The producer and consumer open their own store from
  * schema.dir; nothing here is needed to publish or handle events.
+ * Since 0.3: everything in this header.
  */
 #ifndef EVBUS_SCHEMA_H
 #define EVBUS_SCHEMA_H
@@ -107,7 +108,7 @@ EVBUS_EXPORT evbus_err_t evbus_schema_compat(const evbus_schema_t *writer,
                                              size_t errstr_size);
 
 /*
- * The transcoder: an event's data as natural JSON (CONVENTIONS "Wire format": a nullable union
+ * The transcoder: an event's data as natural JSON (README "Wire format": a nullable union
  * takes null or the plain value, defaults fill missing fields) to Avro binary and back.  What
  * the producer and consumer do to the data part of a message; for tools, bindings and
  * benchmarks that need the bytes themselves.

@@ -5,6 +5,7 @@
  * every message ready to send) and evbus_producer_flush() it, as `evbus-cli spool drain` does.
  *
  * The README's "Crash safety" section states the guarantees.
+ * Since 0.3: everything in this header.
  */
 #ifndef EVBUS_SPOOL_H
 #define EVBUS_SPOOL_H

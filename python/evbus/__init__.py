@@ -11,7 +11,7 @@ from .errors import (ConfigError, DecodeError, EncodeError, EvbusError, HandlerE
                      TimeoutError, TransportError, UnknownTypeError)
 from .producer import Delivery, Producer
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"  # released with libevbus 0.3.0 (include/evbus/evbus.h)
 __all__ = ["Producer", "Consumer", "Event", "Delivery", "EvbusError", "ConfigError",
            "SchemaError", "KeyPathError", "UnknownTypeError", "EncodeError", "DecodeError",
            "HandlerError", "TransportError", "TimeoutError", "QueueFullError", "NoMemoryError",

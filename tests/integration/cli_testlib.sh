@@ -110,3 +110,15 @@ kproduce() {
 }
 
 done_ok() { printf 'ok: %d checks\n' "$NCHECKS"; }
+
+# For a Python process that loads the build's libevbus.so: in the ASan build the library needs
+# the ASan runtime first in the process, and Python loads it late (cffi's dlopen), so the runtime
+# is preloaded.  Leak checking is off there: CPython keeps much of its memory until exit by
+# design, which LeakSanitizer would report as leaks; the library's leaks are the C tests' to find.
+python_sanitizer_env() {
+    case ${EVBUS_SANITIZE:-} in *address*) ;; *) return 0 ;; esac
+    local rt
+    rt=$(${CC:-cc} -print-file-name=libasan.so)
+    [ -f "$rt" ] || fail "the ASan runtime was not found (cc -print-file-name=libasan.so: $rt)"
+    export LD_PRELOAD=$rt ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+}

@@ -12,6 +12,7 @@ PY=${EVBUS_CACHE:-$HOME/.cache/evbus}/venv/bin/python
 "$PY" -c 'import cffi; from django.conf import settings; settings.configure(); import openedx_events' ||
     fail "the venv at $PY lacks cffi/Django/openedx-events: run scripts/setup venv"
 export EVBUS_LIBRARY=$EVBUS_BUILD/libevbus.so PYTHONPATH=$EVBUS_SRC/python
+python_sanitizer_env
 unset EVENT_BUS_SCHEMA_DIR
 cd "$T"
 start_broker

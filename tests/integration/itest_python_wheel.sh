@@ -35,6 +35,7 @@ V=$T/venv/bin/python
 start_broker
 
 # 1. EVBUS_LIBRARY
+python_sanitizer_env # from here on, Python loads the build's libevbus.so
 EVBUS_LIBRARY=$EVBUS_BUILD/libevbus.so expect_rc 0 "$V" "$EVBUS_SRC/tests/python/wheel_check.py" "$BOOTSTRAP"
 expect_in "$T/out" "^wheel_check: ok [0-9.]+ $T/venv/.*/site-packages/evbus/__init__.py"
 

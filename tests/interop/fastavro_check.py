@@ -7,7 +7,7 @@
                                                              as a 0x... uint64 and as the
                                                              8 little-endian bytes in hex
 
-The JSON mapping is evbus's (CONVENTIONS "natural JSON"): nullable unions take null or
+The JSON mapping is evbus's ("natural JSON", README "Wire format"): nullable unions take null or
 the plain value, other unions {"<type name>": value}, bytes/fixed are strings whose code
 points 0..255 are the bytes.  Used to produce the expected bytes hard-coded in
 tests/unit/test_codec.c and to cross-check evbus-cli output by hand.

@@ -5,6 +5,9 @@
 # (xblock.published's version), nested records and a union with a named record (enrollment's
 # user/course/created_by), dates and nullable dates (enrollment, catalog_info):
 #   1. the bus's producer -> evbus tail (data, key, headers) and evbus consume (a plugin);
+#   1c. both on one topic, either first: its key subject keeps one version (evbus registers the
+#      bus's key text), and evbus tail and the bus's consumer read every key, also next to a key
+#      an earlier evbus framed with the plain "string" schema;
 #   2. evbus publish, and the library directly (examples/producer) -> the bus's own consumer
 #      loop and its receivers (data and metadata);
 #   3. a rolling upgrade: the bus writes xblock.published with its current schema, an evbus
@@ -124,13 +127,122 @@ kids, vids = ids(topic + "-string"), ids("%s-%s.CloudEvent" % (topic, xb))
 # their text) gives it the bus's id: one version.
 assert vids == [vid], (vid, vids)
 # The key: the bus registers the key field's definition ({"name": "usage_key", "type": "string"}
-# for xblock.published, {"name": "course_key", ...} for catalog_info: two versions already),
-# evbus the plain "string". A Confluent registry may give these one id; Apicurio gives each
-# text its own version. Any of them decodes the key (README, "Schema registries").
-assert kid in kids, (kid, kids)
-print("same subjects: value id %d is the bus's; key id %d is version %d of %d of %s-string"
-      % (vid, kid, kids.index(kid) + 1, len(kids), topic))
+# for xblock.published, {"name": "course_key", ...} for catalog_info: two versions already);
+# evbus registers that very text too, so it gets the bus's usage_key version and adds none.
+texts = {}
+for v in json.load(urllib.request.urlopen("%s/subjects/%s-string/versions" % (reg, topic))):
+    sv = json.load(urllib.request.urlopen("%s/subjects/%s-string/versions/%d" % (reg, topic, v)))
+    texts[sv["schema"]] = sv["id"]
+assert len(kids) == 2 and len(texts) == 2, (kids, texts)
+assert kid == texts['{"name": "usage_key", "type": "string"}'], (kid, texts)
+print("same subjects: value id %d is the bus's; key id %d is the bus's usage_key version of %s-string"
+      % (vid, kid, topic))
 PY
+ok
+
+# --- 1c. one key schema whichever producer comes first: on a topic of one event type, evbus and
+# the bus both publish; <topic>-string has exactly one version (the bus's text of the key field),
+# and every key (the bus's and evbus's) is read by evbus tail and by the bus's consumer.
+KEYTEXT=$("$PY" "$I/openedx_bus.py" keyschema --type $XB --key-field xblock_info.usage_key) ||
+    fail "openedx_bus.py keyschema"
+printf '%s\n' "$KEYTEXT" | grep -q '"usage_key"' || fail "the bus's key schema text: $KEYTEXT"
+one_key_version() { # TOPIC: exactly one version of <full topic>-string, in the bus's text
+    python3 - "$REG" "$P-$1-string" "$KEYTEXT" <<'PY'
+import json, sys, urllib.request
+reg, subject, text = sys.argv[1:]
+versions = json.load(urllib.request.urlopen("%s/subjects/%s/versions" % (reg, subject)))
+assert len(versions) == 1, (subject, versions)
+sv = json.load(urllib.request.urlopen("%s/subjects/%s/versions/%d" % (reg, subject, versions[0])))
+assert sv["schema"] == text, (sv["schema"], text)
+print("%s: one version, id %d, %s" % (subject, sv["id"], text))
+PY
+}
+# KEYTOPIC ORDER: ORDER "evbus-bus" or "bus-evbus"; 2 events each, keys distinct.
+keys_both() {
+    local topic=$1 order=$2 who
+    printf '{"%s": {"%s": {"event_key_field": "xblock_info.usage_key"}}}\n' $XB $topic >"$T/$topic.cfg"
+    for who in ${order/-/ }; do
+        if [ $who = evbus ]; then
+            printf '{"xblock_info":{"usage_key":"block-v1:k+%s+r+type@html+block@evbus%d","block_type":"html","version":null}}\n' \
+                $topic 1 $topic 2 >"$T/$topic.evbus.jsonl"
+            expect_rc 0 "$CLI" -c "$T/$topic.cfg" publish $XB "$T/$topic.evbus.jsonl"
+        else
+            printf '{"type": "%s", "topic": "%s", "key_field": "xblock_info.usage_key", "data": {"xblock_info": {"usage_key": "block-v1:k+%s+r+type@html+block@bus%d", "block_type": "html", "version": null}}}\n' \
+                $XB $topic $topic 1 $XB $topic $topic 2 >"$T/$topic.bus.jsonl"
+            bus $topic.produced produce --service lms "$T/$topic.bus.jsonl"
+        fi
+        one_key_version $topic || fail "$topic after $who: not just the bus's one key version"
+        ok
+    done
+    # evbus reads every key ...
+    expect_rc 0 "$CLI" tail $topic --from-beginning -n 100 --format json
+    python3 - "$T/out" $topic <<'PY' || fail "evbus tail of $topic's keys"
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1])]
+assert all("error" not in g for g in got), got
+keys = sorted(g["key"] for g in got)
+want = sorted("block-v1:k+%s+r+type@html+block@%s%d" % (sys.argv[2], w, i) for w in ("bus", "evbus") for i in (1, 2))
+assert keys == want, (keys, want)
+assert all(g["data"]["xblock_info"]["usage_key"] == g["key"] for g in got), got
+print("evbus tail: the 4 keys of %s" % sys.argv[2])
+PY
+    ok
+    # ... and so does the bus's consumer (its receivers get every event; each key decoded).
+    bus $topic.got consume --topic $topic --group "$P-$topic" --types $XB --count 4 --keys
+    python3 - "$T/$topic.got" <<'PY' || fail "the bus's consumer on $topic's keys"
+import json, sys
+got = [json.loads(l) for l in open(sys.argv[1])]
+assert len(got) == 4, got
+assert all(g["key"] == g["data"]["xblock_info"]["usage_key"] for g in got), got
+assert len({g["key"] for g in got}) == 4, got
+print("bus consumer: the 4 keys")
+PY
+    ok
+}
+keys_both keys-evbus-first evbus-bus
+keys_both keys-bus-first bus-evbus
+# Messages of an evbus before this (key schema registered as the plain "string") stay readable:
+# one is copied from keys-bus-first with its key re-framed that way, next to the bus's events.
+"$PY" - "$BOOTSTRAP" "$REG" "$P" <<'PY' || fail "writing an old evbus's key"
+import io, struct, sys
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from fastavro import schemaless_writer
+boot, reg, p = sys.argv[1:]
+dst = p + "-keys-old-evbus"
+sid = SchemaRegistryClient({"url": reg}).register_schema(dst + "-string", Schema('"string"', "AVRO"))
+c = Consumer({"bootstrap.servers": boot, "group.id": p + "-copy", "auto.offset.reset": "earliest",
+              "enable.auto.commit": False})
+c.subscribe([p + "-keys-bus-first"])
+msg = None
+for _ in range(120):  # a bound of about 2 minutes: poll waits up to 1 s
+    m = c.poll(1.0)
+    if m is not None and not m.error():
+        msg = m
+        break
+c.close()
+assert msg is not None, "nothing to copy in keys-bus-first"
+key = io.BytesIO()
+key.write(b"\0" + struct.pack(">I", sid))
+schemaless_writer(key, "string", "block-v1:k+old+r+type@html+block@old")
+pr = Producer({"bootstrap.servers": boot})
+pr.produce(dst, key=key.getvalue(), value=msg.value(), headers=msg.headers())
+assert pr.flush(60) == 0, "not delivered"
+print("old evbus key: id %d of %s-string" % (sid, dst))
+PY
+ok
+printf '{"type": "%s", "topic": "keys-old-evbus", "key_field": "xblock_info.usage_key", "data": {"xblock_info": {"usage_key": "block-v1:k+old+r+type@html+block@bus", "block_type": "html", "version": null}}}\n' \
+    $XB >"$T/old-evbus.bus.jsonl"
+bus old-evbus.produced produce --service lms "$T/old-evbus.bus.jsonl"
+expect_rc 0 "$CLI" tail keys-old-evbus --from-beginning -n 100 --format json
+[ "$(jq -r 'select(has("error") | not) | .key' "$T/out" | sort | tr '\n' ' ')" = \
+  "block-v1:k+old+r+type@html+block@bus block-v1:k+old+r+type@html+block@old " ] ||
+    fail "evbus tail of both key schemas: $(cat "$T/out")"
+ok
+bus old-evbus.got consume --topic keys-old-evbus --group "$P-old" --types $XB --count 2 --keys
+[ "$(jq -r .key "$T/old-evbus.got" | sort | tr '\n' ' ')" = \
+  "block-v1:k+old+r+type@html+block@bus block-v1:k+old+r+type@html+block@old " ] ||
+    fail "the bus's consumer on both key schemas: $(cat "$T/old-evbus.got")"
 ok
 
 # --- 2. evbus -> the bus's consumer loop and receivers

@@ -7,10 +7,14 @@ PyPI (pinned in requirements.txt), driven outside Django with a minimal settings
         evbus-cli publish takes). Each is turned into the signal's attrs objects by openedx-events'
         own AvroSignalDeserializer and sent with the bus's KafkaEventProducer. Prints one manifest
         line per event: {"type", "topic", "id", "key", "data"} with data as the bus serializes it.
-    openedx_bus.py consume --bootstrap B --registry URL --prefix P --topic T --group G --count N
+    openedx_bus.py consume --bootstrap B --registry URL --prefix P --topic T --group G --count N [--keys]
         Runs the bus's own consumer loop (KafkaEventConsumer) until its receivers got N events;
         prints one line per event: {"type", "id", "source", "sourcelib", "minorversion", "time",
-        "data"}, data serialized back with AvroSignalSerializer.to_dict.
+        "data"}, data serialized back with AvroSignalSerializer.to_dict.  The bus never decodes
+        keys; with --keys each message's key is decoded too, by confluent-kafka's AvroDeserializer
+        on the bus's registry client (how a Python reader of the bus reads them), as "key".
+    openedx_bus.py keyschema --type TYPE --key-field F
+        Prints the key schema text the bus registers for TYPE and F (its extract_key_schema).
 
 Any error the bus logs (it logs and goes on, for producing as for consuming) makes the run exit 1
 with "openedx_bus: FAIL: ..." on stderr.
@@ -98,6 +102,10 @@ def earliest_consumer(topic, group):
     """The bus's KafkaEventConsumer for topic and group (after configure()), except that a new
     group starts at earliest.  The bus starts a new group at librdkafka's default, latest; the
     tests and bench/ publish before the group exists.  Nothing else is changed."""
+    return earliest_consumer_class()(topic, group)
+
+
+def earliest_consumer_class():
     from edx_event_bus_kafka import KafkaEventConsumer
 
     class Consumer(KafkaEventConsumer):
@@ -109,7 +117,39 @@ def earliest_consumer(topic, group):
                          "auto.offset.reset": "earliest"})
             return KConsumer(conf)
 
+    return Consumer
+
+
+def key_decoding_consumer(topic, group):
+    """earliest_consumer whose current_key is the key of the message being emitted, decoded
+    with confluent-kafka's AvroDeserializer (the writer schema found by the framing's id)."""
+    from confluent_kafka.schema_registry.avro import AvroDeserializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+    from edx_event_bus_kafka.internal.config import get_schema_registry_client
+
+    decode = AvroDeserializer(get_schema_registry_client())
+
+    class Consumer(earliest_consumer_class()):
+        current_key = None
+
+        def emit_signals_from_message(self, msg, signal):
+            ctx = SerializationContext(msg.topic(), MessageField.KEY, msg.headers())
+            self.current_key = decode(msg.key(), ctx)
+            return super().emit_signals_from_message(msg, signal)
+
     return Consumer(topic, group)
+
+
+def keyschema(args):
+    from django.conf import settings
+    settings.configure(INSTALLED_APPS=[])
+    import django
+    django.setup()
+    from edx_event_bus_kafka.internal.producer import extract_key_schema, get_signal_serializer
+    from openedx_events.tooling import OpenEdxPublicSignal, load_all_signals
+    load_all_signals()
+    signal = OpenEdxPublicSignal.get_signal_by_type(args.type)
+    print(extract_key_schema(get_signal_serializer(signal), args.key_field))
 
 
 def consume(args):
@@ -118,7 +158,7 @@ def consume(args):
     from openedx_events.tooling import OpenEdxPublicSignal
 
     got = []
-    consumer = earliest_consumer(args.topic, args.group)
+    consumer = (key_decoding_consumer if args.keys else earliest_consumer)(args.topic, args.group)
     lock = threading.Lock()
 
     def receiver(sender, signal, **kwargs):  # pylint: disable=unused-argument
@@ -130,6 +170,8 @@ def consume(args):
                         "sourcelib": ".".join(map(str, meta.sourcelib)),
                         "minorversion": meta.minorversion, "time": meta.time.isoformat(),
                         "data": AvroSignalSerializer(signal).to_dict(kwargs)})
+            if args.keys:
+                got[-1]["key"] = consumer.current_key
             if len(got) >= args.count:
                 consumer._shut_down()  # pylint: disable=protected-access
 
@@ -153,6 +195,9 @@ def consume(args):
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
+    k = sub.add_parser("keyschema")
+    k.add_argument("--type", required=True)
+    k.add_argument("--key-field", required=True)
     for name in ("produce", "consume"):
         p = sub.add_parser(name)
         p.add_argument("--bootstrap", required=True)
@@ -168,8 +213,9 @@ def main():
             p.add_argument("--types", required=True, help="comma-separated event types to receive")
             p.add_argument("--count", type=int, required=True)
             p.add_argument("--timeout", type=int, default=120)
+            p.add_argument("--keys", action="store_true", help="decode each key as well")
     args = ap.parse_args()
-    (produce if args.cmd == "produce" else consume)(args)
+    {"produce": produce, "consume": consume, "keyschema": keyschema}[args.cmd](args)
 
 
 if __name__ == "__main__":

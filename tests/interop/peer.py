@@ -20,7 +20,7 @@ AvroSerializer/AvroDeserializer and fastavro), written independently for these t
     peer.py coverage --schema F --sent FILE
         Asserts the schema uses every Avro type of the codec and FILE hits the edge values.
 
-Natural JSON (CONVENTIONS): a nullable union is null or the plain value, another union is
+Natural JSON (README "Wire format"): a nullable union is null or the plain value, another union is
 {"<branch type name>": value} (full name for named types), bytes and fixed are strings whose code
 points 0..255 are the bytes.  float fields are compared after rounding to float32.
 Every failed check exits 1 with "peer: FAIL: ..." on stderr.

@@ -7,6 +7,7 @@
 #include "testutil.h"
 
 #include <avro.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,6 +128,102 @@ static void test_edge_encodings(void **state) {
         evbus__buf_free(&again);
         evbus__schema_doc_destroy(d);
     }
+}
+
+/* The expected JSON text of the UTF-8 string s (n bytes), byte by byte: the reference the
+ * decoder's word-at-a-time copy must agree with. */
+static size_t ref_json_string(const unsigned char *s, size_t n, char *o) {
+    static const char hexd[] = "0123456789abcdef";
+    char *p = o;
+    *p++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\') {
+            *p++ = '\\';
+            *p++ = (char)c;
+        } else if (c == '\n') {
+            *p++ = '\\';
+            *p++ = 'n';
+        } else if (c < 0x20) {
+            p += sprintf(p, "\\u00%c%c", hexd[c >> 4], hexd[c & 15]);
+        } else {
+            *p++ = (char)c;
+        }
+    }
+    *p++ = '"';
+    *p = 0;
+    return (size_t)(p - o);
+}
+
+/*
+ * Strings of 0 to 40 bytes with one byte that is not plain ASCII (to escape, multi-byte UTF-8,
+ * invalid UTF-8) at every position, as a string datum and as a map key: the decoder checks and
+ * copies 8 bytes per step with an overlapping last word, so every length and position is a
+ * different path through it.
+ */
+static void test_string_word_edges(void **state) {
+    (void)state;
+    static const struct {
+        const char *bytes;
+        int valid;
+    } specials[] = {{"\"", 1}, {"\\", 1}, {"\n", 1}, {"\x01", 1}, {"\x7f", 1},
+                    {"\xc3\xa9", 1}, {"\xe2\x82\xac", 1}, {"\xff", 0}, {"\xc3", 0}};
+    evbus__schema_doc_t *ds = tu_schema_parse("\"string\"");
+    evbus__schema_doc_t *dm = tu_schema_parse("{\"type\":\"map\",\"values\":\"null\"}");
+    for (size_t len = 0; len <= 40; len++) {
+        for (size_t sp = 0; sp < sizeof(specials) / sizeof(specials[0]); sp++) {
+            size_t sl = strlen(specials[sp].bytes);
+            for (size_t at = 0; at <= len; at++) { /* at == len: plain throughout */
+                unsigned char str[64], in[80];
+                char want[512], wantm[600], err[512] = "";
+                size_t n = 0;
+                for (size_t i = 0; i < len; i++)
+                    str[n++] = (unsigned char)('a' + i % 26);
+                if (at < len) {
+                    memmove(str + at + sl, str + at, n - at);
+                    memcpy(str + at, specials[sp].bytes, sl);
+                    n += sl;
+                }
+                int valid = at == len || specials[sp].valid;
+                size_t hl = 0; /* zig-zag length, one byte: n < 64 */
+                in[hl++] = (unsigned char)(n * 2);
+                memcpy(in + hl, str, n);
+                ref_json_string(str, n, want);
+                for (int as_key = 0; as_key < 2; as_key++) {
+                    evbus__buf_t json = EVBUS__BUF_INIT;
+                    unsigned char mk[96];
+                    const unsigned char *data = in;
+                    size_t dl = hl + n;
+                    if (as_key) { /* one block of one entry, the key, a null value, the end */
+                        mk[0] = 2;
+                        memcpy(mk + 1, in, hl + n);
+                        mk[1 + hl + n] = 0;
+                        data = mk;
+                        dl = hl + n + 2;
+                        snprintf(wantm, sizeof(wantm), "{%s:null}", want);
+                    }
+                    evbus_err_t e = evbus__avro_decode_json(as_key ? dm->root : ds->root, data,
+                                                            dl, &json, err, sizeof(err));
+                    if (valid) {
+                        if (e != EVBUS_OK)
+                            fail_msg("len %zu special %zu at %zu key %d: %s", len, sp, at,
+                                     as_key, err);
+                        assert_string_equal((char *)json.data, as_key ? wantm : want);
+                    } else {
+                        char msg[128];
+                        snprintf(msg, sizeof(msg), "invalid UTF-8 in string at byte %zu",
+                                 hl + at + (size_t)as_key);
+                        if (e != EVBUS_ERR_DECODE || !strstr(err, msg))
+                            fail_msg("len %zu special %zu at %zu key %d: '%s', want '%s'", len,
+                                     sp, at, as_key, err, msg);
+                    }
+                    evbus__buf_free(&json);
+                }
+            }
+        }
+    }
+    evbus__schema_doc_destroy(ds);
+    evbus__schema_doc_destroy(dm);
 }
 
 /* A long string (three-byte length) and a long array of zero-size items both ways. */
@@ -259,6 +356,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_edge_encodings),
         cmocka_unit_test(test_long_values),
+        cmocka_unit_test(test_string_word_edges),
         cmocka_unit_test(test_avroc_disagreements),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -168,6 +168,48 @@ static void test_subject_names(void **state) {
     assert_null(evbus__registry_key_subject("t", NULL));
 }
 
+/* The bus's key schema text (edx-event-bus-kafka's extract_key_schema): the field's definition,
+ * json.dumps(sort_keys=True) style, walked the way descend_avro_schema walks. */
+static void test_bus_key_text(void **state) {
+    (void)state;
+    static const char value[] =
+        "{\"type\":\"record\",\"name\":\"CloudEvent\",\"namespace\":\"t.k.v1\",\"fields\":["
+        "{\"name\":\"xblock_info\",\"type\":{\"type\":\"record\",\"name\":\"XBlockData\",\"fields\":["
+        "{\"type\":\"string\",\"name\":\"usage_key\"},"
+        "{\"name\":\"label\",\"type\":\"string\",\"doc\":\"caf\xc3\xa9 \\\\ \u2603 \U0001F600\"}]}},"
+        "{\"name\":\"user_id\",\"type\":\"long\"},"
+        "{\"name\":\"maybe\",\"type\":[\"null\",{\"type\":\"record\",\"name\":\"M\",\"fields\":["
+        "{\"name\":\"k\",\"type\":\"string\"}]}],\"default\":null}]}";
+    char *s = evbus__registry_bus_key_text(value, "xblock_info.usage_key");
+    assert_non_null(s);
+    assert_string_equal(s, "{\"name\": \"usage_key\", \"type\": \"string\"}");
+    /* As its own schema it is the string the key is encoded with, under <topic>-string. */
+    evbus__schema_doc_t *doc = tu_schema_parse(s);
+    assert_int_equal(doc->root->kind, EVBUS__AVRO_STRING);
+    char *subject = evbus__registry_key_subject("p-t", doc->root);
+    assert_string_equal(subject, "p-t-string");
+    free(subject);
+    evbus__schema_doc_destroy(doc);
+    free(s);
+    s = evbus__registry_bus_key_text(value, "xblock_info.label");
+    assert_non_null(s);
+    /* (Python's own output for this doc: lower-case hex, surrogate pairs) */
+    assert_string_equal(s, "{\"doc\": \"caf\\u00e9 \\\\ \\u2603 \\ud83d\\ude00\", \"name\": "
+                           "\"label\", \"type\": \"string\"}");
+    free(s);
+    s = evbus__registry_bus_key_text(value, "user_id");
+    assert_non_null(s);
+    assert_string_equal(s, "{\"name\": \"user_id\", \"type\": \"long\"}");
+    free(s);
+    /* The bus cannot descend into a union; a missing field, an empty path, bad text: none. */
+    assert_null(evbus__registry_bus_key_text(value, "maybe.k"));
+    assert_null(evbus__registry_bus_key_text(value, "xblock_info.nope"));
+    assert_null(evbus__registry_bus_key_text(value, "user_id.x"));
+    assert_null(evbus__registry_bus_key_text(value, ""));
+    assert_null(evbus__registry_bus_key_text("{", "user_id"));
+    assert_null(evbus__registry_bus_key_text(NULL, "user_id"));
+}
+
 int main(void) {
     /* The double's children must not turn a dead pipe into a dead test. */
     signal(SIGPIPE, SIG_IGN);
@@ -177,6 +219,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subject_names, setup, teardown),
+        cmocka_unit_test(test_bus_key_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

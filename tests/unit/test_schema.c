@@ -326,6 +326,42 @@ static void test_store_fixtures(void **state) {
     evbus__schema_store_destroy(NULL);
 }
 
+/*
+ * evbus__schema_store_get() remembers each thread's last answer: after a schema is registered
+ * (evbus__schema_store_add(), which moves the entries), a type asked for just before must be
+ * found again where it now is, and the store that replaced a destroyed one at the same address
+ * must not be answered from the old one.
+ */
+static void test_store_get_after_change(void **state) {
+    (void)state;
+    char err[512];
+    static const char *early = /* sorts before both fixtures: the entries move */
+        "{\"type\":\"record\",\"name\":\"CloudEvent\",\"namespace\":\"aaa.first.v1\","
+        "\"fields\":[{\"name\":\"id\",\"type\":\"string\"}]}";
+    for (int round = 0; round < 2; round++) {
+        evbus__schema_store_t *st =
+            evbus__schema_store_new(tu_src_path("tests/unit/data/schemas"), err, sizeof(err));
+        if (!st)
+            fail_msg("%s", err);
+        const evbus__schema_entry_t *e = evbus__schema_store_get(st, SIMPLE);
+        assert_non_null(e);
+        assert_string_equal(e->event_type, SIMPLE);
+        if (round == 0) {
+            assert_int_equal(evbus__schema_store_add(st, early, strlen(early), err, sizeof(err)), 0);
+            assert_int_equal(evbus__schema_store_count(st), 3);
+            e = evbus__schema_store_get(st, SIMPLE);
+            assert_ptr_equal(e, evbus__schema_store_at(st, 2));
+            assert_string_equal(e->event_type, SIMPLE);
+            assert_true(e->doc->fingerprint == 0xb3001775e10653abULL);
+            assert_string_equal(evbus__schema_store_get(st, "aaa.first.v1")->event_type,
+                                "aaa.first.v1");
+        } else {
+            assert_null(evbus__schema_store_get(st, "aaa.first.v1"));
+        }
+        evbus__schema_store_destroy(st);
+    }
+}
+
 static void test_store_env_dir(void **state) {
     (void)state;
     char err[512];
@@ -406,6 +442,7 @@ int main(void) {
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_recursive_and_namespaces),
         cmocka_unit_test(test_store_fixtures),
+        cmocka_unit_test(test_store_get_after_change),
         cmocka_unit_test(test_store_env_dir),
         cmocka_unit_test(test_store_errors),
     };
