@@ -297,7 +297,10 @@ void fu_count_add(fu_count_t *c, int i);
 void fu_count_finish(fu_count_t *c);
 
 /* Read every message of topic, from the beginning up to each partition's end as it is now
- * (high watermark), with a raw librdkafka consumer; count the ce_id headers.  In Confluent
+ * (high watermark, not the last stable offset), with a raw read_committed librdkafka
+ * consumer: it waits for the markers of transactions that end before that, within
+ * timeout_ms (an open one the broker aborts after transaction.timeout.ms); count the ce_id
+ * headers.  In Confluent
  * framing (fu_registry_url()), fails the test unless every message is Confluent-framed. */
 void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n,
                     fu_count_t *c, int timeout_ms);

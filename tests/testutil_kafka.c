@@ -112,27 +112,40 @@ void fu_create_topic(const char *bs, const char *topic, int partitions, int rf) 
     rd_kafka_event_destroy(ev);
     rd_kafka_queue_destroy(q);
     rd_kafka_NewTopic_destroy(nt);
-    /* wait for leaders */
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    int64_t end = tu_now_us() + 60 * 1000000LL;
-    int ready = 0;
-    while (!ready && tu_now_us() < end) {
-        const struct rd_kafka_metadata *md = NULL;
-        if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == 0) {
-            ready = md->topic_cnt == 1 && !md->topics[0].err &&
-                    md->topics[0].partition_cnt == partitions;
-            for (int i = 0; ready && i < md->topics[0].partition_cnt; i++)
-                ready = md->topics[0].partitions[i].leader >= 0 &&
-                        md->topics[0].partitions[i].isr_cnt == rf;
-            rd_kafka_metadata_destroy(md);
-        }
-        if (!ready)
-            fu_sleep_ms(100);
-    }
-    rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
-    if (!ready)
-        fail_msg("topic %s: partitions without a leader or full ISR after 60 s", topic);
+    /* Wait for leaders as each node sees them: a node that does not know the topic yet
+     * (its metadata lags the controller's) refuses it, e.g. a transaction coordinator's
+     * AddPartitionsToTxn with UNKNOWN_TOPIC_OR_PART, which librdkafka 2.0.2 turns into a
+     * fatal error.  One client per node address: its metadata requests go to that node,
+     * the only one it connects to. */
+    int64_t end = tu_now_us() + 60 * 1000000LL;
+    char *nodes = strdup(bs);
+    assert_non_null(nodes);
+    char *save = NULL;
+    for (char *node = strtok_r(nodes, ",", &save); node; node = strtok_r(NULL, ",", &save)) {
+        rk = fu_client(node);
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+        int ready = 0;
+        while (!ready && tu_now_us() < end) {
+            const struct rd_kafka_metadata *md = NULL;
+            if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == 0) {
+                ready = md->topic_cnt == 1 && !md->topics[0].err &&
+                        md->topics[0].partition_cnt == partitions;
+                for (int i = 0; ready && i < md->topics[0].partition_cnt; i++)
+                    ready = md->topics[0].partitions[i].leader >= 0 &&
+                            md->topics[0].partitions[i].isr_cnt == rf;
+                rd_kafka_metadata_destroy(md);
+            }
+            if (!ready)
+                fu_sleep_ms(100);
+        }
+        rd_kafka_topic_destroy(rkt);
+        rd_kafka_destroy(rk);
+        if (!ready)
+            fail_msg("topic %s: partitions without a leader or full ISR at %s after 60 s", topic,
+                     node);
+    }
+    free(nodes);
 }
 
 int fu_leader(const char *bs, const char *topic, int partition) {
@@ -228,6 +241,18 @@ void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, err, sizeof(err));
     if (!rk)
         fail_msg("counter: %s", err);
+    /* The end to read up to is the high watermark, asked by a read_uncommitted client: the
+     * counter's own query (ListOffsets carries its isolation level, read_committed) gives the
+     * last stable offset, which stays before a just committed transaction's messages until
+     * its markers are written, after the commit returned: the counter then stopped short
+     * of messages reported delivered. */
+    rd_kafka_conf_t *wc = rd_kafka_conf_new();
+    rd_kafka_conf_set(wc, "bootstrap.servers", bs, NULL, 0);
+    rd_kafka_conf_set(wc, "isolation.level", "read_uncommitted", NULL, 0);
+    rd_kafka_conf_set(wc, "log_level", "3", NULL, 0);
+    rd_kafka_t *wm = rd_kafka_new(RD_KAFKA_CONSUMER, wc, err, sizeof(err));
+    if (!wm)
+        fail_msg("counter's watermarks: %s", err);
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const struct rd_kafka_metadata *md = NULL;
     assert_int_equal(rd_kafka_metadata(rk, 0, rkt, &md, 10000), 0);
@@ -247,13 +272,18 @@ void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n
          * (NOT_LEADER_FOR_PARTITION): ask again until it has settled, within 60 s. */
         rd_kafka_resp_err_t e;
         int64_t wend = tu_now_us() + 60 * 1000000LL;
-        while ((e = rd_kafka_query_watermark_offsets(rk, topic, id, &lo, &hi[id], 10000)) &&
+        while ((e = rd_kafka_query_watermark_offsets(wm, topic, id, &lo, &hi[id], 10000)) &&
                (e == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
                 e == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE) &&
                tu_now_us() < wend)
             fu_sleep_ms(200);
         if (e)
             fail_msg("watermarks %s [%d]: %s", topic, (int)id, rd_kafka_err2str(e));
+        int64_t lso = -1, lo2;
+        if (!rd_kafka_query_watermark_offsets(rk, topic, id, &lo2, &lso, 10000) && lso < hi[id])
+            printf("counter: %s [%d]: last stable offset %" PRId64 " < high watermark %" PRId64
+                   " (transaction markers not written yet): reading up to the high watermark\n",
+                   topic, (int)id, lso, hi[id]);
         if (hi[id] > 0)
             left++;
         else
@@ -297,6 +327,7 @@ void fu_count_topic(const char *bs, const char *topic, const char *prefix, int n
     }
     rd_kafka_consumer_close(rk);
     rd_kafka_destroy(rk);
+    rd_kafka_destroy(wm);
     free(hi);
     free(done);
     if (left > 0)

@@ -15,6 +15,10 @@
 # Each runs twice: in single-object framing, then in Confluent framing with a schema registry
 # (the registry double, tests/registry_double.py; EVBUS_FTEST_FRAMING=confluent), as Open edX
 # deployments run.  EVBUS_FTEST_FRAMINGS="confluent" (or "single-object") runs one only.
+# EVBUS_FTESTS="ftest_producer_txn" (programs, space separated) runs those only, and
+# EVBUS_FTEST_CASES=test_abort_then_continue (a cmocka pattern) only the matching tests of
+# ftest_producer_txn; EVBUS_FTEST_REPEAT=N runs the selection N times on the same cluster
+# (for a flake: the summary line counts the failed rounds).
 # EVBUS_TEST_LONG=1: 1M events and 3 leader kills.
 set -euo pipefail
 : "${EVBUS_SRC:?set by ctest}" "${EVBUS_BUILD:?set by ctest}"
@@ -27,12 +31,16 @@ fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/evbus-faults.XXXXXX")
 trap 'rm -rf "$T"' EXIT
+all_rc=0
+rounds=${EVBUS_FTEST_REPEAT:-1}
+failed_rounds=0
+for ((round = 1; round <= rounds; round++)); do
 rc=0
 # The kill test first: the other one stops every node.
 for framing in ${EVBUS_FTEST_FRAMINGS:-single-object confluent}; do
   export EVBUS_FTEST_FRAMING=$framing
-  for t in ftest_producer_kill ftest_producer_cli ftest_producer_txn ftest_producer_down; do
-    printf '\n=== %s (3 brokers, %s framing) ===\n' "$t" "$framing"
+  for t in ${EVBUS_FTESTS:-ftest_producer_kill ftest_producer_cli ftest_producer_txn ftest_producer_down}; do
+    printf '\n=== %s (3 brokers, %s framing, round %d/%d) ===\n' "$t" "$framing" "$round" "$rounds"
     start=$SECONDS
     st=0
     "$EVBUS_BUILD/tests/$t" 2>&1 | tee "$T/$t.$framing.out" || st=${PIPESTATUS[0]}
@@ -48,4 +56,7 @@ for framing in ${EVBUS_FTEST_FRAMINGS:-single-object confluent}; do
     fi
   done
 done
-exit $rc
+[ "$rc" -eq 0 ] || { failed_rounds=$((failed_rounds + 1)); all_rc=1; }
+done
+[ "$rounds" -eq 1 ] || printf '\n=== %d of %d rounds failed\n' "$failed_rounds" "$rounds"
+exit $all_rc
