@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -133,18 +134,27 @@ typedef struct world_s {
 } world_t;
 
 /* The child starts with SIGTERM blocked and unblocks it once its handler is in place: a stop
- * sent right after the spawn is then a clean stop, not a kill. */
+ * sent right after the spawn is then a clean stop, not a kill.  The mask is set in the parent
+ * around fork(), not in the child after it: a SIGTERM sent before the child first ran would
+ * otherwise find it with the default action (a run failed so: the producer reopened at the end
+ * of the schedule was stopped at once and died of the signal).  The child also dies with this
+ * process (PR_SET_PDEATHSIG, kept across exec): a failed assertion here must not leave members
+ * running, which hold the test's output pipe open and hang the script. */
 static pid_t spawn(char *const argv[]) {
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    assert_int_equal(sigprocmask(SIG_BLOCK, &set, &old), 0);
+    pid_t parent = getpid();
     pid_t pid = fork();
-    assert_true(pid >= 0);
     if (pid == 0) {
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGTERM);
-        sigprocmask(SIG_BLOCK, &set, NULL);
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(126); /* the parent is already gone */
         execv(argv[0], argv);
         _exit(127);
     }
+    assert_int_equal(sigprocmask(SIG_SETMASK, &old, NULL), 0);
+    assert_true(pid >= 0);
     return pid;
 }
 
